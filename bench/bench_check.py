@@ -1,0 +1,144 @@
+"""Checker benchmark (a figure, not a test): latency of derive.check in a warm process over
+>= 200 answers (correct, wrong, malformed), and a naive baseline, sympy.simplify(a - b) == 0,
+on the same parsed pairs: its time and its wrong verdicts.
+
+    python bench/bench_check.py [--baseline-timeout 2] [--no-baseline]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sympy as sp  # noqa: E402
+
+from derive import sandbox  # noqa: E402
+from derive.check import AnswerBuilder, _indices, _reference, check, parse_answer  # noqa: E402
+from derive.problem import load  # noqa: E402
+
+# (problem, quantity, a correct answer): each also yields wrong and malformed variants
+CORRECT = [
+    ("problem1", "dL/dw1", r"\frac{\partial L}{\partial h_3} f'_3 w_3 f'_1 x"),
+    ("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x"),
+    ("problem1", "dL/dw2", "dL/dh3 f3' w4 f2' x"),
+    ("problem1", "dL/dw3", "dL/dh3 f3' h1"),
+    ("problem1", "dL/dw4", "dL/dh3 f3'(w3 h1 + w4 h2 + b3) h2"),
+    ("problem1", "dL/db1", "dL/dh3 f3' w3 f1'"),
+    ("problem1", "dL/db3", "dL/dh3 f3'"),
+    ("problem1", "dL/dx", "dL/dh3 f3' (w3 f1' w1 + w4 f2' w2)"),
+    ("problem2", "z", "0.62"),
+    ("problem2", "u1", "-0.08"),
+    ("problem2", "dz/dw0", "-0.2"),
+    ("problem2", "dz/dw1", "x1 relu'(v1)"),
+    ("problem2", "dz/dx0", "0.94"),
+    ("problem3", "dy/dz", "0"),
+    ("problem3", "dy/dh", "sigma(h)(1-sigma(h))"),
+    ("problem3", "dy/dx", r"\frac{2 e^{-h}}{(1+e^{-h})^2}"),
+    ("problem4", "dL/dh_i", "P(y=i) - y_i"),
+    ("problem4", "dP_j/dh_i", "delta_ij P_j - P_i P_j"),
+    ("problem5", "dL/dbeta", "sum(dL/dy, 0)"),
+    ("problem5", "dL/dgamma", "sum(dL/dy ⊙ hhat, 0)"),
+    ("problem6", "delta4", "2(f - y)"),
+    ("problem6", "drho/dW3", "delta4 H2^T"),
+    ("problem6", "delta3", r"\sigma'(Z^2) \odot (W^3)^T \delta^4"),
+    ("problem6", "drho/dW2", "delta3 H1^T"),
+    ("problem6", "delta2", "sigma'(Z1) ⊙ (W2^T delta3)"),
+    ("problem6", "drho/dW1", "delta2 x^T"),
+    ("problem6", "drho/db1", "delta2"),
+]
+
+
+def variants(p, q, a):
+    """(problem, quantity, answer, expected) rows: the answer, four wrong ones, three malformed."""
+    yield p, q, a, "correct"
+    wrong = (f"-({a})", f"2*({a})", f"({a}) + 1", f"({a})*({a})") if a != "0" else ("1", "x", "2 x", "x^2")
+    for w in wrong:
+        yield p, q, w, "incorrect"
+    for m in (f"{a} +", f"({a}", f"{a} w99"):
+        yield p, q, m, "invalid"
+
+
+def rows():
+    out = [r for c in CORRECT for r in variants(*c)]
+    return out
+
+
+def naive(p, qname, answer):
+    """simplify(answer - reference) == 0, with the answer's named gradients substituted."""
+    ref = _reference(p.path)
+    r = ref.derivation.result(qname)
+    tree = parse_answer(p, answer)
+    size = r.closed.shape[0] if hasattr(r.closed, "shape") else None
+    expr = AnswerBuilder(p.scope, answer, _indices(r.quantity), size).build(tree)
+    subs = {sym: closed for _, (sym, _, closed) in ref.derivation.adjoints.items()}
+    for _ in range(len(subs) + 1):
+        new = expr.xreplace(subs) if isinstance(expr, sp.Basic) else expr
+        if new == expr:
+            break
+        expr = new
+    diff = expr - r.closed
+    out = sp.simplify(diff)
+    return bool(out == 0 or getattr(out, "is_ZeroMatrix", False) or out == sp.ZeroMatrix(*diff.shape)
+                if hasattr(diff, "shape") else out == 0)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--baseline-timeout", type=float, default=2.0)
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args(argv)
+    data = rows()
+    problems = {p: load(p) for p, _, _, _ in data}
+    for p, q, a, _ in data[:: 8]:                 # warm: one check per problem loads and derives it
+        check(p, q, a)
+    times, wrong, by_kind = [], [], {}
+    for p, q, a, want in data:
+        t = time.perf_counter()
+        r = check(p, q, a)
+        times.append(time.perf_counter() - t)
+        by_kind.setdefault(want, []).append(times[-1])
+        if r.verdict != want:
+            wrong.append((p, q, a, want, r.verdict))
+    times.sort()
+    n = len(times)
+    p99 = times[min(n - 1, int(round(0.99 * (n - 1))))]
+    print(f"derive.check, warm process: {n} answers "
+          f"({sum(w == 'correct' for *_, w in data)} correct, {sum(w == 'incorrect' for *_, w in data)} wrong, "
+          f"{sum(w == 'invalid' for *_, w in data)} malformed)")
+    print(f"  median {statistics.median(times) * 1e3:.2f} ms   p99 {p99 * 1e3:.2f} ms   "
+          f"max {times[-1] * 1e3:.2f} ms   total {sum(times):.2f} s")
+    print("  median by kind: " + ", ".join(f"{k} {statistics.median(v) * 1e3:.2f} ms"
+                                          for k, v in sorted(by_kind.items())))
+    print(f"  verdicts different from the expected one: {len(wrong)}")
+    for w in wrong:
+        print("   ", w)
+    if args.no_baseline:
+        return 0
+    parsed = [(p, q, a, want) for p, q, a, want in data if want != "invalid"]
+    btimes, bwrong, btimeouts, berrors = [], 0, 0, 0
+    for p, q, a, want in parsed:
+        t = time.perf_counter()
+        out = sandbox.run(naive, (problems[p], q, a), timeout=args.baseline_timeout)
+        btimes.append(time.perf_counter() - t)
+        if out is None:
+            btimeouts += 1
+        elif isinstance(out, BaseException):
+            berrors += 1
+        elif (want == "correct") != out:
+            bwrong += 1
+    btimes.sort()
+    print(f"naive baseline sympy.simplify(a - b) == 0 on the {len(parsed)} parsed pairs "
+          f"(capped at {args.baseline_timeout:g} s each):")
+    print(f"  median {statistics.median(btimes) * 1e3:.1f} ms   max {btimes[-1] * 1e3:.0f} ms   "
+          f"total {sum(btimes):.1f} s")
+    print(f"  wrong verdicts {bwrong}, timeouts {btimeouts}, errors {berrors} "
+          f"(of {len(parsed)}; derive.check: {sum(1 for w in wrong if w[3] != 'invalid')} wrong)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

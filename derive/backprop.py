@@ -1,0 +1,408 @@
+"""Reverse mode over named equations: one vector-Jacobian rule per SymPy class.
+
+For each forward equation `out = rhs`, the adjoint of `out` (a named symbol such as delta3
+or dL/dh3) is pushed down the right-hand side with the rules in RULES; whatever reaches a
+named input is that equation's contribution to the input's adjoint. Contributions from
+several equations are summed ("sum over the paths"). Every adjoint stays a short expression
+over named intermediates (a Step); substituting them gives the closed form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from . import symbolic as sy
+from .problem import Problem, Quantity
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str            # the adjoint's name: delta3, dL/dh1
+    node: str            # the forward node it is the gradient at
+    rule: str            # which rules produced it, in words
+    general: object      # in terms of the downstream adjoints (one line, like a TA writes)
+    closed: object       # everything substituted
+
+
+@dataclass(frozen=True)
+class Result:
+    quantity: Quantity
+    expr: object         # the answer as the problem wants it (deltas where named; layout applied)
+    closed: object       # closed form, in forward names and givens only
+    shape: tuple | None
+    index_form: object = None   # entry form for index quantities (P_i - y_i)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    problem: Problem
+    steps: tuple         # Step, from the output backwards
+    results: tuple       # Result, one per asked quantity
+    adjoints: dict       # node -> (symbol, general, closed)
+
+    def result(self, name: str) -> Result:
+        q = self.problem.quantity(name)
+        return next(r for r in self.results if r.quantity.name == q.name)
+
+
+# ---- the rules: (expression, upstream adjoint) -> [(child, contribution)] ------------------
+def _T(g):
+    return g.T if isinstance(g, MatrixExpr) else g
+
+
+def _mul_rule(e, g):
+    out = []
+    for i, a in enumerate(e.args):
+        rest = sp.Mul(*(e.args[:i] + e.args[i + 1:]))
+        out.append((a, g * rest))
+    return out
+
+
+def _matmul_rule(e, g):
+    coeff, mats = e.as_coeff_matrices()
+    out = []
+    for i, m in enumerate(mats):
+        left, right = mats[:i], mats[i + 1:]
+        c = coeff * g if not isinstance(g, MatrixExpr) else coeff
+        parts = [_T(sp.MatMul(*left)) if left else None, g if isinstance(g, MatrixExpr) else None,
+                 _T(sp.MatMul(*right)) if right else None]
+        parts = [p for p in parts if p is not None]
+        contrib = c * (sp.MatMul(*parts) if len(parts) > 1 else parts[0]) if parts else c
+        out.append((m, contrib))
+    return out
+
+
+def _hadamard_rule(e, g):
+    return [(a, sy.hadamard(g, *(e.args[:i] + e.args[i + 1:]))) for i, a in enumerate(e.args)]
+
+
+def _hpow_rule(e, g):
+    base, p = e.args
+    return [(base, sy.hadamard(g, p * (sp.HadamardPower(base, p - 1) if p != 2 else base)))]
+
+
+def _pow_rule(e, g):
+    base, p = e.args
+    out = [(base, g * p * base ** (p - 1))]
+    if p.free_symbols:
+        out.append((p, g * e * sp.log(base)))
+    return out
+
+
+def _softmax_rule(e, g):
+    """softmax over a column or a row vector: P ⊙ g − P (Σ P ⊙ g)."""
+    pg = sy.hadamard(e, g)
+    s = sy.total(pg)
+    return [(e.arg, pg - (e * s if e.shape[1] == 1 else s * e))]
+
+
+def _fn_rule(e, g):
+    arg = e.args[2]
+    d = sy.apply(e.fname, e.order + 1, arg)
+    return [(arg, sy.hadamard(g, d) if isinstance(arg, MatrixExpr) else g * d)]
+
+
+RULES = {
+    sp.Add: (lambda e, g: [(a, g) for a in e.args], "sum"),
+    sp.MatAdd: (lambda e, g: [(a, g) for a in e.args], "sum"),
+    sp.Mul: (_mul_rule, "product rule"),
+    sp.MatMul: (_matmul_rule, "matrix product"),
+    sp.HadamardProduct: (_hadamard_rule, "Hadamard product"),
+    sp.HadamardPower: (_hpow_rule, "entrywise power"),
+    sp.Pow: (_pow_rule, "power rule"),
+    sp.Transpose: (lambda e, g: [(e.arg, _T(g))], "transpose"),
+    sp.exp: (lambda e, g: [(e.args[0], g * e)], "chain rule through exp"),
+    sp.log: (lambda e, g: [(e.args[0], g / e.args[0])], "chain rule through log"),
+    sp.tanh: (lambda e, g: [(e.args[0], g * (1 - e ** 2))], "chain rule through tanh"),
+    sy.Fn: (_fn_rule, None),
+    sy.Apply: (_fn_rule, None),
+    sy.Softmax: (_softmax_rule, "softmax Jacobian"),
+}
+
+
+def _label(e) -> str:
+    if isinstance(e, (sy.Fn, sy.Apply)):
+        return f"chain rule through {e.fname}" + ("'" * e.order)
+    if isinstance(e, sp.MatMul) and any(isinstance(a, sp.OneMatrix) for a in e.args):
+        return "sum over the broadcast axis"
+    return RULES[type(e)][1]
+
+
+def _depends(e, names: frozenset) -> bool:
+    return any(str(s) in names for s in e.free_symbols) if not isinstance(e, (sp.MatrixSymbol, sp.Symbol)) \
+        else str(e) in names
+
+
+def _topo(root, names):
+    order, seen = [], set()
+
+    def visit(e):
+        if e in seen or not _depends(e, names):
+            return
+        seen.add(e)
+        if not isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            for a in e.args:
+                visit(a)
+        order.append(e)
+    visit(root)
+    return order
+
+
+def pull_back(rhs, g, names: frozenset) -> dict:
+    """Push adjoint g through rhs; returns {named leaf: (contribution, rule labels)}."""
+    adj = {rhs: (g, ())}
+    leaves = {}
+    for e in reversed(_topo(rhs, names)):
+        if e not in adj:
+            continue
+        ge, labels = adj.pop(e)
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            leaves[str(e)] = (ge, labels)
+            continue
+        rule = RULES.get(type(e))
+        if rule is None:
+            raise NotImplementedError(f"no vector-Jacobian rule for {type(e).__name__}")
+        for child, contrib in rule[0](e, ge):
+            if not _depends(child, names):
+                continue
+            lab = labels + ((_label(e),) if _label(e) not in labels else ())
+            if child in adj:
+                prev, pl = adj[child]
+                adj[child] = (prev + contrib, pl + tuple(x for x in lab if x not in pl))
+            else:
+                adj[child] = (contrib, lab)
+    return leaves
+
+
+# ---- tidying closed forms -----------------------------------------------------------------
+def _scale(c, m):
+    """c·m without SymPy's deep doit (which re-walks the whole tree: quadratic in depth)."""
+    return m if c == 1 else sp.MatMul(c, m)
+
+
+_TIDY_CACHE: dict = {}
+
+
+def tidy(e, onehot=()):
+    """Light, sound simplifications: drop ones in Hadamard products, cancel X ⊙ X^(∘-1),
+    log'/exp' written out, and 1ᵀy = 1 for one-hot y. Memoized: closed forms nest earlier ones."""
+    if not isinstance(e, sp.Basic) or not e.args:
+        return e
+    key = (e, tuple(onehot))
+    if key not in _TIDY_CACHE:
+        if len(_TIDY_CACHE) > 100_000:
+            _TIDY_CACHE.clear()
+        _TIDY_CACHE[key] = _tidy(e, tuple(onehot))
+    return _TIDY_CACHE[key]
+
+
+def _tidy(e, onehot):
+    args = [tidy(a, onehot) for a in e.args]
+    if isinstance(e, sy.Apply) and e.order == 1 and e.fname in ("log", "exp"):
+        return sp.HadamardPower(args[2], -1) if e.fname == "log" else sy.Apply("exp", 0, args[2])
+    if isinstance(e, sp.HadamardProduct):
+        coeff, mats = sp.Integer(1), []
+        for a in args:
+            if isinstance(a, sp.MatMul) and a.args and a.args[0].is_Number:
+                c, ms = a.as_coeff_matrices()
+                coeff, a = coeff * c, sp.MatMul(*ms) if len(ms) > 1 else ms[0]
+            if isinstance(a, sp.HadamardProduct):
+                mats.extend(a.args)
+            elif not isinstance(a, sp.OneMatrix):
+                mats.append(a)
+        for m in list(mats):
+            inv = sp.HadamardPower(m, -1)
+            if m in mats and inv in mats:
+                mats.remove(m)
+                mats.remove(inv)
+        if not mats:
+            return _scale(coeff, sp.OneMatrix(*e.shape))
+        return _scale(coeff, mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats))
+    if isinstance(e, sp.MatMul) and onehot:
+        coeff, mats = e.as_coeff_matrices()
+        coeff, mats = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False).as_coeff_matrices()
+        for k in range(len(mats) - 1):
+            a, b = mats[k], mats[k + 1]
+            if (isinstance(a, sp.OneMatrix) and a.shape[0] == 1 and str(b) in onehot) or \
+                    (isinstance(b, sp.OneMatrix) and b.shape[1] == 1 and str(a) in onehot):
+                rest = mats[:k] + mats[k + 2:]          # 1ᵀy = y 1 = Σ y_j = 1 for one-hot y
+                return _scale(coeff, sp.MatMul(*rest) if len(rest) > 1 else rest[0]) if rest else _scale(coeff, sp.Identity(1))
+    try:
+        out = e.func(*args)
+    except (TypeError, ValueError):
+        return e
+    if isinstance(out, sp.MatMul):
+        out = sp.MatMul(*[a for a in out.args if a != sp.Identity(1)]) if sp.Identity(1) in out.args and len(out.args) > 1 else out
+    return out.doit(deep=False) if isinstance(out, (sp.MatAdd, sp.MatMul)) else out
+
+
+# ---- the derivation -------------------------------------------------------------------------
+def derive(problem: Problem) -> Derivation:
+    """All adjoints of the problem, as Steps, and every asked quantity."""
+    sym = problem.scope.symbols
+    nodes = frozenset(list(problem.inputs) + [e.name for e in problem.equations])
+    adj_sym = {n: internal_symbol(problem, n) for n in nodes}
+    seeds = {problem.output: sp.Integer(1)} if problem.output in nodes else {}
+    for gname, node in problem.given.items():
+        seeds[node] = adj_sym[node]
+
+    contributions: dict[str, list] = {}
+    for eq in reversed(problem.equations):
+        if eq.name == problem.output:
+            g = sp.Integer(1)
+        elif eq.name in contributions or eq.name in seeds:
+            g = adj_sym[eq.name]
+        else:
+            continue
+        for leaf, (c, labels) in pull_back(eq.expr, g, nodes).items():
+            c = c.xreplace({eq.expr: sym[eq.name]})     # softmax(h) -> P: name what has a name
+            contributions.setdefault(leaf, []).append((eq.name, c, labels))
+
+    adjoints, steps = {}, []
+    closed_of = {}
+    for node, value in seeds.items():
+        closed_of[adj_sym[node]] = value
+    order = [e.name for e in reversed(problem.equations)] + list(reversed(problem.inputs))
+    for node in order:
+        if node not in contributions or node in seeds and node in problem.given.values():
+            continue
+        parts = contributions[node]
+        general = sp.Add(*[c for _, c, _ in parts]) if len(parts) > 1 else parts[0][1]
+        if len(parts) > 1:
+            rule = f"sum over the {len(parts)} paths into {node} (via {', '.join(p for p, _, _ in parts)})"
+        else:
+            rule = "; ".join(parts[0][2])
+        general = tidy(general)
+        closed = tidy(general.xreplace(closed_of), problem.onehot)
+        closed_of[adj_sym[node]] = closed
+        adjoints[node] = (adj_sym[node], general, closed)
+        steps.append(Step(problem.adjoint_names[node], node, rule, general, closed))
+
+    results = tuple(_result(problem, q, adjoints, closed_of) for q in problem.quantities)
+    return Derivation(problem, tuple(steps), results, adjoints)
+
+
+INTERNAL = "@"   # suffix of an adjoint kept in the parameter's shape when the problem's layout differs
+
+
+def internal_symbol(problem: Problem, node: str):
+    """The adjoint of `node` with the node's own shape (the engine always works in that layout)."""
+    s = problem.scope.symbols[problem.adjoint_names[node]]
+    shape = problem.node_shape(node)
+    return s if sy.shape_of(s) == shape else sp.MatrixSymbol(str(s) + INTERNAL, *shape)
+
+
+def _zero(shape):
+    return sp.ZeroMatrix(*shape) if shape else sp.Integer(0)
+
+
+def _result(problem: Problem, q: Quantity, adjoints: dict, closed_of: dict) -> Result:
+    sym = problem.scope.symbols
+    if q.kind == "shape":                 # the asked dimensions, at the problem's values where given
+        dims = sp.Tuple(*q.dims)
+        return Result(q, dims, dims.xreplace(_value_subs(problem)), None)
+    if q.kind == "prose":                 # not derived: the model answer is the whole solution
+        return Result(q, sp.Symbol("prose"), sp.Symbol("prose"), None)
+    if q.kind in ("value", "formula", "property"):   # a property quantity's node holds a model answer
+        expr = _forward_closed(problem, q.of)
+        index_form = None
+        if q.index:
+            index_form = _entry(expr, sp.Symbol(q.index, integer=True))
+        return Result(q, expr, expr, sy.shape_of(expr), index_form)
+    if q.kind == "jacobian":
+        return _jacobian(problem, q)
+    shape = problem.node_shape(q.wrt)
+    if q.wrt not in adjoints:
+        return Result(q, _zero(shape), _zero(shape), shape)
+    _, general, closed = adjoints[q.wrt]
+    # answers are written in terms of the problem's named gradients (delta3), not expanded
+    expr = _in_named(general, problem, adjoints) if _kept(problem) else closed
+    if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
+        expr = expr.xreplace(_forward_subs(problem, keep=set(q.allowed)))
+    if problem.layout == "numerator" and shape and shape != (1, 1):
+        public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
+                  for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
+        expr, closed = expr.T.xreplace(public), closed.T.xreplace(public)
+        shape = (shape[1], shape[0])
+    index_form = None
+    if q.index:
+        i = sp.Symbol(q.index, integer=True)
+        index_form = closed[i, 0] if shape[1] == 1 else closed[0, i]
+    return Result(q, expr, closed, shape, index_form)
+
+
+def _value_subs(problem: Problem) -> dict:
+    sym = problem.scope.symbols
+    return {sp.Symbol(k, real=True): sp.Float(v) if v != int(v) else sp.Integer(int(v))
+            for k, v in problem.values.items() if sy.shape_of(sym[k]) in (None, (1, 1))}
+
+
+def _entry(expr, i):
+    """Entry i of a vector expression; softmax written out as exp(z_i) / Σ_j exp(z_j)."""
+    if isinstance(expr, sy.Softmax):
+        z, j = expr.arg, sp.Symbol("j" if str(i) != "j" else "k", integer=True)
+        n = max(z.shape, key=lambda d: d != 1)
+        at = (lambda k: z[k, 0]) if z.shape[1] == 1 else (lambda k: z[0, k])
+        return sp.exp(at(i)) / sp.Sum(sp.exp(at(j)), (j, 0, n - 1))
+    return expr[i, 0] if expr.shape[1] == 1 else expr[0, i]
+
+
+def _kept(problem: Problem) -> set:
+    """Gradient names an answer is written in: the problem's named deltas and its `keep` list."""
+    named = {v for v in problem.adjoint_names.values()
+             if v not in problem.given and not v.startswith(f"d{problem.output}/d")}
+    return named | set(problem.keep)
+
+
+def _in_named(expr, problem: Problem, adjoints: dict):
+    """Substitute the unnamed adjoints (dL/dH2) until only the problem's named ones (delta3) remain."""
+    keep = _kept(problem)
+    subs = {sym: general for node, (sym, general, _) in adjoints.items() if str(sym) not in keep}
+    for _ in range(len(subs) + 1):
+        new = expr.xreplace(subs)
+        if new == expr:
+            break
+        expr = new
+    return expr
+
+
+def _forward_subs(problem: Problem, keep=frozenset()) -> dict:
+    """Each intermediate (except those in `keep`) -> its formula in the inputs and the kept names."""
+    sym = problem.scope.symbols
+    subs = {}
+    for eq in problem.equations:
+        if eq.name not in keep:
+            subs[sym[eq.name]] = eq.expr.xreplace(subs)
+    return subs
+
+
+def _forward_closed(problem: Problem, name: str):
+    s = problem.scope.symbols[name]
+    return _forward_subs(problem).get(s, s)
+
+
+def _jacobian(problem: Problem, q: Quantity) -> Result:
+    """d(node)/d(input) for a node that is one op of its input (numerator layout: J[j, i] = ∂a_j/∂b_i)."""
+    sym = problem.scope.symbols
+    eq = next(e for e in problem.equations if e.name == q.of)
+    b = sym[q.wrt]
+    e = eq.expr
+    if isinstance(e, sy.Softmax) and e.arg == b:
+        p = sym[q.of] if sym[q.of].shape[1] == 1 else sym[q.of].T
+        J = sp.DiagMatrix(p) - p * p.T
+    elif isinstance(e, sy.Apply) and e.arg == b:
+        J = sp.DiagMatrix(sy.Apply(e.fname, 1, b))
+    elif e == b:
+        J = sp.Identity(b.shape[0])
+    else:
+        raise NotImplementedError(f"{q.name}: a Jacobian is derived only across one entrywise or softmax op")
+    index_form = None
+    if q.index:
+        # dP_j/dh_i: entry (j, i)
+        outer = q.name.split("/")[0][1:]
+        j = sp.Symbol(outer.split("_")[1] if "_" in outer else "j", integer=True)
+        i = sp.Symbol(q.index, integer=True)
+        index_form = J[j, i]
+    return Result(q, J, J, J.shape, index_form)

@@ -1,0 +1,143 @@
+"""The command line: parse arguments, call one library function, print. Nothing else."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import pipeline, problem as problem_mod
+from .errors import DeriveError
+
+EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
+
+
+def cmd_list(args) -> int:
+    problems = problem_mod.catalogue(args.problems)
+    rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+             "quantities": [q.name for q in p.quantities]} for p in problems]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in rows:
+            print(f"{r['alias']:<10} {r['id']:<24} {r['title']}")
+    return EXIT_OK
+
+
+def cmd_solve(args) -> int:
+    sol = pipeline.solve(args.problem, args.problems)
+    if args.quantity:
+        sol.problem.quantity(args.quantity)          # unknown -> UnknownError listing the names
+    data = sol.to_dict(sol.problem.quantity(args.quantity).name if args.quantity else None)
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(format_solution(sol, data))
+    return EXIT_OK if sol.verified else EXIT_UNUSABLE
+
+
+def format_solution(sol, data) -> str:
+    from .render.printer import shape_text, text
+    p = sol.problem
+    out = [f"{p.alias} ({p.id}): {p.title}", f"source: {p.source}", "", "Forward pass:"]
+    out += [f"  {e.text}" for e in p.equations]
+    if p.scope.matrix_mode:
+        out += ["", "Dimensions:"]
+        names = list(p.inputs) + [e.name for e in p.equations]
+        out += [f"  {n} ∈ R^({shape_text(p.node_shape(n))})" for n in names]
+    out += ["", "Backward pass:"]
+    for s in sol.derivation.steps:
+        out.append(f"  {s.name} = {text(s.general)}")
+        out.append(f"      [{s.rule}]")
+    out += ["", "Results:"]
+    for q in data["quantities"]:
+        shape = f"   ({q['shape']})" if q["shape"] else ""
+        value = f"   = {q['value']:g}" if q["value"] is not None else ""
+        out.append(f"  {q['name']} = {q['text']}{value}{shape}")
+    out += ["", "Verification (central finite differences, relative error):"]
+    for q in data["quantities"]:
+        mark = "verified" if q["verified"] else "NOT VERIFIED"
+        out.append(f"  {q['name']:<12} {mark}, max relative error {q['max_rel_error']:.1e}")
+    return "\n".join(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; sub-commands of later stages register themselves (see _extensions)."""
+    ap = argparse.ArgumentParser(prog="derive", description="Backpropagation homework: derive, verify, "
+                                 "render and grade gradients.",
+                                 epilog="example: derive solve problem1")
+    ap.add_argument("--problems", metavar="DIR", help="also read problem files from DIR "
+                    "(or set DERIVE_PROBLEMS)")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="show the catalogue", epilog="example: derive list --json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("solve", help="derive and verify a problem's gradients",
+                       epilog="example: derive solve problem6 --quantity drho/dW1")
+    p.add_argument("problem", help="id (scalar-chain), alias (problem1) or a .toml file")
+    p.add_argument("--quantity", "-q", help="only this quantity, e.g. dL/dw1")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_solve)
+    for register in _extensions():
+        register(sub)
+    for p in sub.choices.values():   # `derive solve X --problems DIR` as well as `derive --problems DIR solve X`
+        if not any(a.dest == "problems" for a in p._actions):
+            p.add_argument("--problems", metavar="DIR", default=argparse.SUPPRESS,
+                           help="also read problem files from DIR (or set DERIVE_PROBLEMS)")
+    return ap
+
+
+def _extensions():
+    """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
+    import importlib
+    out = []
+    for mod in ("derive.check", "derive.render.sheet", "derive.grade", "derive.variant", "derive.validate"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+            continue
+        if hasattr(m, "register_cli"):
+            out.append(m.register_cli)
+    return out
+
+
+def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`derive check P Q -x*w3` : an answer that starts with '-' is not an option; put it after --."""
+    if "check" not in argv or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if a.dest == "command").choices.get("check")
+    if sub is None:
+        return argv
+    known = {o for a in sub._actions for o in a.option_strings}
+    takes_value = {o for a in sub._actions if a.nargs is None and a.option_strings for o in a.option_strings
+                   if not isinstance(a, (argparse._StoreTrueAction, argparse._HelpAction))}
+    start = argv.index("check") + 1
+    positionals, i = 0, start
+    while i < len(argv):
+        tok = argv[i]
+        if tok in known:
+            i += 2 if tok in takes_value else 1
+            continue
+        if positionals == 2 and tok.startswith("-") and tok != "-" and not tok.split("=")[0] in known:
+            return argv[:i] + argv[i + 1:] + ["--", tok]
+        positionals += 1
+        i += 1
+    return argv
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_answer_last(argv, parser))
+    try:
+        return args.func(args)
+    except DeriveError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

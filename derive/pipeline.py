@@ -1,0 +1,64 @@
+"""The pipeline in one function: load -> derive -> verify -> Solution."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import verify as verify_mod
+from .backprop import Derivation, derive
+from .problem import Problem, load
+from .render.printer import latex, shape_text, text
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A derivation with its numeric proof; shows as LaTeX in Jupyter, `to_dict` is the JSON."""
+
+    problem: Problem
+    derivation: Derivation
+    checks: tuple          # verify.Check, one per quantity
+
+    @property
+    def verified(self) -> bool:
+        return all(c.verified for c in self.checks)
+
+    def check_for(self, name: str):
+        return next(c for c in self.checks if c.name == name)
+
+    def to_dict(self, quantity: str | None = None) -> dict:
+        p = self.problem
+        results = [r for r in self.derivation.results if quantity is None or r.quantity.name == quantity]
+        return {
+            "id": p.id, "alias": p.alias, "title": p.title,
+            "steps": [{"name": s.name, "rule": s.rule,
+                       "latex": f"{latex(p.scope.symbols[s.name])} = {latex(s.general)}"}
+                      for s in self.derivation.steps],
+            "quantities": [self._quantity_dict(r) for r in results],
+        }
+
+    def _quantity_dict(self, r) -> dict:
+        c = self.check_for(r.quantity.name)
+        shown = r.index_form if r.index_form is not None else r.expr
+        return {"name": r.quantity.name, "text": text(shown), "latex": latex(shown),
+                "shape": shape_text(r.shape) if r.index_form is None else None,
+                "value": _round(c.value), "verified": c.verified,
+                "max_rel_error": float(f"{c.max_rel_error:.3g}")}
+
+    def _repr_latex_(self) -> str:
+        rows = " \\\\ ".join(f"{latex_name(r.quantity.name)} &= {latex(r.expr)}" for r in self.derivation.results)
+        return f"$\\displaystyle \\begin{{aligned}} {rows} \\end{{aligned}}$"
+
+
+def latex_name(name: str) -> str:
+    from .render.printer import name_latex
+    return name_latex(name)
+
+
+def _round(v):
+    return None if v is None else float(f"{v:.12g}")
+
+
+def solve(problem, extra=None) -> Solution:
+    """Derive every asked quantity of a problem and verify each numerically."""
+    p = load(problem, extra)
+    d = derive(p)
+    return Solution(p, d, verify_mod.verify(d))

@@ -1,0 +1,369 @@
+"""Problem files (TOML) -> Problem: symbols, shapes, forward equations, quantities, conventions."""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from . import symbolic as sy
+from .errors import AnswerError, ProblemSpecError, UnknownError
+
+GRAD = re.compile(r"^d(?P<out>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<oindex>[a-z]))?"
+                  r"/d(?P<wrt>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<index>[a-z]{1,2}))?$")
+KINDS = ("gradient", "value", "jacobian", "formula",   # formula: a value graded as an expression
+         "shape", "property", "prose")                 # see docs/problems.md
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str           # left-hand side
+    text: str           # as written in the file
+    expr: object        # SymPy right-hand side
+
+
+@dataclass(frozen=True)
+class Quantity:
+    name: str           # as the problem's text names it: dL/dw1, delta3, u0, dL/dh_i
+    kind: str           # gradient | value | jacobian
+    of: str             # the differentiated node (output) or the valued node
+    wrt: str = ""       # the node differentiated against
+    index: str = ""     # index form: dL/dh_i has index "i"
+    allowed: tuple = () # symbols an answer may use (empty: any)
+    dims: tuple = ()    # shape: the asked dimensions (SymPy, in the problem's symbols)
+    alternatives: tuple = ()  # shape: other accepted orders (tuples of SymPy)
+    var: str = ""       # property: the free variable of an answer (z)
+    bounds: tuple = ()  # property: (low, high) of the range, SymPy (±oo for unbounded)
+    checks: tuple = ()  # property: which properties are graded (properties.PROPERTIES)
+    sets: str = ""      # property "dead": the input the answer gives a value to
+    zero: tuple = ()    # property "dead": gradients that must stay zero
+    model_answer: str = ""   # shown on solution sheets; the whole answer of a prose question
+    graded: bool = True      # prose questions are not auto-graded
+
+
+@dataclass(frozen=True)
+class SampleAnswer:
+    quantity: str
+    answer: str
+    verdict: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    alias: str
+    title: str
+    source: str
+    statement: str
+    path: str
+    scope: sy.Scope
+    inputs: tuple                 # leaf names, in declaration order
+    equations: tuple              # Equation, in order
+    output: str                   # the scalar differentiated (L, rho, z, y)
+    given: dict                   # upstream gradient name -> node it is the gradient at
+    values: dict                  # given numeric values (name -> float)
+    adjoint_names: dict           # node -> the problem's name for d(output)/d(node)
+    quantities: tuple
+    layout: str = "shape"         # "shape" (gradient has the parameter's shape) or "numerator"
+    vectors: str = "column"
+    onehot: tuple = ()
+    samples: tuple = ()
+    positive: tuple = ()          # symbols drawn positive when verifying (eps)
+    keep: tuple = ()              # gradient names answers are written in (beside named deltas)
+    notes: dict = field(default_factory=dict)
+
+    def node_shape(self, name: str):
+        return sy.shape_of(self.scope.symbols[name])
+
+    def quantity(self, name: str) -> Quantity:
+        for q in self.quantities:
+            if q.name == name or self.scope.aliases.get(name) == q.name:
+                return q
+        known = ", ".join(q.name for q in self.quantities)
+        raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
+
+    def _repr_latex_(self) -> str:
+        from .render.printer import latex
+        lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
+        return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
+
+
+def _fail(path, key, message, position=None):
+    raise ProblemSpecError(message, file=str(path), key=key, position=position)
+
+
+def adjoint_name(output: str, node: str) -> str:
+    return f"d{output}/d{node}"
+
+
+def load_file(path: str | os.PathLike) -> Problem:
+    """Read and check one problem file. Every mistake names the file and the key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        _fail(path, "", f"not valid TOML: {e}")
+    except OSError as e:
+        _fail(path, "", f"cannot read: {e.strerror}")
+    for key in ("id", "title", "symbols", "forward", "quantities"):
+        if key not in data:
+            _fail(path, key, "missing required key")
+
+    dims = {d: sp.Symbol(d, positive=True, integer=True) for d in data.get("dims", [])}
+    raw_symbols = data["symbols"]
+    matrix_mode = any(v != "scalar" for v in raw_symbols.values())
+    symbols: dict = {}
+    for name, spec in raw_symbols.items():
+        symbols[name] = _make_symbol(path, name, spec, dims, matrix_mode)
+    functions = frozenset(data.get("functions", []))
+    for f in functions:
+        if f in sy.ACTIVATIONS:
+            _fail(path, "functions", f"{f} is a known activation; list only abstract functions")
+    aliases = dict(data.get("aliases", {}))
+    inputs = tuple(symbols)
+    scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, dims=dims, matrix_mode=matrix_mode)
+
+    equations = []
+    node_inputs: dict = {}
+    for i, line in enumerate(data["forward"]):
+        key = f"forward[{i}]"
+        if "=" not in line:
+            _fail(path, key, f"an equation needs '=': {line!r}")
+        lhs, rhs = (s.strip() for s in line.split("=", 1))
+        if not re.fullmatch(r"[A-Za-z]\w*", lhs) or lhs in symbols:
+            _fail(path, key, f"left-hand side {lhs!r} must be a new name")
+        try:
+            expr = sy.read(rhs, scope, "text", max_length=10_000)
+        except AnswerError as e:
+            _fail(path, key, e.message, line.index(rhs) + (e.offset or 0))
+        symbols[lhs] = _node_symbol(lhs, expr)
+        equations.append(Equation(lhs, line, expr))
+        for call in expr.atoms(sy.Fn, sy.Apply):
+            node_inputs.setdefault(call.fname, call.args[2])
+
+    output = data.get("output", equations[-1].name)
+    given_raw = data.get("given", {})
+    given = {}
+    for gname, node in given_raw.items():
+        if node not in symbols:
+            _fail(path, f"given.{gname}", f"unknown node {node}")
+        given[gname] = node
+    adjoint_names = {node: adjoint_name(output, node) for node in symbols}
+    for gname, node in given.items():
+        adjoint_names[node] = gname
+    for name, node in data.get("names", {}).items():
+        if node not in symbols:
+            _fail(path, f"names.{name}", f"unknown node {node}")
+        adjoint_names[node] = name
+    # the gradient names and their aliases become symbols an answer may use
+    layout = data.get("conventions", {}).get("layout", "shape")
+    for node, gname in adjoint_names.items():
+        shape = sy.shape_of(symbols[node])
+        if shape and layout == "numerator":
+            shape = (shape[1], shape[0])       # as students write it: dl/dz3 is a row vector
+        symbols.setdefault(gname, sp.MatrixSymbol(gname, *shape) if shape else sp.Symbol(gname))
+        aliases.setdefault(adjoint_name(output, node), gname)
+    scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, node_inputs=node_inputs,
+                     dims=dims, matrix_mode=matrix_mode)
+    for a, b in data.get("aliases", {}).items():     # the author's; the generated ones are sound
+        if b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
+            _fail(path, f"aliases.{a}", f"{b} is not a name of this problem")
+
+    quantities = tuple(_quantity(path, i, q, symbols, output, adjoint_names, aliases)
+                       for i, q in enumerate(data["quantities"]))
+    for q in quantities:                      # a Jacobian's name (dz2/dz1) may stand in an answer
+        if q.kind == "jacobian" and sy.shape_of(symbols[q.of]) and sy.shape_of(symbols[q.wrt]):
+            rows = max(symbols[q.of].shape, key=lambda d: d != 1)
+            cols = max(symbols[q.wrt].shape, key=lambda d: d != 1)
+            symbols.setdefault(q.name, sp.MatrixSymbol(q.name, rows, cols))
+            aliases.setdefault(q.name, q.name)    # so the answer lexer reads dz2/dz1 as one name
+    values = {}
+    for k, v in data.get("values", {}).items():
+        if k not in symbols or not isinstance(v, (int, float)):
+            _fail(path, f"values.{k}", "a value must be a number for a declared symbol")
+        values[k] = float(v)
+    samples = tuple(SampleAnswer(s["quantity"], s["answer"], s["verdict"], s.get("note", ""))
+                    for s in data.get("answers", []))
+    conv = data.get("conventions", {})
+    return Problem(
+        id=data["id"], alias=data.get("alias", ""), title=data["title"],
+        source=data.get("source", ""), statement=data.get("statement", ""), path=str(path),
+        scope=scope, inputs=inputs, equations=tuple(equations), output=output, given=given,
+        values=values, adjoint_names=adjoint_names, quantities=quantities,
+        layout=conv.get("layout", "shape"), vectors=conv.get("vectors", "column"),
+        onehot=tuple(data.get("onehot", [])), samples=samples, keep=tuple(data.get("keep", [])),
+        positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})))
+
+
+def _make_symbol(path, name, spec, dims, matrix_mode):
+    if spec == "scalar":
+        return sp.MatrixSymbol(name, 1, 1) if matrix_mode else sp.Symbol(name, real=True)
+    if isinstance(spec, list) and len(spec) == 2:
+        shape = []
+        for d in spec:
+            if isinstance(d, int):
+                shape.append(sp.Integer(d))
+            elif d in dims:
+                shape.append(dims[d])
+            else:
+                _fail(path, f"symbols.{name}", f"unknown dimension {d!r}; declared: {', '.join(dims) or 'none'}")
+        return sp.MatrixSymbol(name, *shape)
+    _fail(path, f"symbols.{name}", f'a symbol is "scalar" or a shape like ["d_H", "d"], not {spec!r}')
+
+
+def _node_symbol(name, expr):
+    return sp.MatrixSymbol(name, *expr.shape) if isinstance(expr, MatrixExpr) else sp.Symbol(name, real=True)
+
+
+def _quantity(path, i, q, symbols, output, adjoint_names, aliases) -> Quantity:
+    key = f"quantities[{i}]"
+    if isinstance(q, str):
+        q = {"name": q}
+    name = q.get("name")
+    if not name:
+        _fail(path, key, "a quantity needs a name")
+    allowed = tuple(q.get("allowed", ()))
+    kind = q.get("kind")
+    if kind is not None and kind not in KINDS:
+        _fail(path, key, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    unknown = set(q) - QUANTITY_KEYS
+    if unknown:
+        _fail(path, key, f"{name}: unknown key(s) {', '.join(sorted(unknown))}; known: "
+                         f"{', '.join(sorted(QUANTITY_KEYS))}")
+    if kind in ("shape", "property", "prose"):
+        return _special_quantity(path, key, q, name, kind, symbols, allowed)
+    if "of" in q:                                      # a value under another name: softmax_i, a formula
+        if q["of"] not in symbols:
+            _fail(path, key, f"{name}: unknown node {q['of']}")
+        return Quantity(name, kind or "value", q["of"], index=q.get("index", ""), allowed=allowed)
+    named = {v: k for k, v in adjoint_names.items()}
+    if name in named:                                  # delta3, dL/dh3
+        return Quantity(name, kind or "gradient", output, named[name], allowed=allowed)
+    m = GRAD.match(name)
+    if m:
+        out, wrt = aliases.get(m["out"], m["out"]), aliases.get(m["wrt"], m["wrt"])
+        for n in (out, wrt):
+            if n not in symbols:
+                _fail(path, key, f"{name}: unknown name {n}")
+        kind = kind or ("gradient" if out == output else "jacobian")
+        return Quantity(name, kind, out, wrt, m["index"] or "", allowed)
+    if name in symbols:
+        return Quantity(name, kind or "value", name, allowed=allowed)
+    _fail(path, key, f"{name!r} is neither a gradient dA/dB, a named gradient, nor a node")
+
+
+QUANTITY_KEYS = {"name", "kind", "of", "index", "allowed", "shape", "alternatives", "var", "range",
+                 "properties", "sets", "zero", "model_answer"}
+
+
+def _dim_exprs(path, key, dims, symbols):
+    """A shape written as a list of dimension expressions (numbers or the problem's symbols)."""
+    if not isinstance(dims, list) or not dims:
+        _fail(path, key, f"a shape is a list of dimensions like [\"n1\", \"batch\"], not {dims!r}")
+    scope = sy.Scope(symbols={k: v for k, v in symbols.items() if sy.shape_of(v) in (None, (1, 1))})
+    out = []
+    for d in dims:
+        try:
+            out.append(sp.Integer(d) if isinstance(d, int) else _scalar(sy.read(str(d), scope, "text")))
+        except AnswerError as e:
+            _fail(path, key, f"dimension {d!r}: {e.message}")
+    return tuple(out)
+
+
+def _scalar(e):
+    return sp.Symbol(str(e), real=True) if isinstance(e, sp.MatrixSymbol) else e
+
+
+def _special_quantity(path, key, q, name, kind, symbols, allowed) -> Quantity:
+    """shape, property and prose quantities (docs/problems.md)."""
+    model = str(q.get("model_answer", ""))
+    if kind == "prose":
+        if not model.strip():
+            _fail(path, key, f"{name}: a prose question needs a model_answer")
+        return Quantity(name, "prose", "", model_answer=model, graded=False)
+    if kind == "shape":
+        if "of" in q:
+            if q["of"] not in symbols or not sy.shape_of(symbols[q["of"]]):
+                _fail(path, key, f"{name}: {q.get('of')} is not a matrix of this problem")
+            dims = tuple(symbols[q["of"]].shape)
+        elif "shape" in q:
+            dims = _dim_exprs(path, key, q["shape"], symbols)
+        else:
+            _fail(path, key, f"{name}: a shape quantity needs `shape = [...]` or `of = NODE`")
+        alts = tuple(_dim_exprs(path, key, a, symbols) for a in q.get("alternatives", []))
+        return Quantity(name, "shape", q.get("of", ""), dims=dims, alternatives=alts, model_answer=model,
+                        allowed=allowed)
+    from .properties import PROPERTIES, DEFAULT_CHECKS
+    checks = tuple(q.get("properties", DEFAULT_CHECKS))
+    for c in checks:
+        if c not in PROPERTIES:
+            _fail(path, key, f"{name}: unknown property {c!r}; known: {', '.join(PROPERTIES)}")
+    if q.get("of") not in symbols:
+        _fail(path, key, f"{name}: a property quantity needs `of = NODE`, the node holding a model answer")
+    if "dead" in checks:
+        sets = q.get("sets", "")
+        if sets not in symbols:
+            _fail(path, key, f"{name}: property 'dead' needs `sets = INPUT`, the input the answer gives")
+        return Quantity(name, "property", q["of"], checks=checks, sets=sets, zero=tuple(q.get("zero", ())),
+                        model_answer=model, allowed=allowed)
+    var = q.get("var", "z")
+    if var not in symbols:
+        _fail(path, key, f"{name}: unknown variable {var}")
+    rng = q.get("range", ["-inf", "inf"])
+    if not isinstance(rng, list) or len(rng) != 2:
+        _fail(path, key, f"{name}: range is [LOW, HIGH], e.g. [\"0\", \"inf\"]")
+    bounds = tuple(sp.oo if str(b) in ("inf", "+inf") else -sp.oo if str(b) == "-inf"
+                   else _dim_exprs(path, key, [b], symbols)[0] for b in rng)
+    return Quantity(name, "property", q["of"], var=var, bounds=bounds, checks=checks, model_answer=model,
+                    allowed=allowed)
+
+
+# ---- the catalogue ------------------------------------------------------------------------
+def catalogue_dir() -> Path:
+    """problems/ beside the package in a checkout; derive/problems once installed."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "problems", here.parent / "problems"):
+        if cand.is_dir():
+            return cand
+    raise ProblemSpecError("the problem catalogue is missing from this installation")
+
+
+def problem_dirs(extra=None) -> list[Path]:
+    dirs = [catalogue_dir()]
+    env = os.environ.get("DERIVE_PROBLEMS")
+    for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
+        dirs.append(Path(d))
+    return dirs
+
+
+def catalogue(extra=None) -> list[Problem]:
+    """Every problem, built-ins first, sorted by alias number; a user id clashing with one is an error."""
+    seen: dict[str, str] = {}
+    out = []
+    for d in problem_dirs(extra):
+        for f in sorted(d.glob("*.toml")):
+            p = load_file(f)
+            if p.id in seen:
+                raise ProblemSpecError(f"id {p.id!r} is already used by {seen[p.id]}", file=str(f), key="id")
+            seen[p.id] = str(f)
+            out.append(p)
+    return sorted(out, key=lambda p: (int(p.alias[7:]) if p.alias.startswith("problem") else 10**6, p.id))
+
+
+def load(name, extra=None) -> Problem:
+    """A problem by id, alias (problem1) or file path."""
+    if isinstance(name, Problem):
+        return name
+    if str(name).endswith(".toml") and Path(name).is_file():
+        return load_file(name)
+    problems = catalogue(extra)
+    for p in problems:
+        if name in (p.id, p.alias):
+            return p
+    known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
+    raise UnknownError(f"unknown problem {name!r}; known: {known}")

@@ -1,0 +1,1 @@
+"""Rendering: LaTeX notation (printer.py), sheets and graphs (templates/)."""

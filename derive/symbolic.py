@@ -1,0 +1,370 @@
+"""Syntax tree -> SymPy, against a problem's scope: names, shapes, functions, broadcasting.
+
+Scalars in a problem that has matrices are 1x1 MatrixSymbols, so every value is a matrix
+and one set of vector-Jacobian rules serves (see backprop.py). Broadcasting is written out
+with ones-vectors (`1_N b^T`), which keeps it visible to the rules and to the printer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from . import mathparse as mp
+from .errors import AnswerError
+
+MAX_EXPONENT = 64          # |p| in a^p where both are numbers, or p is a number
+x_ = sp.Symbol("_x")      # the variable of activation bodies; no problem names a symbol _x
+
+# name -> scalar body in x_. Derivatives come from sympy.diff on the body: a new activation is one line.
+ACTIVATIONS: dict[str, sp.Expr] = {
+    "sigma": 1 / (1 + sp.exp(-x_)),
+    "tanh": sp.tanh(x_),
+    "relu": sp.Max(0, x_),
+    "softplus": sp.log(1 + sp.exp(x_)),
+    "exp": sp.exp(x_),
+    "log": sp.log(x_),
+    "sqrt": sp.sqrt(x_),
+    "abs": sp.Abs(x_),
+}
+FUNCTION_ALIASES = {"sigmoid": "sigma", "σ": "sigma", "ReLU": "relu", "Relu": "relu", "ln": "log",
+                    "Tanh": "tanh"}
+KINKS = {"relu": (0.0,), "abs": (0.0,)}          # points finite differences must stay away from
+MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "diag"}
+
+
+def activation_derivative(name: str, order: int) -> sp.Expr:
+    body = ACTIVATIONS[name]
+    if name == "relu" and order >= 1:
+        return sp.Heaviside(x_, 0) if order == 1 else sp.Integer(0)
+    return sp.diff(body, x_, order) if order else body
+
+
+class _Named:
+    """args = (name, order, argument): the function's name and how often it is differentiated."""
+
+    @property
+    def fname(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def order(self) -> int:
+        return int(self.args[1])
+
+
+class Fn(_Named, sp.Function):
+    """A named scalar function or its derivative: Fn(name, order, x) is name^(order)(x)."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=3):
+        if argindex != 3:
+            return sp.S.Zero
+        return Fn(self.args[0], self.order + 1, self.args[2])
+
+
+class Apply(_Named, MatrixExpr):
+    """A named scalar function (or its derivative) applied entrywise to a matrix."""
+
+    def __new__(cls, fname, order, arg):
+        return sp.Basic.__new__(cls, sp.Symbol(str(fname)), sp.Integer(order), arg)
+
+    @property
+    def arg(self):
+        return self.args[2]
+
+    @property
+    def shape(self):
+        return self.args[2].shape
+
+    def _entry(self, i, j, **kwargs):
+        return Fn(self.args[0], self.args[1], self.args[2]._entry(i, j, **kwargs))
+
+
+class Softmax(MatrixExpr):
+    """softmax over the entries of a column vector."""
+
+    def __new__(cls, arg):
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+
+def apply(fname: str, order: int, arg):
+    """f^(order)(arg), entrywise when arg is a matrix; exp/log of scalars stay SymPy's own."""
+    if isinstance(arg, MatrixExpr):
+        return Apply(fname, order, arg)
+    if order == 0 and fname in ("exp", "log", "sqrt", "tanh"):
+        return {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh}[fname](arg)
+    if order == 0 and fname == "abs":
+        return sp.Abs(arg)
+    return Fn(sp.Symbol(fname), order, arg)
+
+
+def shape_of(e) -> tuple | None:
+    return e.shape if isinstance(e, MatrixExpr) else None
+
+
+def show_shape(shape) -> str:
+    return "scalar" if shape is None else f"{shape[0]}×{shape[1]}"
+
+
+def ones(rows, cols):
+    return sp.OneMatrix(rows, cols)
+
+
+def broadcast(e, shape):
+    """e (scalar, 1x1, row or column) stretched to `shape` with ones-vectors."""
+    if shape is None or shape_of(e) == shape:
+        return e
+    if not isinstance(e, MatrixExpr):
+        return e * ones(*shape)
+    r, c = e.shape
+    if r == 1 and shape[0] != 1:
+        e = ones(shape[0], 1) * e
+    if c == 1 and shape[1] != 1:
+        e = e * ones(1, shape[1])
+    return e
+
+
+def total(e):
+    """Sum of all entries, as a 1x1 matrix."""
+    r, c = e.shape
+    if r != 1:
+        e = ones(1, r) * e
+    if c != 1:
+        e = e * ones(c, 1)
+    return e
+
+
+def reduce_to(g, shape):
+    """The adjoint of a broadcast: sum g over the stretched axes so it has `shape`."""
+    if shape is None:
+        return g
+    r, c = shape
+    if g.shape[0] != r:
+        g = ones(1, g.shape[0]) * g
+    if g.shape[1] != c:
+        g = g * ones(g.shape[1], 1)
+    return g
+
+
+def hadamard(*factors):
+    mats = [f for f in factors if isinstance(f, MatrixExpr)]
+    if not mats:
+        return sp.Mul(*factors)
+    scal = sp.Mul(*[f for f in factors if not isinstance(f, MatrixExpr)])
+    return scal * (mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What names mean in one problem: symbols, functions, derivative-name aliases."""
+
+    symbols: dict                       # name -> Symbol | MatrixSymbol
+    functions: frozenset = frozenset()  # abstract function names (f1, f2)
+    aliases: dict = field(default_factory=dict)      # written form -> canonical name
+    node_inputs: dict = field(default_factory=dict)  # function name -> its argument (bare f3')
+    dims: dict = field(default_factory=dict)         # dimension name -> Symbol
+    matrix_mode: bool = False
+
+    def lookup(self, name: str, pos: int = 0, text: str = ""):
+        canon = self.aliases.get(name, name)
+        for cand in (canon, canon.replace("_", ""), canon.replace("^", "")):
+            if cand in self.symbols:
+                return self.symbols[cand]
+        known = ", ".join(sorted(self.symbols, key=_natural))
+        raise AnswerError(f"unknown symbol {name}; known here: {known}", pos, code="unknown_symbol",
+                          text=text)
+
+    def callable_names(self) -> frozenset:
+        return frozenset(self.functions) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+
+
+def _natural(s: str):
+    import re
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+class Builder:
+    """Walks a syntax tree and builds SymPy, checking names and shapes on the way."""
+
+    def __init__(self, scope: Scope, text: str = ""):
+        self.scope, self.text = scope, text
+
+    def fail(self, message: str, node, code: str = "shape") -> AnswerError:
+        return AnswerError(message, getattr(node, "pos", None), code=code, text=self.text)
+
+    def build(self, node):
+        method = getattr(self, f"_build_{type(node).__name__}")
+        return method(node)
+
+    def _build_Num(self, node: mp.Num):
+        return sp.Rational(Fraction(node.text))
+
+    def _build_Name(self, node: mp.Name):
+        if node.id in ("e",) and "e" not in self.scope.symbols:
+            return sp.E
+        if node.id in self.scope.dims:
+            return self.scope.dims[node.id]
+        return self.scope.lookup(node.id, node.pos, self.text)
+
+    def _build_Neg(self, node: mp.Neg):
+        return -self.build(node.operand)
+
+    def _build_Transpose(self, node: mp.Transpose):
+        v = self.build(node.operand)
+        return v.T if isinstance(v, MatrixExpr) else v
+
+    def _build_Call(self, node: mp.Call):
+        name = FUNCTION_ALIASES.get(node.fn, node.fn)
+        if "_" in name and name not in self.scope.functions and name.replace("_", "") in self.scope.functions:
+            name = name.replace("_", "")                  # f_3'(x) is f3'(x)
+        if not node.args:
+            if name not in self.scope.node_inputs:
+                raise self.fail(f"{node.fn}' needs an argument here, as in {node.fn}'(...)", node, "syntax")
+            return apply(name, node.order, self.scope.node_inputs[name])
+        args = [self.build(a) for a in node.args]
+        if name in MATRIX_FUNCTIONS:
+            return self.matrix_function(name, args, node)
+        if name not in ACTIVATIONS and name not in self.scope.functions:
+            known = ", ".join(sorted(self.scope.callable_names() - {"max"}))
+            raise self.fail(f"unknown function {node.fn}; known: {known}", node, "unknown_symbol")
+        if len(args) != 1:
+            raise self.fail(f"{node.fn} takes one argument, not {len(args)}", node, "syntax")
+        return apply(name, node.order, args[0])
+
+    def matrix_function(self, name, args, node):
+        a = args[0]
+        if name == "transpose":
+            return a.T if isinstance(a, MatrixExpr) else a
+        if name == "hadamard":
+            if len(args) != 2:
+                raise self.fail("hadamard takes two arguments", node, "syntax")
+            return self.elementwise("hadamard", args[0], args[1], node)
+        if name == "max":
+            if len(args) != 2 or 0 not in args:
+                raise self.fail("max is read as max(0, x), which is relu(x)", node, "syntax")
+            return apply("relu", 0, args[1] if args[0] == 0 else args[0])
+        if name == "diag":
+            if not isinstance(a, MatrixExpr) or 1 not in a.shape:
+                raise self.fail(f"diag takes a vector, not {show_shape(shape_of(a))}", node)
+            return sp.DiagMatrix(a if a.shape[1] == 1 else a.T)
+        if name == "softmax":
+            if not isinstance(a, MatrixExpr) or 1 not in a.shape:
+                raise self.fail(f"softmax takes a vector, not {show_shape(shape_of(a))}", node)
+            return Softmax(a)
+        # sum / mean, over everything or along an axis (0: down the rows, 1: along the columns)
+        if not isinstance(a, MatrixExpr):
+            return a
+        axis = args[1] if len(args) > 1 else None
+        if axis not in (None, 0, 1):
+            raise self.fail(f"{name} takes an axis 0 or 1, not {axis}", node, "syntax")
+        r, c = a.shape
+        if axis == 0:
+            out, count = ones(1, r) * a, r
+        elif axis == 1:
+            out, count = a * ones(c, 1), c
+        else:
+            out, count = total(a), r * c
+        return out / count if name == "mean" else out
+
+    def _build_BinOp(self, node: mp.BinOp):
+        a, b = self.build(node.left), self.build(node.right)
+        op = node.op
+        if op == "^":
+            return self.power(a, b, node)
+        if op == "*":
+            return self.product(a, b, node)
+        if op == "/":
+            if isinstance(b, MatrixExpr):
+                return self.elementwise("hadamard", a, sp.HadamardPower(b, -1), node)
+            if b == 0:
+                raise self.fail("division by zero", node, "syntax")
+            return a / b if not isinstance(a, MatrixExpr) else a * (1 / b)
+        if op == "hadamard":
+            return self.elementwise("hadamard", a, b, node)
+        return self.elementwise(op, a, b, node)
+
+    def power(self, a, b, node):
+        if isinstance(b, MatrixExpr):
+            raise self.fail("an exponent must be a scalar", node)
+        if b.is_Number and abs(b) > MAX_EXPONENT:
+            raise self.fail(f"the exponent {b if len(str(b)) < 20 else '(huge)'} is larger than "
+                            f"{MAX_EXPONENT} allowed", node, "too_complex")
+        if a.is_Number and b.is_Number and abs(a) > 10**6:
+            raise self.fail("the power is too large to evaluate", node, "too_complex")
+        if isinstance(a, MatrixExpr):
+            if a == sp.E:
+                return apply("exp", 0, b)
+            return sp.HadamardPower(a, b)
+        if a == sp.E:
+            return sp.exp(b)
+        return a ** b
+
+    def product(self, a, b, node):
+        sa, sb = shape_of(a), shape_of(b)
+        if sa is None or sb is None:
+            return a * b
+        if sa[1] == sb[0]:
+            return a * b
+        if sa == (1, 1) or sb == (1, 1):          # a 1x1 factor acts as a scalar
+            return self.elementwise("hadamard", a, b, node)
+        hint = ""
+        if sa[0] == sb[0]:
+            hint = " — transpose the left factor?"
+        elif sa[1] == sb[1]:
+            hint = " — transpose the right factor?"
+        raise self.fail(f"cannot multiply a {show_shape(sa)} matrix by a {show_shape(sb)} matrix{hint}",
+                        node)
+
+    def elementwise(self, op, a, b, node):
+        sa, sb = shape_of(a), shape_of(b)
+        shape = _common(sa, sb)
+        if shape is False:
+            word = {"+": "add", "-": "subtract", "hadamard": "multiply entrywise"}[op]
+            raise self.fail(f"cannot {word} a {show_shape(sa)} and a {show_shape(sb)} value", node)
+        a2 = a if sa is None and op == "hadamard" else broadcast(a, shape)
+        b2 = b if sb is None and op == "hadamard" else broadcast(b, shape)
+        if op == "+":
+            return a2 + b2
+        if op == "-":
+            return a2 - b2
+        return hadamard(a2, b2)
+
+
+def _common(sa, sb):
+    """The broadcast shape of two shapes, or False."""
+    if sa is None or sb is None:
+        return sa or sb
+    if sa == sb:
+        return sa
+    out = []
+    for x, y in zip(sa, sb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return False
+    return tuple(out)
+
+
+def build(node, scope: Scope, text: str = ""):
+    """SymPy for a syntax tree; raises AnswerError on unknown names and non-conforming shapes."""
+    return Builder(scope, text).build(node)
+
+
+def read(text: str, scope: Scope, fmt: str = "auto", max_length: int = mp.MAX_LENGTH):
+    """Parse and build in one call: text -> SymPy."""
+    tree = mp.parse(text, fmt, names=scope.aliases, functions=scope.callable_names(),
+                    max_length=max_length)
+    return build(tree, scope, text)

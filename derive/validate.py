@@ -1,0 +1,180 @@
+"""Authoring: validate problem files — parse, solve, verify, and run their own sample answers.
+
+`derive validate FILE...` is what an instructor runs on a new problem file, and what CI runs on
+the whole catalogue. Every stage reports one line, `ok` or `FAIL`; a file whose schema is wrong
+stops at the first stage with the file, the key and (where known) the column.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DeriveError, ProblemSpecError
+
+TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
+            "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
+            "onehot", "positive", "keep", "notes"}
+ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
+
+
+@dataclass(frozen=True)
+class Line:
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    lines: tuple            # Line, one per stage and sample answer
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(line.ok for line in self.lines)
+
+
+def _schema(path: Path) -> list:
+    """Checks beyond what loading enforces: unknown keys, sample answers' shape."""
+    import tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []                    # load_file reports these with the file's name
+    errors = []
+    for key in sorted(set(data) - TOP_KEYS):
+        errors.append(str(ProblemSpecError(f"unknown key; known: {', '.join(sorted(TOP_KEYS))}",
+                                           file=str(path), key=key)))
+    from .check import VERDICTS
+    for i, a in enumerate(data.get("answers", [])):
+        key = f"answers[{i}]"
+        if not isinstance(a, dict):
+            errors.append(str(ProblemSpecError("an answer is a table with quantity, answer, verdict",
+                                               file=str(path), key=key)))
+            continue
+        for k in sorted(set(a) - ANSWER_KEYS):
+            errors.append(str(ProblemSpecError(f"unknown key {k!r}; known: {', '.join(sorted(ANSWER_KEYS))}",
+                                               file=str(path), key=key)))
+        for k in ("quantity", "answer", "verdict"):
+            if not isinstance(a.get(k), str):
+                errors.append(str(ProblemSpecError(f"missing or not a string: {k}", file=str(path), key=key)))
+        if isinstance(a.get("verdict"), str) and a["verdict"] not in VERDICTS:
+            errors.append(str(ProblemSpecError(f"verdict {a['verdict']!r} is not one of {', '.join(VERDICTS)}",
+                                               file=str(path), key=f"{key}.verdict")))
+    return errors
+
+
+def _clash(p, path: Path) -> str:
+    """A user's file may not reuse a built-in id (or alias)."""
+    from .problem import catalogue_dir, load_file
+    builtin_dir = catalogue_dir().resolve()
+    if path.resolve().parent == builtin_dir:
+        return ""
+    for f in sorted(builtin_dir.glob("*.toml")):
+        other = load_file(f)
+        if other.id == p.id:
+            return str(ProblemSpecError(f"id {p.id!r} is already used by the built-in {f.name}",
+                                        file=str(path), key="id"))
+        if p.alias and other.alias == p.alias:
+            return str(ProblemSpecError(f"alias {p.alias!r} is already used by the built-in {f.name}",
+                                        file=str(path), key="alias"))
+    return ""
+
+
+def validate_file(path, timeout: float | None = None) -> FileReport:
+    """Parse, solve, verify and run the sample answers of one problem file."""
+    from .check import DEFAULT_TIMEOUT, check
+    from .pipeline import solve
+    from .problem import load_file
+    start = time.perf_counter()
+    path = Path(path)
+    lines = []
+    errors = _schema(path)
+    try:
+        p = load_file(path)
+    except DeriveError as e:
+        errors.insert(0, str(e))
+    if not errors:
+        clash = _clash(p, path)
+        if clash:
+            errors.append(clash)
+    if errors:
+        lines += [Line(False, f"schema: {e}") for e in errors]
+        return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+    graded = [q for q in p.quantities if q.graded]
+    lines.append(Line(True, f"parses: {p.id}{f' ({p.alias})' if p.alias else ''}, {len(p.quantities)} "
+                            f"quantities ({len(p.quantities) - len(graded)} not auto-graded), "
+                            f"{len(p.samples)} sample answers"))
+    try:
+        sol = solve(path)
+    except DeriveError as e:
+        lines.append(Line(False, f"solve: {e}"))
+        return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+    except (NotImplementedError, ValueError, TypeError, ArithmeticError) as e:
+        lines.append(Line(False, f"solve: the engine cannot derive this problem ({type(e).__name__}: {e})"))
+        return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+    bad = [c for c in sol.checks if not c.verified]
+    worst = max((c.max_rel_error for c in sol.checks), default=0.0)
+    if bad:
+        for c in bad:
+            lines.append(Line(False, f"verify: {c.name} NOT verified (relative error {c.max_rel_error:.2g})"))
+    else:
+        lines.append(Line(True, f"solves and verifies: {len(sol.checks)} quantities, "
+                                f"max relative error {worst:.1e}"))
+    for i, s in enumerate(p.samples):
+        shown = " ".join(s.answer.split())
+        shown = shown if len(shown) <= 48 else shown[:45] + "..."
+        try:
+            r = check(p, s.quantity, s.answer, timeout=timeout or DEFAULT_TIMEOUT)
+        except DeriveError as e:
+            lines.append(Line(False, f"answers[{i}] {s.quantity}: {e}"))
+            continue
+        got = r.verdict + (f" [{', '.join(r.diagnosis)}]" if r.diagnosis else "")
+        ok = r.verdict == s.verdict
+        text = f"answers[{i}] {s.quantity} = {shown!r}: {got}"
+        if not ok:
+            text += f", expected {s.verdict}" + (f" ({s.note})" if s.note else "")
+            if r.feedback:
+                text += f"; feedback: {r.feedback[0]}"
+        lines.append(Line(ok, text))
+    return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+
+
+def validate(paths, timeout: float | None = None) -> list[FileReport]:
+    return [validate_file(p, timeout) for p in paths]
+
+
+# ---- the command line ---------------------------------------------------------------------
+def cmd_validate(args) -> int:
+    files = []
+    for f in args.files:
+        path = Path(f)
+        files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
+    reports = validate(files, args.timeout)
+    failed = 0
+    for rep in reports:
+        if not args.quiet or not rep.ok:
+            print(f"{rep.path}  ({rep.seconds:.1f} s)")
+        for line in rep.lines:
+            if not args.quiet or not line.ok:
+                print(f"  {'ok  ' if line.ok else 'FAIL'}  {line.text}")
+        failed += sum(1 for line in rep.lines if not line.ok)
+    total = sum(len(r.lines) for r in reports)
+    print(f"{len(reports)} file{'s' * (len(reports) != 1)}, {total} checks, {failed} failed "
+          f"({sum(r.seconds for r in reports):.1f} s)")
+    return 0 if failed == 0 and reports else 2
+
+
+def register_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validate", help="check problem files: schema, solve, verify, sample answers",
+        description="Validate problem files: the schema (errors name the file, the key and the column), "
+                    "then solve and verify every quantity, then check each [[answers]] sample against its "
+                    "expected verdict. One ok/FAIL line per stage and sample; exit status 0 only if all pass "
+                    "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
+        epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
+    p.set_defaults(func=cmd_validate)

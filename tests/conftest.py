@@ -1,0 +1,25 @@
+import functools
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+@functools.lru_cache(maxsize=None)
+def _solved(name):
+    from derive import solve
+    return solve(name)
+
+
+@pytest.fixture
+def solved():
+    """solve(name), cached across the session (solving is deterministic)."""
+    return _solved
+
+
+@pytest.fixture
+def data_dir():
+    return Path(__file__).parent / "data"

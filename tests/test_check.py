@@ -1,0 +1,151 @@
+"""derive.check: the catalogue's sample answers, diagnoses, index quantities, the CLI."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import derive
+from derive.check import check
+from derive.cli import main
+from derive.problem import catalogue
+
+SAMPLES = [(p.id, s.quantity, s.answer, s.verdict) for p in catalogue() for s in p.samples]
+
+
+@pytest.mark.parametrize("problem,quantity,answer,verdict", SAMPLES,
+                         ids=[f"{p}:{q}:{a[:30]}" for p, q, a, _ in SAMPLES])
+def test_catalogue_sample_answers(problem, quantity, answer, verdict):
+    r = check(problem, quantity, answer)
+    assert r.verdict == verdict, r.feedback
+
+
+def test_seed_000_latex_answer_is_correct():
+    r = derive.check("problem1", "dL/dw1", r"\frac{\partial L}{\partial h_3} f'_3 w_3 f'_1 x")
+    assert r.correct and r.score == 1.0 and r.diagnosis == ()
+    assert r"\frac{\partial L}{\partial h_{3}}" in r.interpreted
+
+
+def test_seed_004_z_is_incorrect():
+    r = check("problem2", "z", "0")
+    assert r.verdict == "incorrect" and not r.correct and r.score == 0.0
+
+
+@pytest.mark.parametrize("problem,quantity,answer,code,words", [
+    ("problem1", "dL/dw1", "-dL/dh3 f3' w3 f1' x", "sign", "sign"),
+    ("problem1", "dL/dw1", "2 dL/dh3 f3' w3 f1' x", "constant_factor", "2 times"),
+    ("problem1", "dL/dw1", "dL/dh3 f3' w3 x", "missing_factor", "f1'"),
+    ("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x x", "extra_factor", "extra factor x"),
+    ("problem1", "dL/dx", "dL/dh3 f3' w3 f1' w1", "missing_term", "2 terms"),
+    ("problem6", "drho/dW2", "H1 delta3^T", "transpose", "transpose"),
+    ("problem6", "drho/dW1", "x delta2^T", "transpose", "d_H×d"),
+    ("problem5", "dL/dgamma", "dL/dy ⊙ hhat", "shape", "1×H"),
+    ("problem2", "u1", "-0.8", "constant_factor", "decimal point"),
+    ("problem4", "dP_j/dh_i", "P_i (1 - P_i)", "missing_term", "delta_ij"),
+])
+def test_diagnosis(problem, quantity, answer, code, words):
+    r = check(problem, quantity, answer)
+    assert r.verdict == "incorrect"
+    assert r.diagnosis == (code,)
+    assert words in r.feedback[0]
+
+
+@pytest.mark.parametrize("answer,code,message", [
+    ("dL/dh3 f3' w3 f1' w7", "unknown_symbol", "unknown symbol w7; known here: b1, b2, b3"),
+    ("dL/dh3 f3' w3 f1' + ", "syntax", "syntax error at column 21: an operand is missing after '+'"),
+    ("(x + w1", "syntax", "syntax error at column 8: the '(' at column 1 is never closed"),
+    ("dL/dw1", "not_allowed", "dL/dw1 cannot be answered in terms of dL/dw1 itself"),
+])
+def test_invalid_answers_say_why(answer, code, message):
+    r = check("problem1", "dL/dw1", answer)
+    assert r.verdict == "invalid" and r.diagnosis == (code,)
+    assert r.feedback[0].startswith(message)
+
+
+@pytest.mark.parametrize("quantity,answer,verdict", [
+    ("dL/dh_i", "P(y=i) - y_i", "correct"),
+    ("dL/dh_i", "P_i - y_i", "correct"),
+    ("dL/dh_i", r"P_{i} - y_{i}", "correct"),
+    ("dL/dh_i", "y_i - P_i", "incorrect"),
+    ("dL/dh_i", "y_i P_i - y_i", "incorrect"),
+    ("dP_j/dh_i", "delta_ij P_j - P_i P_j", "correct"),
+    ("dP_j/dh_i", r"\delta_{ij} P_i - P_i P_j", "correct"),
+    ("dP_j/dh_i", "P_j (delta_ij - P_i)", "correct"),
+    ("dP_j/dh_i", "-P_i P_j", "incorrect"),
+])
+def test_index_quantities(quantity, answer, verdict):
+    assert check("problem4", quantity, answer).verdict == verdict
+
+
+def test_wrong_index_is_explained():
+    r = check("problem4", "dL/dh_i", "P_k - y_k")
+    assert r.verdict == "invalid" and "index k is not free" in r.feedback[0]
+
+
+@pytest.mark.parametrize("problem,quantity,answer", [
+    ("problem2", "dz/dw1", "0.4"),
+    ("problem2", "dz/dw1", "x1 relu'(v1)"),
+    ("problem2", "dz/dw1", "2/5"),
+    ("problem2", "dz/dx0", "0.94"),
+    ("problem3", "dy/dh", "sigma(h)(1-sigma(h))"),
+    ("problem3", "dy/dh", r"\frac{e^{-h}}{(1+e^{-h})^2}"),
+    ("problem3", "dy/dx", "2 sigma(h)(1-sigma(h))"),
+    ("problem6", "delta3", r"\sigma'(Z^2) \odot (W^3)^T \delta^4"),
+    ("problem6", "delta3", "sigma'(Z2) .* (W3.T delta4)"),
+    ("problem6", "drho/dW1", "delta2 x^T"),
+    ("problem6", "delta4", "2(f - y)"),
+    ("problem5", "dL/dbeta", "sum(dL/dy, 0)"),
+])
+def test_equivalent_forms_are_correct(problem, quantity, answer):
+    r = check(problem, quantity, answer)
+    assert r.verdict == "correct", r.feedback
+
+
+def test_allowed_symbols(tmp_path):
+    src = open(catalogue()[0].path).read().replace('quantities = ["dL/dw1",',
+                                                   'quantities = [{name = "dL/dw1", allowed = ["dL/dh3", "w3", "x", "h1"]},')
+    src = src.replace('alias = "problem1"', 'alias = ""').replace('id = "scalar-chain"', 'id = "restricted"')
+    f = tmp_path / "restricted.toml"
+    f.write_text(src)
+    r = check(str(f), "dL/dw1", "dL/dh3 f3' w3 f1' x")
+    assert r.verdict == "correct"
+    r = check(str(f), "dL/dw1", "dL/dh3 f3' w3 f1'(w1 x + b1) x")
+    assert r.verdict == "invalid" and r.diagnosis == ("not_allowed",)
+    assert "the answer uses b1, w1" in r.feedback[0]
+
+
+def test_unknown_quantity_raises():
+    with pytest.raises(derive.UnknownError, match="unknown quantity 'dL/dw9'"):
+        check("problem1", "dL/dw9", "x")
+
+
+def test_to_dict_is_the_json():
+    d = check("problem1", "dL/db3", "dL/dh3 f3'").to_dict()
+    assert set(d) >= {"verdict", "correct", "score", "diagnosis", "feedback", "interpreted"}
+    assert d["verdict"] == "correct" and d["score"] == 1.0
+
+
+@pytest.mark.parametrize("answer,code", [("dL/dh3 f3'", 0), ("dL/dh3", 1), ("dL/dh3 +", 2), ("w9", 2)])
+def test_cli_exit_codes(answer, code, capsys):
+    assert main(["check", "problem1", "dL/db3", answer]) == code
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+
+
+def test_cli_json_and_stdin():
+    proc = subprocess.run([sys.executable, "-c", "import sys; from derive.cli import main; sys.exit(main())",
+                           "check", "problem1", "dL/db3", "-", "--json"],
+                          input="dL/dh3 f3'", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "correct"
+
+
+def test_cli_help_has_an_example(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    assert "example: derive check" in capsys.readouterr().out
+
+
+def test_matrix_square_is_evaluated():
+    r = check("problem6", "drho/dW2", "(delta3 H1^T)(delta3 H1^T)")
+    assert r.verdict == "incorrect"

@@ -1,0 +1,72 @@
+"""Cross-check with PyTorch autograd where torch is installed (CI installs the CPU build)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from derive.numeric import evaluate  # noqa: E402
+from derive.verify import adjoint_values, forward, instance, rel_error  # noqa: E402
+
+
+def _engine(sol, seed):
+    p = sol.problem
+    inst = instance(p, seed)
+    env = forward(p, inst)
+    return inst, env, adjoint_values(sol.derivation, inst, env)
+
+
+def _t(a):
+    return torch.tensor(np.asarray(a, dtype=float), dtype=torch.float64, requires_grad=True)
+
+
+def test_two_hidden_deltas_against_autograd(solved):
+    sol = solved("problem6")
+    inst, env, full = _engine(sol, 11)
+    params = {k: _t(env[k]) for k in ("W1", "b1", "W2", "b2", "W3", "b3")}
+    x, y = torch.tensor(env["x"]), torch.tensor(env["y"])
+    h1 = torch.sigmoid(params["W1"] @ x + params["b1"])
+    h2 = torch.sigmoid(params["W2"] @ h1 + params["b2"])
+    f = params["W3"] @ h2 + params["b3"]
+    ((y - f) ** 2).sum().backward()
+    for k, t in params.items():
+        got = evaluate(sol.derivation.result(f"drho/d{k}").closed, full, inst.dims)
+        assert rel_error(got, t.grad.numpy()) < 1e-10, k
+
+
+def test_batchnorm_against_autograd(solved):
+    sol = solved("problem5")
+    inst, env, full = _engine(sol, 12)
+    h = _t(env["h"])
+    gamma, beta = _t(env["gamma"]), _t(env["beta"])
+    eps = float(env["eps"][0, 0])
+    mu = h.mean(0, keepdim=True)
+    var = ((h - mu) ** 2).mean(0, keepdim=True)
+    y = gamma * (h - mu) / torch.sqrt(var + eps) + beta
+    (y * torch.tensor(env["dL/dy"])).sum().backward()
+    for name, t in (("dL/dh", h), ("dL/dgamma", gamma), ("dL/dbeta", beta)):
+        got = evaluate(sol.derivation.result(name).closed, full, inst.dims)
+        assert rel_error(got, t.grad.numpy()) < 1e-10, name
+
+
+def test_softmax_cross_entropy_against_autograd(solved):
+    sol = solved("problem4")
+    inst, env, full = _engine(sol, 13)
+    h = _t(env["h"])
+    loss = -(torch.tensor(env["y"]) * torch.log_softmax(h, dim=0)).sum()
+    loss.backward()
+    got = evaluate(sol.derivation.result("dL/dh_i").closed, full, inst.dims)
+    assert rel_error(got, h.grad.numpy()) < 1e-10
+    jac = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, dim=0), torch.tensor(env["h"]))
+    got = evaluate(sol.derivation.result("dP_j/dh_i").closed, full, inst.dims)
+    assert rel_error(got, jac.reshape(got.shape).numpy()) < 1e-10
+
+
+def test_residual_relu_against_autograd(solved):
+    sol = solved("problem2")
+    values = {c.name: c.value for c in sol.checks}
+    v = {k: _t(x) for k, x in sol.problem.values.items()}
+    x1 = torch.relu(v["x0"] * v["w0"] + v["b0"])
+    z = torch.relu(x1 * v["w1"] + v["b1"] + v["x0"])
+    z.backward()
+    for k in ("w0", "w1", "b0", "b1", "x0"):
+        assert values[f"dz/d{k}"] == pytest.approx(float(v[k].grad), abs=1e-12)
