@@ -320,7 +320,7 @@ def _result(problem: Problem, q: Quantity, adjoints: dict, closed_of: dict) -> R
     # answers are written in terms of the problem's named gradients (delta3), not expanded
     expr = _in_named(general, problem, adjoints) if _kept(problem) else closed
     if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
-        expr = expr.xreplace(_forward_subs(problem, keep=set(q.allowed)))
+        expr = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
     if problem.layout == "numerator" and shape and shape != (1, 1):
         public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
                   for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
@@ -368,7 +368,7 @@ def _in_named(expr, problem: Problem, adjoints: dict):
     return expr
 
 
-def _forward_subs(problem: Problem, keep=frozenset()) -> dict:
+def forward_subs(problem: Problem, keep=frozenset()) -> dict:
     """Each intermediate (except those in `keep`) -> its formula in the inputs and the kept names."""
     sym = problem.scope.symbols
     subs = {}
@@ -380,7 +380,7 @@ def _forward_subs(problem: Problem, keep=frozenset()) -> dict:
 
 def _forward_closed(problem: Problem, name: str):
     s = problem.scope.symbols[name]
-    return _forward_subs(problem).get(s, s)
+    return forward_subs(problem).get(s, s)
 
 
 def _jacobian(problem: Problem, q: Quantity) -> Result:

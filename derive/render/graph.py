@@ -288,8 +288,12 @@ def node_numbers(solution) -> dict:
     inst = verify.instance(p, use_values=True)
     env = verify.forward(p, inst)
     full = verify.adjoint_values(d, inst, env)
+    known = set(p.values)                  # a symbol left free (C channels) has no number to show
+    for e in p.equations:
+        if {str(s) for s in e.expr.free_symbols} & set(p.scope.symbols) <= known:
+            known.add(e.name)
     out = {}
-    for name in list(p.inputs) + [e.name for e in p.equations]:
+    for name in [n for n in list(p.inputs) + [e.name for e in p.equations] if n in known]:
         value = float(np.asarray(env[name]).reshape(-1)[0])
         if name == p.output:
             grad = 1.0

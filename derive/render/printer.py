@@ -25,7 +25,15 @@ def name_latex(name: str) -> str:
     m = re.fullmatch(r"d([A-Za-z]\w*)/d([A-Za-z]\w*)", name)
     if m:
         return rf"\frac{{\partial {name_latex(m[1])}}}{{\partial {name_latex(m[2])}}}"
-    m = re.fullmatch(r"([A-Za-z]+?)_?(\d+|[A-Za-z])?", name) if "_" in name else re.fullmatch(r"([A-Za-z]+?)(\d+)?", name)
+    if "_" in name:                 # d_H -> d_{H}, n_in -> n_{\mathrm{in}}, shape_A -> \mathrm{shape}_{A}
+        base, _, sub = name.partition("_")
+        if not (re.fullmatch(r"[A-Za-z]+", base) and re.fullmatch(r"[A-Za-z0-9]+", sub)):
+            return r"\mathrm{" + name.replace("_", r"\_") + "}"
+        word = len(base) > 1 and base not in GREEK and base not in SPECIAL
+        base = rf"\mathrm{{{base}}}" if word else name_latex(base)
+        sub = sub if len(sub) == 1 or sub.isdigit() else rf"\mathrm{{{sub}}}"
+        return f"{base}_{{{sub}}}"
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)?", name)
     if not m:
         return name
     base, sub = m[1], m[2]
@@ -190,7 +198,8 @@ def visible_width(tex: str) -> float:
     s = re.sub(r"\\(left|right)\b|\\(mathbf|mathbb|operatorname|mathrm|hat)\b", "", tex)
     s = re.sub(r"\\frac\{\\partial ([^{}]*(?:\{[^{}]*\})?)\}\{\\partial ([^{}]*(?:\{[^{}]*\})?)\}",
                lambda m: "d" + (m[1] if len(m[1]) > len(m[2]) else m[2]), s)
-    s = re.sub(r"\\[A-Za-z]+", "x", s)              # \odot, \sigma, \epsilon: one glyph each
+    s = re.sub(r"\\(odot|times|cdot)\b|(?<=[^{(\s])\s*[-+=]", "xxx", s)   # binary operators carry space
+    s = re.sub(r"\\[A-Za-z]+", "x", s)              # \sigma, \epsilon: one glyph each
     s = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "." * max(1, len(m[1]) // 2), s)   # scripts are small
     s = re.sub(r"[{}\s]", "", s)
     return float(len(s))
@@ -240,6 +249,8 @@ def number_latex(v: float | None, digits: int = 4) -> str:
     v = float(v)
     if v == 0:
         return "0"
+    if v == round(v) and 10 ** digits <= abs(v) < 1e15:     # a count: 557057 -> 557\,057, all digits
+        return f"{int(round(v)):,}".replace(",", r"\,")
     s = f"{v:.{digits}g}"
     if "e" in s:
         mant, exp = s.split("e")

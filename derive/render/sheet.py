@@ -155,10 +155,13 @@ def problem_context(solution, questions: bool = False) -> dict:
     p, d = solution.problem, solution.derivation
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
+    backward = any(q.kind in ("gradient", "jacobian") for q in p.quantities)
+    if not backward:                      # shapes, counts, formulas: no gradient is asked, none shown
+        numbers = {name: (value, None) for name, (value, _) in numbers.items()}
     show_graph = not (questions and _asks_for_graph(p))
     forward = []
     for e in p.equations:
-        value = Tex(pr.number_latex(numbers[e.name][0])) if numbers else None
+        value = Tex(pr.number_latex(numbers[e.name][0])) if e.name in numbers else None
         forward += display(Tex(pr.latex(sym[e.name])), _lines(e.expr), suffix=value)
     ctx = {
         "id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
@@ -170,7 +173,7 @@ def problem_context(solution, questions: bool = False) -> dict:
     }
     if questions:
         return ctx
-    for s in d.steps:
+    for s in d.steps if backward else ():
         name = Tex(pr.name_latex(s.name))
         huge = sum(1 for _ in sp.preorder_traversal(s.closed)) > CLOSED_MAX_NODES
         raw_closed = [Tex("...")] * (CLOSED_MAX_LINES + 1) if huge else \
@@ -186,10 +189,19 @@ def problem_context(solution, questions: bool = False) -> dict:
         value = Tex(pr.number_latex(c.value)) if c.value is not None else None
         if q.kind == "value":               # u_1 = w_1 x_1 = -0.08
             rows = display(name, _lines(_forward_rhs(p, q.of)), suffix=value)
+        elif q.kind == "shape":             # A = n_1 x batch = 1024 x 32
+            dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
+                    for t in (r.expr, r.closed)]
+            rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
+        elif q.kind == "prose":
+            rows = []
         else:
-            rows = display(name, _lines(r.expr), suffix=value)
+            shown, where = _readable(p, q, r.expr)
+            rows = display(name, _lines(shown), suffix=value)
         ctx["results"].append({
-            "name": name, "kind": q.kind, "rows": rows,
+            "name": name, "kind": q.kind, "rows": rows, "model": q.model_answer.strip(),
+            "properties": property_text(q) if q.kind == "property" else "",
+            "where": where if q.kind not in ("value", "shape", "prose") else [],
             "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
             "matrix_name": Tex(pr.name_latex(f"d{q.of}/d{q.wrt}")),
             "matrix": Tex(pr.latex(r.expr)),
@@ -199,6 +211,39 @@ def problem_context(solution, questions: bool = False) -> dict:
     if numbers:
         ctx["tables"] = _tables(solution, numbers)
     return ctx
+
+
+def _readable(problem, q, expr) -> tuple:
+    """An answer in the allowed inputs that is too long for a line, folded back into the forward
+    nodes (σ(W_1 x + b_1) -> z_2), with the definitions of the nodes it uses: what a TA writes."""
+    if not q.allowed or pr.fits(_lines(expr), LINE_WIDTH):
+        return expr, []
+    from ..backprop import forward_subs
+    sym = problem.scope.symbols
+    subs = forward_subs(problem, keep=set(q.allowed))
+    folded = expr.xreplace({v: k for k, v in reversed(subs.items())})   # outermost match wins
+    used, names = set(), {str(s) for s in folded.free_symbols}
+    for eq in reversed(problem.equations):           # the used nodes and the nodes they use
+        if eq.name in names and sym[eq.name] in subs:
+            used.add(eq.name)
+            names |= {str(s) for s in eq.expr.free_symbols}
+    where = [Tex(f"{pr.latex(sym[e.name])} = {pr.latex(e.expr)}") for e in problem.equations if e.name in used]
+    return folded, where
+
+
+def property_text(q) -> str:
+    """What a property quantity accepts, in words: 'stays in [0, inf) for every z; ...'."""
+    if "dead" in q.checks:
+        zero = ", ".join(f"${pr.name_latex(z)}$" for z in q.zero)
+        return Tex(f"gives ${pr.name_latex(q.sets)}$ a value with which the gradients {zero} "
+                   "are zero and stay zero under gradient descent")
+    low, high = q.bounds
+    interval = ("(" if low == -sp.oo else "[") + f"{pr.latex(low)}, {pr.latex(high)}" + (")" if high == sp.oo else "]")
+    words = {"range": f"stays in ${interval}$ for every ${pr.latex(sp.Symbol(q.var))}$",
+             "reaches": "reaches or approaches both ends of that range",
+             "monotone": "is monotone",
+             "differentiable": "is differentiable almost everywhere with a gradient that does not vanish everywhere"}
+    return Tex("; ".join(words[c] for c in q.checks if c in words))
 
 
 def _forward_rhs(problem, name):
@@ -214,10 +259,12 @@ def _tables(solution, numbers) -> dict:
     sym = p.scope.symbols
     given = Tex(pr.given_latex())
     fwd = [{"node": Tex(pr.latex(sym[n])), "expr": given, "value": Tex(pr.number_latex(numbers[n][0]))}
-           for n in p.inputs]
+           for n in p.inputs if n in numbers]
     fwd += [{"node": Tex(pr.latex(sym[e.name])), "expr": Tex(pr.latex(e.expr)),
-             "value": Tex(pr.number_latex(numbers[e.name][0]))} for e in p.equations]
+             "value": Tex(pr.number_latex(numbers[e.name][0]))} for e in p.equations if e.name in numbers]
     bwd = []
+    if all(g is None for _, g in numbers.values()):
+        return {"forward": fwd, "backward": bwd}
     if p.output in numbers:
         bwd.append({"node": Tex(pr.name_latex(f"d{p.output}/d{p.output}")), "expr": Tex(pr.seed_latex()),
                     "value": Tex(pr.number_latex(1.0))})
