@@ -14,8 +14,8 @@ from .mathparse import _NUMBER, _UNICODE, Token
 
 # commands that are a name (greek letters and named functions)
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
-          "rho", "sigma", "tau", "phi", "varphi", "psi", "omega", "xi", "zeta", "nu", "kappa", "pi"}
-_RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi"}
+          "rho", "sigma", "tau", "phi", "varphi", "psi", "omega", "xi", "zeta", "nu", "kappa", "pi", "ell"}
+_RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi", "ell": "l"}
 _FUNCS = {"exp", "log", "ln", "tanh", "max", "sqrt"}
 _OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*"}
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
@@ -24,7 +24,7 @@ _WRAP = {"mathrm", "text", "operatorname", "mathit", "mathbf", "boldsymbol", "bm
          "textrm", "mathnormal"}
 _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:T|\\top|\\intercal|\\mathsf\{T\}|\\mathrm\{T\})\s*\}|T\b|\\top|\\intercal)")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
-_SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9]))")
+_SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
 _PRIME = re.compile(r"'|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime")
 
 
@@ -176,10 +176,15 @@ class _Lexer:
         m = _SUB.match(text, i)
         if m and "_" not in name:
             sub = (m.group(1) or m.group(2)).replace(",", "").replace(" ", "")
-            name, i = name + (sub if sub.isdigit() else "_" + sub), m.end()
+            full = f"{name}_{sub}"                  # Z_{1} is the problem's alias Z_1 when it has one
+            name, i = self.names.get(full, name + (sub if sub.isdigit() else "_" + sub)), m.end()
         m = _SUP.match(text, i)
-        if m and f"{name}^{m.group(1) or m.group(2)}" in self.names:
-            name, i = self.names[f"{name}^{m.group(1) or m.group(2)}"], m.end()
+        if m:                                       # W^2, W^{2} and W^{(2)} name the problem's W^(2) or W^2
+            sup = (m.group(1) or m.group(2) or m.group(3)).replace(" ", "")
+            key = next((k for k in (f"{name}^{sup}", f"{name}^({sup.strip('()')})", f"{name}^{sup.strip('()')}")
+                        if k in self.names), None)
+            if key:
+                name, i = self.names[key], m.end()
         primes = 0
         while True:
             m = _PRIME.match(text, i)

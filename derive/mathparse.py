@@ -274,6 +274,10 @@ class Parser:
                 return Call(t.value, self.arguments(), t.primes, t.pos)
             if t.primes:
                 return Call(t.value, (), t.primes, t.pos)
+            if t.value in self.functions:
+                applied = self.prefix_call(t)
+                if applied is not None:
+                    return applied
             return Name(t.value, t.pos)
         if t.kind == "sum":                      # \sum_{k=1}^{N} a_k b_k: the summand is the product that follows
             self.advance()
@@ -295,6 +299,37 @@ class Parser:
         if t.kind == "end":
             raise self.fail("the expression ends where an operand was expected")
         raise self.fail(f"unexpected {t.value!r}; an operand was expected")
+
+    def prefix_call(self, t: Token) -> Node | None:
+        """A function written without brackets, as in \\tanh z_1 or \\tanh^2 z_1 (= tanh(z_1)^2):
+        the argument is the operand that follows (with its own power and transposes); a number
+        exponent right after the name powers the result. None when no operand follows."""
+        power = None
+        if self.tok.kind == "op" and self.tok.value == "^":
+            kinds = [tok.kind for tok in self.tokens[self.i + 1:self.i + 5]]
+            braced = kinds[:3] == ["(", "num", ")"]          # \tanh^{2}
+            if (braced and kinds[3:4] and kinds[3] in ("num", "name", "(")) or \
+                    (kinds[:1] == ["num"] and kinds[1:2] and kinds[1] in ("num", "name", "(")):
+                caret = self.advance()
+                if braced:
+                    self.advance()
+                num = self.advance()
+                if len(num.value.replace(".", "")) > MAX_DIGITS:
+                    raise AnswerError(f"the number at column {num.pos + 1} has more than {MAX_DIGITS} digits",
+                                      num.pos, code="too_complex", text=self.text)
+                if braced:
+                    self.advance()
+                power = (caret, num)
+        if not self.starts_operand() or self.tok.kind == "sum":
+            return None
+        self.nest()
+        arg = self.arguments() if self.tok.kind == "(" else (self.power(),)
+        self.depth -= 1
+        node = Call(t.value, arg, 0, t.pos)
+        if power is not None:
+            caret, num = power
+            node = BinOp("^", node, Num(num.value, num.pos), caret.pos)
+        return node
 
     def indicator(self, node: Node) -> Node:
         """(v1 > 0), the seed's 1(v1 > 0) and \\mathbb{1}[v_1 > 0]: the step function, ReLU'(v1)."""

@@ -1,5 +1,6 @@
 """derive.check: the catalogue's sample answers, diagnoses, index quantities, the CLI."""
 import json
+import re
 import subprocess
 import sys
 
@@ -149,3 +150,41 @@ def test_cli_help_has_an_example(capsys):
 def test_matrix_square_is_evaluated():
     r = check("problem6", "drho/dW2", "(delta3 H1^T)(delta3 H1^T)")
     assert r.verdict == "incorrect"
+
+
+# ---- LaTeX the seeds and statements write (regressions) -----------------------------------
+@pytest.mark.parametrize("problem,quantity,answer", [
+    # \tanh^{2} Z_{1} is (tanh z1)^2: a function power with the argument unbracketed (seed 002, eq. 22)
+    ("problem7", "dL/db1", r"(1 - \tanh^{2} Z_{1}) \odot ((\hat{y} - y) W_{2}^{T})"),
+    ("problem7", "dL/db1", r"(1 - \tanh^2(z_1)) \odot ((\hat{y} - y) W_2^T)"),
+    ("problem7", "dL/dz1", "(1 - tanh z1 ⊙ tanh z1) ⊙ ((yhat - y) W2^T)"),
+    # \ell and W^{(2)} as the two-layer statements write them
+    ("problem9", "dl/dW1", r"x \frac{\partial \ell}{\partial \hat{y}} \frac{\partial \hat{y}}{\partial z_3} "
+                           r"W^{(2)} \frac{\partial z_2}{\partial z_1}"),
+    ("problem9", "z1", r"W^{(1)} x + b^{(1)}"),
+])
+def test_statement_latex_is_understood(problem, quantity, answer):
+    r = check(problem, quantity, answer)
+    assert r.verdict == "correct", r.feedback
+
+
+def test_seed_002_w1_gradient_is_a_shape_error_not_an_unknown_tanh():
+    r = check("problem7", "dL/dW1", r"x^{T} (1 - \tanh^{2} Z_{1})(y - \hat{y}) W_{2}^{T}")
+    assert r.verdict == "incorrect" and r.diagnosis == ("shape",)
+    assert "2×500" in r.feedback[0] and "1×2" in r.feedback[0]
+
+
+def test_a_bare_function_name_is_still_unknown():
+    r = check("problem6", "delta3", "sigma^2")
+    assert r.verdict == "invalid" and r.diagnosis == ("unknown_symbol",)
+
+
+DIAGNOSED = [(p.id, s.quantity, s.answer, m.group(1)) for p in catalogue() for s in p.samples
+             if s.note and (m := re.search(r"\[([a-z_]+)\]$", s.note))]
+
+
+@pytest.mark.parametrize("problem,quantity,answer,code", DIAGNOSED,
+                         ids=[f"{p}:{q}:{c}" for p, q, _, c in DIAGNOSED])
+def test_sample_notes_name_the_diagnosis(problem, quantity, answer, code):
+    """A sample whose note ends in [code] gets that diagnosis (the verdict alone would not show it)."""
+    assert code in check(problem, quantity, answer).diagnosis
