@@ -337,22 +337,31 @@ def problem_dirs(extra=None) -> list[Path]:
     dirs = [catalogue_dir()]
     env = os.environ.get("DERIVE_PROBLEMS")
     for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
-        dirs.append(Path(d))
+        if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
+            dirs.append(Path(d))
     return dirs
 
 
+def _alias_number(alias: str) -> int:
+    m = re.fullmatch(r"problem(\d+)", alias)
+    return int(m.group(1)) if m else 10**6
+
+
 def catalogue(extra=None) -> list[Problem]:
-    """Every problem, built-ins first, sorted by alias number; a user id clashing with one is an error."""
+    """Every problem, built-ins first, sorted by alias number; a reused id or alias is an error."""
     seen: dict[str, str] = {}
     out = []
     for d in problem_dirs(extra):
         for f in sorted(d.glob("*.toml")):
             p = load_file(f)
-            if p.id in seen:
-                raise ProblemSpecError(f"id {p.id!r} is already used by {seen[p.id]}", file=str(f), key="id")
+            for key, name in (("id", p.id), ("alias", p.alias)):   # ids and aliases share one namespace
+                if name and name in seen:
+                    raise ProblemSpecError(f"{key} {name!r} is already used by {seen[name]}", file=str(f), key=key)
             seen[p.id] = str(f)
+            if p.alias:
+                seen[p.alias] = str(f)
             out.append(p)
-    return sorted(out, key=lambda p: (int(p.alias[7:]) if p.alias.startswith("problem") else 10**6, p.id))
+    return sorted(out, key=lambda p: (_alias_number(p.alias), p.id))
 
 
 def load(name, extra=None) -> Problem:

@@ -16,6 +16,7 @@ TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "f
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
             "onehot", "positive", "keep", "notes"}
 ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
+CONVENTIONS = {"vectors": ("column", "row"), "layout": ("shape", "numerator")}
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ def _schema(path: Path) -> list:
     for key in sorted(set(data) - TOP_KEYS):
         errors.append(str(ProblemSpecError(f"unknown key; known: {', '.join(sorted(TOP_KEYS))}",
                                            file=str(path), key=key)))
+    conv = data.get("conventions", {})
+    for k, v in (conv.items() if isinstance(conv, dict) else ()):   # the loader reads layout, silently
+        if k not in CONVENTIONS:
+            errors.append(str(ProblemSpecError(f"unknown key; known: {', '.join(CONVENTIONS)}",
+                                               file=str(path), key=f"conventions.{k}")))
+        elif v not in CONVENTIONS[k]:
+            errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
+                                               file=str(path), key=f"conventions.{k}")))
     from .check import VERDICTS
     for i, a in enumerate(data.get("answers", [])):
         key = f"answers[{i}]"
@@ -73,10 +82,10 @@ def _clash(p, path: Path) -> str:
         return ""
     for f in sorted(builtin_dir.glob("*.toml")):
         other = load_file(f)
-        if other.id == p.id:
+        if p.id in (other.id, other.alias):
             return str(ProblemSpecError(f"id {p.id!r} is already used by the built-in {f.name}",
                                         file=str(path), key="id"))
-        if p.alias and other.alias == p.alias:
+        if p.alias and p.alias in (other.alias, other.id):
             return str(ProblemSpecError(f"alias {p.alias!r} is already used by the built-in {f.name}",
                                         file=str(path), key="alias"))
     return ""
