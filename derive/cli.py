@@ -36,27 +36,38 @@ def cmd_solve(args) -> int:
 
 
 def format_solution(sol, data) -> str:
+    import textwrap
+
     from .render.printer import shape_text, text
     p = sol.problem
-    out = [f"{p.alias} ({p.id}): {p.title}", f"source: {p.source}", "", "Forward pass:"]
-    out += [f"  {e.text}" for e in p.equations]
+    out = [f"{p.alias} ({p.id}): {p.title}" if p.alias else f"{p.id}: {p.title}", f"source: {p.source}"]
+    if p.equations:
+        out += ["", "Forward pass:"] + [f"  {e.text}" for e in p.equations]
     if p.scope.matrix_mode:
         out += ["", "Dimensions:"]
         names = list(p.inputs) + [e.name for e in p.equations]
         out += [f"  {n} ∈ R^({shape_text(p.node_shape(n))})" for n in names]
-    out += ["", "Backward pass:"]
-    for s in sol.derivation.steps:
+    steps = sol.derivation.steps if p.asks_gradients else ()
+    if steps:
+        out += ["", "Backward pass:"]
+    for s in steps:
         out.append(f"  {s.name} = {text(s.general)}")
         out.append(f"      [{s.rule}]")
     out += ["", "Results:"]
     for q in data["quantities"]:
+        if not q["graded"]:
+            out.append(f"  {q['name']} (not auto-graded), model answer:")
+            out += textwrap.wrap(q["text"], 92, initial_indent="    ", subsequent_indent="    ")
+            continue
         shape = f"   ({q['shape']})" if q["shape"] else ""
         value = f"   = {q['value']:g}" if q["value"] is not None else ""
         out.append(f"  {q['name']} = {q['text']}{value}{shape}")
-    out += ["", "Verification (central finite differences, relative error):"]
-    for q in data["quantities"]:
+    checked = [q for q in data["quantities"] if q["graded"]]
+    if checked:
+        out += ["", "Verification (relative error, against):"]
+    for q in checked:
         mark = "verified" if q["verified"] else "NOT VERIFIED"
-        out.append(f"  {q['name']:<12} {mark}, max relative error {q['max_rel_error']:.1e}")
+        out.append(f"  {q['name']:<12} {mark}, max relative error {q['max_rel_error']:.1e}  [{q['checked_by']}]")
     return "\n".join(out)
 
 

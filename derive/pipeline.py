@@ -31,21 +31,32 @@ class Solution:
             "id": p.id, "alias": p.alias, "title": p.title,
             "steps": [{"name": s.name, "rule": s.rule,
                        "latex": f"{latex(p.scope.symbols[s.name])} = {latex(s.general)}"}
-                      for s in self.derivation.steps],
+                      for s in (self.derivation.steps if p.asks_gradients else ())],
             "quantities": [self._quantity_dict(r) for r in results],
         }
 
     def _quantity_dict(self, r) -> dict:
-        c = self.check_for(r.quantity.name)
+        q, c = r.quantity, self.check_for(r.quantity.name)
+        if q.kind == "prose":
+            return {"name": q.name, "kind": q.kind, "text": " ".join(q.model_answer.split()), "latex": None,
+                    "shape": None, "value": None, "verified": True, "max_rel_error": 0.0, "graded": False,
+                    "checked_by": "not auto-graded"}
         shown = r.index_form if r.index_form is not None else r.expr
-        return {"name": r.quantity.name, "text": text(shown), "latex": latex(shown),
-                "shape": shape_text(r.shape) if r.index_form is None else None,
+        forms = [shown] + ([r.closed] if q.kind == "shape" and r.closed != r.expr else [])  # (n_1, batch) = (1024, 32)
+        return {"name": q.name, "kind": q.kind, "text": " = ".join(map(text, forms)),
+                "latex": " = ".join(map(latex, forms)),
+                "shape": shape_text(r.shape) if r.index_form is None and q.kind != "shape" else None,
                 "value": _round(c.value), "verified": c.verified,
-                "max_rel_error": float(f"{c.max_rel_error:.3g}")}
+                "max_rel_error": float(f"{c.max_rel_error:.3g}"), "graded": True,
+                "checked_by": CHECKED_BY.get(q.kind, "central finite differences")}
 
     def _repr_latex_(self) -> str:
         rows = " \\\\ ".join(f"{latex_name(r.quantity.name)} &= {latex(r.expr)}" for r in self.derivation.results)
         return f"$\\displaystyle \\begin{{aligned}} {rows} \\end{{aligned}}$"
+
+
+CHECKED_BY = {"value": "the forward pass", "formula": "the forward pass",
+              "shape": "positive integer dimensions", "property": "its own property checks"}
 
 
 def latex_name(name: str) -> str:

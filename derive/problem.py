@@ -80,6 +80,11 @@ class Problem:
     def node_shape(self, name: str):
         return sy.shape_of(self.scope.symbols[name])
 
+    @property
+    def asks_gradients(self) -> bool:
+        """False for a problem of shapes, counts, formulas or prose: no backward pass to show."""
+        return any(q.kind in ("gradient", "jacobian") for q in self.quantities)
+
     def quantity(self, name: str) -> Quantity:
         for q in self.quantities:
             if q.name == name or self.scope.aliases.get(name) == q.name:
@@ -110,12 +115,17 @@ def load_file(path: str | os.PathLike) -> Problem:
         _fail(path, "", f"not valid TOML: {e}")
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
-    for key in ("id", "title", "symbols", "forward", "quantities"):
+    for key in ("id", "title", "quantities"):
         if key not in data:
             _fail(path, key, "missing required key")
+    qs = data["quantities"]
+    if not all(isinstance(q, dict) and q.get("kind") == "prose" for q in qs) or not qs:
+        for key in ("symbols", "forward"):              # only a sheet of prose questions has no maths
+            if key not in data:
+                _fail(path, key, "missing required key (only a problem whose every quantity is prose may omit it)")
 
     dims = {d: sp.Symbol(d, positive=True, integer=True) for d in data.get("dims", [])}
-    raw_symbols = data["symbols"]
+    raw_symbols = data.get("symbols", {})
     matrix_mode = any(v != "scalar" for v in raw_symbols.values())
     symbols: dict = {}
     for name, spec in raw_symbols.items():
@@ -130,7 +140,7 @@ def load_file(path: str | os.PathLike) -> Problem:
 
     equations = []
     node_inputs: dict = {}
-    for i, line in enumerate(data["forward"]):
+    for i, line in enumerate(data.get("forward", [])):
         key = f"forward[{i}]"
         if "=" not in line:
             _fail(path, key, f"an equation needs '=': {line!r}")
@@ -146,7 +156,7 @@ def load_file(path: str | os.PathLike) -> Problem:
         for call in expr.atoms(sy.Fn, sy.Apply):
             node_inputs.setdefault(call.fname, call.args[2])
 
-    output = data.get("output", equations[-1].name)
+    output = data.get("output", equations[-1].name if equations else "")
     given_raw = data.get("given", {})
     given = {}
     for gname, node in given_raw.items():
@@ -171,7 +181,7 @@ def load_file(path: str | os.PathLike) -> Problem:
     scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, node_inputs=node_inputs,
                      dims=dims, matrix_mode=matrix_mode)
     for a, b in data.get("aliases", {}).items():     # the author's; the generated ones are sound
-        if b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
+        if b not in symbols and b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
             _fail(path, f"aliases.{a}", f"{b} is not a name of this problem")
 
     quantities = tuple(_quantity(path, i, q, symbols, output, adjoint_names, aliases)

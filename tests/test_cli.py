@@ -29,7 +29,9 @@ def test_solve_json_contract(capsys):
     assert set(data) == {"id", "alias", "title", "steps", "quantities"}
     assert all(set(s) == {"name", "rule", "latex"} for s in data["steps"])
     q = {x["name"]: x for x in data["quantities"]}
-    assert set(q["z"]) == {"name", "text", "latex", "shape", "value", "verified", "max_rel_error"}
+    assert set(q["z"]) == {"name", "kind", "text", "latex", "shape", "value", "verified", "max_rel_error",
+                           "graded", "checked_by"}
+    assert q["z"]["checked_by"] == "the forward pass" and q["dz/dw0"]["checked_by"] == "central finite differences"
     assert q["z"]["value"] == 0.62 and q["u1"]["value"] == -0.08 and q["dz/dw0"]["value"] == -0.2
     assert q["z"]["shape"] is None and all(x["verified"] for x in q.values())
 
@@ -89,3 +91,25 @@ def test_problems_dir_works_before_or_after_the_command(tmp_path, capsys):
 def test_an_answer_starting_with_minus_is_an_answer_not_an_option(argv, capsys):
     assert main(argv) == 1                         # read, checked, and found to have the wrong sign
     assert "sign" in capsys.readouterr().out
+
+
+def test_solve_shows_shapes_with_their_values_and_no_backward_pass_when_no_gradient_is_asked(capsys):
+    assert main(["solve", "dense-shapes-params"]) == 0
+    out = capsys.readouterr().out
+    assert "shape_A = (n_1, batch) = (1024, 32)" in out and "= 557057" in out
+    assert "Backward pass" not in out
+    assert main(["solve", "dense-shapes-params", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["steps"] == []
+    q = {x["name"]: x for x in data["quantities"]}
+    assert q["shape_A"]["kind"] == "shape" and q["shape_A"]["checked_by"] == "positive integer dimensions"
+
+
+def test_solve_prints_a_prose_model_answer_as_not_auto_graded(capsys):
+    assert main(["solve", "linear-collapse"]) == 0
+    out = capsys.readouterr().out
+    assert "same_function (not auto-graded), model answer:" in out
+    assert "same_function = prose" not in out
+    assert main(["solve", "linear-collapse", "--json"]) == 0
+    q = {x["name"]: x for x in json.loads(capsys.readouterr().out)["quantities"]}
+    assert q["same_function"]["graded"] is False and q["same_function"]["text"].startswith("Yes, and always")

@@ -155,7 +155,7 @@ def problem_context(solution, questions: bool = False) -> dict:
     p, d = solution.problem, solution.derivation
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
-    backward = any(q.kind in ("gradient", "jacobian") for q in p.quantities)
+    backward = p.asks_gradients
     if not backward:                      # shapes, counts, formulas: no gradient is asked, none shown
         numbers = {name: (value, None) for name, (value, _) in numbers.items()}
     show_graph = not (questions and _asks_for_graph(p))
