@@ -166,9 +166,9 @@ def problem_context(solution, questions: bool = False) -> dict:
     ctx = {
         "id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
         "statement": Tex(p.statement.strip()),
-        "graph": Tex(gr.tikz(p, numbers)) if show_graph else None,
+        "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
         "forward": forward,
-        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities],
+        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind != "prose"],  # prose: in the statement
         "steps": [], "results": [], "tables": None, "verified": solution.verified,
     }
     if questions:
@@ -199,7 +199,8 @@ def problem_context(solution, questions: bool = False) -> dict:
             shown, where = _readable(p, q, r.expr)
             rows = display(name, _lines(shown), suffix=value)
         ctx["results"].append({
-            "name": name, "kind": q.kind, "rows": rows, "model": q.model_answer.strip(),
+            "name": name, "label": q.name.replace("_", " ").capitalize(), "kind": q.kind, "rows": rows,
+            "model": Tex(q.model_answer.strip()) if q.kind == "prose" else q.model_answer.strip(),  # prose is LaTeX, like statements
             "properties": property_text(q) if q.kind == "property" else "",
             "where": where if q.kind not in ("value", "shape", "prose") else [],
             "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
