@@ -63,6 +63,11 @@ def _plain_name(raw: str) -> str | None:
     return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^[A-Za-z0-9]+)?", s) else None
 
 
+_SINGLE = {c: ("op", c) for c in "+-*/>"} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"), "]": (")", "]"),
+                                               ",": (",", ","), "⊙": ("op", "hadamard"), "∘": ("op", "hadamard"),
+                                               "·": ("op", "*"), "×": ("op", "*"), "−": ("op", "-")}
+
+
 class _Lexer:
     def __init__(self, text: str, names: dict[str, str] | None):
         self.text, self.names = text, names or {}
@@ -114,40 +119,12 @@ class _Lexer:
                 self.emit("op", "^", i)
                 i += 1
                 continue
-            if c == ">":
-                self.emit("op", ">", i)
-                i += 1
+            if text.startswith("**", i):
+                self.emit("op", "^", i)
+                i += 2
                 continue
-            if c in "+-*/":
-                if text.startswith("**", i):
-                    self.emit("op", "^", i)
-                    i += 2
-                    continue
-                self.emit("op", c, i)
-                i += 1
-                continue
-            if c in "([":
-                self.emit("(", c, i)
-                i += 1
-                continue
-            if c in ")]":
-                self.emit(")", c, i)
-                i += 1
-                continue
-            if c == ",":
-                self.emit(",", c, i)
-                i += 1
-                continue
-            if c in "⊙∘":
-                self.emit("op", "hadamard", i)
-                i += 1
-                continue
-            if c in "·×":
-                self.emit("op", "*", i)
-                i += 1
-                continue
-            if c == "−":
-                self.emit("op", "-", i)
+            if c in _SINGLE:
+                self.emit(*_SINGLE[c], i)
                 i += 1
                 continue
             if c == "'":
