@@ -70,3 +70,33 @@ def test_residual_relu_against_autograd(solved):
     z.backward()
     for k in ("w0", "w1", "b0", "b1", "x0"):
         assert values[f"dz/d{k}"] == pytest.approx(float(v[k].grad), abs=1e-12)
+
+
+def test_tanh_softmax_net_at_the_real_width_against_autograd(solved):
+    sol = solved("tanh-softmax-net")
+    inst, env, full = _engine(sol, 14)
+    assert env["W1"].shape == (2, 500)
+    params = {k: _t(env[k]) for k in ("W1", "b1", "W2", "b2")}
+    x, y = torch.tensor(env["x"]), torch.tensor(env["y"])
+    a1 = torch.tanh(x @ params["W1"] + params["b1"])
+    loss = -(y * torch.log_softmax(a1 @ params["W2"] + params["b2"], dim=1)).sum()
+    loss.backward()
+    for k, t in params.items():
+        got = evaluate(sol.derivation.result(f"dL/d{k}").closed, full, inst.dims)
+        assert rel_error(got, t.grad.numpy()) < 1e-10, k
+
+
+@pytest.mark.parametrize("pid, f, g", [("two-layer-regression", torch.relu, lambda v: v),
+                                       ("two-layer-classification", torch.sigmoid, torch.sigmoid),
+                                       ("two-layer-classification-relu", torch.relu, torch.sigmoid)])
+def test_two_layer_nets_in_numerator_layout_against_autograd(solved, pid, f, g):
+    sol = solved(pid)
+    inst, env, full = _engine(sol, 15)
+    params = {k: _t(env[k]) for k in ("W1", "b1", "W2", "b2")}
+    x, y = torch.tensor(env["x"]), torch.tensor(env["y"])
+    yhat = g(params["W2"] @ f(params["W1"] @ x + params["b1"]) + params["b2"])
+    ((yhat - y) ** 2).sum().backward()
+    for k, t in params.items():
+        got = evaluate(sol.derivation.result(f"dl/d{k}").closed, full, inst.dims)
+        assert np.shape(got) == t.grad.numpy().T.shape, k      # numerator layout: the transpose
+        assert rel_error(got, t.grad.numpy().T) < 1e-10, k
