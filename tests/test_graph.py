@@ -10,7 +10,7 @@ from derive.problem import catalogue, load
 from derive.render import graph as gr
 from derive.render.sheet import resolve
 
-PROBLEMS = catalogue()
+PROBLEMS = [p for p in catalogue() if p.equations]     # prose-only problems have no graph
 
 
 @pytest.mark.parametrize("p", PROBLEMS, ids=[p.id for p in PROBLEMS])
@@ -94,3 +94,10 @@ def test_cli_graph(capsys, tmp_path):
     assert out.read_text().startswith("digraph")
     assert main(["graph", "nosuch"]) == 2
     assert capsys.readouterr().err.startswith("Error: unknown problem")
+
+
+def test_a_prose_only_problem_has_no_graph_and_says_so(capsys):
+    from derive.cli import main
+    assert main(["graph", "relu-piecewise-linear"]) == 2
+    err = capsys.readouterr().err
+    assert "no forward equations" in err and "Traceback" not in err

@@ -380,6 +380,9 @@ def cmd_sheet(args) -> int:
 def cmd_graph(args) -> int:
     from . import graph as gr
     sol = _solve(args.problem, getattr(args, "problems", None))
+    if not sol.problem.equations:
+        raise RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
+                          "so it has no computational graph")
     numbers = gr.node_numbers(sol) if args.values else None
     out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
     if args.output:
