@@ -1,6 +1,7 @@
 """Problem files (TOML) -> Problem: symbols, shapes, forward equations, quantities, conventions."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -109,6 +110,17 @@ def adjoint_name(output: str, node: str) -> str:
 def load_file(path: str | os.PathLike) -> Problem:
     """Read and check one problem file. Every mistake names the file and the key."""
     path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as e:
+        _fail(path, "", f"cannot read: {e.strerror}")
+    return _load_unchanged(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
+    """Problems are immutable, so a file is parsed once while it stays the same (finding one
+    problem by id reads the whole catalogue)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
