@@ -187,8 +187,10 @@ def problem_context(solution, questions: bool = False) -> dict:
         c = solution.check_for(q.name)
         name = Tex(pr.name_latex(q.name))
         value = Tex(pr.number_latex(c.value)) if c.value is not None else None
-        if q.kind == "value":               # u_1 = w_1 x_1 = -0.08
-            rows = display(name, _lines(_forward_rhs(p, q.of)), suffix=value)
+        where = []
+        if q.kind == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
+            rhs = _forward_rhs(p, q.of)
+            rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
         elif q.kind == "shape":             # A = n_1 x batch = 1024 x 32
             dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
                     for t in (r.expr, r.closed)]
@@ -202,7 +204,7 @@ def problem_context(solution, questions: bool = False) -> dict:
             "name": name, "label": q.name.replace("_", " ").capitalize(), "kind": q.kind, "rows": rows,
             "model": Tex(q.model_answer.strip()) if q.kind == "prose" else q.model_answer.strip(),  # prose is LaTeX, like statements
             "properties": property_text(q) if q.kind == "property" else "",
-            "where": where if q.kind not in ("value", "shape", "prose") else [],
+            "where": where,
             "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
             "matrix_name": Tex(pr.name_latex(f"d{q.of}/d{q.wrt}")),
             "matrix": Tex(pr.latex(r.expr)),
@@ -215,14 +217,16 @@ def problem_context(solution, questions: bool = False) -> dict:
 
 
 def _readable(problem, q, expr) -> tuple:
-    """An answer in the allowed inputs that is too long for a line, folded back into the forward
-    nodes (σ(W_1 x + b_1) -> z_2), with the definitions of the nodes it uses: what a TA writes."""
-    if not q.allowed or pr.fits(_lines(expr), LINE_WIDTH):
+    """An answer in the allowed inputs folded back into the forward nodes (σ(W_1 x + b_1) -> z_2),
+    with the definitions of the nodes it uses: what a TA writes, and it fits on a line."""
+    if not q.allowed or q.kind not in ("gradient", "jacobian"):     # a formula is asked in its inputs
         return expr, []
     from ..backprop import forward_subs
     sym = problem.scope.symbols
     subs = forward_subs(problem, keep=set(q.allowed))
     folded = expr.xreplace({v: k for k, v in reversed(subs.items())})   # outermost match wins
+    if folded == expr:
+        return expr, []
     used, names = set(), {str(s) for s in folded.free_symbols}
     for eq in reversed(problem.equations):           # the used nodes and the nodes they use
         if eq.name in names and sym[eq.name] in subs:
