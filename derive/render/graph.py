@@ -48,6 +48,15 @@ class Node:
     def name_latex(self) -> str:
         return Tex(pr.name_latex(self.name) if self.name else "")
 
+    def name_side(self, direction: str) -> str:
+        """Where the name goes: above (left of a top-down graph); a long name leans away from
+        its neighbours, left on even levels and right on odd ones, so adjacent names do not collide."""
+        if direction != "right":
+            return "left"
+        if pr.visible_width(pr.name_latex(self.name)) <= 6:
+            return "above"
+        return "above left" if self.level % 2 == 0 else "above right"
+
     @property
     def text(self) -> str:
         """Plain-text label (Graphviz)."""
