@@ -181,6 +181,9 @@ class Scope:
         for cand in (canon, canon.replace("_", ""), canon.replace("^", "")):
             if cand in self.symbols:
                 return self.symbols[cand]
+        if name in self.callable_names():
+            raise AnswerError(f"{name} is a function: apply it to an argument, as in {name}(z)", pos,
+                              code="syntax", text=text)
         known = ", ".join(sorted(self.symbols, key=_natural))
         raise AnswerError(f"unknown symbol {name}; known here: {known}", pos, code="unknown_symbol",
                           text=text)

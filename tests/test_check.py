@@ -174,9 +174,10 @@ def test_seed_002_w1_gradient_is_a_shape_error_not_an_unknown_tanh():
     assert "2×500" in r.feedback[0] and "1×2" in r.feedback[0]
 
 
-def test_a_bare_function_name_is_still_unknown():
+def test_a_bare_function_name_is_not_read_as_a_symbol():
     r = check("problem6", "delta3", "sigma^2")
-    assert r.verdict == "invalid" and r.diagnosis == ("unknown_symbol",)
+    assert r.verdict == "invalid" and r.diagnosis == ("syntax",)
+    assert r.feedback[0].startswith("sigma is a function: apply it to an argument")
 
 
 DIAGNOSED = [(p.id, s.quantity, s.answer, m.group(1)) for p in catalogue() for s in p.samples
@@ -188,3 +189,10 @@ DIAGNOSED = [(p.id, s.quantity, s.answer, m.group(1)) for p in catalogue() for s
 def test_sample_notes_name_the_diagnosis(problem, quantity, answer, code):
     """A sample whose note ends in [code] gets that diagnosis (the verdict alone would not show it)."""
     assert code in check(problem, quantity, answer).diagnosis
+
+
+@pytest.mark.parametrize("answer", ["tanh", "sigma sigma", "tanh^2^2 z1"])
+def test_a_bare_function_name_is_reported_as_a_function_not_an_unknown_symbol(answer):
+    r = check("tanh-softmax-net", "dL/dz1", answer)
+    assert r.verdict == "invalid" and r.diagnosis == ("syntax",)
+    assert "is a function: apply it to an argument" in r.feedback[0]
