@@ -262,11 +262,7 @@ class Parser:
     def primary(self) -> Node:
         t = self.tok
         if t.kind == "num":
-            self.advance()
-            if len(t.value.replace(".", "")) > MAX_DIGITS:
-                raise AnswerError(f"the number at column {t.pos + 1} has more than {MAX_DIGITS} digits",
-                                  t.pos, code="too_complex", text=self.text)
-            return Num(t.value, t.pos)
+            return self.number()
         if t.kind == "name":
             self.advance()
             spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
@@ -313,10 +309,7 @@ class Parser:
                 caret = self.advance()
                 if braced:
                     self.advance()
-                num = self.advance()
-                if len(num.value.replace(".", "")) > MAX_DIGITS:
-                    raise AnswerError(f"the number at column {num.pos + 1} has more than {MAX_DIGITS} digits",
-                                      num.pos, code="too_complex", text=self.text)
+                num = self.number()
                 if braced:
                     self.advance()
                 power = (caret, num)
@@ -328,8 +321,16 @@ class Parser:
         node = Call(t.value, arg, 0, t.pos)
         if power is not None:
             caret, num = power
-            node = BinOp("^", node, Num(num.value, num.pos), caret.pos)
+            node = BinOp("^", node, num, caret.pos)
         return node
+
+    def number(self) -> Num:
+        """A number literal, bounded in digits before anything computes with it."""
+        t = self.advance()
+        if len(t.value.replace(".", "")) > MAX_DIGITS:
+            raise AnswerError(f"the number at column {t.pos + 1} has more than {MAX_DIGITS} digits",
+                              t.pos, code="too_complex", text=self.text)
+        return Num(t.value, t.pos)
 
     def indicator(self, node: Node) -> Node:
         """(v1 > 0), the seed's 1(v1 > 0) and \\mathbb{1}[v_1 > 0]: the step function, ReLU'(v1)."""
