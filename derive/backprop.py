@@ -281,7 +281,8 @@ def derive(problem: Problem) -> Derivation:
         steps.append(Step(problem.adjoint_names[node], node, rule, general, closed))
 
     results = tuple(_result(problem, q, adjoints, closed_of) for q in problem.quantities)
-    return Derivation(problem, tuple(steps), results, adjoints)
+    # shapes, counts and formulas ask no gradient: the adjoints are not a solution step to show
+    return Derivation(problem, tuple(steps) if problem.asks_gradients else (), results, adjoints)
 
 
 INTERNAL = "@"   # suffix of an adjoint kept in the parameter's shape when the problem's layout differs

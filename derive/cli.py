@@ -47,10 +47,9 @@ def format_solution(sol, data) -> str:
         out += ["", "Dimensions:"]
         names = list(p.inputs) + [e.name for e in p.equations]
         out += [f"  {n} ∈ R^({shape_text(p.node_shape(n))})" for n in names]
-    steps = sol.derivation.steps if p.asks_gradients else ()
-    if steps:
+    if sol.derivation.steps:
         out += ["", "Backward pass:"]
-    for s in steps:
+    for s in sol.derivation.steps:
         out.append(f"  {s.name} = {text(s.general)}")
         out.append(f"      [{s.rule}]")
     out += ["", "Results:"]

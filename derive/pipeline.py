@@ -31,7 +31,7 @@ class Solution:
             "id": p.id, "alias": p.alias, "title": p.title,
             "steps": [{"name": s.name, "rule": s.rule,
                        "latex": f"{latex(p.scope.symbols[s.name])} = {latex(s.general)}"}
-                      for s in (self.derivation.steps if p.asks_gradients else ())],
+                      for s in self.derivation.steps],
             "quantities": [self._quantity_dict(r) for r in results],
         }
 

@@ -287,7 +287,7 @@ def _positions(nodes, edges, levels, sweeps: int = 6) -> dict:
 
 # ---- numbers on the nodes ---------------------------------------------------------------------
 def node_numbers(solution) -> dict:
-    """name -> (forward value, gradient of the output) at the problem's given values."""
+    """name -> (forward value, gradient of the output or None) at the problem's given values."""
     import numpy as np
 
     from .. import verify
@@ -304,7 +304,9 @@ def node_numbers(solution) -> dict:
     out = {}
     for name in [n for n in list(p.inputs) + [e.name for e in p.equations] if n in known]:
         value = float(np.asarray(env[name]).reshape(-1)[0])
-        if name == p.output:
+        if not p.asks_gradients:           # shapes, counts, formulas: no gradient to show
+            grad = None
+        elif name == p.output:
             grad = 1.0
         else:
             g = full.get(p.adjoint_names.get(name, ""))

@@ -155,9 +155,6 @@ def problem_context(solution, questions: bool = False) -> dict:
     p, d = solution.problem, solution.derivation
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
-    backward = p.asks_gradients
-    if not backward:                      # shapes, counts, formulas: no gradient is asked, none shown
-        numbers = {name: (value, None) for name, (value, _) in numbers.items()}
     show_graph = not (questions and _asks_for_graph(p))
     forward = []
     for e in p.equations:
@@ -173,7 +170,7 @@ def problem_context(solution, questions: bool = False) -> dict:
     }
     if questions:
         return ctx
-    for s in d.steps if backward else ():
+    for s in d.steps:
         name = Tex(pr.name_latex(s.name))
         huge = sum(1 for _ in sp.preorder_traversal(s.closed)) > CLOSED_MAX_NODES
         raw_closed = [Tex("...")] * (CLOSED_MAX_LINES + 1) if huge else \
