@@ -337,14 +337,14 @@ def _shape_job(ref: Reference, r, answer: str, fmt: str) -> dict:
     from .render.printer import text as show
     interpreted = r" \times ".join(sp.latex(g) for g in got)
     want = list(r.closed)
-    free = set().union(*(sp.sympify(d).free_symbols for d in want + got)) - {sp.Symbol(k, real=True) for k in p.values}
+    free = set().union(*(d.free_symbols for d in want + got)) - {sp.Symbol(k, real=True) for k in p.values}
     rng = np.random.default_rng(11)
     draws = [{**p.values, **{str(s): float(rng.integers(2, 50)) for s in free}} for _ in range(3)]
 
     def nums(dims, env):
         out = []
         for d in dims:
-            v = np.asarray(evaluate(d, env, {}, {}), dtype=float) if sp.sympify(d).free_symbols else float(d)
+            v = np.asarray(evaluate(d, env, {}, {}), dtype=float) if d.free_symbols else float(d)
             out.append(float(np.asarray(v).reshape(-1)[0]))
         return out
 
