@@ -274,14 +274,38 @@ def _job(path: str, qname: str, answer: str, fmt: str) -> dict:
         return _shape_job(ref, r, answer, fmt)
     indices = _indices(q)
     try:
-        tree = parse_answer(p, answer, fmt)
+        trees = answer_readings(p, answer, fmt)
+    except AnswerError as e:
+        verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
+        return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+    first = _grade_tree(ref, r, trees[0][0], answer, indices)
+    if first["verdict"] == "correct" or len(trees) == 1 or q.kind == "property":
+        return first
+    for tree, notes in trees[1:]:            # the natural reading is wrong: is another one right?
+        other = _grade_tree(ref, r, tree, answer, indices)
+        if other["verdict"] == "correct":
+            return {**other, "feedback": tuple(n[0].upper() + n[1:] for n in notes) + other["feedback"]}
+    return first
+
+
+def answer_readings(p: Problem, answer: str, fmt: str = "auto") -> list:
+    """[(tree, notes)]: the natural reading first, then the other readings of ambiguous juxtapositions."""
+    nodes = p.scope.single_nodes & frozenset(p.scope.node_inputs)
+    return mp.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
+
+
+def _grade_tree(ref: Reference, r, tree, answer: str, indices) -> dict:
+    """One reading of the answer -> CheckResult fields."""
+    p, q = ref.problem, r.quantity
+    try:
         size = r.closed.shape[0] if isinstance(r.closed, MatrixExpr) else None
         builder = AnswerBuilder(p.scope, answer, indices, size)
-        expr = builder.build(tree)
+        expr = builder.scalar(builder.build(tree))
     except AnswerError as e:
         verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
         return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
     interpreted = _interpreted(expr, tree, indices)
+    notes = tuple(n[0].upper() + n[1:] for n in builder.notes)
     own = _own_symbol(p, r)
     if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:
         return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=interpreted,
@@ -294,10 +318,11 @@ def _job(path: str, qname: str, answer: str, fmt: str) -> dict:
     if q.kind == "property":
         from .properties import grade
         res = grade(p, q, expr, ref.derivation, answer)
-        return dict(verdict="correct" if res.passed else "incorrect", feedback=res.feedback,
+        return dict(verdict="correct" if res.passed else "incorrect", feedback=notes + tuple(res.feedback),
                     interpreted=interpreted)
     verdict, diagnosis, feedback = _decide(ref, r, expr, answer, tree, indices, builder.reductions)
-    return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback), interpreted=interpreted)
+    return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=notes + tuple(feedback),
+                interpreted=interpreted)
 
 
 _SHAPE_SEP = re.compile(r"\s*(?:×|\\times|,|\bby\b|(?<=[\w)}\s])x(?=[\s\d({]))\s*")

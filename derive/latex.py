@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 
 from .errors import AnswerError
-from .mathparse import _NUMBER, _UNICODE, Token
+from .mathparse import _NUMBER, _UNICODE, ONES, Token
 
 # commands that are a name (greek letters and named functions)
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
           "rho", "sigma", "tau", "phi", "varphi", "psi", "omega", "xi", "zeta", "nu", "kappa", "pi", "ell"}
 _RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi", "ell": "l"}
-_FUNCS = {"exp", "log", "ln", "tanh", "max", "sqrt"}
+_FUNCS = {"exp", "log", "ln", "tanh", "max", "min", "sqrt", "cosh", "sinh", "coth", "sech", "csch",
+          "arsinh", "arcsinh", "arcosh", "arccosh", "artanh", "arctanh", "sgn", "sign", "floor", "ceil"}
+_DELIMS = {"lfloor": ("name", "floor"), "lceil": ("name", "ceil"), "rfloor": (")", ")"), "rceil": (")", ")")}
+_INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=[^{}]*)?\}|([a-z]))")
 _OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*"}
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
           "big", "Big", "displaystyle", "limits"}
@@ -57,6 +60,7 @@ def _plain_name(raw: str) -> str | None:
     s = raw.strip()
     s = re.sub(r"\\(?:mathrm|mathbf|boldsymbol|text|mathit)\s*\{([^{}]*)\}", r"\1", s)
     s = re.sub(r"\\hat\s*\{([^{}]*)\}", r"\1hat", s)
+    s = re.sub(r"\\hat\s*([A-Za-z])", r"\1hat", s)
     s = re.sub(r"\\([A-Za-z]+)", lambda m: _RENAME.get(m.group(1), m.group(1)), s)
     s = s.replace("{", "").replace("}", "").replace(" ", "")
     s = re.sub(r"_(\d+)", r"\1", s)          # h_3 -> h3, as the text form writes it
@@ -198,14 +202,35 @@ class _Lexer:
             return self.frac(i, j)
         if cmd in _GREEK:
             return self.name(_RENAME.get(cmd, cmd), i, j)
+        if cmd in ("max", "min") and _INDEX.match(text, j):
+            return self.bigop(cmd, i, j)
         if cmd in _FUNCS:
             return self.name(cmd, i, j)
-        if cmd in _WRAP:
+        if cmd in _DELIMS:                          # \lfloor x \rfloor is floor(x)
+            kind, value = _DELIMS[cmd]
+            self.emit(kind, value, i)
+            if kind == "name":
+                self.emit("(", "(", i)
+            return j
+        if cmd in _WRAP or cmd == "mathbb":
             k = _skip_space(text, j)
             if k >= len(text) or text[k] != "{":
+                if cmd != "mathbb" and text[k:k + 1] == "1":      # \mathbf 1
+                    return self.ones(i, k + 1)
                 raise _err(f"\\{cmd} needs a braced argument", i, text)
             raw, end = _group(text, k)
             word = raw.strip().replace(" ", "")
+            if word == "1" and not (cmd == "mathbb" and text[_skip_space(text, end):][:1] in ("[", "(")):
+                return self.ones(i, end)              # \mathbf{1}_N: the ones-vector
+            if cmd == "mathbb":
+                if word == "1":                       # \mathbb{1}[v > 0]: 1 times the bracket, read as ReLU'(v)
+                    self.emit("num", "1", i)
+                    return end
+                if word == "I":
+                    return self.name("I", i, end)
+                raise _err(f"\\mathbb{{{word}}} is not understood here", i, text)
+            if word in ("max", "min") and _INDEX.match(text, end):
+                return self.bigop(word, i, end)
             if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
                 return self.name(word, i, end)
             self.emit("(", "(", i)
@@ -220,25 +245,28 @@ class _Lexer:
         if cmd == "partial":
             return self.partial_slash(i, j)
         if cmd == "sum":                           # \sum_{k=1}^{N} or \sum_k: the index is what matters
-            m = re.compile(r"\s*_\s*(?:\{\s*([a-z])\s*(?:=[^{}]*)?\}|([a-z]))").match(text, j)
-            if not m:
+            if not _INDEX.match(text, j):
                 raise _err("write the summation index, as in \\sum_{k=1}^{N}", i, text)
-            j = m.end()
-            up = re.compile(r"\s*\^\s*(?:\{[^{}]*\}|[A-Za-z0-9])").match(text, j)
-            self.emit("sum", m.group(1) or m.group(2), i)
-            return up.end() if up else j
-        if cmd == "mathbb":                        # \mathbb{1}[v > 0]: 1 times the bracket, read as ReLU'(v)
-            k = _skip_space(text, j)
-            raw, end = _group(text, k) if k < len(text) and text[k] == "{" else ("", k)
-            if raw.strip() == "1":
-                self.emit("num", "1", i)
-                return end
-            if raw.strip() == "I":
-                return self.name("I", i, end)
+            return self.bigop("sum", i, j)
         if cmd in ("gt", "geq"):
             self.emit("op", ">", i)
             return j
         raise _err(f"the LaTeX command \\{cmd} is not understood here", i, text)
+
+    def bigop(self, kind: str, i: int, j: int) -> int:
+        """\\sum_k, \\sum_{k=1}^{N}, \\sum_{k,l} (two sums), \\max_k: one token per index."""
+        m = _INDEX.match(self.text, j)
+        for index in (m.group(1) or m.group(2)).replace(" ", "").split(","):
+            self.emit(kind, index, i)
+        up = re.compile(r"\s*\^\s*(?:\{[^{}]*\}|[A-Za-z0-9])").match(self.text, m.end())
+        return up.end() if up else m.end()
+
+    def ones(self, i: int, j: int) -> int:
+        """\\mathbf{1}, \\mathbf{1}_N, \\mathbb{1}_{N}: the ones-vector (its size, if written)."""
+        m = _SUB.match(self.text, j)
+        size = (m.group(1) or m.group(2)).replace(" ", "") if m else ""
+        self.emit("name", f"{ONES}_{size}" if size else ONES, i)
+        return m.end() if m else j
 
     def frac(self, i: int, j: int) -> int:
         text = self.text
@@ -278,9 +306,9 @@ class _Lexer:
 
     def partial_slash(self, i: int, j: int) -> int:
         """\\partial L / \\partial h_3 -> dL/dh_3."""
-        m = re.compile(r"\s*([A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?|\\[A-Za-z]+)\s*/\s*\\partial\s*"
-                       r"([A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?(?:\^\{?[A-Za-z0-9]+\}?)?|\\[A-Za-z]+)"
-                       ).match(self.text, j)
+        one = (r"(?:\\(?:hat|mathbf|boldsymbol|bm|vec|mathrm)\s*\{[^{}]*\}|\\hat\s*[A-Za-z]|[A-Za-z][A-Za-z0-9]*"
+               r"|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?")
+        m = re.compile(rf"\s*({one})\s*/\s*\\partial\s*({one}(?:\^\{{?[A-Za-z0-9]+\}}?)?)").match(self.text, j)
         if not m:
             raise _err("\\partial is read only in a derivative such as \\frac{\\partial L}{\\partial h_3}",
                        i, self.text)

@@ -6,6 +6,7 @@ which `symbolic.build` turns into SymPy objects against a problem's scope.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -14,6 +15,10 @@ from .errors import AnswerError
 MAX_LENGTH = 2000          # characters in one answer
 MAX_DEPTH = 50             # nesting of brackets and operators
 MAX_DIGITS = 15            # digits in one number literal
+MAX_CHOICES = 3            # ambiguous juxtapositions read both ways (2**3 readings at most)
+ONES = "1"                 # Name id prefix of the ones-vector \mathbf{1}_N (no name starts with a digit)
+LOG_BASE = re.compile(r"log_?(\d+|e|[A-Za-z])")   # log_2, log10, log_b: a logarithm with a base
+BIGOPS = ("sum", "max", "min")                       # \sum_k, \max_k, sum_k: over an index
 
 
 # ---- the syntax tree -------------------------------------------------------------------
@@ -67,7 +72,7 @@ Node = Num | Name | Call | Neg | BinOp | Transpose
 # ---- tokens -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Token:
-    kind: str          # num name op ( ) , T sum end
+    kind: str          # num name op ( ) , T end, and sum max min (value: the index)
     value: str
     pos: int
     primes: int = 0
@@ -125,6 +130,11 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
             raise AnswerError("a prime (') must follow a function name, as in f3' or sigma'(Z2)", i, text=text)
         m = _NUMBER.match(text, i)
         if m:
+            ones = re.compile(r"1_\{?([A-Za-z0-9]+)\}?").match(text, i)
+            if ones and m.group() == "1":                # 1_N: the ones-vector
+                tokens.append(Token("name", f"{ONES}_{ones.group(1)}", i))
+                i = ones.end()
+                continue
             tokens.append(Token("num", m.group(), i))
             i = m.end()
             continue
@@ -139,6 +149,11 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
             continue
         m = _IDENT.match(text, i)
         if m:
+            big = re.fullmatch(r"(sum|max|min)_\{?([a-z])\}?", m.group())
+            if big and m.group() not in names:          # sum_k z_k, max_k z_k
+                tokens.append(Token(big.group(1), big.group(2), i))
+                i = m.end()
+                continue
             i = _name_token(tokens, m.group(), text, i, m.end())
             continue
         raise AnswerError(f"unexpected character {c!r} at column {i + 1}", i, text=text)
@@ -163,9 +178,22 @@ def _name_token(tokens: list[Token], name: str, text: str, start: int, i: int) -
 class Parser:
     """Pratt parser over a token list. `functions` are the names that take an argument list."""
 
-    def __init__(self, tokens: list[Token], text: str, functions: frozenset[str]):
+    def __init__(self, tokens: list[Token], text: str, functions: frozenset[str],
+                 nodes: frozenset[str] = frozenset(), plan: tuple = ()):
         self.tokens, self.text, self.functions = tokens, text, functions
+        self.nodes = nodes            # functions with one node: a bare f1 (or f3') means it at that node
+        self.plan = plan              # which ambiguous juxtapositions take their second reading
+        self.points: list[str] = []   # each ambiguous juxtaposition met, as its second reading reads
         self.i, self.depth = 0, 0
+
+    def is_function(self, name: str) -> bool:
+        return name in self.functions or bool(LOG_BASE.fullmatch(name))
+
+    def choose(self, note: str) -> bool:
+        """An ambiguous juxtaposition: True when this reading takes its second meaning."""
+        k = len(self.points)
+        self.points.append(note)
+        return k < len(self.plan) and self.plan[k] == 1
 
     @property
     def tok(self) -> Token:
@@ -210,7 +238,7 @@ class Parser:
             raise self.fail(f"an operand is missing after {op.value if op.value != 'hadamard' else '⊙'!r}", self.tok)
 
     def starts_operand(self) -> bool:
-        return self.tok.kind in ("num", "name", "(", "sum")
+        return self.tok.kind in ("num", "name", "(") + BIGOPS
 
     def term(self) -> Node:
         node = self.unary()
@@ -264,25 +292,16 @@ class Parser:
         if t.kind == "num":
             return self.number()
         if t.kind == "name":
-            self.advance()
-            spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
-            if self.tok.kind == "(" and (t.value in self.functions or t.primes) and not (t.primes and spaced):
-                return Call(t.value, self.arguments(), t.primes, t.pos)
-            if t.primes:
-                return Call(t.value, (), t.primes, t.pos)
-            if t.value in self.functions:
-                applied = self.prefix_call(t)
-                if applied is not None:
-                    return applied
-            return Name(t.value, t.pos)
-        if t.kind == "sum":                      # \sum_{k=1}^{N} a_k b_k: the summand is the product that follows
+            return self.named(t)
+        if t.kind in BIGOPS:                     # \sum_{k=1}^{N} a_k b_k: the summand is the product that follows
             self.advance()
             self.nest()
             if self.tok.kind in ("end", ")", ",") or (self.tok.kind == "op" and self.tok.value in "+-"):
-                raise self.fail("a sum needs a summand")
+                raise self.fail(f"a {'sum' if t.kind == 'sum' else t.kind + 'imum'} needs a "
+                                f"{'summand' if t.kind == 'sum' else 'body'}")
             body = self.term()
             self.depth -= 1
-            return Call("sum", (body, Name(t.value, t.pos)), 0, t.pos)
+            return Call(t.kind, (body, Name(t.value, t.pos)), 0, t.pos)
         if t.kind == "(":
             self.advance()
             self.nest()
@@ -295,6 +314,36 @@ class Parser:
         if t.kind == "end":
             raise self.fail("the expression ends where an operand was expected")
         raise self.fail(f"unexpected {t.value!r}; an operand was expected")
+
+    def named(self, t: Token) -> Node:
+        """A name, a call, or a bare derivative. Where a juxtaposition reads two ways (f3'(a + b):
+        f3' applied to the bracket, or f3' at its node times it; f1(a) or f1 x with f1 at its node
+        times what follows) the first reading is the natural one and the other is recorded."""
+        self.advance()
+        spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
+        src = self.text[t.pos:self.tok.pos].strip()
+        at_node = t.value in self.nodes
+        if t.primes and self.tok.kind == "(":
+            product = spaced
+            if at_node:
+                product ^= self.choose(f"read {src}(…) as {src} applied to the bracket" if spaced else
+                                       f"read {src}(…) as a product: {src} at its node times the bracket")
+            if product:
+                return Call(t.value, (), t.primes, t.pos)
+            return Call(t.value, self.arguments(), t.primes, t.pos)
+        if t.primes:
+            return Call(t.value, (), t.primes, t.pos)
+        if not self.is_function(t.value):
+            return Name(t.value, t.pos)
+        if self.tok.kind == "(":
+            if at_node and self.choose(f"read {src}(…) as a product: {src} at its node times the bracket"):
+                return Name(t.value, t.pos)
+            return Call(t.value, self.arguments(), 0, t.pos)
+        if at_node and self.starts_operand() and self.tok.kind not in BIGOPS and \
+                self.choose(f"read {src} … as a product: {src} at its node times what follows"):
+            return Name(t.value, t.pos)
+        applied = self.prefix_call(t)
+        return applied if applied is not None else Name(t.value, t.pos)
 
     def prefix_call(self, t: Token) -> Node | None:
         """A function written without brackets, as in \\tanh z_1 or \\tanh^2 z_1 (= tanh(z_1)^2):
@@ -313,7 +362,7 @@ class Parser:
                 if braced:
                     self.advance()
                 power = (caret, num)
-        if not self.starts_operand() or self.tok.kind == "sum":
+        if not self.starts_operand() or self.tok.kind in BIGOPS:
             return None
         self.nest()
         arg = self.arguments() if self.tok.kind == "(" else (self.power(),)
@@ -364,6 +413,34 @@ def detect_format(text: str) -> str:
 def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
           functions: frozenset[str] = frozenset(), max_length: int = MAX_LENGTH) -> Node:
     """Parse `text` into a syntax tree; raises AnswerError pointing at the problem."""
+    return Parser(tokenize(text, fmt, names, max_length), text, functions).parse()
+
+
+def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
+             functions: frozenset[str] = frozenset(), nodes: frozenset[str] = frozenset(),
+             max_length: int = MAX_LENGTH) -> list[tuple[Node, tuple]]:
+    """Every reading of `text`: [(tree, notes)], the natural one first with no notes; each other
+    takes the second meaning of some ambiguous juxtapositions (the first MAX_CHOICES of them) and
+    says how it read them. Raises AnswerError when the natural reading does not parse."""
+    tokens = tokenize(text, fmt, names, max_length)
+    first = Parser(tokens, text, functions, nodes)
+    out = [(first.parse(), ())]
+    m = min(len(first.points), MAX_CHOICES)
+    for plan in itertools.product((0, 1), repeat=m):
+        if not any(plan):
+            continue
+        p = Parser(tokens, text, functions, nodes, plan)
+        try:
+            tree = p.parse()
+        except AnswerError:
+            continue
+        out.append((tree, tuple(p.points[k] for k in range(min(m, len(p.points))) if plan[k])))
+    return out
+
+
+def tokenize(text: str, fmt: str = "auto", names: dict[str, str] | None = None,
+             max_length: int = MAX_LENGTH) -> list[Token]:
+    """Bounded lexing, plain text or LaTeX (auto: LaTeX when there is a backslash or a brace)."""
     if not isinstance(text, str):
         raise AnswerError("the answer must be text")
     if len(text) > max_length:
@@ -378,4 +455,4 @@ def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
         tokens = lex_text(text, names)
     else:
         raise AnswerError(f"unknown format {fmt!r}; use auto, text or latex")
-    return Parser(tokens, text, functions).parse()
+    return tokens

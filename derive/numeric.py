@@ -109,6 +109,42 @@ class Evaluator:
     def _tanh(self, e):
         return np.tanh(self(e.args[0]))
 
+    def _cosh(self, e):
+        return np.cosh(self(e.args[0]))
+
+    def _sinh(self, e):
+        return np.sinh(self(e.args[0]))
+
+    def _sech(self, e):
+        return 1 / np.cosh(self(e.args[0]))
+
+    def _csch(self, e):
+        return 1 / np.sinh(self(e.args[0]))
+
+    def _coth(self, e):
+        return 1 / np.tanh(self(e.args[0]))
+
+    def _asinh(self, e):
+        return np.arcsinh(self(e.args[0]))
+
+    def _acosh(self, e):
+        return np.arccosh(self(e.args[0]))
+
+    def _atanh(self, e):
+        return np.arctanh(self(e.args[0]))
+
+    def _acoth(self, e):
+        return np.arctanh(1 / np.asarray(self(e.args[0]), dtype=float))
+
+    def _floor(self, e):
+        return np.floor(self(e.args[0]))
+
+    def _ceiling(self, e):
+        return np.ceil(self(e.args[0]))
+
+    def _Min(self, e):
+        return functools.reduce(np.minimum, [np.asarray(self(a), dtype=float) for a in e.args])
+
     def _Abs(self, e):
         return np.abs(self(e.args[0]))
 

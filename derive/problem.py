@@ -152,6 +152,7 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
 
     equations = []
     node_inputs: dict = {}
+    uses: dict = {}                 # function -> the distinct arguments it is applied to
     for i, line in enumerate(data.get("forward", [])):
         key = f"forward[{i}]"
         if "=" not in line:
@@ -167,6 +168,7 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         equations.append(Equation(lhs, line, expr))
         for call in expr.atoms(sy.Fn, sy.Apply):
             node_inputs.setdefault(call.fname, call.args[2])
+            uses.setdefault(call.fname, set()).add(call.args[2])
 
     output = data.get("output", equations[-1].name if equations else "")
     given_raw = data.get("given", {})
@@ -191,7 +193,8 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         symbols.setdefault(gname, sp.MatrixSymbol(gname, *shape) if shape else sp.Symbol(gname))
         aliases.setdefault(adjoint_name(output, node), gname)
     scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, node_inputs=node_inputs,
-                     dims=dims, matrix_mode=matrix_mode)
+                     dims=dims, matrix_mode=matrix_mode,
+                     single_nodes=frozenset(f for f, args in uses.items() if len(args) == 1))
     for a, b in data.get("aliases", {}).items():     # the author's; the generated ones are sound
         if b not in symbols and b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
             _fail(path, f"aliases.{a}", f"{b} is not a name of this problem")

@@ -6,9 +6,11 @@ with ones-vectors (`1_N b^T`), which keeps it visible to the rules and to the pr
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
@@ -28,17 +30,35 @@ ACTIVATIONS: dict[str, sp.Expr] = {
     "log": sp.log(x_),
     "sqrt": sp.sqrt(x_),
     "abs": sp.Abs(x_),
+    "cosh": sp.cosh(x_),
+    "sinh": sp.sinh(x_),
+    "sech": sp.sech(x_),
+    "csch": sp.csch(x_),
+    "coth": sp.coth(x_),
+    "asinh": sp.asinh(x_),
+    "acosh": sp.acosh(x_),
+    "atanh": sp.atanh(x_),
+    "acoth": sp.acoth(x_),
+    "floor": sp.floor(x_),
+    "ceil": sp.ceiling(x_),
+    "sign": sp.sign(x_),
 }
 FUNCTION_ALIASES = {"sigmoid": "sigma", "σ": "sigma", "ReLU": "relu", "Relu": "relu", "ln": "log",
-                    "Tanh": "tanh"}
-KINKS = {"relu": (0.0,), "abs": (0.0,)}          # points finite differences must stay away from
-MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "diag"}
+                    "Tanh": "tanh", "arsinh": "asinh", "arcsinh": "asinh", "arcosh": "acosh",
+                    "arccosh": "acosh", "artanh": "atanh", "arctanh": "atanh", "arcoth": "acoth",
+                    "arccoth": "acoth", "ceiling": "ceil", "sgn": "sign"}
+# distance of an argument to the points finite differences must stay away from
+_TO_ZERO = np.abs
+KINKS = {"relu": _TO_ZERO, "abs": _TO_ZERO, "sign": _TO_ZERO,
+         "floor": lambda a: np.abs(a - np.round(a)), "ceil": lambda a: np.abs(a - np.round(a))}
+STEPS = {"relu", "floor", "ceil", "sign"}        # piecewise: sympy.diff is not the derivative
+MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag"}
 
 
 def activation_derivative(name: str, order: int) -> sp.Expr:
     body = ACTIVATIONS[name]
-    if name == "relu" and order >= 1:
-        return sp.Heaviside(x_, 0) if order == 1 else sp.Integer(0)
+    if name in STEPS and order >= 1:
+        return sp.Heaviside(x_, 0) if (name, order) == ("relu", 1) else sp.Integer(0)
     return sp.diff(body, x_, order) if order else body
 
 
@@ -109,6 +129,17 @@ def apply(fname: str, order: int, arg):
     return Fn(sp.Symbol(fname), order, arg)
 
 
+class OnesVector:
+    """\\mathbf{1} without a size: a ones-vector sized by the product it stands in (1ᵀX sums X's
+    rows, X1 its columns); anywhere else it is the number 1 (1 - σ is entrywise)."""
+
+    def __init__(self, row: bool = False, sign: int = 1):
+        self.row, self.sign = row, sign
+
+    def transposed(self):
+        return OnesVector(not self.row, self.sign)
+
+
 def shape_of(e) -> tuple | None:
     return e.shape if isinstance(e, MatrixExpr) else None
 
@@ -175,6 +206,12 @@ class Scope:
     node_inputs: dict = field(default_factory=dict)  # function name -> its argument (bare f3')
     dims: dict = field(default_factory=dict)         # dimension name -> Symbol
     matrix_mode: bool = False
+    single_nodes: frozenset = frozenset()  # functions applied at one node only: a bare f1 is that node
+
+    def lookup_or_none(self, name: str):
+        canon = self.aliases.get(name, name)
+        return next((self.symbols[c] for c in (canon, canon.replace("_", ""), canon.replace("^", ""))
+                     if c in self.symbols), None)
 
     def lookup(self, name: str, pos: int = 0, text: str = ""):
         canon = self.aliases.get(name, name)
@@ -193,7 +230,6 @@ class Scope:
 
 
 def _natural(s: str):
-    import re
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
@@ -202,6 +238,7 @@ class Builder:
 
     def __init__(self, scope: Scope, text: str = ""):
         self.scope, self.text = scope, text
+        self.notes: list[str] = []          # how an unusual form was read, for the feedback
 
     def fail(self, message: str, node, code: str = "shape") -> AnswerError:
         return AnswerError(message, getattr(node, "pos", None), code=code, text=self.text)
@@ -218,14 +255,62 @@ class Builder:
             return sp.E
         if node.id in self.scope.dims:
             return self.scope.dims[node.id]
+        if node.id.startswith(mp.ONES):
+            return self.ones_vector(node)
+        name = FUNCTION_ALIASES.get(node.id, node.id)
+        if name in self.scope.node_inputs and name in self.scope.single_nodes \
+                and self.scope.lookup_or_none(node.id) is None:
+            note = f"read {node.id} as {node.id} at its node"                 # bare f1: h1
+            if note not in self.notes:
+                self.notes.append(note)
+            return apply(name, 0, self.scope.node_inputs[name])
         return self.scope.lookup(node.id, node.pos, self.text)
 
+    def ones_vector(self, node: mp.Name):
+        """\\mathbf{1}_N: a column of N ones; without a size, a ones-vector the product sizes."""
+        size = node.id[len(mp.ONES):].lstrip("_")
+        if not size:
+            return OnesVector()
+        if size.isdigit():
+            return ones(int(size), 1)
+        if size not in self.scope.dims:
+            raise self.fail(f"the ones-vector's size {size} is not a dimension of this problem; "
+                            f"known: {', '.join(sorted(self.scope.dims))}", node, "unknown_symbol")
+        return ones(self.scope.dims[size], 1)
+
     def _build_Neg(self, node: mp.Neg):
-        return -self.build(node.operand)
+        v = self.build(node.operand)
+        return OnesVector(v.row, -v.sign) if isinstance(v, OnesVector) else -v
 
     def _build_Transpose(self, node: mp.Transpose):
         v = self.build(node.operand)
+        if isinstance(v, OnesVector):
+            return v.transposed()
         return v.T if isinstance(v, MatrixExpr) else v
+
+    def scalar(self, v):
+        """An unsized ones-vector outside a product is the number 1."""
+        return sp.Integer(v.sign) if isinstance(v, OnesVector) else v
+
+    def ones_product(self, a, b, node):
+        """1ᵀX (a row of ones times X) and X1 (X times a column of ones)."""
+        if isinstance(a, OnesVector) and isinstance(b, OnesVector):
+            raise self.fail("a product of two ones-vectors: write their sizes, as in \\mathbf{1}_N", node)
+        if isinstance(a, OnesVector):
+            if not isinstance(b, MatrixExpr):
+                return a.sign * b
+            if a.row:
+                return a.sign * ones(1, b.shape[0]) * b
+            if b.shape[0] == 1:
+                raise self.fail("a column of ones times a row: write its size, as in \\mathbf{1}_N b^T", node)
+            return a.sign * b
+        if not isinstance(a, MatrixExpr):
+            return b.sign * a
+        if not b.row:
+            return b.sign * a * ones(a.shape[1], 1)
+        if a.shape[1] == 1:
+            raise self.fail("a column times a row of ones: write its size, as in b \\mathbf{1}_N^T", node)
+        return b.sign * a
 
     def _build_Call(self, node: mp.Call):
         name = FUNCTION_ALIASES.get(node.fn, node.fn)
@@ -235,9 +320,18 @@ class Builder:
             if name not in self.scope.node_inputs:
                 raise self.fail(f"{node.fn}' needs an argument here, as in {node.fn}'(...)", node, "syntax")
             return apply(name, node.order, self.scope.node_inputs[name])
-        args = [self.build(a) for a in node.args]
+        args = [self.scalar(self.build(a)) for a in node.args]
         if name in MATRIX_FUNCTIONS:
             return self.matrix_function(name, args, node)
+        base = mp.LOG_BASE.fullmatch(name)
+        if base and name not in self.scope.functions:
+            if len(args) != 1:
+                raise self.fail(f"{node.fn} takes one argument, not {len(args)}", node, "syntax")
+            b = base.group(1)
+            b = sp.Integer(b) if b.isdigit() else sp.E if b == "e" else self.build(mp.Name(b, node.pos))
+            if isinstance(b, MatrixExpr) or b in (0, 1):
+                raise self.fail(f"the base of {node.fn} must be a positive number other than 1", node, "syntax")
+            return apply("log", 0, args[0]) * (1 / sp.log(b))
         if name not in ACTIVATIONS and name not in self.scope.functions:
             known = ", ".join(sorted(self.scope.callable_names() - {"max"}))
             raise self.fail(f"unknown function {node.fn}; known: {known}", node, "unknown_symbol")
@@ -253,10 +347,8 @@ class Builder:
             if len(args) != 2:
                 raise self.fail("hadamard takes two arguments", node, "syntax")
             return self.elementwise("hadamard", args[0], args[1], node)
-        if name == "max":
-            if len(args) != 2 or 0 not in args:
-                raise self.fail("max is read as max(0, x), which is relu(x)", node, "syntax")
-            return apply("relu", 0, args[1] if args[0] == 0 else args[0])
+        if name in ("max", "min"):
+            return self.extremum(name, args, node)
         if name == "diag":
             if not isinstance(a, MatrixExpr) or 1 not in a.shape:
                 raise self.fail(f"diag takes a vector, not {show_shape(shape_of(a))}", node)
@@ -280,9 +372,28 @@ class Builder:
             out, count = total(a), r * c
         return out / count if name == "mean" else out
 
+    def extremum(self, name, args, node):
+        """max/min of several values, entrywise: max(0, x) is relu(x); max(a, b) = b + relu(a - b)."""
+        if len(args) < 2:
+            raise self.fail(f"{name} of one value: write {name} of several values, or {name} over an "
+                            f"index as in \\{name}_k z_k", node, "syntax")
+        if name == "max" and len(args) == 2 and 0 in args:
+            return apply("relu", 0, args[1] if args[0] == 0 else args[0])
+        if not any(isinstance(a, MatrixExpr) for a in args):
+            return (sp.Max if name == "max" else sp.Min)(*args)
+        out = args[0]
+        for b in args[1:]:
+            d = self.elementwise("-", out, b, node)
+            out = self.elementwise("+", b, apply("relu", 0, d), node) if name == "max" else \
+                self.elementwise("-", out, apply("relu", 0, d), node)
+        return out
+
     def _build_BinOp(self, node: mp.BinOp):
         a, b = self.build(node.left), self.build(node.right)
         op = node.op
+        if op == "*" and (isinstance(a, OnesVector) or isinstance(b, OnesVector)):
+            return self.ones_product(a, b, node)
+        a, b = self.scalar(a), self.scalar(b)
         if op == "^":
             return self.power(a, b, node)
         if op == "*":
@@ -363,7 +474,8 @@ def _common(sa, sb):
 
 def build(node, scope: Scope, text: str = ""):
     """SymPy for a syntax tree; raises AnswerError on unknown names and non-conforming shapes."""
-    return Builder(scope, text).build(node)
+    b = Builder(scope, text)
+    return b.scalar(b.build(node))
 
 
 def read(text: str, scope: Scope, fmt: str = "auto", max_length: int = mp.MAX_LENGTH):

@@ -117,7 +117,7 @@ def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
         for call in eq.expr.atoms(sy.Fn, sy.Apply):
             if call.fname in sy.KINKS:
                 arg = np.asarray(evaluate(call.args[2], env, inst.dims, inst.functions))
-                if np.min(np.abs(arg)) < KINK_MARGIN:
+                if np.min(sy.KINKS[call.fname](arg)) < KINK_MARGIN:
                     return True
     return False
 
