@@ -260,7 +260,7 @@ class Builder:
         name = FUNCTION_ALIASES.get(node.id, node.id)
         if name in self.scope.node_inputs and name in self.scope.single_nodes \
                 and self.scope.lookup_or_none(node.id) is None:
-            note = f"read {node.id} as {node.id} at its node"                 # bare f1: h1
+            note = f"read {node.id} as {node.id} at its node, {node.id}({self.scope.node_inputs[name]})"
             if note not in self.notes:
                 self.notes.append(note)
             return apply(name, 0, self.scope.node_inputs[name])

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import mutants
 from .errors import DeriveError, ProblemSpecError
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
@@ -148,6 +149,41 @@ def validate_file(path, timeout: float | None = None) -> FileReport:
                 text += f"; feedback: {r.feedback[0]}"
         lines.append(Line(ok, text))
     return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class MutantReport:
+    total: int               # mutants made (equivalent ones left out)
+    rejected: int            # graded incorrect
+    named: int               # ... with a diagnosis that names the mistake
+    failures: tuple          # (quantity, kind, text, verdict, diagnosis): accepted, invalid or unnamed
+
+    def line(self) -> str:
+        state = "all rejected" if self.rejected == self.total else f"{self.total - self.rejected} NOT rejected"
+        return f"{self.total} mutants, {state}, diagnoses named {self.named}/{self.total}"
+
+
+def mutant_report(p, timeout: float | None = None) -> MutantReport:
+    """Make the classic wrong answers to every graded quantity from its reference derivation and
+    grade each through the public checker: each must be rejected, and its diagnosis should name it."""
+    from .check import DEFAULT_TIMEOUT, _reference, check
+    derivation = _reference(p.path).derivation
+    total = rejected = named = 0
+    failures = []
+    for r in mutants.graded_results(derivation):
+        base = check(p, r.quantity.name, mutants.reference_text(r), timeout=timeout or DEFAULT_TIMEOUT)
+        if not base.correct:
+            failures.append((r.quantity.name, "reference", mutants.reference_text(r), base.verdict, base.diagnosis))
+        for m in mutants.distinct(derivation, r, mutants.mutants(derivation, r)):
+            res = check(p, r.quantity.name, m.text, timeout=timeout or DEFAULT_TIMEOUT)
+            total += 1
+            ok = res.verdict == "incorrect"
+            rejected += ok
+            hit = ok and bool(set(res.diagnosis) & m.codes)
+            named += hit
+            if not hit:
+                failures.append((r.quantity.name, m.kind, m.text, res.verdict, res.diagnosis))
+    return MutantReport(total, rejected, named, tuple(failures))
 
 
 def validate(paths, timeout: float | None = None) -> list[FileReport]:

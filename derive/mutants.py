@@ -1,0 +1,302 @@
+"""Classic wrong answers, generated from the reference derivation itself.
+
+For one derived quantity, `mutants` rewrites its reference expression once per site: flip the
+sign (of the whole or of one term), drop one path of a sum, drop a factor, use f where f' belongs
+(or f' at the wrong node), drop a constant (2, 1/N), transpose a factor or the whole, reverse a
+product, replace ⊙ by a matrix product. Each mutant is plain text a student could type, the
+diagnosis codes that name it, and its mistake in words, by role ("the term from the path through
+h2 is missing"), not by the expression. A mutant whose shapes still conform keeps its SymPy form
+(the checker's diagnosis matches answers against those); one that does not conform is text only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from . import symbolic as sy
+from . import verify as V
+from .numeric import evaluate
+from .render.printer import text
+
+CODES = {     # mutant kind -> the diagnoses that name it
+    "sign": {"sign"}, "sign_term": {"sign"}, "drop_term": {"missing_term"},
+    "drop_factor": {"missing_factor"}, "constant": {"constant_factor"},
+    "derivative": {"derivative"}, "wrong_node": {"derivative"},
+    "transpose": {"transpose", "shape", "layout"}, "reverse": {"transpose", "shape", "layout"},
+    "product": {"product", "shape"},
+}
+MAX_TERMS = 6             # sums with more terms are not mutated term by term
+MAX_PER_QUANTITY = 40
+
+
+@dataclass(frozen=True)
+class Mutant:
+    quantity: str
+    kind: str             # a key of CODES
+    text: str             # plain text, as a student would type it
+    expr: object          # SymPy when the shapes conform, else None (a shape error by construction)
+    role: str             # the mistake, by role
+    detail: str = ""      # the expression concerned (shown only when the answer may be revealed)
+
+    @property
+    def codes(self) -> frozenset:
+        return frozenset(CODES[self.kind])
+
+
+_SLOT = "MUTANTSLOT"
+_BAD = object()           # a rewrite that does not make a well-formed wrong answer
+
+
+def _with(root, target, replacement: str) -> str:
+    """The text of root with the subexpression target written as `replacement`."""
+    shape = sy.shape_of(target)
+    slot = sp.MatrixSymbol(_SLOT, *shape) if shape else sp.Symbol(_SLOT)
+    return text(root.xreplace({target: slot})).replace(_SLOT, f"({replacement})")
+
+
+def _paren(e) -> str:
+    s = text(e)
+    return s if s.replace("_", "").replace("/", "").isalnum() else f"({s})"
+
+
+class Roles:
+    """Which forward node a piece of the reference belongs to, to say a mistake by its role."""
+
+    def __init__(self, problem):
+        self.p = problem
+        self.at = {}             # (fname, argument) -> the node that applies it
+        for eq in problem.equations:
+            for call in eq.expr.atoms(sy.Fn, sy.Apply):
+                self.at.setdefault((call.fname, call.args[2]), eq.name)
+        self.grad_of = {g: n for n, g in problem.adjoint_names.items()}
+        self.dims = set(problem.scope.dims)
+        self.uses = {}           # input name -> the nodes whose equation uses it
+        for eq in problem.equations:
+            for s in eq.expr.free_symbols:
+                self.uses.setdefault(str(s), []).append(eq.name)
+
+    def nodes(self, e) -> set:
+        """The forward nodes a piece passes through: where its f' sit, whose gradients or weights it holds
+        (not looking inside a function's argument, which only says where the function is evaluated)."""
+        if isinstance(e, (sy.Fn, sy.Apply)):
+            node = self.at.get((e.fname, e.args[2]))
+            return {node} if node else set()
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            name = str(e).rstrip("@")
+            if name in self.grad_of:
+                return {self.grad_of[name]}
+            if any(eq.name == name for eq in self.p.equations):
+                return {name}
+            return set(self.uses.get(name, ())[:1]) if name not in self.dims else set()
+        out = set()
+        for a in e.args:
+            if isinstance(a, sp.Basic):
+                out |= self.nodes(a)
+        return out
+
+    def factor(self, f) -> str:
+        if isinstance(f, (sy.Fn, sy.Apply)) and (f.fname, f.args[2]) in self.at:
+            node = self.at[(f.fname, f.args[2])]
+            return f"the local derivative at {node}" if f.order else f"the value of {node}"
+        names = {str(s).rstrip("@") for s in f.free_symbols}
+        for name in names:
+            if name in self.grad_of:
+                return f"the upstream gradient at {self.grad_of[name]}"
+        nodes = sorted(self.nodes(f))
+        return f"a factor coming from the step through {', '.join(nodes)}" if nodes else "a factor"
+
+    def term(self, terms, k) -> str:
+        mine = self.nodes(terms[k])
+        others = [self.nodes(t) for i, t in enumerate(terms) if i != k]
+        common = set.intersection(*others) if others else set()
+        own = sorted(mine - common - {self.p.output})
+        return f"the path through {', '.join(own)}" if own else f"one of the {len(terms)} terms"
+
+
+def _sites(e, roles, path=""):
+    """(subexpression, the path it lies on) to mutate; not inside a function's argument."""
+    yield e, path
+    if isinstance(e, (sy.Fn, sy.Apply)):
+        return
+    terms = list(e.args) if isinstance(e, (sp.Add, sp.MatAdd)) else None
+    for k, a in enumerate(e.args):
+        if isinstance(a, sp.Basic) and not a.is_Atom:
+            sub = roles.term(terms, k) if terms and len(terms) > 1 else path
+            yield from _sites(a, roles, sub if sub.startswith("the path") else path)
+
+
+def mutants(derivation, result, expr=None) -> list[Mutant]:
+    """The classic wrong answers to one result, from the shorter of its reference forms."""
+    p = derivation.problem
+    root = expr if expr is not None else min((result.expr, result.closed), key=sp.count_ops)
+    name = result.quantity.name
+    roles = Roles(p)
+    dims = set(p.scope.dims.values())
+    out: list[Mutant] = []
+
+    def add(kind, txt, e, role, detail=""):
+        if e is _BAD:
+            return
+        out.append(Mutant(name, kind, txt, e, role, detail))
+
+    def swap(target, new):
+        """root with target replaced; _BAD when that changes a shape (the mutant is not one)."""
+        if sy.shape_of(new) != sy.shape_of(target):
+            return _BAD
+        try:
+            return root.xreplace({target: new})
+        except (ValueError, TypeError, sp.ShapeError):
+            return _BAD
+
+    add("sign", f"-({text(root)})", -root, "the sign is wrong")
+    shape = sy.shape_of(root)
+    if shape and shape != (1, 1):
+        add("transpose", f"({text(root)})^T", root.T if shape[0] == shape[1] else None,
+            "the answer is transposed")
+    for e, path in _sites(root, roles):
+        on = f", on {path}" if path else ""
+        if isinstance(e, (sp.Add, sp.MatAdd)) and 1 < len(e.args) <= MAX_TERMS:
+            terms = list(e.args)
+            for k, t in enumerate(terms):
+                rest = [u for i, u in enumerate(terms) if i != k]
+                role = roles.term(terms, k)
+                add("drop_term", _with(root, e, text(sp.Add(*rest) if len(rest) > 1 else rest[0])),
+                    swap(e, e.func(*rest) if len(rest) > 1 else rest[0]),
+                    f"the term from {role} is missing", text(t))
+                if len(terms) > 1:
+                    flipped = e.func(*rest, -t)
+                    add("sign_term", _with(root, e, text(flipped)), swap(e, flipped),
+                        f"the sign of the term from {role} is wrong", text(t))
+        elif isinstance(e, sp.MatMul):
+            _matmul_mutants(e, root, roles, dims, add, swap, on)
+        elif isinstance(e, sp.Mul):
+            _scalar_mutants(e, sp.Integer(1), root, roles, dims, add, swap, on)
+        elif isinstance(e, sp.HadamardProduct):
+            args = list(e.args)
+            for k, f in enumerate(args):
+                rest = args[:k] + args[k + 1:]
+                new = sy.hadamard(*rest)
+                add("drop_factor", _with(root, e, text(new)), swap(e, new),
+                    f"a factor is missing: {roles.factor(f)}{on}", text(f))
+            if len(args) == 2:
+                a, b = args
+                txt = _with(root, e, f"{_paren(a)}*{_paren(b)}")
+                ok = a.shape[1] == b.shape[0] and a.shape[0] == b.shape[1]
+                add("product", txt, swap(e, a * b) if ok else None,
+                    "a matrix product is used where the entrywise product ⊙ belongs")
+        if isinstance(e, (sy.Fn, sy.Apply)):
+            _function_mutants(e, root, p, roles, add, swap)
+    seen, unique = {text(root)}, []
+    for m in out:
+        if m.text not in seen:
+            seen.add(m.text)
+            unique.append(m)
+    return unique[:MAX_PER_QUANTITY]
+
+
+def _scalar_mutants(e, rest_of, root, roles, dims, add, swap, on):
+    """Drop one scalar factor of e = (scalar factors) * rest_of: a number or a count is a constant."""
+    coeff, factors = e.as_coeff_mul() if rest_of == 1 else (sp.Integer(1), ())
+    if rest_of != 1:
+        coeff, factors = e.as_coeff_matrices()[0].as_coeff_mul()
+    def without(drop):
+        new = sp.Mul(*[f for f in factors if f is not drop]) * (coeff if drop is not coeff else 1)
+        return new * rest_of if rest_of != 1 else new
+    if coeff not in (1, -1):
+        new = without(coeff)
+        add("constant", _with(root, e, text(new)), swap(e, new), f"a constant factor {coeff} is missing{on}", str(coeff))
+    for f in factors:
+        new = without(f)
+        if f in dims or (isinstance(f, sp.Pow) and f.base in dims):
+            add("constant", _with(root, e, text(new)), swap(e, new),
+                f"a factor {text(f)} is missing (a count, not a variable){on}", text(f))
+        elif not f.is_Number:
+            add("drop_factor", _with(root, e, text(new)), swap(e, new), f"a factor is missing: {roles.factor(f)}{on}",
+                text(f))
+
+
+def _matmul_mutants(e, root, roles, dims, add, swap, on):
+    coeff, mats = e.as_coeff_matrices()
+    mats = list(mats)
+    if coeff != 1 and mats:
+        _scalar_mutants(e, sp.MatMul(*mats) if len(mats) > 1 else mats[0], root, roles, dims, add, swap, on)
+    if any(isinstance(m, sp.OneMatrix) for m in mats) or len(mats) < 2:
+        return
+    lead = "" if coeff == 1 else f"{_paren(coeff)}*"
+    for k, m in enumerate(mats):
+        if m.shape == (1, 1):
+            continue
+        parts = [_paren(x) + ("^T" if i == k else "") for i, x in enumerate(mats)]
+        square = m.shape[0] == m.shape[1]
+        new = coeff * sp.MatMul(*[x.T if i == k else x for i, x in enumerate(mats)]) if square else None
+        add("transpose", _with(root, e, lead + "*".join(parts)), swap(e, new) if square else None,
+            f"a factor is transposed: {roles.factor(m)}{on}", text(m))
+    rev = mats[::-1]
+    fits = all(a.shape[1] == b.shape[0] for a, b in zip(rev, rev[1:]))
+    new = coeff * sp.MatMul(*rev) if fits else None
+    if new is None or new.shape == e.shape:
+        add("reverse", _with(root, e, lead + "*".join(_paren(x) for x in rev)), swap(e, new) if new is not None else None,
+            f"the factors of a matrix product are in the wrong order{on}")
+
+
+def _function_mutants(e, root, p, roles, add, swap):
+    node = roles.at.get((e.fname, e.args[2]))
+    where = f" at {node}" if node else ""
+    if e.order >= 1:
+        new = sy.apply(e.fname, e.order - 1, e.args[2])
+        add("derivative", _with(root, e, text(new)), swap(e, new),
+            f"the activation{where} is used where its derivative belongs", text(e))
+    shape = sy.shape_of(e.args[2])
+    others = [p.scope.symbols[node]] if node else []
+    others += [eq_arg for (f, eq_arg) in roles.at if f != e.fname or eq_arg != e.args[2]]
+    tried = 0
+    for arg in others:
+        if arg == e.args[2] or sy.shape_of(arg) != shape or tried >= 2:
+            continue
+        tried += 1
+        new = sy.apply(e.fname, e.order, arg)
+        add("wrong_node", _with(root, e, text(new)), swap(e, new),
+            f"the derivative{where} is taken at the wrong point" if e.order else
+            f"the function{where} is applied to the wrong value", text(e))
+
+
+def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
+    """The mutants whose value differs from the reference (an independent numeric check at random
+    points, no parsing); text-only mutants do not conform, so they differ by construction."""
+    p = derivation.problem
+    points = []
+    for k in range(trials):
+        inst = V.instance(p, 104729 + k, V.SIZES[k % len(V.SIZES)])
+        env = V.adjoint_values(derivation, inst, V.forward(p, inst))
+        points.append((inst, env))
+    ref = [np.asarray(evaluate(result.closed, env, inst.dims, inst.functions), dtype=float) for inst, env in points]
+    out = []
+    for m in ms:
+        if m.expr is None:
+            out.append(m)
+            continue
+        try:
+            vals = [np.asarray(evaluate(m.expr, env, inst.dims, inst.functions), dtype=float) for inst, env in points]
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            continue
+        if all(v.shape == b.shape or v.size == b.size == 1 for v, b in zip(vals, ref)) and \
+                all(np.allclose(v.reshape(b.shape), b, rtol=1e-7, atol=1e-10) for v, b in zip(vals, ref)):
+            continue                     # an equivalent mutant: not a mistake
+        out.append(m)
+    return out
+
+
+MUTATED_KINDS = ("gradient", "jacobian", "value", "formula")
+
+
+def graded_results(derivation):
+    """The results graded by equivalence: the ones mutants are made for."""
+    return [r for r in derivation.results if r.quantity.graded and r.quantity.kind in MUTATED_KINDS]
+
+
+def reference_text(result) -> str:
+    """The plain text of the reference form the mutants are made from."""
+    return text(min((result.expr, result.closed), key=sp.count_ops))
