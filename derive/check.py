@@ -23,6 +23,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from . import mathparse as mp
+from . import mutants
 from . import symbolic as sy
 from .errors import AnswerError, DeriveError
 from .problem import Problem, load, load_file
@@ -81,9 +82,11 @@ def parse_answer(p: Problem, answer: str, fmt: str = "auto"):
 
 
 def check(problem, quantity: str, answer: str, format: str = "auto", *, timeout: float = DEFAULT_TIMEOUT,
-          extra=None) -> CheckResult:
+          extra=None, reveal: bool = False) -> CheckResult:
     """Check one answer. Unknown problems and quantities raise UnknownError; everything about the
-    answer itself comes back as a CheckResult, never as an exception."""
+    answer itself comes back as a CheckResult, never as an exception. Feedback names a mistake by
+    its role ("a factor is missing: the local derivative at h1"); with `reveal` (or the problem's
+    `reveal = true`) it also shows the expression concerned."""
     p = problem if isinstance(problem, Problem) else _load(str(problem), extra)
     q = p.quantity(quantity)
     base = dict(problem=p.id, quantity=q.name, answer=answer if isinstance(answer, str) else repr(answer))
@@ -100,8 +103,8 @@ def check(problem, quantity: str, answer: str, format: str = "auto", *, timeout:
         return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,),
                            offset=e.offset)
     from . import sandbox
-    out = sandbox.run(_job, (p.path, q.name, answer, format), timeout=timeout,
-                      prepare=(_reference, (p.path,)))
+    out = sandbox.run(_job, (p.path, q.name, answer, format, reveal or p.reveal), timeout=timeout,
+                      prepare=(_prepare, (p.path,)))
     if out is None:
         return CheckResult(**base, verdict="undecided", diagnosis=("timeout",),
                            feedback=(f"the check took longer than {timeout:g} s and was stopped; "
@@ -120,6 +123,8 @@ class Reference:
     trials: list = field(default_factory=list)     # (Instance, full env), drawn lazily
     values: dict = field(default_factory=dict)     # (quantity, trial) -> reference value
     random_trials: list = field(default_factory=list)   # formula quantities of a problem with values
+    mutants: dict = field(default_factory=dict)    # quantity -> its conforming mutants (diagnosis)
+    mutant_values: dict = field(default_factory=dict)   # (mutant expr, points) -> values there
 
 
 @lru_cache(maxsize=32)
@@ -127,6 +132,17 @@ def _reference(path: str) -> Reference:
     from .backprop import derive
     p = load_file(path)
     return Reference(p, derive(p))
+
+
+def _prepare(path: str) -> Reference:
+    """The untimed, trusted part of a check: the derivation and the points it is evaluated at
+    (drawing a point differentiates the random stand-ins for f1, f2: seconds when cold)."""
+    ref = _reference(path)
+    for k in range(TRIALS):
+        _trial(ref, k)
+        if ref.problem.values:
+            _trial(ref, k, True)
+    return ref
 
 
 def _trial(ref: Reference, k: int, random: bool = False):
@@ -165,6 +181,8 @@ class AnswerBuilder(sy.Builder):
     """The problem's builder, plus index names: P_i is the vector P when i is the quantity's free
     index (exact for entrywise formulas); with two indices (dP_j/dh_i, entry (j, i)) P_j is P 1ᵀ,
     P_i is 1 Pᵀ and delta_ij the identity, and every product is entrywise."""
+
+    lazy = True
 
     def __init__(self, scope, text, indices=(), size=None):
         super().__init__(scope, text)
@@ -264,7 +282,7 @@ def _echo(tree) -> sp.Expr:
     return {"+": lambda: a + b, "-": lambda: a - b, "/": lambda: a / b}.get(tree.op, lambda: a * b)()
 
 
-def _job(path: str, qname: str, answer: str, fmt: str) -> dict:
+def _job(path: str, qname: str, answer: str, fmt: str, reveal: bool = False) -> dict:
     """The checked verdict as CheckResult fields (runs in the worker)."""
     ref = _reference(path)
     p = ref.problem
@@ -278,13 +296,14 @@ def _job(path: str, qname: str, answer: str, fmt: str) -> dict:
     except AnswerError as e:
         verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
         return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
-    first = _grade_tree(ref, r, trees[0][0], answer, indices)
+    first = _grade_tree(ref, r, trees[0][0], answer, indices, reveal)
     if first["verdict"] == "correct" or len(trees) == 1 or q.kind == "property":
         return first
     for tree, notes in trees[1:]:            # the natural reading is wrong: is another one right?
-        other = _grade_tree(ref, r, tree, answer, indices)
+        other = _grade_tree(ref, r, tree, answer, indices, reveal, diagnose=False)
         if other["verdict"] == "correct":
-            return {**other, "feedback": tuple(n[0].upper() + n[1:] for n in notes) + other["feedback"]}
+            other = _grade_tree(ref, r, tree, answer, indices, reveal)
+            return {**other, "feedback": other["feedback"] + tuple(n[0].upper() + n[1:] for n in notes)}
     return first
 
 
@@ -294,7 +313,7 @@ def answer_readings(p: Problem, answer: str, fmt: str = "auto") -> list:
     return mp.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
 
 
-def _grade_tree(ref: Reference, r, tree, answer: str, indices) -> dict:
+def _grade_tree(ref: Reference, r, tree, answer: str, indices, reveal: bool = False, diagnose: bool = True) -> dict:
     """One reading of the answer -> CheckResult fields."""
     p, q = ref.problem, r.quantity
     try:
@@ -304,7 +323,7 @@ def _grade_tree(ref: Reference, r, tree, answer: str, indices) -> dict:
     except AnswerError as e:
         verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
         return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
-    interpreted = _interpreted(expr, tree, indices)
+    interpreted = _interpreted(expr, tree, indices) if diagnose else ""
     notes = tuple(n[0].upper() + n[1:] for n in builder.notes)
     own = _own_symbol(p, r)
     if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:
@@ -318,10 +337,11 @@ def _grade_tree(ref: Reference, r, tree, answer: str, indices) -> dict:
     if q.kind == "property":
         from .properties import grade
         res = grade(p, q, expr, ref.derivation, answer)
-        return dict(verdict="correct" if res.passed else "incorrect", feedback=notes + tuple(res.feedback),
+        return dict(verdict="correct" if res.passed else "incorrect", feedback=tuple(res.feedback) + notes,
                     interpreted=interpreted)
-    verdict, diagnosis, feedback = _decide(ref, r, expr, answer, tree, indices, builder.reductions)
-    return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=notes + tuple(feedback),
+    verdict, diagnosis, feedback = _decide(ref, r, expr, answer, tree, indices, builder.reductions, reveal,
+                                           diagnose)
+    return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
                 interpreted=interpreted)
 
 
@@ -483,7 +503,7 @@ def _rel(a, b) -> float:
     return float(d / scale) if scale > 1e-12 else float(d)
 
 
-def _decide(ref: Reference, r, expr, answer: str, tree, indices, reductions=None):
+def _decide(ref: Reference, r, expr, answer: str, tree, indices, reductions=None, reveal=False, diagnose=True):
     from .numeric import EvalError, evaluate
     p = ref.problem
     formula = r.quantity.kind == "formula"
@@ -515,8 +535,8 @@ def _decide(ref: Reference, r, expr, answer: str, tree, indices, reductions=None
         if not np.all(np.isfinite(a2)):
             continue
         rows.append((a2, b, inst, env))
-        if len(rows) >= TRIALS:
-            break
+        if len(rows) >= TRIALS or (not diagnose and _rel(a2, b) > TOLERANCE and not at_values):
+            break                        # another reading of the answer: one differing point settles it
     if shape_bad:
         return _shape_verdict(p, r, expr, *shape_bad)
     if not rows:
@@ -531,7 +551,9 @@ def _decide(ref: Reference, r, expr, answer: str, tree, indices, reductions=None
         return "correct", [], [f"correct to the {len(_decimals(answer))} decimals given"]
     if not at_values and len(rows) < 2:
         return "undecided", [], ["too few points where the answer has a finite value; cannot decide"]
-    diagnosis, feedback = _diagnose(ref, r, rows, indices)
+    if not diagnose:
+        return "incorrect", [], []
+    diagnosis, feedback = _diagnose(ref, r, rows, indices, reveal)
     if not feedback:
         if at_values:
             feedback = [f"at the given values the answer is {_num(rows[0][0])}, which is not {r.quantity.name}"]
@@ -604,7 +626,7 @@ def _all_close(xs, ys) -> bool:
     return all(_rel(x, y) <= 1e-6 for x, y in zip(xs, ys))
 
 
-def _diagnose(ref: Reference, r, rows, indices):
+def _diagnose(ref: Reference, r, rows, indices, reveal: bool = False):
     from .render.printer import text
     A = [a for a, _, _, _ in rows]
     B = [b for _, b, _, _ in rows]
@@ -613,19 +635,26 @@ def _diagnose(ref: Reference, r, rows, indices):
         return ["sign"], ["the sign is wrong: the answer is the negative of the right one"]
     if any(a.ndim == 2 and a.shape[0] == a.shape[1] and a.size > 1 for a in A) and _all_close([a.T for a in A], B):
         return ["transpose"], ["the answer is the transpose of the right one"]
+    def mutant():
+        values = mutants.Values(_values, rows, ref.mutant_values)
+        m = mutants.match(ref.derivation, r, A, values, ref.mutants, _all_close)
+        return ([mutants.PRIMARY[m.kind]], [mutants.feedback(m, reveal)]) if m else None
     if len(rows) == 1:                   # one point (the given values): only a slipped decimal point
         a, b = float(A[0].reshape(-1)[0]), float(B[0].reshape(-1)[0])
         ratio = a / b if b else 0.0
         for k in (-3, -2, -1, 1, 2, 3):
             if abs(abs(ratio) - 10.0 ** k) <= 1e-9 * 10.0 ** k:
                 return ["constant_factor"], [f"off by a factor {10.0 ** k:g}: check the decimal point"]
-        return [], []
+        return mutant() or ([], [])
     cs = [float(np.sum(a * b) / np.sum(b * b)) if np.sum(b * b) > 1e-24 else np.nan for a, b in zip(A, B)]
     if all(np.isfinite(cs)) and abs(cs[0]) > 1e-9 and all(abs(c - cs[0]) <= 1e-6 * abs(cs[0]) for c in cs) \
             and _all_close(A, [cs[0] * b for b in B]):
         c = Fraction(cs[0]).limit_denominator(1000)
         shown = str(c) if abs(float(c) - cs[0]) <= 1e-9 * abs(cs[0]) else f"{cs[0]:.4g}"
         return ["constant_factor"], [f"off by a constant factor: the answer is {shown} times {name}"]
+    found = mutant()
+    if found:
+        return found
     if len(indices) == 2 and all(np.allclose(np.diag(a), np.diag(b), rtol=1e-6, atol=1e-12) for a, b in zip(A, B)):
         return ["missing_term"], [f"right for {indices[1]} = {indices[0]} only; the case "
                                   f"{indices[1]} ≠ {indices[0]} is missing (write it with delta_{indices[1]}{indices[0]})"]
@@ -670,7 +699,8 @@ def _diagnose(ref: Reference, r, rows, indices):
             if not vals or any(np.any(np.abs(v) < 1e-12) for v in vals):
                 continue
             if _all_close(ratio, [1 / v for v in vals]):
-                return ["missing_factor"], [f"a factor is missing: the answer lacks {label}"]
+                role = mutants.Roles(ref.problem).factor(f if f is not None else ref.problem.scope.symbols.get(label, sp.Symbol(label)))
+                return ["missing_factor"], [f"a factor is missing: {role}" + (f" ({label})" if reveal else "")]
             if _all_close(ratio, vals):
                 return ["extra_factor"], [f"the answer has an extra factor {label}"]
     return [], []

@@ -189,6 +189,24 @@ class Parser:
     def is_function(self, name: str) -> bool:
         return name in self.functions or bool(LOG_BASE.fullmatch(name))
 
+    def bare_within(self, start: int, end: int | None = None, skip: int | None = None) -> bool:
+        """Whether tokens[start:end] hold a function of a node written bare (f1' or σ with no
+        bracket after it): the answer is in the seeds' node notation, where f3'(a + b) may be a product."""
+        end = len(self.tokens) - 1 if end is None else end
+        return any(self.tokens[k].kind == "name" and self.tokens[k].value in self.nodes
+                   and self.tokens[k + 1].kind != "(" and k != skip for k in range(start, end))
+
+    def bracket_end(self) -> int:
+        """The index of the ')' matching the '(' at the current token."""
+        depth = 0
+        for k in range(self.i, len(self.tokens)):
+            kind = self.tokens[k].kind
+            depth += kind == "("
+            depth -= kind == ")"
+            if depth == 0:
+                return k
+        return len(self.tokens)
+
     def choose(self, note: str) -> bool:
         """An ambiguous juxtaposition: True when this reading takes its second meaning."""
         k = len(self.points)
@@ -318,11 +336,13 @@ class Parser:
     def named(self, t: Token) -> Node:
         """A name, a call, or a bare derivative. Where a juxtaposition reads two ways (f3'(a + b):
         f3' applied to the bracket, or f3' at its node times it; f1(a) or f1 x with f1 at its node
-        times what follows) the first reading is the natural one and the other is recorded."""
+        times what follows) the first reading is the natural one and the other is recorded. Only
+        where what follows is itself in node notation (a bare f1' or σ in it, as in σ(1 - σ) or
+        f'_3(w_3 f'_1 w_1 + ...)): a person writing f1(w1 x + b1) means the call."""
         self.advance()
         spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
         src = self.text[t.pos:self.tok.pos].strip()
-        at_node = t.value in self.nodes
+        at_node = t.value in self.nodes and self.tok.kind == "(" and self.bare_within(self.i, self.bracket_end())
         if t.primes and self.tok.kind == "(":
             product = spaced
             if at_node:
@@ -339,9 +359,11 @@ class Parser:
             if at_node and self.choose(f"read {src}(…) as a product: {src} at its node times the bracket"):
                 return Name(t.value, t.pos)
             return Call(t.value, self.arguments(), 0, t.pos)
-        if at_node and self.starts_operand() and self.tok.kind not in BIGOPS and \
-                self.choose(f"read {src} … as a product: {src} at its node times what follows"):
-            return Name(t.value, t.pos)
+        if t.value in self.nodes and self.bare_within(0, skip=self.i - 1) and self.starts_operand() \
+                and self.tok.kind not in BIGOPS:
+            # node notation around: f1 w1 is f1 at its node times w1 first, f1 applied to w1 second
+            if not self.choose(f"read {src} … as {src} applied to what follows"):
+                return Name(t.value, t.pos)
         applied = self.prefix_call(t)
         return applied if applied is not None else Name(t.value, t.pos)
 

@@ -25,9 +25,12 @@ CODES = {     # mutant kind -> the diagnoses that name it
     "sign": {"sign"}, "sign_term": {"sign"}, "drop_term": {"missing_term"},
     "drop_factor": {"missing_factor"}, "constant": {"constant_factor"},
     "derivative": {"derivative"}, "wrong_node": {"derivative"},
-    "transpose": {"transpose", "shape", "layout"}, "reverse": {"transpose", "shape", "layout"},
+    "transpose": {"transpose", "shape", "layout"}, "reverse": {"order", "shape", "transpose"},
     "product": {"product", "shape"},
 }
+PRIMARY = {"sign": "sign", "sign_term": "sign", "drop_term": "missing_term", "drop_factor": "missing_factor",
+           "constant": "constant_factor", "derivative": "derivative", "wrong_node": "derivative",
+           "transpose": "transpose", "reverse": "order", "product": "product"}
 MAX_TERMS = 6             # sums with more terms are not mutated term by term
 MAX_PER_QUANTITY = 40
 
@@ -39,7 +42,7 @@ class Mutant:
     text: str             # plain text, as a student would type it
     expr: object          # SymPy when the shapes conform, else None (a shape error by construction)
     role: str             # the mistake, by role
-    detail: str = ""      # the expression concerned (shown only when the answer may be revealed)
+    detail: object = ""   # the expression concerned (shown only when the answer may be revealed)
 
     @property
     def codes(self) -> frozenset:
@@ -113,7 +116,7 @@ class Roles:
         others = [self.nodes(t) for i, t in enumerate(terms) if i != k]
         common = set.intersection(*others) if others else set()
         own = sorted(mine - common - {self.p.output})
-        return f"the path through {', '.join(own)}" if own else f"one of the {len(terms)} terms"
+        return f"the path through {', '.join(own)}" if own else f"one of {len(terms)}"
 
 
 def _sites(e, roles, path=""):
@@ -128,19 +131,19 @@ def _sites(e, roles, path=""):
             yield from _sites(a, roles, sub if sub.startswith("the path") else path)
 
 
-def mutants(derivation, result, expr=None) -> list[Mutant]:
+def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutant]:
     """The classic wrong answers to one result, from the shorter of its reference forms."""
     p = derivation.problem
-    root = expr if expr is not None else min((result.expr, result.closed), key=sp.count_ops)
+    root = expr if expr is not None else reference_form(p, result)
     name = result.quantity.name
     roles = Roles(p)
     dims = set(p.scope.dims.values())
     out: list[Mutant] = []
 
     def add(kind, txt, e, role, detail=""):
-        if e is _BAD:
+        if e is _BAD or (not with_text and e is None):
             return
-        out.append(Mutant(name, kind, txt, e, role, detail))
+        out.append(Mutant(name, kind, txt() if with_text else "", e, role, detail))
 
     def swap(target, new):
         """root with target replaced; _BAD when that changes a shape (the mutant is not one)."""
@@ -151,10 +154,10 @@ def mutants(derivation, result, expr=None) -> list[Mutant]:
         except (ValueError, TypeError, sp.ShapeError):
             return _BAD
 
-    add("sign", f"-({text(root)})", -root, "the sign is wrong")
+    add("sign", lambda: f"-({text(root)})", -root, "the sign is wrong")
     shape = sy.shape_of(root)
     if shape and shape != (1, 1):
-        add("transpose", f"({text(root)})^T", root.T if shape[0] == shape[1] else None,
+        add("transpose", lambda: f"({text(root)})^T", root.T if shape[0] == shape[1] else None,
             "the answer is transposed")
     for e, path in _sites(root, roles):
         on = f", on {path}" if path else ""
@@ -163,13 +166,15 @@ def mutants(derivation, result, expr=None) -> list[Mutant]:
             for k, t in enumerate(terms):
                 rest = [u for i, u in enumerate(terms) if i != k]
                 role = roles.term(terms, k)
-                add("drop_term", _with(root, e, text(sp.Add(*rest) if len(rest) > 1 else rest[0])),
+                role = f"the one from {role}" if role.startswith("the path") else role
+                of = "" if e == root else " of a sum inside the answer"
+                add("drop_term", lambda: _with(root, e, text(sp.Add(*rest) if len(rest) > 1 else rest[0])),
                     swap(e, e.func(*rest) if len(rest) > 1 else rest[0]),
-                    f"the term from {role} is missing", text(t))
+                    f"a term is missing: {role}{of} ({name} is a sum of {len(terms)} terms)", t)
                 if len(terms) > 1:
                     flipped = e.func(*rest, -t)
-                    add("sign_term", _with(root, e, text(flipped)), swap(e, flipped),
-                        f"the sign of the term from {role} is wrong", text(t))
+                    add("sign_term", lambda: _with(root, e, text(flipped)), swap(e, flipped),
+                        f"the sign of one term is wrong: {role}{of}", t)
         elif isinstance(e, sp.MatMul):
             _matmul_mutants(e, root, roles, dims, add, swap, on)
         elif isinstance(e, sp.Mul):
@@ -179,20 +184,21 @@ def mutants(derivation, result, expr=None) -> list[Mutant]:
             for k, f in enumerate(args):
                 rest = args[:k] + args[k + 1:]
                 new = sy.hadamard(*rest)
-                add("drop_factor", _with(root, e, text(new)), swap(e, new),
-                    f"a factor is missing: {roles.factor(f)}{on}", text(f))
+                add("drop_factor", lambda: _with(root, e, text(new)), swap(e, new),
+                    f"a factor is missing: {roles.factor(f)}{on}", f)
             if len(args) == 2:
                 a, b = args
-                txt = _with(root, e, f"{_paren(a)}*{_paren(b)}")
+                txt = lambda: _with(root, e, f"{_paren(a)}*{_paren(b)}")  # noqa: E731
                 ok = a.shape[1] == b.shape[0] and a.shape[0] == b.shape[1]
                 add("product", txt, swap(e, a * b) if ok else None,
                     "a matrix product is used where the entrywise product ⊙ belongs")
         if isinstance(e, (sy.Fn, sy.Apply)):
             _function_mutants(e, root, p, roles, add, swap)
-    seen, unique = {text(root)}, []
+    seen, unique = {text(root) if with_text else root}, []
     for m in out:
-        if m.text not in seen:
-            seen.add(m.text)
+        key = m.text if with_text else m.expr
+        if key not in seen:
+            seen.add(key)
             unique.append(m)
     return unique[:MAX_PER_QUANTITY]
 
@@ -207,15 +213,15 @@ def _scalar_mutants(e, rest_of, root, roles, dims, add, swap, on):
         return new * rest_of if rest_of != 1 else new
     if coeff not in (1, -1):
         new = without(coeff)
-        add("constant", _with(root, e, text(new)), swap(e, new), f"a constant factor {coeff} is missing{on}", str(coeff))
+        add("constant", lambda: _with(root, e, text(new)), swap(e, new), f"a constant factor {coeff} is missing{on}", str(coeff))
     for f in factors:
         new = without(f)
         if f in dims or (isinstance(f, sp.Pow) and f.base in dims):
-            add("constant", _with(root, e, text(new)), swap(e, new),
-                f"a factor {text(f)} is missing (a count, not a variable){on}", text(f))
+            add("constant", lambda: _with(root, e, text(new)), swap(e, new),
+                f"a factor {text(f)} is missing (a count, not a variable){on}", f)
         elif not f.is_Number:
-            add("drop_factor", _with(root, e, text(new)), swap(e, new), f"a factor is missing: {roles.factor(f)}{on}",
-                text(f))
+            add("drop_factor", lambda: _with(root, e, text(new)), swap(e, new), f"a factor is missing: {roles.factor(f)}{on}",
+                f)
 
 
 def _matmul_mutants(e, root, roles, dims, add, swap, on):
@@ -232,13 +238,15 @@ def _matmul_mutants(e, root, roles, dims, add, swap, on):
         parts = [_paren(x) + ("^T" if i == k else "") for i, x in enumerate(mats)]
         square = m.shape[0] == m.shape[1]
         new = coeff * sp.MatMul(*[x.T if i == k else x for i, x in enumerate(mats)]) if square else None
-        add("transpose", _with(root, e, lead + "*".join(parts)), swap(e, new) if square else None,
-            f"a factor is transposed: {roles.factor(m)}{on}", text(m))
+        add("transpose", lambda: _with(root, e, lead + "*".join(parts)), swap(e, new) if square else None,
+            f"a factor is transposed: {roles.factor(m)}{on}", m)
+    if sum(m.shape != (1, 1) for m in mats) < 2:      # a 1x1 factor commutes in an answer
+        return
     rev = mats[::-1]
     fits = all(a.shape[1] == b.shape[0] for a, b in zip(rev, rev[1:]))
     new = coeff * sp.MatMul(*rev) if fits else None
     if new is None or new.shape == e.shape:
-        add("reverse", _with(root, e, lead + "*".join(_paren(x) for x in rev)), swap(e, new) if new is not None else None,
+        add("reverse", lambda: _with(root, e, lead + "*".join(_paren(x) for x in rev)), swap(e, new) if new is not None else None,
             f"the factors of a matrix product are in the wrong order{on}")
 
 
@@ -247,8 +255,8 @@ def _function_mutants(e, root, p, roles, add, swap):
     where = f" at {node}" if node else ""
     if e.order >= 1:
         new = sy.apply(e.fname, e.order - 1, e.args[2])
-        add("derivative", _with(root, e, text(new)), swap(e, new),
-            f"the activation{where} is used where its derivative belongs", text(e))
+        add("derivative", lambda: _with(root, e, text(new)), swap(e, new),
+            f"the activation{where} is used where its derivative belongs", e)
     shape = sy.shape_of(e.args[2])
     others = [p.scope.symbols[node]] if node else []
     others += [eq_arg for (f, eq_arg) in roles.at if f != e.fname or eq_arg != e.args[2]]
@@ -258,9 +266,9 @@ def _function_mutants(e, root, p, roles, add, swap):
             continue
         tried += 1
         new = sy.apply(e.fname, e.order, arg)
-        add("wrong_node", _with(root, e, text(new)), swap(e, new),
+        add("wrong_node", lambda: _with(root, e, text(new)), swap(e, new),
             f"the derivative{where} is taken at the wrong point" if e.order else
-            f"the function{where} is applied to the wrong value", text(e))
+            f"the function{where} is applied to the wrong value", e)
 
 
 def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
@@ -268,8 +276,9 @@ def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
     points, no parsing); text-only mutants do not conform, so they differ by construction."""
     p = derivation.problem
     points = []
-    for k in range(trials):
-        inst = V.instance(p, 104729 + k, V.SIZES[k % len(V.SIZES)])
+    at_values = bool(p.values) and result.quantity.kind != "formula"     # graded at the given values
+    for k in range(1 if at_values else trials):
+        inst = V.instance(p, 104729 + k, V.SIZES[k % len(V.SIZES)], use_values=at_values)
         env = V.adjoint_values(derivation, inst, V.forward(p, inst))
         points.append((inst, env))
     ref = [np.asarray(evaluate(result.closed, env, inst.dims, inst.functions), dtype=float) for inst, env in points]
@@ -297,6 +306,56 @@ def graded_results(derivation):
     return [r for r in derivation.results if r.quantity.graded and r.quantity.kind in MUTATED_KINDS]
 
 
-def reference_text(result) -> str:
+def reference_form(p, result):
+    """The reference form mutants are made from: the shorter of the two, among those written in
+    the symbols the quantity allows."""
+    forms = sorted({result.expr, result.closed}, key=sp.count_ops)
+    allowed = {p.scope.aliases.get(a, a) for a in result.quantity.allowed}
+    if allowed:
+        dims = set(p.scope.dims)
+        used = lambda f: {str(s).rstrip("@") for s in f.free_symbols} & (set(p.scope.symbols) | dims)  # noqa: E731
+        fits = [f for f in forms if used(f) <= allowed | dims]
+        forms = fits or forms
+    return forms[0]
+
+
+def reference_text(p, result) -> str:
     """The plain text of the reference form the mutants are made from."""
-    return text(min((result.expr, result.closed), key=sp.count_ops))
+    return text(reference_form(p, result))
+
+
+def match(derivation, result, answer_values, values, cache: dict, close):
+    """The conforming mutant the answer equals, or None. `values(expr)` evaluates at the checker's
+    points (None where it cannot), `close(xs, ys)` compares; `cache` keeps each result's mutants."""
+    key = result.quantity.name
+    if key not in cache:
+        cache[key] = mutants(derivation, result, with_text=False)
+    for m in cache[key]:
+        try:
+            got = values(m.expr)
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            continue
+        if got is not None and close(answer_values, got):
+            return m
+    return None
+
+
+class Values:
+    """`values(expr)` at the checker's points, remembered per (expr, points) in `memo`."""
+
+    def __init__(self, evaluate_rows, rows, memo: dict):
+        self.evaluate_rows, self.rows, self.memo = evaluate_rows, rows, memo
+        self.key = tuple(id(env) for *_, env in rows)
+
+    def __call__(self, e):
+        k = (e, self.key)
+        if k not in self.memo:
+            self.memo[k] = self.evaluate_rows(e, self.rows)
+        return self.memo[k]
+
+
+def feedback(m: Mutant, reveal: bool = False) -> str:
+    """The mistake by role; with reveal, also the expression concerned."""
+    if not (reveal and m.detail != ""):
+        return m.role
+    return f"{m.role} ({m.detail if isinstance(m.detail, str) else text(m.detail)})"

@@ -77,6 +77,7 @@ class Problem:
     positive: tuple = ()          # symbols drawn positive when verifying (eps)
     keep: tuple = ()              # gradient names answers are written in (beside named deltas)
     notes: dict = field(default_factory=dict)
+    reveal: bool = False          # feedback may show the expression a mistake concerns
 
     def node_shape(self, name: str):
         return sy.shape_of(self.scope.symbols[name])
@@ -222,7 +223,8 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         values=values, adjoint_names=adjoint_names, quantities=quantities,
         layout=conv.get("layout", "shape"), vectors=conv.get("vectors", "column"),
         onehot=tuple(data.get("onehot", [])), samples=samples, keep=tuple(data.get("keep", [])),
-        positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})))
+        positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})),
+        reveal=data.get("reveal", False) is True)
 
 
 def _make_symbol(path, name, spec, dims, matrix_mode):

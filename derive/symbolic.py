@@ -236,6 +236,8 @@ def _natural(s: str):
 class Builder:
     """Walks a syntax tree and builds SymPy, checking names and shapes on the way."""
 
+    lazy = False        # True: matrix sums and products are built without SymPy's canonical rewriting
+
     def __init__(self, scope: Scope, text: str = ""):
         self.scope, self.text = scope, text
         self.notes: list[str] = []          # how an unusual form was read, for the feedback
@@ -280,13 +282,17 @@ class Builder:
 
     def _build_Neg(self, node: mp.Neg):
         v = self.build(node.operand)
-        return OnesVector(v.row, -v.sign) if isinstance(v, OnesVector) else -v
+        if isinstance(v, OnesVector):
+            return OnesVector(v.row, -v.sign)
+        return sp.MatMul(sp.S.NegativeOne, v) if self.lazy and isinstance(v, MatrixExpr) else -v
 
     def _build_Transpose(self, node: mp.Transpose):
         v = self.build(node.operand)
         if isinstance(v, OnesVector):
             return v.transposed()
-        return v.T if isinstance(v, MatrixExpr) else v
+        if isinstance(v, MatrixExpr):
+            return sp.Transpose(v) if self.lazy else v.T
+        return v
 
     def scalar(self, v):
         """An unsized ones-vector outside a product is the number 1."""
@@ -426,6 +432,8 @@ class Builder:
 
     def product(self, a, b, node):
         sa, sb = shape_of(a), shape_of(b)
+        if self.lazy and (sa is not None or sb is not None) and (sa is None or sb is None or sa[1] == sb[0]):
+            return sp.MatMul(a, b)
         if sa is None or sb is None:
             return a * b
         if sa[1] == sb[0]:
@@ -448,10 +456,19 @@ class Builder:
             raise self.fail(f"cannot {word} a {show_shape(sa)} and a {show_shape(sb)} value", node)
         a2 = a if sa is None and op == "hadamard" else broadcast(a, shape)
         b2 = b if sb is None and op == "hadamard" else broadcast(b, shape)
+        if self.lazy and (isinstance(a2, MatrixExpr) or isinstance(b2, MatrixExpr)):
+            if op == "+":                      # an answer's matrices: no canonical rewriting (slow, and
+                return sp.MatAdd(a2, b2)       # the decision is numeric)
+            if op == "-":
+                return sp.MatAdd(a2, sp.MatMul(sp.S.NegativeOne, b2))
         if op == "+":
             return a2 + b2
         if op == "-":
             return a2 - b2
+        if self.lazy and isinstance(a2, MatrixExpr) and isinstance(b2, MatrixExpr):
+            return sp.HadamardProduct(a2, b2)
+        if self.lazy and (isinstance(a2, MatrixExpr) or isinstance(b2, MatrixExpr)):
+            return sp.MatMul(a2, b2) if isinstance(b2, MatrixExpr) else sp.MatMul(b2, a2)
         return hadamard(a2, b2)
 
 

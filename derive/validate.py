@@ -15,7 +15,7 @@ from .errors import DeriveError, ProblemSpecError
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
-            "onehot", "positive", "keep", "notes"}
+            "onehot", "positive", "keep", "notes", "reveal"}
 ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
 CONVENTIONS = {"vectors": ("column", "row"), "layout": ("shape", "numerator")}
 
@@ -171,9 +171,9 @@ def mutant_report(p, timeout: float | None = None) -> MutantReport:
     total = rejected = named = 0
     failures = []
     for r in mutants.graded_results(derivation):
-        base = check(p, r.quantity.name, mutants.reference_text(r), timeout=timeout or DEFAULT_TIMEOUT)
+        base = check(p, r.quantity.name, mutants.reference_text(p, r), timeout=timeout or DEFAULT_TIMEOUT)
         if not base.correct:
-            failures.append((r.quantity.name, "reference", mutants.reference_text(r), base.verdict, base.diagnosis))
+            failures.append((r.quantity.name, "reference", mutants.reference_text(p, r), base.verdict, base.diagnosis))
         for m in mutants.distinct(derivation, r, mutants.mutants(derivation, r)):
             res = check(p, r.quantity.name, m.text, timeout=timeout or DEFAULT_TIMEOUT)
             total += 1

@@ -35,7 +35,7 @@ def test_seed_004_z_is_incorrect():
 @pytest.mark.parametrize("problem,quantity,answer,code,words", [
     ("problem1", "dL/dw1", "-dL/dh3 f3' w3 f1' x", "sign", "sign"),
     ("problem1", "dL/dw1", "2 dL/dh3 f3' w3 f1' x", "constant_factor", "2 times"),
-    ("problem1", "dL/dw1", "dL/dh3 f3' w3 x", "missing_factor", "f1'"),
+    ("problem1", "dL/dw1", "dL/dh3 f3' w3 x", "missing_factor", "the local derivative at h1"),  # by role
     ("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x x", "extra_factor", "extra factor x"),
     ("problem1", "dL/dx", "dL/dh3 f3' w3 f1' w1", "missing_term", "2 terms"),
     ("problem6", "drho/dW2", "H1 delta3^T", "transpose", "transpose"),

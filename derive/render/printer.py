@@ -6,6 +6,7 @@ import re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .. import symbolic as sy
@@ -41,8 +42,40 @@ def name_latex(name: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
+def _cheap_precedence(item):
+    """SymPy's precedence of a matrix product asks could_extract_minus_sign, which rewrites the
+    product canonically (slow on an answer's long matrix expressions); a product's place is known."""
+    if isinstance(item, sp.HadamardProduct):
+        return PRECEDENCE["Mul"]
+    if isinstance(item, sp.MatMul):
+        coeff = item.args[0]
+        return PRECEDENCE["Add"] if getattr(coeff, "is_number", False) and coeff.is_negative else PRECEDENCE["Mul"]
+    if isinstance(item, sp.MatAdd):
+        return PRECEDENCE["Add"]
+    return None
+
+
 class Printer(LatexPrinter):
     """TA notation: ⊙, ^⊤, σ'(Z_2), named gradients as fractions, 1 for ones-vectors."""
+
+    def _print_MatMul(self, expr):
+        """SymPy's own, without the canonical rewriting its sign test does (see _cheap_precedence)."""
+        args = list(expr.args)
+        neg = getattr(args[0], "is_number", False) and args[0].is_negative
+        if neg:
+            args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
+        level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
+        body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul)
+                        else self.parenthesize(a, level, False) for a in args)
+        return "- " + body if neg else body
+
+    def parenthesize(self, item, level, is_neg=False, strict=False):
+        prec = _cheap_precedence(item)
+        if prec is None:
+            return super().parenthesize(item, level, is_neg, strict)
+        if prec < level or (not strict and prec <= level):
+            return self._add_parens(self._print(item))
+        return self._print(item)
 
     def _print_Symbol(self, expr, style="plain"):
         return name_latex(expr.name)
