@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from . import symbolic as sy
 from . import verify as V
 from .numeric import evaluate
-from .render.printer import text
+from .notation import text
 
 CODES = {     # mutant kind -> the diagnoses that name it
     "sign": {"sign"}, "sign_term": {"sign"}, "drop_term": {"missing_term"},
@@ -276,7 +276,7 @@ def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
     points, no parsing); text-only mutants do not conform, so they differ by construction."""
     p = derivation.problem
     points = []
-    at_values = bool(p.values) and result.quantity.kind != "formula"     # graded at the given values
+    at_values = bool(p.values) and not result.quantity.kind.random_points     # graded at the given values
     for k in range(1 if at_values else trials):
         inst = V.instance(p, 104729 + k, V.SIZES[k % len(V.SIZES)], use_values=at_values)
         env = V.adjoint_values(derivation, inst, V.forward(p, inst))
@@ -298,12 +298,9 @@ def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
     return out
 
 
-MUTATED_KINDS = ("gradient", "jacobian", "value", "formula")
-
-
 def graded_results(derivation):
     """The results graded by equivalence: the ones mutants are made for."""
-    return [r for r in derivation.results if r.quantity.graded and r.quantity.kind in MUTATED_KINDS]
+    return [r for r in derivation.results if r.quantity.graded and r.quantity.kind.mutated]
 
 
 def reference_form(p, result):

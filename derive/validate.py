@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import mutants
+from .backprop import derive
 from .errors import DeriveError, ProblemSpecError
+from .grading import DEFAULT_TIMEOUT, VERDICTS, check
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -56,7 +58,6 @@ def _schema(path: Path) -> list:
         elif v not in CONVENTIONS[k]:
             errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
                                                file=str(path), key=f"conventions.{k}")))
-    from .check import VERDICTS
     for i, a in enumerate(data.get("answers", [])):
         key = f"answers[{i}]"
         if not isinstance(a, dict):
@@ -94,7 +95,6 @@ def _clash(p, path: Path) -> str:
 
 def validate_file(path, timeout: float | None = None) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .check import DEFAULT_TIMEOUT, check
     from .pipeline import solve
     from .problem import load_file
     start = time.perf_counter()
@@ -166,8 +166,7 @@ class MutantReport:
 def mutant_report(p, timeout: float | None = None) -> MutantReport:
     """Make the classic wrong answers to every graded quantity from its reference derivation and
     grade each through the public checker: each must be rejected, and its diagnosis should name it."""
-    from .check import DEFAULT_TIMEOUT, _reference, check
-    derivation = _reference(p.path).derivation
+    derivation = derive(p)
     total = rejected = named = 0
     failures = []
     for r in mutants.graded_results(derivation):

@@ -1,0 +1,118 @@
+"""The worker's job: one answer against the reference -> the fields of a CheckResult.
+
+Runs in a sandboxed worker (sandbox.py) under the hard time limit; `prepare` (deriving the
+reference, cached per problem file version) runs first, untimed.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from ..errors import AnswerError
+from ..properties import grade as grade_properties
+from .decide import decide, warm
+from .key import ProblemKey
+from .read import AnswerBuilder, indices, interpreted, not_allowed, own_symbol, readings
+from .reference import reference
+from .result import INVALID_CODES
+from .shapes import grade_shape
+
+
+def prepare(key: ProblemKey, qname: str) -> None:
+    """Trusted, untimed: derive the reference and its values at the usual decision points."""
+    ref = reference(key)
+    r = ref.derivation.result(qname)
+    r.quantity.kind.grade(_Warm(ref, r))
+
+
+class _Warm:
+    """Only answers decided at points have reference values to compute ahead."""
+
+    def __init__(self, ref, r):
+        self.ref, self.r = ref, r
+
+    def equivalence(self):
+        warm(self.ref, self.r)
+
+    def shape(self):
+        pass
+
+    properties = prose = shape
+
+
+def job(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False) -> dict:
+    """The checked verdict as CheckResult fields."""
+    ref = reference(key)
+    r = ref.derivation.result(qname)
+    return r.quantity.kind.grade(Grader(ref, r, answer, fmt, reveal or ref.problem.reveal))
+
+
+class Grader:
+    """What a quantity kind grades with (kinds.Kind.grade picks one of these)."""
+
+    def __init__(self, ref, r, answer: str, fmt: str, reveal: bool = False):
+        self.ref, self.r, self.answer, self.fmt, self.reveal = ref, r, answer, fmt, reveal
+
+    def shape(self) -> dict:
+        return grade_shape(self.ref, self.r, self.answer, self.fmt)
+
+    def prose(self) -> dict:
+        return dict(verdict="undecided", feedback=(self.r.quantity.kind.ungraded_feedback(self.r.quantity),))
+
+    def equivalence(self) -> dict:
+        return self._expression(by_properties=False)
+
+    def properties(self) -> dict:
+        return self._expression(by_properties=True)
+
+    def _expression(self, by_properties: bool) -> dict:
+        """Every reading of the answer: the natural one decides unless it is wrong and exactly another
+        reading is right (then the answer is right, and the feedback says how it was read)."""
+        try:
+            trees = readings(self.ref.problem, self.answer, self.fmt)
+        except AnswerError as e:
+            verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
+            return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+        first = self._reading(trees[0][0], by_properties)
+        if first["verdict"] == "correct" or len(trees) == 1 or by_properties:
+            return first
+        for tree, notes in trees[1:]:
+            if self._reading(tree, by_properties, diagnose=False)["verdict"] == "correct":
+                other = self._reading(tree, by_properties)
+                return {**other, "feedback": other["feedback"] + tuple(_sentence(n) for n in notes)}
+        return first
+
+    def _reading(self, tree, by_properties: bool, diagnose: bool = True) -> dict:
+        ref, r, answer = self.ref, self.r, self.answer
+        p, q = ref.problem, r.quantity
+        free = indices(q)
+        try:
+            size = r.closed.shape[0] if isinstance(r.closed, MatrixExpr) else None
+            builder = AnswerBuilder(p.scope, answer, free, size)
+            expr = builder.scalar(builder.build(tree))
+        except AnswerError as e:
+            verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
+            return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+        shown = interpreted(expr, tree, free) if diagnose else ""
+        notes = tuple(_sentence(n) for n in builder.notes)
+        own = own_symbol(p, r)
+        if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:
+            return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
+                        feedback=(f"{q.name} cannot be answered in terms of {own} itself",))
+        bad = not_allowed(p, q, tree, builder)
+        if bad:
+            return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
+                        feedback=(f"{q.name} must be written with {', '.join(q.allowed)} only; "
+                                  f"the answer uses {', '.join(bad)}",))
+        if by_properties:
+            res = grade_properties(p, q, expr, ref.derivation, answer)
+            return dict(verdict="correct" if res.passed else "incorrect", feedback=tuple(res.feedback) + notes,
+                        interpreted=shown, fingerprint=None)
+        verdict, diagnosis, feedback, fp = decide(ref, r, expr, answer, tree, free, builder.reductions,
+                                                  diagnose=diagnose, reveal=self.reveal)
+        return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
+                    interpreted=shown, fingerprint=fp)
+
+
+def _sentence(note: str) -> str:
+    return note[0].upper() + note[1:]
