@@ -73,7 +73,8 @@ def format_solution(sol, data) -> str:
 
 def cmd_check(args) -> int:
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems,
+                reveal=args.reveal)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -101,6 +102,9 @@ def _add_check(sub) -> None:
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--reveal", action="store_true",
+                   help="feedback may show the expression a mistake concerns (by default it names it by "
+                        "its role: 'a factor is missing: the local derivative at h1')")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
 

@@ -207,11 +207,12 @@ class Parser:
                 return k
         return len(self.tokens)
 
-    def choose(self, note: str) -> bool:
+    def choose(self, first: str, second: str) -> bool:
         """An ambiguous juxtaposition: True when this reading takes its second meaning."""
         k = len(self.points)
-        self.points.append(note)
-        return k < len(self.plan) and self.plan[k] == 1
+        other = k < len(self.plan) and self.plan[k] == 1
+        self.points.append(second if other else first)
+        return other
 
     @property
     def tok(self) -> Token:
@@ -334,35 +335,31 @@ class Parser:
         raise self.fail(f"unexpected {t.value!r}; an operand was expected")
 
     def named(self, t: Token) -> Node:
-        """A name, a call, or a bare derivative. Where a juxtaposition reads two ways (f3'(a + b):
-        f3' applied to the bracket, or f3' at its node times it; f1(a) or f1 x with f1 at its node
-        times what follows) the first reading is the natural one and the other is recorded. Only
-        where what follows is itself in node notation (a bare f1' or σ in it, as in σ(1 - σ) or
-        f'_3(w_3 f'_1 w_1 + ...)): a person writing f1(w1 x + b1) means the call."""
+        """A name, a call, or a bare derivative. A juxtaposition in node notation (the seeds' f'_3
+        for f3' at its node) reads two ways: f'_3(a + b) is f3' at its node times the bracket or
+        f3' applied to it; σ(1 - σ) and f1 x likewise. It is ambiguous only where the bracket or
+        the answer holds a bare f' or σ (a person writing f1(w1 x + b1) means the call); then the
+        product is the first reading and the call the second, and both are recorded."""
         self.advance()
-        spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
         src = self.text[t.pos:self.tok.pos].strip()
-        at_node = t.value in self.nodes and self.tok.kind == "(" and self.bare_within(self.i, self.bracket_end())
-        if t.primes and self.tok.kind == "(":
-            product = spaced
-            if at_node:
-                product ^= self.choose(f"read {src}(…) as {src} applied to the bracket" if spaced else
-                                       f"read {src}(…) as a product: {src} at its node times the bracket")
-            if product:
+        product = f"read {src}(…) as a product: {src} at its node times the bracket"
+        call = f"read {src}(…) as {src} applied to the bracket"
+        bracket = self.tok.kind == "(" and t.value in self.nodes and self.bare_within(self.i, self.bracket_end())
+        if self.tok.kind == "(" and (t.primes or self.is_function(t.value)):
+            if bracket and not self.choose(product, call):
+                return Call(t.value, (), t.primes, t.pos) if t.primes else Name(t.value, t.pos)
+            spaced = self.text[self.tok.pos - 1:self.tok.pos].isspace()
+            if t.primes and spaced and not bracket:           # f3' (a + b): the bare derivative times it
                 return Call(t.value, (), t.primes, t.pos)
             return Call(t.value, self.arguments(), t.primes, t.pos)
         if t.primes:
             return Call(t.value, (), t.primes, t.pos)
         if not self.is_function(t.value):
             return Name(t.value, t.pos)
-        if self.tok.kind == "(":
-            if at_node and self.choose(f"read {src}(…) as a product: {src} at its node times the bracket"):
-                return Name(t.value, t.pos)
-            return Call(t.value, self.arguments(), 0, t.pos)
         if t.value in self.nodes and self.bare_within(0, skip=self.i - 1) and self.starts_operand() \
                 and self.tok.kind not in BIGOPS:
-            # node notation around: f1 w1 is f1 at its node times w1 first, f1 applied to w1 second
-            if not self.choose(f"read {src} … as {src} applied to what follows"):
+            if not self.choose(f"read {src} … as a product: {src} at its node times what follows",
+                               f"read {src} … as {src} applied to what follows"):
                 return Name(t.value, t.pos)
         applied = self.prefix_call(t)
         return applied if applied is not None else Name(t.value, t.pos)
@@ -441,22 +438,21 @@ def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
 def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
              functions: frozenset[str] = frozenset(), nodes: frozenset[str] = frozenset(),
              max_length: int = MAX_LENGTH) -> list[tuple[Node, tuple]]:
-    """Every reading of `text`: [(tree, notes)], the natural one first with no notes; each other
-    takes the second meaning of some ambiguous juxtapositions (the first MAX_CHOICES of them) and
-    says how it read them. Raises AnswerError when the natural reading does not parse."""
+    """Every reading of `text`: [(tree, notes)], the natural one first; each other takes the second
+    meaning of some ambiguous juxtapositions (the first MAX_CHOICES of them). The notes say how
+    each ambiguous juxtaposition was read. Raises AnswerError when the natural reading does not parse."""
     tokens = tokenize(text, fmt, names, max_length)
     first = Parser(tokens, text, functions, nodes)
-    out = [(first.parse(), ())]
+    out = [(first.parse(), tuple(first.points))]
     m = min(len(first.points), MAX_CHOICES)
     for plan in itertools.product((0, 1), repeat=m):
         if not any(plan):
             continue
         p = Parser(tokens, text, functions, nodes, plan)
         try:
-            tree = p.parse()
+            out.append((p.parse(), tuple(p.points)))
         except AnswerError:
             continue
-        out.append((tree, tuple(p.points[k] for k in range(min(m, len(p.points))) if plan[k])))
     return out
 
 

@@ -10,7 +10,7 @@ h2 is missing"), not by the expression. A mutant whose shapes still conform keep
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from . import symbolic as sy
 from . import verify as V
 from .numeric import evaluate
-from .notation import text
+from .notation import TextPrinter
 
 CODES = {     # mutant kind -> the diagnoses that name it
     "sign": {"sign"}, "sign_term": {"sign"}, "drop_term": {"missing_term"},
@@ -43,10 +43,37 @@ class Mutant:
     expr: object          # SymPy when the shapes conform, else None (a shape error by construction)
     role: str             # the mistake, by role
     detail: object = ""   # the expression concerned (shown only when the answer may be revealed)
+    also: frozenset = frozenset()   # codes of other mutants with the same values where it is graded
 
     @property
     def codes(self) -> frozenset:
-        return frozenset(CODES[self.kind])
+        """The diagnoses that name it (another mistake that is indistinguishable names it too)."""
+        return frozenset(CODES[self.kind]) | self.also
+
+
+class _MemoText(TextPrinter):
+    """The plain-text printer, remembering every subexpression it printed: the mutants of one
+    reference share all but one site, and SymPy's printer is slow on matrix expressions."""
+
+    def __init__(self):
+        super().__init__()
+        self.memo = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        if expr not in self.memo:
+            self.memo[expr] = super()._print(expr)
+        return self.memo[expr]
+
+
+_PRINTER = _MemoText()
+
+
+def text(expr) -> str:
+    if len(_PRINTER.memo) > 20000:
+        _PRINTER.memo.clear()
+    return _PRINTER.doprint(expr)
 
 
 _SLOT = "MUTANTSLOT"
@@ -122,8 +149,8 @@ class Roles:
 def _sites(e, roles, path=""):
     """(subexpression, the path it lies on) to mutate; not inside a function's argument."""
     yield e, path
-    if isinstance(e, (sy.Fn, sy.Apply)):
-        return
+    if isinstance(e, (sy.Fn, sy.Apply, sp.Pow, sp.HadamardPower)):
+        return                      # an argument or a base says where, not which path
     terms = list(e.args) if isinstance(e, (sp.Add, sp.MatAdd)) else None
     for k, a in enumerate(e.args):
         if isinstance(a, sp.Basic) and not a.is_Atom:
@@ -140,9 +167,14 @@ def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutan
     dims = set(p.scope.dims.values())
     out: list[Mutant] = []
 
+    own = result.quantity.kind.own_symbol(p, result.quantity)
+    entrywise = bool(result.quantity.index)     # an index quantity's products are entrywise
+
     def add(kind, txt, e, role, detail=""):
-        if e is _BAD or (not with_text and e is None):
+        if e is _BAD or (not with_text and e is None) or (entrywise and kind in ("transpose", "reverse", "product")):
             return
+        if own is not None and e is not None and own in e.free_symbols:
+            return                                  # an answer may not use the quantity's own name
         out.append(Mutant(name, kind, txt() if with_text else "", e, role, detail))
 
     def swap(target, new):
@@ -166,15 +198,19 @@ def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutan
             for k, t in enumerate(terms):
                 rest = [u for i, u in enumerate(terms) if i != k]
                 role = roles.term(terms, k)
-                role = f"the one from {role}" if role.startswith("the path") else role
-                of = "" if e == root else " of a sum inside the answer"
+                of = "" if e == root else " of a sum inside it"
+                count = f"{name} is a sum of {len(terms)} terms" if e == root else f"a sum inside {name} has {len(terms)} terms"
+                missing = (f"a term is missing: the one from {role}{of} ({count})" if role.startswith("the path")
+                           else f"a term is missing: {count} and the answer has only {len(terms) - 1}")
+                flip = (f"the sign of one term is wrong: the one from {role}{of}" if role.startswith("the path")
+                        else f"the sign of one term is wrong ({count})")
                 add("drop_term", lambda: _with(root, e, text(sp.Add(*rest) if len(rest) > 1 else rest[0])),
                     swap(e, e.func(*rest) if len(rest) > 1 else rest[0]),
-                    f"a term is missing: {role}{of} ({name} is a sum of {len(terms)} terms)", t)
+                    missing, t)
                 if len(terms) > 1:
                     flipped = e.func(*rest, -t)
                     add("sign_term", lambda: _with(root, e, text(flipped)), swap(e, flipped),
-                        f"the sign of one term is wrong: {role}{of}", t)
+                        flip, t)
         elif isinstance(e, sp.MatMul):
             _matmul_mutants(e, root, roles, dims, add, swap, on)
         elif isinstance(e, sp.Mul):
@@ -186,7 +222,7 @@ def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutan
                 new = sy.hadamard(*rest)
                 add("drop_factor", lambda: _with(root, e, text(new)), swap(e, new),
                     f"a factor is missing: {roles.factor(f)}{on}", f)
-            if len(args) == 2:
+            if len(args) == 2 and not any(_scalarish(x) for x in args):
                 a, b = args
                 txt = lambda: _with(root, e, f"{_paren(a)}*{_paren(b)}")  # noqa: E731
                 ok = a.shape[1] == b.shape[0] and a.shape[0] == b.shape[1]
@@ -203,6 +239,16 @@ def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutan
     return unique[:MAX_PER_QUANTITY]
 
 
+def _scalarish(f) -> bool:
+    """A 1x1 value, or one broadcast by ones-vectors: an answer's product treats it as a number."""
+    if not isinstance(f, MatrixExpr) or f.shape == (1, 1):
+        return True
+    if isinstance(f, sp.MatMul):
+        core = [a for a in f.args if isinstance(a, MatrixExpr) and not isinstance(a, sp.OneMatrix)]
+        return all(a.shape == (1, 1) for a in core)
+    return False
+
+
 def _scalar_mutants(e, rest_of, root, roles, dims, add, swap, on):
     """Drop one scalar factor of e = (scalar factors) * rest_of: a number or a count is a constant."""
     coeff, factors = e.as_coeff_mul() if rest_of == 1 else (sp.Integer(1), ())
@@ -216,9 +262,9 @@ def _scalar_mutants(e, rest_of, root, roles, dims, add, swap, on):
         add("constant", lambda: _with(root, e, text(new)), swap(e, new), f"a constant factor {coeff} is missing{on}", str(coeff))
     for f in factors:
         new = without(f)
-        if f in dims or (isinstance(f, sp.Pow) and f.base in dims):
-            add("constant", lambda: _with(root, e, text(new)), swap(e, new),
-                f"a factor {text(f)} is missing (a count, not a variable){on}", f)
+        if f.is_number or f in dims or (isinstance(f, sp.Pow) and f.base in dims):
+            what = "a constant factor" if f.is_number else "a factor counting entries"
+            add("constant", lambda: _with(root, e, text(new)), swap(e, new), f"{what} is missing{on}", f)
         elif not f.is_Number:
             add("drop_factor", lambda: _with(root, e, text(new)), swap(e, new), f"a factor is missing: {roles.factor(f)}{on}",
                 f)
@@ -233,14 +279,14 @@ def _matmul_mutants(e, root, roles, dims, add, swap, on):
         return
     lead = "" if coeff == 1 else f"{_paren(coeff)}*"
     for k, m in enumerate(mats):
-        if m.shape == (1, 1):
+        if _scalarish(m):
             continue
         parts = [_paren(x) + ("^T" if i == k else "") for i, x in enumerate(mats)]
         square = m.shape[0] == m.shape[1]
         new = coeff * sp.MatMul(*[x.T if i == k else x for i, x in enumerate(mats)]) if square else None
         add("transpose", lambda: _with(root, e, lead + "*".join(parts)), swap(e, new) if square else None,
             f"a factor is transposed: {roles.factor(m)}{on}", m)
-    if sum(m.shape != (1, 1) for m in mats) < 2:      # a 1x1 factor commutes in an answer
+    if sum(not _scalarish(m) for m in mats) < 2:      # a 1x1 factor commutes in an answer
         return
     rev = mats[::-1]
     fits = all(a.shape[1] == b.shape[0] for a, b in zip(rev, rev[1:]))
@@ -273,7 +319,9 @@ def _function_mutants(e, root, p, roles, add, swap):
 
 def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
     """The mutants whose value differs from the reference (an independent numeric check at random
-    points, no parsing); text-only mutants do not conform, so they differ by construction."""
+    points, or at the given values where the quantity is graded there; no parsing); text-only
+    mutants do not conform, so they differ by construction. Mutants equal to each other there
+    are told apart by no one: each is also named by the other's codes."""
     p = derivation.problem
     points = []
     at_values = bool(p.values) and not result.quantity.kind.random_points     # graded at the given values
@@ -282,19 +330,25 @@ def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
         env = V.adjoint_values(derivation, inst, V.forward(p, inst))
         points.append((inst, env))
     ref = [np.asarray(evaluate(result.closed, env, inst.dims, inst.functions), dtype=float) for inst, env in points]
-    out = []
+
+    def same(xs, ys):
+        return all(x.size == y.size and np.allclose(x.reshape(y.shape), y, rtol=1e-7, atol=1e-10)
+                   for x, y in zip(xs, ys))
+    kept = []                           # (mutant, values or None)
     for m in ms:
         if m.expr is None:
-            out.append(m)
+            kept.append((m, None))
             continue
         try:
             vals = [np.asarray(evaluate(m.expr, env, inst.dims, inst.functions), dtype=float) for inst, env in points]
         except (ValueError, TypeError, KeyError, ArithmeticError):
             continue
-        if all(v.shape == b.shape or v.size == b.size == 1 for v, b in zip(vals, ref)) and \
-                all(np.allclose(v.reshape(b.shape), b, rtol=1e-7, atol=1e-10) for v, b in zip(vals, ref)):
-            continue                     # an equivalent mutant: not a mistake
-        out.append(m)
+        if not same(vals, ref):         # else an equivalent mutant: not a mistake
+            kept.append((m, vals))
+    out = []
+    for m, vals in kept:
+        twins = [CODES[o.kind] for o, v in kept if v is not None and vals is not None and o is not m and same(v, vals)]
+        out.append(replace(m, also=frozenset().union(*twins)) if twins else m)
     return out
 
 
@@ -322,33 +376,38 @@ def reference_text(p, result) -> str:
 
 
 def match(derivation, result, answer_values, values, cache: dict, close):
-    """The conforming mutant the answer equals, or None. `values(expr)` evaluates at the checker's
-    points (None where it cannot), `close(xs, ys)` compares; `cache` keeps each result's mutants."""
+    """The conforming mutant the answer equals, or None. `values(expr, k)` evaluates at the checker's
+    k-th point (None where it cannot), `close(x, y)` compares one point; `cache` keeps each result's
+    mutants. Most mutants differ at the first point, so that is the only one most are evaluated at."""
     key = result.quantity.name
     if key not in cache:
         cache[key] = mutants(derivation, result, with_text=False)
     for m in cache[key]:
         try:
-            got = values(m.expr)
+            if all(_close_at(values(m.expr, k), a, close) for k, a in enumerate(answer_values)):
+                return m
         except (ValueError, TypeError, KeyError, ArithmeticError):
             continue
-        if got is not None and close(answer_values, got):
-            return m
     return None
 
 
+def _close_at(v, a, close) -> bool:
+    return v is not None and close(a, v)
+
+
 class Values:
-    """`values(expr)` at the checker's points, remembered per (expr, points) in `memo`."""
+    """`values(expr, k)`: expr at the checker's k-th point, remembered per (expr, point) in `memo`
+    (points are the reference's own, shared by every answer)."""
 
-    def __init__(self, evaluate_rows, rows, memo: dict):
-        self.evaluate_rows, self.rows, self.memo = evaluate_rows, rows, memo
-        self.key = tuple(id(env) for *_, env in rows)
+    def __init__(self, evaluate_at, rows, memo: dict):
+        self.evaluate_at, self.rows, self.memo = evaluate_at, rows, memo
 
-    def __call__(self, e):
-        k = (e, self.key)
-        if k not in self.memo:
-            self.memo[k] = self.evaluate_rows(e, self.rows)
-        return self.memo[k]
+    def __call__(self, e, k):
+        row = self.rows[k]
+        key = (e, id(row[3]))
+        if key not in self.memo:
+            self.memo[key] = self.evaluate_at(e, row)
+        return self.memo[key]
 
 
 def feedback(m: Mutant, reveal: bool = False) -> str:

@@ -93,8 +93,12 @@ def _clash(p, path: Path) -> str:
     return ""
 
 
-def validate_file(path, timeout: float | None = None) -> FileReport:
-    """Parse, solve, verify and run the sample answers of one problem file."""
+MUTANTS = {"all": None, "sample": 1}     # --mutants: every mutant, or one of each kind per quantity
+
+
+def validate_file(path, timeout: float | None = None, mutants: str = "all") -> FileReport:
+    """Parse, solve, verify and run the sample answers of one problem file; then grade the classic
+    wrong answers made from each graded quantity's derivation (`mutants`: all, sample or none)."""
     from .pipeline import solve
     from .problem import load_file
     start = time.perf_counter()
@@ -148,7 +152,19 @@ def validate_file(path, timeout: float | None = None) -> FileReport:
             if r.feedback:
                 text += f"; feedback: {r.feedback[0]}"
         lines.append(Line(ok, text))
+    if mutants != "none" and mutants_of(p):
+        rep = mutant_report(p, timeout, MUTANTS[mutants])
+        text = f"mutants: {rep.line()}"
+        if rep.rejected < rep.total:
+            text += "; accepted: " + "; ".join(f"{q} = {t!r} ({k})" for q, k, t, v, _ in rep.failures
+                                               if v != "incorrect")[:400]
+        lines.append(Line(rep.rejected == rep.total, text))
     return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+
+
+def mutants_of(p) -> bool:
+    """Whether the problem has quantities graded by equivalence (the ones mutants are made for)."""
+    return any(q.graded and q.kind.mutated for q in p.quantities)
 
 
 @dataclass(frozen=True)
@@ -163,18 +179,24 @@ class MutantReport:
         return f"{self.total} mutants, {state}, diagnoses named {self.named}/{self.total}"
 
 
-def mutant_report(p, timeout: float | None = None) -> MutantReport:
+def mutant_report(p, timeout: float | None = None, per_kind: int | None = None) -> MutantReport:
     """Make the classic wrong answers to every graded quantity from its reference derivation and
-    grade each through the public checker: each must be rejected, and its diagnosis should name it."""
+    grade each through the public checker: each must be rejected, and its diagnosis should name it.
+    `per_kind`: at most that many mutants of each kind per quantity (None: all)."""
     derivation = derive(p)
     total = rejected = named = 0
     failures = []
+    seconds = timeout or DEFAULT_TIMEOUT
     for r in mutants.graded_results(derivation):
-        base = check(p, r.quantity.name, mutants.reference_text(p, r), timeout=timeout or DEFAULT_TIMEOUT)
+        base = check(p, r.quantity.name, mutants.reference_text(p, r), timeout=seconds)
         if not base.correct:
             failures.append((r.quantity.name, "reference", mutants.reference_text(p, r), base.verdict, base.diagnosis))
-        for m in mutants.distinct(derivation, r, mutants.mutants(derivation, r)):
-            res = check(p, r.quantity.name, m.text, timeout=timeout or DEFAULT_TIMEOUT)
+        made, count = mutants.distinct(derivation, r, mutants.mutants(derivation, r)), {}
+        for m in made:
+            count[m.kind] = count.get(m.kind, 0) + 1
+            if per_kind is not None and count[m.kind] > per_kind:
+                continue
+            res = check(p, r.quantity.name, m.text, timeout=seconds)
             total += 1
             ok = res.verdict == "incorrect"
             rejected += ok
@@ -185,8 +207,8 @@ def mutant_report(p, timeout: float | None = None) -> MutantReport:
     return MutantReport(total, rejected, named, tuple(failures))
 
 
-def validate(paths, timeout: float | None = None) -> list[FileReport]:
-    return [validate_file(p, timeout) for p in paths]
+def validate(paths, timeout: float | None = None, mutants: str = "all") -> list[FileReport]:
+    return [validate_file(p, timeout, mutants) for p in paths]
 
 
 # ---- the command line ---------------------------------------------------------------------
@@ -195,7 +217,7 @@ def cmd_validate(args) -> int:
     for f in args.files:
         path = Path(f)
         files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
-    reports = validate(files, args.timeout)
+    reports = validate(files, args.timeout, args.mutants)
     failed = 0
     for rep in reports:
         if not args.quiet or not rep.ok:
@@ -215,10 +237,16 @@ def register_cli(subparsers) -> None:
         "validate", help="check problem files: schema, solve, verify, sample answers",
         description="Validate problem files: the schema (errors name the file, the key and the column), "
                     "then solve and verify every quantity, then check each [[answers]] sample against its "
-                    "expected verdict. One ok/FAIL line per stage and sample; exit status 0 only if all pass "
+                    "expected verdict, then grade the classic wrong answers made from each quantity's derivation (each "
+                    "must be rejected; the line says how many diagnoses name the mistake). One ok/FAIL line "
+                    "per stage and sample; exit status 0 only if all pass "
                     "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
         epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
     p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
     p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
     p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
+    p.add_argument("--mutants", choices=tuple(MUTANTS) + ("none",), default="all",
+                   help="grade the classic wrong answers made from each quantity's derivation (sign, a "
+                        "dropped path or factor, f for f', transposes, ...): all of them (default), one of "
+                        "each kind per quantity, or none; each must be rejected")
     p.set_defaults(func=cmd_validate)

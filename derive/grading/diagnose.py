@@ -38,6 +38,14 @@ def _values(e, rows):
     return out
 
 
+def _value_at(e, row):
+    """e at one point, conformed to the reference's shape; None where not finite or not conforming."""
+    _, b, inst, env = row
+    v = np.asarray(evaluate(e, env, inst.dims, inst.functions), dtype=float)
+    v = _conform(v, b) if v.shape != b.shape else v
+    return v if v is not None and np.all(np.isfinite(v)) else None
+
+
 def _all_close(xs, ys) -> bool:
     return all(rel_error(x, y) <= 1e-6 for x, y in zip(xs, ys))
 
@@ -58,8 +66,8 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
 
     def mutant():
         """The classic mistake (mutants.py) the answer equals, made from the reference itself."""
-        values = mutants.Values(_values, rows, ref.mutant_values)
-        m = mutants.match(ref.derivation, r, A, values, ref.mutants, _all_close)
+        values = mutants.Values(_value_at, rows, ref.mutant_values)
+        m = mutants.match(ref.derivation, r, A, values, ref.mutants, lambda x, y: rel_error(x, y) <= 1e-6)
         return ([mutants.PRIMARY[m.kind]], [mutants.feedback(m, reveal)]) if m else None
     if _all_close(A, [-b for b in B]):
         return ["sign"], ["the sign is wrong: the answer is the negative of the right one"]

@@ -74,13 +74,14 @@ class Grader:
             verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
             return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
         first = self._reading(trees[0][0], by_properties)
-        if first["verdict"] == "correct" or len(trees) == 1 or by_properties:
+        if len(trees) == 1:
             return first
-        for tree, notes in trees[1:]:
-            if self._reading(tree, by_properties, diagnose=False)["verdict"] == "correct":
-                other = self._reading(tree, by_properties)
-                return {**other, "feedback": other["feedback"] + tuple(_sentence(n) for n in notes)}
-        return first
+        if first["verdict"] != "correct" and not by_properties:
+            for tree, notes in trees[1:]:
+                if self._reading(tree, by_properties, diagnose=False)["verdict"] == "correct":
+                    other = self._reading(tree, by_properties)
+                    return {**other, "feedback": other["feedback"] + tuple(_sentence(n) for n in notes)}
+        return {**first, "feedback": first.get("feedback", ()) + tuple(_sentence(n) for n in trees[0][1])}
 
     def _reading(self, tree, by_properties: bool, diagnose: bool = True) -> dict:
         ref, r, answer = self.ref, self.r, self.answer
