@@ -67,7 +67,7 @@ def _plain_name(raw: str) -> str | None:
     return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^[A-Za-z0-9]+)?", s) else None
 
 
-_SINGLE = {c: ("op", c) for c in "+-*/>"} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"), "]": (")", "]"),
+_SINGLE = {c: ("op", c) for c in "+-*/>="} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"), "]": (")", "]"),
                                                ",": (",", ","), "⊙": ("op", "hadamard"), "∘": ("op", "hadamard"),
                                                "·": ("op", "*"), "×": ("op", "*"), "−": ("op", "-")}
 
@@ -166,6 +166,9 @@ class _Lexer:
                         if k in self.names), None)
             if key:
                 name, i = self.names[key], m.end()
+                m = _SUB.match(text, i)             # \sigma^2_j: an entry of var
+                if m and re.fullmatch(r"[a-z]{1,3}", (m.group(1) or m.group(2)).replace(",", "").replace(" ", "")):
+                    name, i = f"{name}_{(m.group(1) or m.group(2)).replace(',', '').replace(' ', '')}", m.end()
         primes = 0
         while True:
             m = _PRIME.match(text, i)

@@ -81,9 +81,10 @@ class Token:
 _UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
             "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
 _OPS = {"**": "^", ".*": "hadamard", "⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*",
-        "−": "-", "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", ">": ">"}
+        "−": "-", "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", ">": ">", "=": "="}
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?")
 _NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_ENTRY = re.compile(r"_\{?([a-z](?:,?[a-z]){0,2})\}?(?![A-Za-z0-9])")
 
 
 def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
@@ -99,7 +100,10 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
             continue
         known = next((k for k in by_length if text.startswith(k, i)), None)
         if known and not (text[i + len(known):i + len(known) + 1].isalnum() and known[-1].isalnum()):
-            i = _name_token(tokens, names[known], text, i, i + len(known))
+            end = i + len(known)
+            entry = _ENTRY.match(text, end)             # dL/dy_kl: an entry of a named gradient
+            name = names[known] + ("_" + entry.group(1).replace(",", "") if entry else "")
+            i = _name_token(tokens, name, text, i, entry.end() if entry else end)
             continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
@@ -401,7 +405,12 @@ class Parser:
         return Num(t.value, t.pos)
 
     def indicator(self, node: Node) -> Node:
-        """(v1 > 0), the seed's 1(v1 > 0) and \\mathbb{1}[v_1 > 0]: the step function, ReLU'(v1)."""
+        """(v1 > 0), the seed's 1(v1 > 0) and \\mathbb{1}[v_1 > 0]: the step function, ReLU'(v1);
+        (i = j), 1(i = j) and \\mathbb{1}[i = j]: 1 where two indices are equal, else 0."""
+        if self.tok.kind == "op" and self.tok.value == "=":
+            eq = self.advance()
+            self.expect_operand(eq)
+            return Call("eq", (node, self.expr()), 0, eq.pos)
         if not (self.tok.kind == "op" and self.tok.value == ">"):
             return node
         gt = self.advance()

@@ -79,8 +79,10 @@ def test_index_quantities(quantity, answer, verdict):
 
 
 def test_wrong_index_is_explained():
-    r = check("problem4", "dL/dh_i", "P_k - y_k")
-    assert r.verdict == "invalid" and "index k is not free" in r.feedback[0]
+    # the student may name the free index (issue 10): P_k - y_k is the entry k; two free indices are not
+    assert check("problem4", "dL/dh_i", "P_k - y_k").verdict == "correct"
+    r = check("problem4", "dL/dh_i", "P_k - y_i")
+    assert r.verdict == "incorrect" and "2 free indices (i, k)" in r.feedback[0] and "sum over" in r.feedback[0]
 
 
 @pytest.mark.parametrize("problem,quantity,answer", [

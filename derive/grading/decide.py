@@ -22,6 +22,7 @@ from ..notation import shape_text
 from ..numeric import evaluate
 from ..verify import rel_error
 from .diagnose import diagnose as diagnose_answer
+from .index import IndexForm
 from .reference import SECRET_POOL, Reference, secret_points
 
 TOLERANCE = 1e-6             # relative, at each point
@@ -63,6 +64,11 @@ def _plan(p, r, answer: str, secret_numbers=None):
     return [("fixed", range(MAX_DRAWS), FIXED_POINTS), ("secret", secret_numbers, SECRET_POINTS)]
 
 
+def first_point(p, r):
+    """(family, number) of the first point an answer is evaluated at."""
+    return ("values", 0) if p.values and not r.quantity.kind.random_points else ("fixed", 0)
+
+
 def warm(ref: Reference, r) -> None:
     """The reference's values at the points most answers use (the first of each family, every
     secret point), so that the timed check only evaluates the answer."""
@@ -72,6 +78,8 @@ def warm(ref: Reference, r) -> None:
 
 
 def _value(expr, inst, env, reductions):
+    if isinstance(expr, IndexForm):
+        return expr.value(inst, env)
     if reductions:
         env = {**env, **{n: np.array([[np.max(evaluate(v, env, inst.dims, inst.functions))]])
                          for n, v in reductions.items()}}

@@ -8,9 +8,11 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .. import symbolic as sy
 from ..errors import AnswerError
 from ..properties import grade as grade_properties
-from .decide import decide, warm
+from .decide import decide, first_point, warm
+from .index import IndexForm
 from .key import ProblemKey
 from .read import AnswerBuilder, indices, interpreted, not_allowed, own_symbol, readings
 from .reference import reference
@@ -87,13 +89,25 @@ class Grader:
         ref, r, answer = self.ref, self.r, self.answer
         p, q = ref.problem, r.quantity
         free = indices(q)
+        form = IndexForm(tree, p.scope, answer, sy.shape_of(r.closed), free)
+        entries = not by_properties and form.is_index_form()
         try:
             size = r.closed.shape[0] if isinstance(r.closed, MatrixExpr) else None
             builder = AnswerBuilder(p.scope, answer, free, size)
+            builder.entries = entries
+            if entries and not free:
+                raise AnswerError("an entry form", code="entries")
             expr = builder.scalar(builder.build(tree))
         except AnswerError as e:
-            verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
-            return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+            if not entries or (free and e.code != "unknown_symbol"):     # an index quantity's own reading failed for a reason
+                verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
+                return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+            try:                             # the entry (i, j) of a matrix or vector quantity
+                form.check(*ref.point(*first_point(p, r)))
+            except AnswerError as e2:
+                verdict = "invalid" if e2.code in INVALID_CODES else "incorrect"
+                return dict(verdict=verdict, diagnosis=(e2.code,), feedback=(e2.message,), offset=e2.offset)
+            expr, free = form, free or ("entries",)
         shown = interpreted(expr, tree, free) if diagnose else ""
         notes = tuple(_sentence(n) for n in builder.notes)
         own = own_symbol(p, r)

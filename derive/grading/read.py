@@ -169,7 +169,7 @@ def names(tree):
 
 def bound_indices(tree) -> set:
     """k in sum(expr, k) and \\sum_k."""
-    return {n.args[1].id for n in nodes(tree) if isinstance(n, mp.Call) and n.fn == "sum"
+    return {n.args[1].id for n in nodes(tree) if isinstance(n, mp.Call) and n.fn in mp.BIGOPS
             and len(n.args) == 2 and isinstance(n.args[1], mp.Name)}
 
 
@@ -180,8 +180,8 @@ def not_allowed(p: Problem, q, tree, builder) -> list:
     indices = bound | set(getattr(builder, "indices", ()))
 
     def canon(name):
-        m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*?)_\{?([a-z]{1,2})\}?", name)
-        if m and set(m.group(2)) <= indices:         # z_k: an entry of z
+        m = re.fullmatch(r"(.+?)_\{?([a-z]{1,3})\}?", name)
+        if m and (set(m.group(2)) <= indices or getattr(builder, "entries", False)):    # z_k: an entry of z
             name = m.group(1)
         try:
             return str(builder._build_Name(mp.Name(name)))
