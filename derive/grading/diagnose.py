@@ -86,6 +86,9 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
         c = Fraction(cs[0]).limit_denominator(1000)
         shown = str(c) if abs(float(c) - cs[0]) <= 1e-9 * abs(cs[0]) else f"{cs[0]:.4g}"
         return ["constant_factor"], [f"off by a constant factor: the answer is {shown} times {name}"]
+    counted = _count_factor(ref, rows, A, B, cs)
+    if counted:
+        return ["constant_factor"], [counted]
     found = mutant()
     if found:
         return found
@@ -134,6 +137,24 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
     if _constant(A) and not _constant(B):
         return [], [f"the answer is the constant {_show(A[0])}, but {name} changes with the inputs"]
     return [], []
+
+
+def _count_factor(ref, rows, A, B, cs):
+    """A ratio to the right answer that is a dimension (N, 1/N, 2N) at every point: a count is off."""
+    if not all(np.isfinite(cs)) or not _all_close(A, [c * b for c, b in zip(cs, B)]):
+        return ""
+    sizes = [{str(k): v for k, v in inst.dims.items()} for _, _, inst, _ in rows]
+    for d in ref.problem.scope.dims:
+        for power in (1, -1):
+            ks = [c / s[d] ** power for c, s in zip(cs, sizes) if d in s]
+            if len(ks) == len(cs) and abs(ks[0]) > 1e-9 and all(abs(k - ks[0]) <= 1e-6 * abs(ks[0]) for k in ks):
+                what = f"{d}" if power == 1 else f"1/{d}"
+                k = Fraction(ks[0]).limit_denominator(100)
+                times = what if k == 1 else f"{k} {what}"
+                return (f"off by a factor counting entries: the answer is {times} times the right one"
+                        if power == 1 else f"off by a factor counting entries: the answer is the right one over {d}"
+                        + (f", times {k}" if k != 1 else ""))
+    return ""
 
 
 def _symbol(p, name: str):
