@@ -1,8 +1,11 @@
 """Checker benchmark (a figure, not a test): latency of derive.check in a warm process over
 >= 200 answers (correct, wrong, malformed), and a naive baseline, sympy.simplify(a - b) == 0,
-on the same parsed pairs: its time and its wrong verdicts.
+on the same parsed pairs: its time and its wrong verdicts. Then the classes of issue 10 (functions,
+ambiguous juxtapositions, index notation, mutants made from the derivations): per class, agreement
+with the expected verdict, false accepts (must be 0), false rejects, and how often a wrong answer
+gets a diagnosis (for mutants: one that names the mistake).
 
-    python bench/bench_check.py [--baseline-timeout 2] [--no-baseline]
+    python bench/bench_check.py [--baseline-timeout 2] [--no-baseline] [--no-classes]
 """
 from __future__ import annotations
 
@@ -17,8 +20,66 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sympy as sp  # noqa: E402
 
 from derive import sandbox  # noqa: E402
-from derive.check import AnswerBuilder, _indices, _reference, check, parse_answer  # noqa: E402
-from derive.problem import load  # noqa: E402
+from derive import check, mutants  # noqa: E402
+from derive.backprop import derive  # noqa: E402
+from derive.grading.key import key_of  # noqa: E402
+from derive.grading.read import AnswerBuilder, indices, parse_answer  # noqa: E402
+from derive.grading.reference import reference  # noqa: E402
+from derive.problem import catalogue, load  # noqa: E402
+
+BN_DH = (r"\frac{\gamma_j}{N} (\sigma_j^2 + \epsilon)^{-1/2} \left(N \frac{\partial L}{\partial y_{ij}}"
+         r" - \sum_k \frac{\partial L}{\partial y_{kj}} - \hat{h}_{ij} \sum_k \frac{\partial L}{\partial y_{kj}} \hat{h}_{kj}\right)")
+# (class, problem, quantity, answer, expected verdict), written as a class would
+CLASSES = [
+    ("functions", "problem3", "dy/dh", "sech(h/2)^2/4", "correct"),
+    ("functions", "problem3", "dy/dh", r"\frac{1}{4}\operatorname{sech}^2(h/2)", "correct"),
+    ("functions", "problem3", "dy/dh", r"\frac{1}{4 \cosh^2(h/2)}", "correct"),
+    ("functions", "problem3", "dy/dh", "1/(2 + 2 cosh(h))", "correct"),
+    ("functions", "problem3", "dy/dh", r"\frac{1}{4}(1 - \tanh^2(h/2))", "correct"),
+    ("functions", "problem3", "dy/dh", "exp(-h)/(1 + 2^(-h log_2(e)))^2", "correct"),
+    ("functions", "problem3", "dy/dh", r"\frac{\cosh(\operatorname{arsinh}(h))^2 - h^2}{4 \cosh^2(h/2)}", "correct"),
+    ("functions", "problem3", "dy/dh", "max(h, h - 1) exp(-h)/(h (1+exp(-h))^2)", "correct"),
+    ("functions", "problem3", "dy/dh", r"\operatorname{sgn}(h)^2 \frac{e^{-h}}{(1+e^{-h})^2}", "correct"),
+    ("functions", "problem3", "dy/dh", "sech(h)^2/4", "incorrect"),
+    ("functions", "problem3", "dy/dh", "cosh(h/2)^2/4", "incorrect"),
+    ("functions", "problem3", "dy/dh", "-sech(h/2)^2/4", "incorrect"),
+    ("functions", "tanh-softmax-net", "dL/dz1", r"\frac{\partial L}{\partial a_1} \odot \operatorname{sech}^2(z_1)", "correct"),
+    ("functions", "tanh-softmax-net", "dL/dz1", "dL/da1 ⊙ cosh(z1)^2", "incorrect"),
+    ("functions", "problem5", "dL/dbeta", r"\mathbf{1}_N^\top \frac{\partial L}{\partial y}", "correct"),
+    ("functions", "problem5", "dL/dbeta", r"\mathbf{1}^\top \frac{\partial L}{\partial y}", "correct"),
+    ("functions", "problem5", "dL/dgamma", r"\mathbf{1}_N^\top \frac{\partial L}{\partial y}", "incorrect"),
+    ("functions", "problem8", "dl/dz3", r"\partial \ell / \partial \hat{y}", "correct"),
+    ("functions", "softmax-definition", "softmax_i", r"\frac{e^{z_i - \max_k z_k}}{\sum_k e^{z_k - \max_l z_l}}", "correct"),
+    ("functions", "softmax-definition", "softmax_i", r"\frac{e^{z_i - \max_k z_k}}{\sum_k e^{z_k}}", "incorrect"),
+    ("readings", "problem1", "dL/dx", r"\frac{\partial L}{\partial h_3} f'_3(w_3 f'_1 w_1 + w_4 f'_2 w_2)", "correct"),
+    ("readings", "problem1", "dL/dx", r"\frac{\partial L}{\partial h_3} f'_3 (w_3 f'_1 w_1 + w_4 f'_2 w_2)", "correct"),
+    ("readings", "problem1", "dL/dx", "dL/dh3 f3'(w3 f1' w1 + w4 f2' w2)", "correct"),
+    ("readings", "problem1", "dL/dw3", "dL/dh3 f3' f1", "correct"),
+    ("readings", "problem1", "dL/dw4", r"\frac{\partial L}{\partial h_3} f'_3 f_2", "correct"),
+    ("readings", "tanh-softmax-net", "dL/dz1", "dL/da1 ⊙ (1 - tanh^2)", "correct"),
+    ("readings", "problem1", "dL/dx", "dL/dh3 f3'(w3 f1' w1 - w4 f2' w2)", "incorrect"),
+    ("readings", "problem1", "dL/dx", "dL/dh3 f3'(w3 f1' w1)", "incorrect"),
+    ("readings", "problem1", "dL/dw3", "dL/dh3 f3' f2", "incorrect"),
+    ("readings", "problem1", "dL/dw4", "dL/dh3 f3'(w3 h1 + w4 h2 + b3) h2", "correct"),
+    ("index", "problem5", "dL/dbeta", r"\sum_k \frac{\partial L}{\partial y_{kl}}", "correct"),
+    ("index", "problem5", "dL/dbeta", r"\sum_{k=1}^{N} \frac{\partial L}{\partial y_{kj}}", "correct"),
+    ("index", "problem5", "dL/dbeta", "sum_k dL/dy_kl", "correct"),
+    ("index", "problem5", "dL/dgamma", r"\sum_k \frac{\partial L}{\partial y_{kl}} \hat{h}_{kl}", "correct"),
+    ("index", "problem5", "dL/dgamma", "sum_k dL/dy_kl hhat_kl", "correct"),
+    ("index", "problem5", "dL/dh", BN_DH, "correct"),
+    ("index", "problem5", "dL/dh", "gamma_j/N (var_j + eps)^(-1/2) (N dL/dy_ij - sum_k dL/dy_kj - hhat_ij sum_k dL/dy_kj hhat_kj)", "correct"),
+    ("index", "problem5", "dL/dh", r"\sum_{k,l} \frac{\partial L}{\partial y_{kl}} \gamma_l (\sigma_l^2+\epsilon)^{-1/2} \left(\delta_{ki}"
+                                   r"\delta_{lj} - \frac{\delta_{lj}}{N} - \frac{\hat{h}_{kl}\hat{h}_{il}\delta_{lj}}{N}\right)", "correct"),
+    ("index", "problem5", "dL/dbeta", r"\frac{\partial L}{\partial y_{kl}}", "incorrect"),
+    ("index", "problem5", "dL/dgamma", r"\sum_k \frac{\partial L}{\partial y_{kl}}", "incorrect"),
+    ("index", "problem5", "dL/dh", "-" + BN_DH, "incorrect"),
+    ("index", "problem5", "dL/dh", BN_DH.replace(r"\frac{\gamma_j}{N}", r"\gamma_j"), "incorrect"),
+    ("index", "problem5", "dL/dh", r"\gamma_j (\sigma_j^2 + \epsilon)^{-1/2} \frac{\partial L}{\partial y_{ij}}", "incorrect"),
+    ("index", "problem6", "drho/dW1", "delta2_i x_j", "correct"),
+    ("index", "problem6", "delta3", "sigma'(Z2_i) sum_k W3_ki delta4_k", "correct"),
+    ("index", "problem4", "dP_j/dh_i", "P_j (1(i=j) - P_i)", "correct"),
+    ("index", "problem4", "dP_j/dh_i", "P_j (1(i=j) + P_i)", "incorrect"),
+]
 
 # (problem, quantity, a correct answer): each also yields wrong and malformed variants
 CORRECT = [
@@ -69,11 +130,11 @@ def rows():
 
 def naive(p, qname, answer):
     """simplify(answer - reference) == 0, with the answer's named gradients substituted."""
-    ref = _reference(p.path)
+    ref = reference(key_of(p))
     r = ref.derivation.result(qname)
     tree = parse_answer(p, answer)
     size = r.closed.shape[0] if hasattr(r.closed, "shape") else None
-    expr = AnswerBuilder(p.scope, answer, _indices(r.quantity), size).build(tree)
+    expr = AnswerBuilder(p.scope, answer, indices(r.quantity), size).build(tree)
     subs = {sym: closed for _, (sym, _, closed) in ref.derivation.adjoints.items()}
     for _ in range(len(subs) + 1):
         new = expr.xreplace(subs) if isinstance(expr, sp.Basic) else expr
@@ -86,10 +147,64 @@ def naive(p, qname, answer):
                 if hasattr(diff, "shape") else out == 0)
 
 
+def mutant_rows(per_kind=1):
+    """(class "mutants", problem, quantity, text, "incorrect", codes that name it) for the catalogue."""
+    out = []
+    for p in catalogue():
+        if not any(q.graded and q.kind.mutated for q in p.quantities):
+            continue
+        d = derive(p)
+        for r in mutants.graded_results(d):
+            seen = {}
+            for m in mutants.distinct(d, r, mutants.mutants(d, r)):
+                seen[m.kind] = seen.get(m.kind, 0) + 1
+                if seen[m.kind] <= per_kind:
+                    out.append(("mutants", p.id, r.quantity.name, m.text, "incorrect", m.codes))
+    return out
+
+
+def percentile(times, q):
+    times = sorted(times)
+    return times[min(len(times) - 1, int(round(q * (len(times) - 1))))]
+
+
+def classes_report(rows):
+    """Per class: agreement, false accepts, false rejects, diagnosis rate, latency."""
+    for row in rows[::7]:                                  # warm: one check per problem and quantity
+        check(row[1], row[2], row[3])
+    stats = {}
+    for row in rows:
+        cls, p, q, a, want = row[:5]
+        t = time.perf_counter()
+        r = check(p, q, a)
+        dt = time.perf_counter() - t
+        s = stats.setdefault(cls, dict(n=0, agree=0, fa=0, fr=0, wrong=0, diag=0, times=[], misses=[]))
+        s["n"] += 1
+        s["times"].append(dt)
+        s["agree"] += r.verdict == want
+        s["fa"] += r.verdict == "correct" and want != "correct"
+        s["fr"] += want == "correct" and r.verdict != "correct"
+        if want == "incorrect" and r.verdict == "incorrect":
+            s["wrong"] += 1
+            named = bool(set(r.diagnosis) & row[5]) if len(row) > 5 else bool(r.diagnosis)
+            s["diag"] += named
+        if r.verdict != want:
+            s["misses"].append((p, q, a[:60], want, r.verdict))
+    print("issue-10 classes (warm process):")
+    print(f"  {'class':10} {'answers':>7} {'agree':>6} {'false acc':>9} {'false rej':>9} {'diagnosed':>10} "
+          f"{'median':>8} {'p99':>8}")
+    for cls, s in stats.items():
+        print(f"  {cls:10} {s['n']:7d} {s['agree']:6d} {s['fa']:9d} {s['fr']:9d} "
+              f"{s['diag']:4d}/{s['wrong']:<5d} {statistics.median(s['times']) * 1e3:6.2f}ms {percentile(s['times'], .99) * 1e3:6.2f}ms")
+        for miss in s["misses"]:
+            print("    ", miss)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--baseline-timeout", type=float, default=2.0)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-classes", action="store_true", help="skip the issue-10 classes and the mutants")
     args = ap.parse_args(argv)
     data = rows()
     problems = {p: load(p) for p, _, _, _ in data}
@@ -116,6 +231,8 @@ def main(argv=None) -> int:
     print(f"  verdicts different from the expected one: {len(wrong)}")
     for w in wrong:
         print("   ", w)
+    if not args.no_classes:
+        classes_report(CLASSES + mutant_rows())
     if args.no_baseline:
         return 0
     parsed = [(p, q, a, want) for p, q, a, want in data if want != "invalid"]
@@ -124,11 +241,11 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         out = sandbox.run(naive, (problems[p], q, a), timeout=args.baseline_timeout)
         btimes.append(time.perf_counter() - t)
-        if out is None:
+        if isinstance(out, sandbox.Timeout):
             btimeouts += 1
-        elif isinstance(out, BaseException):
+        elif not isinstance(out, sandbox.Ok):
             berrors += 1
-        elif (want == "correct") != out:
+        elif (want == "correct") != out.value:
             bwrong += 1
     btimes.sort()
     print(f"naive baseline sympy.simplify(a - b) == 0 on the {len(parsed)} parsed pairs "
