@@ -122,3 +122,39 @@ def test_partial_with_a_slash_and_a_hat():
     # two-layer-regression: l = ||yhat - y||^2 (row layout), dl/dyhat given its own name
     r = check("problem8", "dl/dz3", r"\partial \ell / \partial \hat{y}")
     assert r.verdict == "correct", r.feedback
+
+
+def test_the_engine_derives_through_the_new_functions(tmp_path):
+    """A problem file may use them too: derived by sympy.diff of the body, verified by finite differences."""
+    from derive import solve
+    f = tmp_path / "hyper.toml"
+    f.write_text('''id = "hyper-chain"
+title = "hyperbolic chain"
+forward = ["u = cosh(w*x)", "v = asinh(u) + sech(x)", "L = coth(v + 1) * sinh(w)"]
+output = "L"
+quantities = ["dL/dw", "dL/dx"]
+
+[symbols]
+x = "scalar"
+w = "scalar"
+''', encoding="utf-8")
+    sol = solve(str(f))
+    assert all(c.verified for c in sol.checks) and len(sol.checks) == 2
+    import math
+    w, x = 0.7, -0.4
+
+    def L(w, x):
+        u = math.cosh(w * x)
+        return math.sinh(w) / math.tanh(math.asinh(u) + 1 / math.cosh(x) + 1)
+
+    def answer(w, x):                                  # the formula below, by hand
+        u = math.cosh(w * x)
+        v = math.asinh(u) + 1 / math.cosh(x)
+        return (math.cosh(w) / math.tanh(v + 1)
+                - math.sinh(w) / math.sinh(v + 1) ** 2 * math.sinh(w * x) * x / math.sqrt(u * u + 1))
+    h = 1e-6                                           # the formula is right: central differences agree
+    assert answer(w, x) == pytest.approx((L(w + h, x) - L(w - h, x)) / (2 * h), rel=1e-6)
+    r = check(str(f), "dL/dw", "coth(v + 1) cosh(w) - sinh(w) csch(v + 1)^2 sinh(w x) x / sqrt(u^2 + 1)")
+    assert r.verdict == "correct", r.feedback
+    r = check(str(f), "dL/dw", "coth(v + 1) cosh(w) + sinh(w) csch(v + 1)^2 sinh(w x) x / sqrt(u^2 + 1)")
+    assert r.verdict == "incorrect" and r.diagnosis == ("sign",), r.feedback
