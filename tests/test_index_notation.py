@@ -92,3 +92,9 @@ def test_the_wrong_index_order_of_a_square_block_is_a_transpose():
     # dP_j/dh_i is K×K: P_i (1(i=j) - P_j) is symmetric, so swap the roles with an asymmetric answer
     r = check("softmax-ce", "dP_j/dh_i", "P_j 1(i=j) - P_i P_j + (P_i - P_j)")
     assert r.verdict == "incorrect"
+
+
+def test_an_outer_product_of_many_indices_is_bounded():
+    """Hostile index forms: seven independent pairs of indices would span millions of entries."""
+    r = check(BN, "dL/dh", "hhat_ij hhat_kl hhat_mn hhat_op hhat_qr hhat_tu hhat_vz")
+    assert r.verdict == "invalid" and r.diagnosis == ("too_complex",) and "sum sooner" in r.feedback[0]

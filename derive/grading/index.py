@@ -32,11 +32,23 @@ class _T:
         self.data, self.axes = np.asarray(data, dtype=float), tuple(axes)
 
 
+MAX_ENTRIES = 200_000       # entries of any intermediate array (an outer product of many indices)
+
+
+class TooLarge(ValueError):
+    """An answer whose index form spans too many entries at once."""
+
+
 def _align(a: _T, b: _T):
     axes = a.axes + tuple(x for x in b.axes if x not in a.axes)
     for x in set(a.axes) & set(b.axes):
         if a.data.shape[a.axes.index(x)] != b.data.shape[b.axes.index(x)]:
             raise _Mismatch(x)
+    size = 1
+    for x in axes:
+        size *= (a.data.shape[a.axes.index(x)] if x in a.axes else b.data.shape[b.axes.index(x)])
+    if size > MAX_ENTRIES:
+        raise TooLarge(f"the answer multiplies {len(axes)} indices at once ({size} entries); sum sooner")
     return axes, _expand(a, axes), _expand(b, axes)
 
 
@@ -130,6 +142,8 @@ class IndexForm:
             self.value(inst, env)
         except _Mismatch as e:
             raise self.fail(f"the index {e.index} labels axes of different sizes", self.tree) from None
+        except TooLarge as e:
+            raise self.fail(str(e), self.tree, "too_complex") from None
 
     def collect(self, node):
         """The size of every index, from the entries it labels."""

@@ -73,8 +73,7 @@ class Grader:
         try:
             trees = readings(self.ref.problem, self.answer, self.fmt)
         except AnswerError as e:
-            verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
-            return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+            return _error(e)
         first = self._reading(trees[0][0], by_properties)
         if len(trees) == 1:
             return first
@@ -91,22 +90,20 @@ class Grader:
         free = indices(q)
         form = IndexForm(tree, p.scope, answer, sy.shape_of(r.closed), free)
         entries = not by_properties and form.is_index_form()
-        try:
-            size = r.closed.shape[0] if isinstance(r.closed, MatrixExpr) else None
-            builder = AnswerBuilder(p.scope, answer, free, size)
-            builder.entries = entries
-            if entries and not free:
-                raise AnswerError("an entry form", code="entries")
-            expr = builder.scalar(builder.build(tree))
+        size = r.closed.shape[0] if isinstance(r.closed, MatrixExpr) else None
+        builder = AnswerBuilder(p.scope, answer, free, size)
+        builder.entries = entries
+        try:           # an entry form of a matrix quantity is read as such; an index quantity's first as a vector
+            expr = None if entries and not free else builder.scalar(builder.build(tree))
         except AnswerError as e:
-            if not entries or (free and e.code != "unknown_symbol"):     # an index quantity's own reading failed for a reason
-                verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
-                return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
-            try:                             # the entry (i, j) of a matrix or vector quantity
+            if not (entries and e.code == "unknown_symbol"):
+                return _error(e)
+            expr = None                      # \max_k, 1(i = j), another index letter: the entry form
+        if expr is None:
+            try:
                 form.check(*ref.point(*first_point(p, r)))
-            except AnswerError as e2:
-                verdict = "invalid" if e2.code in INVALID_CODES else "incorrect"
-                return dict(verdict=verdict, diagnosis=(e2.code,), feedback=(e2.message,), offset=e2.offset)
+            except AnswerError as e:
+                return _error(e)
             expr, free = form, free or ("entries",)
         shown = interpreted(expr, tree, free) if diagnose else ""
         notes = tuple(_sentence(n) for n in builder.notes)
@@ -127,6 +124,11 @@ class Grader:
                                                   diagnose=diagnose, reveal=self.reveal)
         return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
                     interpreted=shown, fingerprint=fp)
+
+
+def _error(e: AnswerError) -> dict:
+    verdict = "invalid" if e.code in INVALID_CODES else "incorrect"
+    return dict(verdict=verdict, diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
 
 
 def _sentence(note: str) -> str:
