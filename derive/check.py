@@ -24,6 +24,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from . import mathparse as mp
 from . import symbolic as sy
+from . import variants
 from .errors import AnswerError, DeriveError
 from .problem import Problem, load, load_file
 
@@ -100,8 +101,8 @@ def check(problem, quantity: str, answer: str, format: str = "auto", *, timeout:
         return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,),
                            offset=e.offset)
     from . import sandbox
-    out = sandbox.run(_job, (p.path, q.name, answer, format), timeout=timeout,
-                      prepare=(_reference, (p.path,)))
+    out = sandbox.run(_job, (p.path, p.variant, q.name, answer, format), timeout=timeout,
+                      prepare=(_reference, (p.path, p.variant)))
     if out is None:
         return CheckResult(**base, verdict="undecided", diagnosis=("timeout",),
                            feedback=(f"the check took longer than {timeout:g} s and was stopped; "
@@ -123,9 +124,10 @@ class Reference:
 
 
 @lru_cache(maxsize=32)
-def _reference(path: str) -> Reference:
+def _reference(path: str, variant: int | None = None) -> Reference:
+    """The derived problem a check compares with: the file's, or its variant for that seed."""
     from .backprop import derive
-    p = load_file(path)
+    p = variants.variant_of(load_file(path), variant)
     return Reference(p, derive(p))
 
 
@@ -264,9 +266,9 @@ def _echo(tree) -> sp.Expr:
     return {"+": lambda: a + b, "-": lambda: a - b, "/": lambda: a / b}.get(tree.op, lambda: a * b)()
 
 
-def _job(path: str, qname: str, answer: str, fmt: str) -> dict:
+def _job(path: str, variant: int | None, qname: str, answer: str, fmt: str) -> dict:
     """The checked verdict as CheckResult fields (runs in the worker)."""
-    ref = _reference(path)
+    ref = _reference(path, variant)
     p = ref.problem
     r = ref.derivation.result(qname)
     q = r.quantity
