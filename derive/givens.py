@@ -153,8 +153,8 @@ def uses_slot(lines, slot: str) -> bool:
 
 def number_text(v) -> str:
     """A given value as an instructor writes it: the drawn Decimal, or the file's own number."""
-    if isinstance(v, Decimal):
-        return str(v)
+    if isinstance(v, Decimal):              # 2.0 -> 2, 0.30 -> 0.3, never 1E+3
+        return str(int(v)) if v == v.to_integral_value() else format(v.normalize(), "f")
     return repr(v) if isinstance(v, float) else str(v)
 
 

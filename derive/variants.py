@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import functools
 import hashlib
 import json
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import givens
 from . import symbolic as sy
 from . import verify as V
 from .backprop import derive, forward_subs
@@ -33,9 +35,9 @@ from .problem import Problem, build, load, load_file
 
 MAX_ATTEMPTS = 200        # draws tried per seed before the spec is declared unsatisfiable
 SEED_RANGE = 10**9        # roster seeds are below this (short enough to type)
-_OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
-        "==": lambda a, b: np.isclose(a, b, rtol=1e-12, atol=1e-12),
-        "!=": lambda a, b: ~np.isclose(a, b, rtol=1e-12, atol=1e-12)}
+_OPS = {">": lambda a, b, t: a > b + t, ">=": lambda a, b, t: a >= b - t,    # t: rounding, so
+        "<": lambda a, b, t: a < b - t, "<=": lambda a, b, t: a <= b + t,    # 1.5*0.2 - 0.3 > 0 fails
+        "==": lambda a, b, t: np.abs(a - b) <= t, "!=": lambda a, b, t: np.abs(a - b) > t}
 
 
 class VariantError(ProblemSpecError):
@@ -81,23 +83,36 @@ def instantiate(problem, seed: int) -> Problem:
     want = _base_structure(base)
     reasons = {}
     for attempt in range(MAX_ATTEMPTS):
-        data = copy.deepcopy(base.data)
-        values = data.setdefault("values", {})
-        for r in spec.ranges:
-            values[r.name] = r.point(_draw(base.id, seed, attempt, r.name, r.count))
-        choices = {s.name: s.choices[_draw(base.id, seed, attempt, s.name, len(s.choices))] for s in spec.slots}
-        p = build(data, base.path, variant=seed, choices=choices)
-        failed = failed_conditions(p)
-        if failed:
-            reasons[failed[0]] = reasons.get(failed[0], 0) + 1
+        values = tuple((r.name, r.point(_draw(base.id, seed, attempt, r.name, r.count))) for r in spec.ranges)
+        choices = tuple((s.name, s.choices[_draw(base.id, seed, attempt, s.name, len(s.choices))])
+                        for s in spec.slots)
+        p, why = _drawn(base, values, choices, want)
+        if why:
+            reasons[why] = reasons.get(why, 0) + 1
             continue
-        if structure(p) != want:
-            reasons["the derivation's steps or active branches differ from the base problem's"] = \
-                reasons.get("the derivation's steps or active branches differ from the base problem's", 0) + 1
-            continue
-        return p
+        return dataclasses.replace(p, variant=seed)
     why = "; ".join(f"{k} ({n}x)" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
     raise VariantError(f"no variant for seed {seed} in {MAX_ATTEMPTS} draws: {why}", file=base.path, key="variants")
+
+
+_DRAWN: dict = {}
+
+
+def _drawn(base: Problem, values: tuple, choices: tuple, want: tuple) -> tuple:
+    """The problem at one draw and why it is refused ("" if it is not). Seeds that draw the same
+    numbers share it (a slot of three activations has three derivations, not one per seed)."""
+    key = (base.path, id(base.data), values, choices)
+    if key not in _DRAWN:
+        if len(_DRAWN) > 4096:
+            _DRAWN.clear()
+        data = copy.deepcopy(base.data)
+        data.setdefault("values", {}).update(dict(values))
+        p = build(data, base.path, variant=0, choices=dict(choices))
+        failed = failed_conditions(p)
+        why = failed[0] if failed else "" if structure(p) == want else \
+            "the derivation's steps or active branches differ from the base problem's"
+        _DRAWN[key] = (p, why, base.data)         # base.data kept alive: its id stays unique
+    return _DRAWN[key][:2]
 
 
 # ---- conditions and structure ----------------------------------------------------------------
@@ -118,39 +133,60 @@ def failed_conditions(p: Problem) -> list[str]:
                     for side in (c.lhs, c.rhs))
         except AnswerError as e:
             raise ProblemSpecError(f"{c.text!r}: {e.message}", file=p.path, key="variants.require") from None
+        tol = 1e-9 * max(1.0, float(np.max(np.abs(a), initial=0)), float(np.max(np.abs(b), initial=0)))
         with np.errstate(all="ignore"):
-            if not np.all(_OPS[c.op](a, b)):
+            if not np.all(_OPS[c.op](a, b, tol)):
                 out.append(f"require {c.text!r} fails")
     return out
 
 
-def _normal(text: str, choices: dict) -> str:
-    """A rule or function name with each slot's activation written as the slot (f, not tanh)."""
-    for slot, fn in choices.items():
-        text = re.sub(rf"\b{re.escape(fn)}\b", f"<{slot}>", text)
-    return text
+def _slot_calls(p: Problem) -> dict:
+    """(equation, activation) -> slot, for each call a function slot made: only these calls are
+    written as the slot when comparing structures (a slot's tanh and a fixed sigma elsewhere)."""
+    raw = p.data.get("forward", [])
+    out = {}
+    for slot, fn in p.choices.items():
+        for line, eq in zip(raw, p.equations):
+            if givens.uses_slot([line], slot):
+                out[(eq.name, fn)] = slot
+    return out
 
 
 def structure(p: Problem) -> tuple:
     """What makes two variants equally hard: each backward step's name and rule, and the sign
-    pattern of every kink's argument (ReLU on or off) that the given values decide."""
-    steps = tuple((s.name, _normal(s.rule, p.choices)) for s in derive(p).steps)
+    pattern of every kink's argument (ReLU on or off) that the given values decide. A function
+    slot's activation is written as the slot, so sigma and tanh in a slot compare equal."""
+    calls = _slot_calls(p)
+    through = {}                               # node -> (activation, slot) of a slot call on it
+    for eq in p.equations:
+        for call in eq.expr.atoms(sy.Fn, sy.Apply):
+            if (eq.name, call.fname) in calls:
+                for s in call.args[2].free_symbols:
+                    through[str(s)] = (call.fname, calls[(eq.name, call.fname)])
+    steps = []
+    for st in derive(p).steps:
+        rule = st.rule
+        if st.node in through:
+            fn, slot = through[st.node]
+            rule = re.sub(rf"\b{re.escape(fn)}\b", f"<{slot}>", rule)
+        steps.append((st.name, rule))
     inst, env = _at_values(p)
     valued = set(p.values) | set(sy.ACTIVATIONS) | set(p.scope.functions)   # Fn's name is a Symbol
-    branches = []
     subs = forward_subs(p)
+    branches = []
     for eq in p.equations:
         for call in sorted(eq.expr.atoms(sy.Fn, sy.Apply), key=str):
             if call.fname not in sy.KINKS:
                 continue
             if not {str(s) for s in call.args[2].xreplace(subs).free_symbols} <= valued:
                 continue                      # a random point decides it, not the given values
-            signs = tuple(np.sign(np.asarray(evaluate(call.args[2], env, inst.dims, inst.functions),
-                                             dtype=float)).reshape(-1).astype(int).tolist())
-            if call.fname in p.choices.values() and all(s > 0 for s in signs):
+            arg = np.asarray(evaluate(call.args[2], env, inst.dims, inst.functions), dtype=float).reshape(-1)
+            signs = tuple(0 if abs(x) < V.KINK_MARGIN else int(np.sign(x)) for x in arg)   # 0: at the kink
+            slot = calls.get((eq.name, call.fname))
+            if slot is not None and all(x > 0 for x in signs):
                 continue                      # a slot's ReLU that is on reads like a smooth function
-            branches.append((eq.name, _normal(call.fname, p.choices), signs))
-    return steps, tuple(branches)
+            branches.append((eq.name, f"<{slot}>" if slot else call.fname, signs))
+    return tuple(steps), tuple(branches)
 
 
 # ---- what grading and sheets need -----------------------------------------------------------------

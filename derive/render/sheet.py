@@ -6,6 +6,7 @@ for LaTeX when they reach a template; values wrapped in Tex (statements, printed
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import shutil
@@ -18,7 +19,9 @@ from pathlib import Path
 
 import sympy as sp
 
+from .. import variants
 from ..errors import DeriveError
+from ..pipeline import solve
 from . import printer as pr
 
 INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
@@ -300,6 +303,27 @@ def render_sheet(solutions, questions: bool = False, header: Header | None = Non
                            kind="Questions" if questions else "Solutions")
 
 
+def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
+                  all_: bool = False, extra=None) -> str:
+    """One part per student of the roster: their own variant of each problem (problems without
+    [variants] are the same for everyone), a new page and their name in the header."""
+    students = variants.read_roster(roster_csv, salt or "")
+    bases = [s.problem for s in resolve(names, all_, extra)]
+    solved: dict = {}
+    parts = []
+    for st in students:
+        problems = []
+        for base in bases:
+            p = variants.variant_of(base, st.seed)
+            key = (p.path, tuple(p.value_text.items()), tuple(p.choices.items()))
+            if key not in solved:
+                solved[key] = solve(p)
+            problems.append(problem_context(dataclasses.replace(solved[key], problem=p), questions))
+        parts.append({"id": st.id, "name": st.name, "seed": st.seed, "problems": problems})
+    return render_template("roster.tex.j2", parts=parts, questions=questions, header=header or Header(),
+                           kind="Questions" if questions else "Answer key")
+
+
 # ---- PDF ------------------------------------------------------------------------------------
 def tex_engine() -> list | None:
     """The command that compiles a .tex to PDF here, or None."""
@@ -321,6 +345,9 @@ def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
     return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
 
 
+_CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
+
+
 def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
     engine = tex_engine()
@@ -331,6 +358,8 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
         src = Path(tmp) / "sheet.tex"
         src.write_text(tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
+        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
+            runs = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "sheet.tex"]]
         for cmd in runs:
             try:
                 proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300,
@@ -350,7 +379,11 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
 
 def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    tex = render_sheet(solutions, questions, header)
+    return write_tex(render_sheet(solutions, questions, header), output)
+
+
+def write_tex(tex: str, output) -> tuple[Path, str]:
+    """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing)."""
     output = Path(output)
     if output.suffix == ".tex":
         output.write_text(tex, encoding="utf-8")
@@ -367,11 +400,18 @@ def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, 
 # ---- command line ----------------------------------------------------------------------------
 def cmd_sheet(args) -> int:
     header = read_header(args.config, args.course, args.assignment, args.date)
-    solutions = resolve(args.problem, args.all, getattr(args, "problems", None))
+    extra = getattr(args, "problems", None)
+    if args.roster:                      # one sheet per student; questions unless --solutions
+        tex = render_roster(args.problem, args.roster, args.questions is not False, header,
+                                   salt=args.salt, all_=args.all, extra=extra)
+    elif args.salt is not None:
+        raise RenderError("--salt goes with --roster (it makes each student's seed)")
+    else:
+        tex = render_sheet(resolve(args.problem, args.all, extra), bool(args.questions), header)
     if not args.output:
-        sys.stdout.write(render_sheet(solutions, args.questions, header))
+        sys.stdout.write(tex)
         return 0
-    path, note = write_sheet(solutions, args.output, args.questions, header)
+    path, note = write_tex(tex, args.output)
     print(f"wrote {path}")
     if note:
         print(note, file=sys.stderr)
@@ -403,15 +443,19 @@ def register_cli(subparsers) -> None:
                     "results with shapes and their numeric verification. Without -o the LaTeX "
                     "goes to standard output.",
         epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
+               "  derive sheet residual-relu --roster roster.csv --salt fall26 -o handouts.pdf\n"
                "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
     p.add_argument("--all", action="store_true", help="every problem of the catalogue")
     p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf")
     kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--questions", action="store_true", help="the problems without answers")
+    kind.add_argument("--questions", action="store_true", default=None, help="the problems without answers")
     kind.add_argument("--solutions", action="store_false", dest="questions",
-                      help="the worked solutions (default)")
+                      help="the worked solutions (default; with --roster, each student's answer key)")
+    p.add_argument("--roster", metavar="CSV", help="one sheet per student of this CSV (columns id, name, "
+                   "optionally seed), each with their own variant; questions unless --solutions")
+    p.add_argument("--salt", help="with --roster: the course's salt, mixed into each student's seed")
     p.add_argument("--course", help="header: course name")
     p.add_argument("--assignment", help="header: assignment name")
     p.add_argument("--date", help="header: date")
