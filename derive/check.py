@@ -656,7 +656,10 @@ def _diagnose(ref: Reference, r, rows, indices):
 # ---- the command line ---------------------------------------------------------------------
 def cmd_check(args) -> int:
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    problem = args.problem
+    if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        problem = variants.variant_of(load(args.problem, args.problems), args.variant)
+    res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -684,6 +687,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--variant", type=int, metavar="SEED", help="grade against this seed's variant of the problem")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
 

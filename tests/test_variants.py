@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VARYING = ["residual-relu", "dense-shapes-params", "conv-output-size", "xavier-init", "bounded-activation",
            "two-layer-classification", "two-layer-classification-relu"]
 # 200 seeds each in CI (.ci/run sets it); fewer on a developer's machine
-SEEDS = int(os.environ.get("DERIVE_VARIANT_SEEDS", "25"))
+SEEDS = int(os.environ.get("DERIVE_VARIANT_SEEDS", "10"))
 HAVE_TEX = shutil.which("latexmk") is not None or shutil.which("pdflatex") is not None
 
 
