@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
+from .grading import DEFAULT_TIMEOUT, VERDICTS, check
+from .pipeline import solve
+from .variants import instantiate
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -55,7 +58,6 @@ def _schema(path: Path) -> list:
         elif v not in CONVENTIONS[k]:
             errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
                                                file=str(path), key=f"conventions.{k}")))
-    from .check import VERDICTS
     for i, a in enumerate(data.get("answers", [])):
         key = f"answers[{i}]"
         if not isinstance(a, dict):
@@ -93,8 +95,6 @@ def _clash(p, path: Path) -> str:
 
 def _variant_lines(p, count: int) -> list:
     """Draw `count` seeds: each must instantiate (require met, same step structure), solve and verify."""
-    from .pipeline import solve
-    from .variants import instantiate
     distinct, bad = {}, []
     for seed in range(count):
         try:
@@ -116,7 +116,6 @@ def _variant_lines(p, count: int) -> list:
 
 def validate_file(path, timeout: float | None = None, variants: int = 20) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .check import DEFAULT_TIMEOUT, check
     from .pipeline import solve
     from .problem import load_file
     start = time.perf_counter()

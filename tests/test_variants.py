@@ -179,6 +179,18 @@ def test_right_answer_to_own_variant_is_correct_and_wrong_for_another():
     assert derive.check(a, "dz/dw0", "w1 x0").correct            # the symbolic answer holds in every variant
 
 
+def test_checker_grades_against_the_variant_its_seed_names():
+    with derive.Checker() as c:
+        want = residual_by_hand(**{k: Fraction(v) for k, v in V.instantiate("residual-relu", 5).value_text.items()})
+        answer = str(float(want["dz/dw1"]))
+        assert c.check("residual-relu", "dz/dw1", answer, variant=5).correct
+        others = [s for s in range(6, 30) if residual_by_hand(**{k: Fraction(v) for k, v in
+                  V.instantiate("residual-relu", s).value_text.items()})["dz/dw1"] != want["dz/dw1"]]
+        assert c.check("residual-relu", "dz/dw1", answer, variant=others[0]).verdict == "incorrect"
+        assert c.check(V.instantiate("residual-relu", 5), "dz/dw1", answer).correct   # the Problem's own seed
+        assert c.check("scalar-chain", "dL/dw1", "dL/dh3 f3' w3 f1' x", variant=3).correct   # nothing varies
+
+
 def test_slot_variant_grades_the_derivative_of_its_own_activation():
     by = {V.instantiate("two-layer-classification", s).choices["f"]: s for s in range(12)}
     sig, tanh = V.variant_of("two-layer-classification", by["sigma"]), V.variant_of("two-layer-classification", by["tanh"])
