@@ -140,7 +140,7 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.render.sheet", "derive.grade", "derive.variants", "derive.validate"):
+    for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -101,7 +101,11 @@ _DRAWN: dict = {}
 def _drawn(base: Problem, values: tuple, choices: tuple, want: tuple) -> tuple:
     """The problem at one draw and why it is refused ("" if it is not). Seeds that draw the same
     numbers share it (a slot of three activations has three derivations, not one per seed)."""
-    key = (base.path, id(base.data), values, choices)
+    try:
+        stamp = Path(base.path).stat().st_mtime_ns      # an edited file draws afresh
+    except OSError:
+        stamp = None
+    key = (base.path, stamp, values, choices)
     if key not in _DRAWN:
         if len(_DRAWN) > 4096:
             _DRAWN.clear()
@@ -111,8 +115,8 @@ def _drawn(base: Problem, values: tuple, choices: tuple, want: tuple) -> tuple:
         failed = failed_conditions(p)
         why = failed[0] if failed else "" if structure(p) == want else \
             "the derivation's steps or active branches differ from the base problem's"
-        _DRAWN[key] = (p, why, base.data)         # base.data kept alive: its id stays unique
-    return _DRAWN[key][:2]
+        _DRAWN[key] = (p, why)
+    return _DRAWN[key]
 
 
 # ---- conditions and structure ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from derive import variants as V
 from derive.cli import main
 from derive.errors import ProblemSpecError
 from derive.problem import catalogue_dir
-from derive.render import sheet
+from derive.render.roster import render_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 VARYING = ["residual-relu", "dense-shapes-params", "conv-output-size", "xavier-init", "bounded-activation",
@@ -217,14 +217,14 @@ def test_roster_assigns_each_student_their_variant(tmp_path):
 def test_roster_sheet_has_one_part_per_student_with_their_numbers(tmp_path):
     roster = tmp_path / "roster.csv"
     roster.write_text("id,name\ns1,Ada Lovelace\ns2,Bo & Co\n", encoding="utf-8")
-    tex = sheet.render_roster(["residual-relu"], roster, questions=True, salt="fall26")
+    tex = render_roster(["residual-relu"], roster, questions=True, salt="fall26")
     assert tex.count(r"\setcounter{page}{1}") == 2 and tex.count(r"\clearpage") == 1
     assert r"\fancyhead[L]{\small Ada Lovelace (s1)}" in tex and r"Bo \& Co" in tex
     for sid in ("s1", "s2"):
         p = V.instantiate("residual-relu", V.seed_for(sid, "fall26"))
         assert p.statement.strip() in tex
     assert r"\boxed" not in tex                                   # questions only
-    keys = sheet.render_roster(["residual-relu"], roster, questions=False, salt="fall26")
+    keys = render_roster(["residual-relu"], roster, questions=False, salt="fall26")
     assert keys.count(r"\boxed") == 2 * 12
 
 

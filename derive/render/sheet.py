@@ -6,7 +6,6 @@ for LaTeX when they reach a template; values wrapped in Tex (statements, printed
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import shutil
@@ -20,7 +19,6 @@ from pathlib import Path
 import sympy as sp
 
 from .. import notation as pr
-from .. import variants
 from ..errors import DeriveError
 from ..pipeline import solve
 
@@ -281,6 +279,7 @@ def _tables(solution, numbers) -> dict:
 
 @functools.lru_cache(maxsize=64)
 def _solve(name, extra=None):
+    """solve(name), cached per process (commands.cmd_graph and resolve use it)."""
     from ..pipeline import solve
     return solve(name, extra)
 
@@ -301,52 +300,6 @@ def render_sheet(solutions, questions: bool = False, header: Header | None = Non
     return render_template("sheet.tex.j2", problems=problems, questions=questions,
                            header=header or Header(),
                            kind="Questions" if questions else "Solutions")
-
-
-def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
-                  all_: bool = False, extra=None) -> str:
-    """One part per student of the roster: their own variant of each problem (problems without
-    [variants] are the same for everyone), a new page and their name in the header."""
-    students = variants.read_roster(roster_csv, salt or "")
-    bases = [s.problem for s in resolve(names, all_, extra)]
-    solved: dict = {}
-    parts = []
-    for st in students:
-        problems = []
-        for base in bases:
-            p = variants.variant_of(base, st.seed)
-            key = (p.path, tuple(p.value_text.items()), tuple(p.choices.items()))
-            if key not in solved:
-                solved[key] = solve(p)
-            problems.append(problem_context(dataclasses.replace(solved[key], problem=p), questions))
-        parts.append({"id": st.id, "name": st.name, "seed": st.seed, "problems": problems})
-    boxes = _shared_graphs(parts)
-    return render_template("roster.tex.j2", parts=parts, boxes=boxes, questions=questions,
-                           header=header or Header(), kind="Questions" if questions else "Answer key")
-
-
-def _shared_graphs(parts) -> list:
-    """A graph drawn the same for several students (a question sheet's has no numbers) is typeset
-    once into a box and reused: TikZ is nine tenths of a roster's compile time."""
-    uses: dict = {}
-    for part in parts:
-        for ctx in part["problems"]:
-            if ctx["graph"]:
-                uses[str(ctx["graph"])] = uses.get(str(ctx["graph"]), 0) + 1
-    names = {}
-    for g, n in uses.items():
-        if n > 1:
-            k, name = len(names), ""
-            while True:                          # \dgraphA, \dgraphB, ..., \dgraphBA: letters only
-                name, k = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k % 26] + name, k // 26
-                if not k:
-                    break
-            names[g] = rf"\dgraph{name}"
-    for part in parts:
-        for ctx in part["problems"]:
-            if ctx["graph"] and str(ctx["graph"]) in names:
-                ctx["graph"] = Tex(rf"\usebox{{{names[str(ctx['graph'])]}}}")
-    return [{"name": Tex(n), "tex": Tex(g)} for g, n in names.items()]
 
 
 # ---- PDF ------------------------------------------------------------------------------------
@@ -422,85 +375,5 @@ def write_tex(tex: str, output) -> tuple[Path, str]:
     return compile_pdf(tex, output), ""
 
 
-# ---- command line ----------------------------------------------------------------------------
-def cmd_sheet(args) -> int:
-    header = read_header(args.config, args.course, args.assignment, args.date)
-    extra = getattr(args, "problems", None)
-    if args.roster:                      # one sheet per student; questions unless --solutions
-        tex = render_roster(args.problem, args.roster, args.questions is not False, header,
-                                   salt=args.salt, all_=args.all, extra=extra)
-    elif args.salt is not None:
-        raise RenderError("--salt goes with --roster (it makes each student's seed)")
-    else:
-        tex = render_sheet(resolve(args.problem, args.all, extra), bool(args.questions), header)
-    if not args.output:
-        sys.stdout.write(tex)
-        return 0
-    path, note = write_tex(tex, args.output)
-    print(f"wrote {path}")
-    if note:
-        print(note, file=sys.stderr)
-    return 0
-
-
-def cmd_graph(args) -> int:
-    from . import graph as gr
-    sol = _solve(args.problem, getattr(args, "problems", None))
-    if not sol.problem.equations:
-        raise RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
-                          "so it has no computational graph")
-    numbers = gr.node_numbers(sol) if args.values else None
-    out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
-    if args.output:
-        Path(args.output).write_text(out, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(out)
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    import argparse
-    p = subparsers.add_parser(
-        "sheet", help="question or solution sheet (LaTeX or PDF)",
-        description="Render a question or solution sheet for one or more problems: statement, "
-                    "computational graph, forward pass, every backward step with its rule, boxed "
-                    "results with shapes and their numeric verification. Without -o the LaTeX "
-                    "goes to standard output.",
-        epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
-               "  derive sheet residual-relu --roster roster.csv --salt fall26 -o handouts.pdf\n"
-               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
-    p.add_argument("--all", action="store_true", help="every problem of the catalogue")
-    p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf")
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--questions", action="store_true", default=None, help="the problems without answers")
-    kind.add_argument("--solutions", action="store_false", dest="questions",
-                      help="the worked solutions (default; with --roster, each student's answer key)")
-    p.add_argument("--roster", metavar="CSV", help="one sheet per student of this CSV (columns id, name, "
-                   "optionally seed), each with their own variant; questions unless --solutions")
-    p.add_argument("--salt", help="with --roster: the course's salt, mixed into each student's seed")
-    p.add_argument("--course", help="header: course name")
-    p.add_argument("--assignment", help="header: assignment name")
-    p.add_argument("--date", help="header: date")
-    p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
-                   "(course, assignment, date); options override it")
-    p.set_defaults(func=cmd_sheet)
-
-    g = subparsers.add_parser(
-        "graph", help="the computational graph of a problem (TikZ or DOT)",
-        description="Draw a problem's computational graph from its forward equations: inputs, "
-                    "parameters, operators and named intermediates, laid out by depth.",
-        epilog="examples:\n  derive graph problem6\n  derive graph problem2 --values --format dot -o g.dot",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("problem", help="id, alias or .toml file")
-    g.add_argument("--format", choices=("tikz", "dot"), default="tikz", help="output format (default tikz)")
-    g.add_argument("--values", action="store_true",
-                   help="annotate forward values and gradients (problems with given numbers)")
-    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    g.set_defaults(func=cmd_graph)
-
-
-__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "register_cli",
+__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]
