@@ -5,7 +5,9 @@
 1. instantiate + solve + verify one variant of each varying catalogue problem (median over
    seeds, caches cleared), beside solve + verify of the base problem in the same run (the ratio);
 2. `derive sheet residual-relu --roster R.csv` for a 30-student roster, questions and keys, as a
-   fresh process (start-up, 30 variants solved, rendering, one pdflatex run): median of --runs.
+   fresh process (start-up, 30 variants solved, rendering, one pdflatex run): median of --runs,
+   wall clock and CPU time (process and pdflatex; on a shared machine the wall clock mostly
+   measures the other processes).
 Target: each roster PDF under 15 s.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,14 +58,17 @@ def roster_pdf(students: int, runs: int) -> dict:
             w.writerows([f"s{i:03d}", f"Student {i}"] for i in range(students))
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         for flag in ("--questions", "--solutions"):
-            times = []
+            times, cpus = [], []
             for _ in range(runs):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "derive.cli", "sheet", "residual-relu", "--roster", str(roster),
                                 "--salt", "bench", flag, "-o", str(Path(tmp) / "out.pdf")],
                                check=True, env=env, capture_output=True)
                 times.append(time.perf_counter() - t)
-            out[flag] = statistics.median(times)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)   # python + pdflatex, user + system
+                cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            out[flag] = (statistics.median(times), statistics.median(cpus))
     return out
 
 
@@ -77,8 +83,9 @@ def main(argv=None) -> int:
     for pid in VARYING:
         v, b = per_variant(pid, range(args.seeds))
         print(f"{pid:<32} {v * 1000:>8.0f} ms {b * 1000:>7.0f} ms {v / b:>6.2f}")
-    for flag, t in roster_pdf(args.students, args.runs).items():
-        print(f"{args.students}-student roster, {flag[2:]}: {t:.1f} s to the PDF (fresh process, median of {args.runs})")
+    for flag, (t, cpu) in roster_pdf(args.students, args.runs).items():
+        print(f"{args.students}-student roster, {flag[2:]}: {t:.1f} s to the PDF, {cpu:.1f} s of CPU "
+              f"(fresh process, median of {args.runs}; CPU time is the wall time on an idle core)")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 

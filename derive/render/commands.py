@@ -23,7 +23,10 @@ def cmd_sheet(args) -> int:
     if not args.output:
         sys.stdout.write(tex)
         return 0
-    path, note = sheet.write_tex(tex, args.output)
+    return _wrote(*sheet.write_tex(tex, args.output))
+
+
+def _wrote(path, note) -> int:
     print(f"wrote {path}")
     if note:
         print(note, file=sys.stderr)

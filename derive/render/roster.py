@@ -10,10 +10,9 @@ from .graph import Tex
 from .sheet import Header, problem_context, render_template, resolve
 
 
-def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
-                  all_: bool = False, extra=None) -> str:
+def roster_parts(names, roster_csv, questions: bool = True, salt=None, all_: bool = False, extra=None) -> list:
     """One part per student of the roster: their own variant of each problem (problems without
-    [variants] are the same for everyone), a new page and their name in the header."""
+    [variants] are the same for everyone)."""
     students = variants.read_roster(roster_csv, salt or "")
     bases = [s.problem for s in resolve(names, all_, extra)]
     solved: dict = {}
@@ -27,9 +26,21 @@ def render_roster(names, roster_csv, questions: bool = True, header: Header | No
                 solved[key] = solve(p)
             problems.append(problem_context(dataclasses.replace(solved[key], problem=p), questions))
         parts.append({"id": st.id, "name": st.name, "seed": st.seed, "problems": problems})
+    return parts
+
+
+def render_parts(parts, questions: bool = True, header: Header | None = None) -> str:
+    """The LaTeX of these parts: each starts on a new page numbered 1, the student in the header."""
+    parts = [{**part, "problems": [dict(c) for c in part["problems"]]} for part in parts]   # boxing rewrites graphs
     boxes = _shared_graphs(parts)
     return render_template("roster.tex.j2", parts=parts, boxes=boxes, questions=questions,
                            header=header or Header(), kind="Questions" if questions else "Answer key")
+
+
+def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
+                  all_: bool = False, extra=None) -> str:
+    """The whole roster's sheet as one LaTeX document."""
+    return render_parts(roster_parts(names, roster_csv, questions, salt, all_, extra), questions, header)
 
 
 def _shared_graphs(parts) -> list:
