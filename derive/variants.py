@@ -77,7 +77,9 @@ def instantiate(problem, seed: int) -> Problem:
     base = _base(problem)
     spec = base.variants
     if spec is None:
-        raise VariantError("the problem declares no [variants]", file=base.path, key="variants")
+        raise VariantError(f"{base.id} declares no [variants], so every seed would give the same problem; "
+                           "a [variants] table says what may vary (docs/problems.md#variants)",
+                           file=base.path, key="variants")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise VariantError(f"a seed is a non-negative integer, not {seed!r}")
     want = _base_structure(base)
