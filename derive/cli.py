@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from . import pipeline, problem as problem_mod
+from . import pipeline, problem as problem_mod, variants
 from .errors import DeriveError
 from .grading import DEFAULT_TIMEOUT, check
 
@@ -73,7 +73,10 @@ def format_solution(sol, data) -> str:
 
 def cmd_check(args) -> int:
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems,
+    problem = args.problem
+    if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
+    res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems,
                 reveal=args.reveal)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
@@ -105,6 +108,7 @@ def _add_check(sub) -> None:
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "
                         "its role: 'a factor is missing: the local derivative at h1')")
+    p.add_argument("--variant", type=int, metavar="SEED", help="grade against this seed's variant of the problem")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
 
@@ -140,7 +144,7 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.render.sheet", "derive.grade", "derive.variant", "derive.validate"):
+    for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
