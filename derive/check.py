@@ -653,19 +653,20 @@ def _diagnose(ref: Reference, r, rows, indices):
 
 # ---- the command line ---------------------------------------------------------------------
 def cmd_check(args) -> int:
-    answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
+    from .cliutil import read_stdin, shown
+    answer = read_stdin().strip() if args.answer == "-" else args.answer
     res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
         if res.interpreted:
-            print(f"interpreted as: {res.interpreted}")
+            print(f"interpreted as: {shown(res.interpreted)}")
         if res.offset is not None and res.verdict == "invalid":
-            print(f"  {answer}\n  {' ' * res.offset}^")
+            print(f"  {shown(answer)}\n  {' ' * len(shown(answer[:res.offset]))}^")
         tags = f" [{', '.join(res.diagnosis)}]" if res.diagnosis else ""
         print(f"{res.verdict}{tags}")
         for line in res.feedback:
-            print(f"  {line}")
+            print(f"  {shown(line)}")
     return {"correct": 0, "incorrect": 1}.get(res.verdict, 2)
 
 

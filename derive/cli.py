@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from . import pipeline, problem as problem_mod
+from . import cliutil, pipeline, problem as problem_mod
 from .errors import DeriveError
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
@@ -137,16 +137,29 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
 
 
 def main(argv=None) -> int:
+    cliutil.setup_stdio()
+    cliutil.install_signals()
+    cliutil.install_warnings()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_answer_last(argv, parser))
     try:
+        args = parser.parse_args(_answer_last(argv, parser))
+        cliutil.check_seconds("--timeout", getattr(args, "timeout", None))
         return args.func(args)
     except DeriveError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"Error: {cliutil.shown(str(e))}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return cliutil.EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except RecursionError:        # a last guard: the parser and loader bound depth before this
+        print("Error: the input is nested too deeply to process", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except MemoryError:
+        print("Error: out of memory; the problem's dimensions or equations are too large", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":
