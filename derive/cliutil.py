@@ -129,13 +129,21 @@ def setup_stdio() -> None:
                 pass
 
 
+_installed_in = [0]
+
+
 def _terminated(signum, frame):
+    if os.getpid() != _installed_in[0]:          # a forked worker inherited the handler: just die
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt
 
 
 def install_signals() -> None:
     """SIGTERM unwinds like Ctrl-C: `with` blocks remove temporary folders and kill children."""
     try:
+        _installed_in[0] = os.getpid()
         signal.signal(signal.SIGTERM, _terminated)
     except (ValueError, OSError):       # not the main thread
         pass

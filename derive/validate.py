@@ -6,8 +6,10 @@ stops at the first stage with the file, the key and (where known) the column.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
@@ -30,6 +32,7 @@ class FileReport:
     path: str
     lines: tuple            # Line, one per stage and sample answer
     seconds: float
+    solution: object = field(default=None, repr=False, compare=False)   # for the TeX stage
 
     @property
     def ok(self) -> bool:
@@ -147,11 +150,53 @@ def validate_file(path, timeout: float | None = None) -> FileReport:
             if r.feedback:
                 text += f"; feedback: {r.feedback[0]}"
         lines.append(Line(ok, text))
-    return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+    return FileReport(str(path), tuple(lines), time.perf_counter() - start, sol)
 
 
-def validate(paths, timeout: float | None = None) -> list[FileReport]:
-    return [validate_file(p, timeout) for p in paths]
+def validate(paths, timeout: float | None = None, tex: bool = True) -> list[FileReport]:
+    """validate_file for each path; then, where latexmk is installed, every file that passed is
+    typeset (one TeX run for all, one per file only to find the culprit when that run fails)."""
+    reports = [validate_file(p, timeout) for p in paths]
+    if tex and shutil.which("latexmk"):
+        reports = _typeset(reports)
+    return reports
+
+
+TEX_CHECK_TIMEOUT = 30.0     # seconds for the whole validate compile (the catalogue takes about 2)
+
+
+def _typeset(reports: list) -> list:
+    """Compile the solution sheet in draft mode (one pass, no PDF written) under the sheet's TeX
+    sandbox; a file whose statement or model answers do not compile gets the TeX error lines."""
+    ready = [i for i, r in enumerate(reports) if r.ok and r.solution is not None]
+    if not ready or _tex_error([reports[i].solution for i in ready]) is None:
+        return [replace(r, lines=r.lines + (Line(True, "typesets: the solution sheet compiles"),))
+                if i in ready else r for i, r in enumerate(reports)]
+    out = list(reports)
+    for i in ready:
+        err = _tex_error([reports[i].solution])
+        line = Line(True, "typesets: the solution sheet compiles") if err is None else Line(False, f"typesets: {err}")
+        out[i] = replace(reports[i], lines=reports[i].lines + (line,))
+    return out
+
+
+def _tex_error(solutions) -> str | None:
+    """None when the sheet of these solutions compiles, else the LaTeX error excerpt."""
+    from .render import sheet
+    tex = sheet.render_sheet(solutions)
+    with tempfile.TemporaryDirectory(prefix="derive-validate-") as tmp:
+        (Path(tmp) / "sheet.tex").write_text(tex, encoding="utf-8")
+        cmd = ["pdflatex", "-draftmode", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+               "-file-line-error", "sheet.tex"]
+        try:
+            code, out = sheet.run_tex(cmd, tmp, TEX_CHECK_TIMEOUT)
+        except sheet.LatexError as e:
+            return str(e)
+        if code == 0:
+            return None
+        log = Path(tmp) / "sheet.log"
+        excerpt = sheet.log_excerpt(log.read_text(errors="replace") if log.exists() else out)
+        return "LaTeX failed: " + " | ".join(line.strip() for line in excerpt.splitlines()[:3] if line.strip())
 
 
 # ---- the command line ---------------------------------------------------------------------

@@ -7,7 +7,9 @@ for LaTeX when they reach a template; values wrapped in Tex (statements, printed
 from __future__ import annotations
 
 import functools
+import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from .. import cliutil
 from ..errors import DeriveError
 from . import printer as pr
 
@@ -26,6 +29,9 @@ INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get t
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
 CLOSED_MAX_LINES = 3     # longer closed forms are left as "substitute the steps above"
 CLOSED_MAX_NODES = 120   # closed forms bigger than this (SymPy tree nodes) are not even printed
+TEX_TIMEOUT = 60.0       # seconds for one TeX run; the whole catalogue takes about 3
+# TeX may read only the files of its own folder and its installation, write only there, run nothing
+TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
 
 
 class RenderError(DeriveError):
@@ -110,11 +116,18 @@ def read_header(path=None, course=None, assignment=None, date=None) -> Header:
             raise HeaderError(f"{path}: cannot read: {e.strerror}") from None
         except tomllib.TOMLDecodeError as e:
             raise HeaderError(f"{path}: not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise HeaderError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
         data = raw.get("header", raw)
+        if not isinstance(data, dict):
+            raise HeaderError(f"{path}: key 'header' must be a table with course, assignment, date")
         unknown = set(data) - {"course", "assignment", "date"}
         if unknown:
             raise HeaderError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
                               "known: course, assignment, date")
+        for k, v in data.items():
+            if not isinstance(v, (str, int)) or isinstance(v, bool):
+                raise HeaderError(f"{path}: key {k!r} must be text, not {type(v).__name__}")
     vals = {k: str(data.get(k, "")) for k in ("course", "assignment", "date")}
     for k, v in (("course", course), ("assignment", assignment), ("date", date)):
         if v is not None:
@@ -304,10 +317,40 @@ def render_sheet(solutions, questions: bool = False, header: Header | None = Non
 def tex_engine() -> list | None:
     """The command that compiles a .tex to PDF here, or None."""
     if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+        return ["latexmk", "-pdf", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                "-file-line-error"]
     if shutil.which("pdflatex"):
-        return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+        return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
     return None
+
+
+def run_tex(cmd: list, cwd, timeout: float = TEX_TIMEOUT) -> tuple[int, str]:
+    """One TeX command, sandboxed by TEX_ENV, in its own process group so that a timeout, Ctrl-C or
+    SIGTERM kills latexmk and the pdflatex it started. Returns (exit status, terminal output)."""
+    env = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENV
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        log = Path(cwd) / "sheet.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-6:]) if log.exists() else ""
+        raise LatexError(f"LaTeX did not finish within {timeout:g} s and was stopped: a statement or model "
+                         "answer probably loops (a macro that calls itself, such as \\def\\a{\\a}\\a)"
+                         + (f"; the log ends:\n{tail}" if tail else "")) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, out
+
+
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
 
 
 def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
@@ -329,17 +372,13 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="derive-sheet-") as tmp:
         src = Path(tmp) / "sheet.tex"
-        src.write_text(tex, encoding="utf-8")
+        src.write_text(f"\\pdfinfo{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
         for cmd in runs:
-            try:
-                proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300,
-                                      stdin=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                raise LatexError("LaTeX did not finish within 300 s") from None
-            if proc.returncode != 0:
+            code, out = run_tex(cmd, tmp)
+            if code != 0:
                 log = (Path(tmp) / "sheet.log")
-                text = log.read_text(errors="replace") if log.exists() else proc.stdout
+                text = log.read_text(errors="replace") if log.exists() else out
                 raise LatexError("LaTeX failed:\n" + log_excerpt(text))
         pdf_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(tmp) / "sheet.pdf", pdf_path)
@@ -348,19 +387,18 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     return pdf_path
 
 
-def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, str]:
-    """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    tex = render_sheet(solutions, questions, header)
+def write_sheet(solutions, output, questions=False, header=None, force=False) -> tuple[Path, str]:
+    """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex.
+    A file derive did not write is overwritten only with force (cliutil.check_output)."""
     output = Path(output)
-    if output.suffix == ".tex":
-        output.write_text(tex, encoding="utf-8")
-        return output, ""
-    if output.suffix != ".pdf":
+    if output.suffix not in (".tex", ".pdf"):
         raise RenderError(f"{output}: the output must end in .tex or .pdf")
+    cliutil.check_output(output, force)
+    tex = render_sheet(solutions, questions, header)
+    if output.suffix == ".tex":
+        return cliutil.write_text(output, tex, force), ""
     if tex_engine() is None:
-        src = output.with_suffix(".tex")
-        src.write_text(tex, encoding="utf-8")
-        return src, INSTALL_HINT
+        return cliutil.write_text(output.with_suffix(".tex"), tex, force), INSTALL_HINT
     return compile_pdf(tex, output), ""
 
 
@@ -371,7 +409,7 @@ def cmd_sheet(args) -> int:
     if not args.output:
         sys.stdout.write(render_sheet(solutions, args.questions, header))
         return 0
-    path, note = write_sheet(solutions, args.output, args.questions, header)
+    path, note = write_sheet(solutions, args.output, args.questions, header, args.force)
     print(f"wrote {path}")
     if note:
         print(note, file=sys.stderr)
@@ -387,7 +425,7 @@ def cmd_graph(args) -> int:
     numbers = gr.node_numbers(sol) if args.values else None
     out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
     if args.output:
-        Path(args.output).write_text(out, encoding="utf-8")
+        cliutil.write_text(args.output, out, args.force)
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(out)
@@ -407,7 +445,10 @@ def register_cli(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
     p.add_argument("--all", action="store_true", help="every problem of the catalogue")
-    p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf")
+    p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf; an existing "
+                   "file is overwritten only if derive wrote it (see --force)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE even if derive did not write it "
+                   "(derive's files start with the comment '%% generated by derive', PDFs carry it as Creator)")
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--questions", action="store_true", help="the problems without answers")
     kind.add_argument("--solutions", action="store_false", dest="questions",
@@ -429,7 +470,9 @@ def register_cli(subparsers) -> None:
     g.add_argument("--format", choices=("tikz", "dot"), default="tikz", help="output format (default tikz)")
     g.add_argument("--values", action="store_true",
                    help="annotate forward values and gradients (problems with given numbers)")
-    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output; an "
+                   "existing file is overwritten only if derive wrote it (see --force)")
+    g.add_argument("--force", action="store_true", help="overwrite FILE even if derive did not write it")
     g.set_defaults(func=cmd_graph)
 
 
