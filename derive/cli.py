@@ -140,6 +140,8 @@ def main(argv=None) -> int:
     cliutil.setup_stdio()
     cliutil.install_signals()
     cliutil.install_warnings()
+    if argv is None:                 # a real command-line run, not a call from Python
+        cliutil.limit_memory()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

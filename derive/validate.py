@@ -42,9 +42,11 @@ class FileReport:
 def _schema(path: Path) -> list:
     """Checks beyond what loading enforces: unknown keys, sample answers' shape."""
     import tomllib
+    if not path.is_file():           # never open a FIFO; load_file says what the path is
+        return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []                    # load_file reports these with the file's name
     errors = []
     for key in sorted(set(data) - TOP_KEYS):
@@ -59,7 +61,8 @@ def _schema(path: Path) -> list:
             errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
                                                file=str(path), key=f"conventions.{k}")))
     from .check import VERDICTS
-    for i, a in enumerate(data.get("answers", [])):
+    answers = data.get("answers", [])
+    for i, a in enumerate(answers if isinstance(answers, list) else []):   # schema.check reports the type
         key = f"answers[{i}]"
         if not isinstance(a, dict):
             errors.append(str(ProblemSpecError("an answer is a table with quantity, answer, verdict",
