@@ -151,6 +151,9 @@ def main(argv=None) -> int:
     except DeriveError as e:
         print(f"Error: {cliutil.shown(str(e))}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except cliutil.Terminated:
+        print("terminated", file=sys.stderr)
+        return cliutil.EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return cliutil.EXIT_INTERRUPTED

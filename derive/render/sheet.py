@@ -324,9 +324,10 @@ def tex_engine() -> list | None:
     return None
 
 
-def run_tex(cmd: list, cwd, timeout: float = TEX_TIMEOUT) -> tuple[int, str]:
+def run_tex(cmd: list, cwd, timeout: float | None = None) -> tuple[int, str]:
     """One TeX command, sandboxed by TEX_ENV, in its own process group so that a timeout, Ctrl-C or
     SIGTERM kills latexmk and the pdflatex it started. Returns (exit status, terminal output)."""
+    timeout = timeout or TEX_TIMEOUT
     env = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENV
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
