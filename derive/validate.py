@@ -208,7 +208,7 @@ def cmd_validate(args) -> int:
     for f in args.files:
         path = Path(f)
         files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
-    reports = validate(files, args.timeout)
+    reports = validate(files, args.timeout, tex=not args.no_tex)
     failed = 0
     for rep in reports:
         if not args.quiet or not rep.ok:
@@ -228,10 +228,13 @@ def register_cli(subparsers) -> None:
         "validate", help="check problem files: schema, solve, verify, sample answers",
         description="Validate problem files: the schema (errors name the file, the key and the column), "
                     "then solve and verify every quantity, then check each [[answers]] sample against its "
-                    "expected verdict. One ok/FAIL line per stage and sample; exit status 0 only if all pass "
+                    "expected verdict, then (where latexmk is installed) typeset the solution sheet. One ok/FAIL line per "
+                    "stage and sample; exit status 0 only if all pass "
                     "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
         epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
     p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
     p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
     p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
+    p.add_argument("--no-tex", action="store_true", help="skip typesetting the solution sheet (done only where "
+                   "latexmk is installed; TeX may read only its own folder)")
     p.set_defaults(func=cmd_validate)
