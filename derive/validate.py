@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
+from .grading import DEFAULT_TIMEOUT, VERDICTS, check
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -60,7 +61,6 @@ def _schema(path: Path) -> list:
         elif v not in CONVENTIONS[k]:
             errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
                                                file=str(path), key=f"conventions.{k}")))
-    from .check import VERDICTS
     answers = data.get("answers", [])
     for i, a in enumerate(answers if isinstance(answers, list) else []):   # schema.check reports the type
         key = f"answers[{i}]"
@@ -99,7 +99,6 @@ def _clash(p, path: Path) -> str:
 
 def validate_file(path, timeout: float | None = None) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .check import DEFAULT_TIMEOUT, check
     from .pipeline import solve
     from .problem import load_file
     start = time.perf_counter()

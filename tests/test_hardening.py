@@ -18,7 +18,7 @@ from derive.cli import main
 from derive.cliutil import MARKER, is_ours, shown
 from derive.problem import catalogue_dir, load_file
 from derive.render import sheet
-from derive.render.printer import name_latex
+from derive.notation import name_latex
 from derive.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
