@@ -141,7 +141,8 @@ def _answer(path, key, a):
 
 def check(path, data: dict) -> None:
     """Raise ProblemSpecError at the first key whose type or range is wrong."""
-    _str(path, "id", data.get("id", ""), SLUG, "a non-empty id of letters, digits, '-', '_' or '.'")
+    if "id" in data:                         # a missing one is the loader's "missing required key"
+        _str(path, "id", data["id"], SLUG, "a non-empty id of letters, digits, '-', '_' or '.'")
     if data.get("alias", "") != "":
         _str(path, "alias", data["alias"], SLUG, "an alias of letters, digits, '-', '_' or '.'")
     for k in TOP_LEVEL_TEXT:
@@ -182,8 +183,9 @@ def check(path, data: dict) -> None:
 
 def _output_is_defined(path, data) -> None:
     """The differentiated output is an equation's name, a symbol, or reached through [given]."""
-    if "forward" not in data or "output" not in data:
-        return
+    if "forward" not in data or "output" not in data or not all("=" in line for line in data["forward"]):
+        return                               # the loader reports an equation without '='
+
     defined = set(data.get("symbols", {})) | {line.split("=", 1)[0].strip() for line in data["forward"]}
     out = data["output"]
     if out not in defined and not data.get("given") and any(
