@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import DeriveError, ProblemSpecError
+from .errors import DeriveError, LatexError, ProblemSpecError
 from .grading import DEFAULT_TIMEOUT, VERDICTS, check
+from .render import pdf, sheet
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -184,20 +185,19 @@ def _typeset(reports: list) -> list:
 
 def _tex_error(solutions) -> str | None:
     """None when the sheet of these solutions compiles, else the LaTeX error excerpt."""
-    from .render import sheet
     tex = sheet.render_sheet(solutions)
     with tempfile.TemporaryDirectory(prefix="derive-validate-") as tmp:
         (Path(tmp) / "sheet.tex").write_text(tex, encoding="utf-8")
         cmd = ["pdflatex", "-draftmode", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                "-file-line-error", "sheet.tex"]
         try:
-            code, out = sheet.run_tex(cmd, tmp, TEX_CHECK_TIMEOUT)
-        except sheet.LatexError as e:
+            code, out = pdf.run_tex(cmd, tmp, TEX_CHECK_TIMEOUT)
+        except LatexError as e:
             return str(e)
         if code == 0:
             return None
         log = Path(tmp) / "sheet.log"
-        excerpt = sheet.log_excerpt(log.read_text(errors="replace") if log.exists() else out)
+        excerpt = pdf.log_excerpt(log.read_text(errors="replace") if log.exists() else out)
         return "LaTeX failed: " + " | ".join(line.strip() for line in excerpt.splitlines()[:3] if line.strip())
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from derive.cli import main
 from derive.problem import catalogue
-from derive.render import sheet
+from derive.render import pdf, sheet
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DERIVE_UPDATE_GOLDEN") == "1"
@@ -148,7 +148,7 @@ def test_help_has_examples(capsys):
 
 
 def test_pdf_without_tex_writes_tex_and_says_how_to_install(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sheet.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pdf.shutil, "which", lambda name: None)
     assert main(["sheet", "problem3", "-o", str(tmp_path / "s.pdf")]) == 0
     assert (tmp_path / "s.tex").exists() and not (tmp_path / "s.pdf").exists()
     err = capsys.readouterr().err

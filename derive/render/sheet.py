@@ -7,13 +7,8 @@ for LaTeX when they reach a template; values wrapped in Tex (statements, printed
 from __future__ import annotations
 
 import functools
-import os
 import re
-import signal
-import shutil
-import subprocess
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,29 +16,15 @@ from pathlib import Path
 import sympy as sp
 
 from .. import cliutil
-from ..errors import DeriveError
 from .. import notation as pr
+from ..errors import HeaderError, LatexError, RenderError
+from .pdf import INSTALL_HINT, compile_pdf, log_excerpt, tex_engine  # noqa: F401 (log_excerpt: re-exported)
 
-INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
-                "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
 CLOSED_MAX_LINES = 3     # longer closed forms are left as "substitute the steps above"
 CLOSED_MAX_NODES = 120   # closed forms bigger than this (SymPy tree nodes) are not even printed
-TEX_TIMEOUT = 60.0       # seconds for one TeX run; the whole catalogue takes about 3
-# TeX may read only the files of its own folder and its installation, write only there, run nothing
-TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
 
 
-class RenderError(DeriveError):
-    """A sheet could not be rendered or compiled."""
-
-
-class LatexError(RenderError):
-    """pdflatex failed; the message carries the relevant lines of the log."""
-
-
-class HeaderError(RenderError):
-    """A sheet header config file is unreadable."""
 
 
 # ---- templates ------------------------------------------------------------------------------
@@ -311,81 +292,6 @@ def render_sheet(solutions, questions: bool = False, header: Header | None = Non
     return render_template("sheet.tex.j2", problems=problems, questions=questions,
                            header=header or Header(),
                            kind="Questions" if questions else "Solutions")
-
-
-# ---- PDF ------------------------------------------------------------------------------------
-def tex_engine() -> list | None:
-    """The command that compiles a .tex to PDF here, or None."""
-    if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                "-file-line-error"]
-    if shutil.which("pdflatex"):
-        return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
-    return None
-
-
-def run_tex(cmd: list, cwd, timeout: float | None = None) -> tuple[int, str]:
-    """One TeX command, sandboxed by TEX_ENV, in its own process group so that a timeout, Ctrl-C or
-    SIGTERM kills latexmk and the pdflatex it started. Returns (exit status, terminal output)."""
-    timeout = timeout or TEX_TIMEOUT
-    env = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENV
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        log = Path(cwd) / "sheet.log"
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-6:]) if log.exists() else ""
-        raise LatexError(f"LaTeX did not finish within {timeout:g} s and was stopped: a statement or model "
-                         "answer probably loops (a macro that calls itself, such as \\def\\a{\\a}\\a)"
-                         + (f"; the log ends:\n{tail}" if tail else "")) from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    return proc.returncode, out
-
-
-def _kill_group(proc) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
-def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
-    """The error lines of a LaTeX log: lines starting with '!' (or file:line: errors) and a few after."""
-    lines = log.splitlines()
-    out = []
-    for i, line in enumerate(lines):
-        if line.startswith("!") or re.match(r"^[^ ]*\.tex:\d+: ", line):
-            out.extend(lines[i:i + after + 1])
-            out.append("")
-    return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
-
-
-def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
-    """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
-    engine = tex_engine()
-    if engine is None:
-        raise RenderError(INSTALL_HINT)
-    pdf_path = Path(pdf_path)
-    with tempfile.TemporaryDirectory(prefix="derive-sheet-") as tmp:
-        src = Path(tmp) / "sheet.tex"
-        src.write_text(f"\\pdfinfo{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
-        runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
-        for cmd in runs:
-            code, out = run_tex(cmd, tmp)
-            if code != 0:
-                log = (Path(tmp) / "sheet.log")
-                text = log.read_text(errors="replace") if log.exists() else out
-                raise LatexError("LaTeX failed:\n" + log_excerpt(text))
-        pdf_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(tmp) / "sheet.pdf", pdf_path)
-        if keep_log:
-            shutil.copyfile(Path(tmp) / "sheet.log", pdf_path.with_suffix(".log"))
-    return pdf_path
 
 
 def write_sheet(solutions, output, questions=False, header=None, force=False) -> tuple[Path, str]:
