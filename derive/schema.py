@@ -178,6 +178,8 @@ def check(path, data: dict) -> None:
         _answer(path, f"answers[{i}]", a)
     if "notes" in data:
         _table(path, "notes", data["notes"])
+    if "variants" in data:                   # its entries are checked by variants.py
+        _table(path, "variants", data["variants"])
     _output_is_defined(path, data)
 
 

@@ -76,6 +76,9 @@ def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
     return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
 
 
+_CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
+
+
 def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
     engine = tex_engine()
@@ -86,6 +89,9 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
         src = Path(tmp) / "sheet.tex"
         src.write_text(f"\\pdfinfo{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
+        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
+            runs = [["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                     "-file-line-error", "sheet.tex"]]
         for cmd in runs:
             code, out = run_tex(cmd, tmp)
             if code != 0:
