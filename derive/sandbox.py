@@ -371,6 +371,12 @@ class Pool:
         finally:
             self._release(w)
 
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def pids(self) -> list[int]:
         with self.cond:
             return [w.pid for w in self.idle]
