@@ -165,7 +165,7 @@ def problem_context(solution, questions: bool = False) -> dict:
         "statement": Tex(p.statement.strip()),
         "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
         "forward": forward,
-        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind != "prose"],  # prose: in the statement
+        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind.graded],  # prose: in the statement
         "steps": [], "results": [], "tables": None, "verified": solution.verified,
     }
     if questions:
@@ -184,28 +184,28 @@ def problem_context(solution, questions: bool = False) -> dict:
         c = solution.check_for(q.name)
         name = Tex(pr.name_latex(q.name))
         value = Tex(pr.number_latex(c.value)) if c.value is not None else None
-        where = []
-        if q.kind == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
+        where, layout = [], q.kind.sheet_layout
+        if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
             rhs = _forward_rhs(p, q.of)
             rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
-        elif q.kind == "shape":             # A = n_1 x batch = 1024 x 32
+        elif layout == "dims":              # A = n_1 x batch = 1024 x 32
             dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
                     for t in (r.expr, r.closed)]
             rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
-        elif q.kind == "prose":
+        elif layout == "model":
             rows = []
         else:
             shown, where = _readable(p, q, r.expr)
             rows = display(name, _lines(shown), suffix=value)
         ctx["results"].append({
-            "name": name, "label": q.name.replace("_", " ").capitalize(), "kind": q.kind, "rows": rows,
-            "model": Tex(q.model_answer.strip()) if q.kind == "prose" else q.model_answer.strip(),  # prose is LaTeX, like statements
-            "properties": property_text(q) if q.kind == "property" else "",
+            "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
+            "model": Tex(q.model_answer.strip()) if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
+            "properties": property_text(q) if layout == "properties" else "",
             "where": where,
             "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
-            "matrix_name": Tex(pr.name_latex(f"d{q.of}/d{q.wrt}")),
-            "matrix": Tex(pr.latex(r.expr)),
+            "matrix_form": _matrix_form(q, r) if r.index_form is not None else None,
             "shape": Tex(pr.shape_latex(r.shape)),
+            "proof": q.kind.shows_error, "checked_by": q.kind.checked_by,
             "verified": c.verified, "error": Tex(pr.error_latex(c.max_rel_error)),
         })
     if numbers:
@@ -213,10 +213,16 @@ def problem_context(solution, questions: bool = False) -> dict:
     return ctx
 
 
+def _matrix_form(q, r) -> Tex:
+    """The sentence after an index quantity's entry form: the whole vector or matrix."""
+    named = rf"{pr.name_latex(f'd{q.of}/d{q.wrt}')} = " if q.kind.index_names_matrix else ""
+    return Tex(rf"{q.kind.index_words}: ${named}{pr.latex(r.expr)} \in {pr.shape_latex(r.shape)}$.")
+
+
 def _readable(problem, q, expr) -> tuple:
     """An answer in the allowed inputs folded back into the forward nodes (σ(W_1 x + b_1) -> z_2),
     with the definitions of the nodes it uses: what a TA writes, and it fits on a line."""
-    if not q.allowed or q.kind not in ("gradient", "jacobian"):     # a formula is asked in its inputs
+    if not q.allowed or not q.kind.folds_forward:     # a formula is asked in its inputs
         return expr, []
     from ..backprop import forward_subs
     sym = problem.scope.symbols
