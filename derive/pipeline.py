@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .verify import verify
 from .backprop import Derivation, derive
-from .problem import Problem, load
 from .notation import latex, name_latex, shape_text, text
+from .points import Given, at_given_values
+from .problem import Problem, load
+from .verify import verify
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Solution:
     problem: Problem
     derivation: Derivation
     checks: tuple          # verify.Check, one per quantity
+    given: Given | None = None   # every node and gradient at the problem's given numbers, if it has them
 
     @property
     def verified(self) -> bool:
@@ -63,4 +65,5 @@ def solve(problem, extra=None) -> Solution:
     """Derive every asked quantity of a problem and verify each numerically."""
     p = load(problem, extra)
     d = derive(p)
-    return Solution(p, d, verify(d))
+    given = at_given_values(d)
+    return Solution(p, d, verify(d, given=given), given)

@@ -119,3 +119,22 @@ def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
         if r.quantity.kind.name_is_symbol:
             out[r.quantity.name] = evaluate(r.closed, out, inst.dims, inst.functions)
     return out
+
+
+@dataclass(frozen=True)
+class Given:
+    """A problem at its given numbers: the instance, the forward values, and every gradient too."""
+    inst: Instance
+    env: dict
+    full: dict
+
+
+def at_given_values(derivation: Derivation) -> Given | None:
+    """The one evaluation at the problem's own numbers (verify's values and the sheets' share it)."""
+    p = derivation.problem
+    if not p.values:
+        return None
+    inst = instance(p, 0, use_values=True)
+    env = forward(p, inst)
+    return Given(inst, env, adjoint_values(derivation, inst, env))
+

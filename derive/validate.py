@@ -7,11 +7,14 @@ stops at the first stage with the file, the key and (where known) the column.
 from __future__ import annotations
 
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
 from .grading import DEFAULT_TIMEOUT, VERDICTS, check
+from .pipeline import solve
+from .problem import catalogue_dir, load_file
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -39,7 +42,6 @@ class FileReport:
 
 def _schema(path: Path) -> list:
     """Checks beyond what loading enforces: unknown keys, sample answers' shape."""
-    import tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
@@ -76,7 +78,6 @@ def _schema(path: Path) -> list:
 
 def _clash(p, path: Path) -> str:
     """A user's file may not reuse a built-in id (or alias)."""
-    from .problem import catalogue_dir, load_file
     builtin_dir = catalogue_dir().resolve()
     if path.resolve().parent == builtin_dir:
         return ""
@@ -93,8 +94,6 @@ def _clash(p, path: Path) -> str:
 
 def validate_file(path, timeout: float | None = None) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .pipeline import solve
-    from .problem import load_file
     start = time.perf_counter()
     path = Path(path)
     lines = []
@@ -151,38 +150,3 @@ def validate_file(path, timeout: float | None = None) -> FileReport:
 
 def validate(paths, timeout: float | None = None) -> list[FileReport]:
     return [validate_file(p, timeout) for p in paths]
-
-
-# ---- the command line ---------------------------------------------------------------------
-def cmd_validate(args) -> int:
-    files = []
-    for f in args.files:
-        path = Path(f)
-        files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
-    reports = validate(files, args.timeout)
-    failed = 0
-    for rep in reports:
-        if not args.quiet or not rep.ok:
-            print(f"{rep.path}  ({rep.seconds:.1f} s)")
-        for line in rep.lines:
-            if not args.quiet or not line.ok:
-                print(f"  {'ok  ' if line.ok else 'FAIL'}  {line.text}")
-        failed += sum(1 for line in rep.lines if not line.ok)
-    total = sum(len(r.lines) for r in reports)
-    print(f"{len(reports)} file{'s' * (len(reports) != 1)}, {total} checks, {failed} failed "
-          f"({sum(r.seconds for r in reports):.1f} s)")
-    return 0 if failed == 0 and reports else 2
-
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "validate", help="check problem files: schema, solve, verify, sample answers",
-        description="Validate problem files: the schema (errors name the file, the key and the column), "
-                    "then solve and verify every quantity, then check each [[answers]] sample against its "
-                    "expected verdict. One ok/FAIL line per stage and sample; exit status 0 only if all pass "
-                    "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
-        epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
-    p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
-    p.set_defaults(func=cmd_validate)

@@ -10,7 +10,8 @@ import numpy as np
 
 from .backprop import Derivation, Result
 from .numeric import evaluate, rel_error
-from .points import SIZES, Instance, adjoint_values, forward, instance, point  # noqa: F401 (the API)
+from .points import (SIZES, Given, Instance, adjoint_values, at_given_values, forward,  # noqa: F401 (the API)
+                     instance, point)
 from .problem import Problem
 from .properties import grade as grade_properties
 
@@ -118,8 +119,9 @@ def directional_error(problem: Problem, inst: Instance, env: dict, wrt: str, gra
     return rel_error(got, want)
 
 
-def verify(derivation: Derivation, seeds=(1, 2)) -> tuple[Check, ...]:
-    """Check every result at several sizes and points; numbers at the given values, if any."""
+def verify(derivation: Derivation, seeds=(1, 2), given: Given | None = None) -> tuple[Check, ...]:
+    """Check every result at several sizes and points; numbers at the given values, if any
+    (`given`: that evaluation, when the caller already has it)."""
     p = derivation.problem
     worst = {r.quantity.name: 0.0 for r in derivation.results}
     for n, seed in enumerate(seeds):
@@ -127,15 +129,15 @@ def verify(derivation: Derivation, seeds=(1, 2)) -> tuple[Check, ...]:
         for r in derivation.results:
             worst[r.quantity.name] = max(worst[r.quantity.name], check_result(derivation, r, inst, env))
     values = {}
-    if p.values:
-        inst = instance(p, 0, use_values=True)
-        env = forward(p, inst)
+    given = given or at_given_values(derivation)
+    if given is not None:
+        inst = given.inst
         for r in derivation.results:
-            err = check_result(derivation, r, inst, env)
+            err = check_result(derivation, r, inst, given.env)
             worst[r.quantity.name] = max(worst[r.quantity.name], err)
             if not r.quantity.kind.has_value:
                 continue
-            v = evaluate(r.closed, adjoint_values(derivation, inst, env), inst.dims, inst.functions)
+            v = evaluate(r.closed, given.full, inst.dims, inst.functions)
             values[r.quantity.name] = float(np.asarray(v).reshape(-1)[0]) if np.size(v) == 1 else None
     return tuple(Check(name, bool(err <= TOLERANCE), err, values.get(name))
                  for name, err in worst.items())

@@ -10,7 +10,6 @@ import functools
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -18,74 +17,19 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..errors import DeriveError
 from .. import notation as pr
+from ..backprop import forward_subs
+from ..errors import HeaderError, LatexError, RenderError
+from ..pipeline import solve
+from ..problem import catalogue
+from . import graph as gr
+from .templates import Tex, escape_tex, render_template
 
 INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
                 "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
 CLOSED_MAX_LINES = 3     # longer closed forms are left as "substitute the steps above"
 CLOSED_MAX_NODES = 120   # closed forms bigger than this (SymPy tree nodes) are not even printed
-
-
-class RenderError(DeriveError):
-    """A sheet could not be rendered or compiled."""
-
-
-class LatexError(RenderError):
-    """pdflatex failed; the message carries the relevant lines of the log."""
-
-
-class HeaderError(RenderError):
-    """A sheet header config file is unreadable."""
-
-
-# ---- templates ------------------------------------------------------------------------------
-from .graph import Tex  # noqa: E402  (a str that is already LaTeX: passed through unescaped)
-
-
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_SPECIAL_RE = re.compile("|".join(re.escape(k) for k in _SPECIAL))
-
-
-def escape_tex(s: str) -> str:
-    """Plain prose -> LaTeX: the ten special characters escaped."""
-    return _SPECIAL_RE.sub(lambda m: _SPECIAL[m[0]], s)
-
-
-def templates_dir() -> Path:
-    """templates/ beside the package in a checkout; derive/templates once installed."""
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here / "templates", here.parent / "templates"):
-        if (cand / "sheet.tex.j2").is_file():
-            return cand
-    raise RenderError("the sheet templates are missing from this installation")
-
-
-@functools.lru_cache(maxsize=2)
-def environment(escape: bool = True):
-    import jinja2
-    import markupsafe
-
-    def finalize(v):
-        if v is None:
-            return ""
-        if isinstance(v, (Tex, markupsafe.Markup)) or not escape:
-            return v
-        return escape_tex(str(v))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        block_start_string=r"\BLOCK{", block_end_string="}",
-        variable_start_string=r"\VAR{", variable_end_string="}",
-        comment_start_string=r"\#{", comment_end_string="}",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        autoescape=False, finalize=finalize, undefined=jinja2.StrictUndefined)
-    return env
-
-
-def render_template(name: str, escape: bool = True, **context) -> str:
-    return environment(escape).get_template(name).render(**context)
 
 
 # ---- what a sheet shows -----------------------------------------------------------------------
@@ -151,7 +95,6 @@ def _asks_for_graph(problem) -> bool:
 
 def problem_context(solution, questions: bool = False) -> dict:
     """Everything the template shows for one problem (answers left out for a question sheet)."""
-    from . import graph as gr
     p, d = solution.problem, solution.derivation
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
@@ -224,7 +167,6 @@ def _readable(problem, q, expr) -> tuple:
     with the definitions of the nodes it uses: what a TA writes, and it fits on a line."""
     if not q.allowed or not q.kind.folds_forward:     # a formula is asked in its inputs
         return expr, []
-    from ..backprop import forward_subs
     sym = problem.scope.symbols
     subs = forward_subs(problem, keep=set(q.allowed))
     folded = expr.xreplace({v: k for k, v in reversed(subs.items())})   # outermost match wins
@@ -283,19 +225,18 @@ def _tables(solution, numbers) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _solve(name, extra=None):
-    from ..pipeline import solve
+def solved(name, extra=None):
+    """solve(name), once per process (sheets and graphs of the same problem share it)."""
     return solve(name, extra)
 
 
 def resolve(names, all_: bool = False, extra=None) -> list:
     """Problem names (or --all) -> Solutions, in catalogue order for --all, as given otherwise."""
-    from ..problem import catalogue
     if all_:
         names = [p.id for p in catalogue(extra)]
     if not names:
         raise RenderError("name at least one problem, or use --all")
-    return [_solve(n, extra) for n in names]
+    return [solved(n, extra) for n in names]
 
 
 def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
@@ -370,74 +311,5 @@ def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, 
     return compile_pdf(tex, output), ""
 
 
-# ---- command line ----------------------------------------------------------------------------
-def cmd_sheet(args) -> int:
-    header = read_header(args.config, args.course, args.assignment, args.date)
-    solutions = resolve(args.problem, args.all, getattr(args, "problems", None))
-    if not args.output:
-        sys.stdout.write(render_sheet(solutions, args.questions, header))
-        return 0
-    path, note = write_sheet(solutions, args.output, args.questions, header)
-    print(f"wrote {path}")
-    if note:
-        print(note, file=sys.stderr)
-    return 0
-
-
-def cmd_graph(args) -> int:
-    from . import graph as gr
-    sol = _solve(args.problem, getattr(args, "problems", None))
-    if not sol.problem.equations:
-        raise RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
-                          "so it has no computational graph")
-    numbers = gr.node_numbers(sol) if args.values else None
-    out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
-    if args.output:
-        Path(args.output).write_text(out, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(out)
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    import argparse
-    p = subparsers.add_parser(
-        "sheet", help="question or solution sheet (LaTeX or PDF)",
-        description="Render a question or solution sheet for one or more problems: statement, "
-                    "computational graph, forward pass, every backward step with its rule, boxed "
-                    "results with shapes and their numeric verification. Without -o the LaTeX "
-                    "goes to standard output.",
-        epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
-               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
-    p.add_argument("--all", action="store_true", help="every problem of the catalogue")
-    p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf")
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--questions", action="store_true", help="the problems without answers")
-    kind.add_argument("--solutions", action="store_false", dest="questions",
-                      help="the worked solutions (default)")
-    p.add_argument("--course", help="header: course name")
-    p.add_argument("--assignment", help="header: assignment name")
-    p.add_argument("--date", help="header: date")
-    p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
-                   "(course, assignment, date); options override it")
-    p.set_defaults(func=cmd_sheet)
-
-    g = subparsers.add_parser(
-        "graph", help="the computational graph of a problem (TikZ or DOT)",
-        description="Draw a problem's computational graph from its forward equations: inputs, "
-                    "parameters, operators and named intermediates, laid out by depth.",
-        epilog="examples:\n  derive graph problem6\n  derive graph problem2 --values --format dot -o g.dot",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("problem", help="id, alias or .toml file")
-    g.add_argument("--format", choices=("tikz", "dot"), default="tikz", help="output format (default tikz)")
-    g.add_argument("--values", action="store_true",
-                   help="annotate forward values and gradients (problems with given numbers)")
-    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    g.set_defaults(func=cmd_graph)
-
-
-__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "register_cli",
+__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]
