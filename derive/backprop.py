@@ -165,8 +165,9 @@ def pull_back(rhs, g, names: frozenset) -> dict:
             continue
         rule = RULES.get(type(e))
         if rule is None:
-            raise UnsupportedError(f"the engine has no vector-Jacobian rule for {type(e).__name__} (in {rhs}); "
-                                   f"supported: {', '.join(sorted(t.__name__ for t in RULES))}")
+            raise UnsupportedError(f"the engine cannot differentiate {e} (it has no vector-Jacobian rule for "
+                                   f"{type(e).__name__}); it differentiates sums, products, matrix and Hadamard "
+                                   "products, powers, transposes, exp, log, tanh, softmax and the activations")
         for child, contrib in rule[0](e, ge):
             if not _depends(child, names):
                 continue
@@ -267,6 +268,11 @@ class Engine:
 
     def adjoint(self, q) -> Result:
         problem, adjoints = self.problem, self.adjoints
+        out_shape = problem.node_shape(problem.output) if problem.output in problem.scope.symbols else None
+        if out_shape not in (None, (1, 1)) and not problem.given:
+            raise UnsupportedError(f"{q.name}: {problem.output} is a {sy.show_shape(out_shape)} matrix, not a scalar, so "
+                                   f"it has no gradient; ask for a Jacobian (across one op) or make the output a "
+                                   f"scalar (e.g. a loss), or give the upstream gradient in [given]")
         shape = problem.node_shape(q.wrt)
         if q.wrt not in adjoints:
             return Result(q, _zero(shape), _zero(shape), shape)
@@ -357,8 +363,8 @@ def _jacobian(problem: Problem, q: Quantity) -> Result:
     elif e == b:
         J = sp.Identity(b.shape[0])
     else:
-        raise UnsupportedError(f"{q.name}: a Jacobian is derived only across one op from {q.wrt} to {q.of} "
-                               f"(an entrywise function, softmax, or a copy); here {q.of} = {eq.text.split('=', 1)[1].strip()}. "
+        raise UnsupportedError(f"{q.name}: a Jacobian is derived only when {q.of} is one entrywise function, "
+                               f"softmax or copy of {q.wrt}; here {q.of} = {eq.text.split('=', 1)[1].strip()}. "
                                f"Ask for the Jacobian of each step, or for the gradient of a scalar")
     index_form = None
     if q.index:

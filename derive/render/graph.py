@@ -17,6 +17,7 @@ from sympy.core.function import _coeff_isneg
 
 from .. import symbolic as sy
 from .. import notation as pr
+from ..errors import UnsupportedError
 from ..problem import Problem
 from .templates import Tex, render_template
 
@@ -165,7 +166,8 @@ def _decompose(e, names):
         return "softmax", None, (e.arg,)
     if isinstance(e, (sp.exp, sp.log, sp.tanh)):
         return type(e).__name__, None, (e.args[0],)
-    raise NotImplementedError(f"no graph node for {type(e).__name__}")
+    raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
+                           "powers, transposes, softmax and named functions")
 
 
 def _leaf_kind(name: str) -> str:
