@@ -161,20 +161,37 @@ def main(argv=None) -> int:
 def concurrent(data, runs: int) -> None:
     """The same answers from 8 threads through one and through two workers."""
     want = [check(p, q, a).verdict for p, q, a, _ in data]
-    rates = {}
+    rates, busy = {}, {}
     for workers in (1, 2):
         with derive.Checker(workers=workers) as c:
             with ThreadPoolExecutor(8) as ex:
                 list(ex.map(lambda row: c.check(*row[:3]), data))          # warm every worker
                 got, times = None, []
+                cpu0, wall0 = _cpu(c.pool.pids()), time.perf_counter()
                 for _ in range(runs):
                     t = time.perf_counter()
                     got = [r.verdict for r in ex.map(lambda row: c.check(*row[:3]), data)]
                     times.append(time.perf_counter() - t)
+                busy[workers] = (_cpu(c.pool.pids()) - cpu0) / (time.perf_counter() - wall0)
             assert got == want, "concurrent verdicts differ from sequential ones"
             rates[workers] = len(data) / statistics.median(times)
     print(f"Checker from 8 threads, {len(data)} answers, median of {runs}: workers=1 {rates[1]:.0f} answers/s, "
-          f"workers=2 {rates[2]:.0f} answers/s, ratio {rates[2] / rates[1]:.2f} (verdicts identical to sequential)")
+          f"workers=2 {rates[2]:.0f} answers/s, ratio {rates[2] / rates[1]:.2f} (verdicts identical to sequential); "
+          f"CPU seconds the workers got per second: {busy[1]:.2f} and {busy[2]:.2f} "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+def _cpu(pids) -> float:
+    """utime + stime of these processes, in seconds (Linux)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def cold(runs: int) -> None:

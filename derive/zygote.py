@@ -29,6 +29,7 @@ MAX_JOBS = 5000              # a worker is replaced after this many jobs ...
 MAX_RSS_MB = 300             # ... or when its resident memory has grown by this much
 ADDRESS_SPACE = 4 << 30      # RLIMIT_AS of a worker: an allocation bomb fails instead of swapping
 PRELOAD = ("derive.grading.job",)
+PREPARED = 32                # prepares remembered per worker (grading.reference caches 64 problems)
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def _limit_memory() -> None:
 
 
 def _serve(conn: Connection) -> None:
-    """A worker's loop: receive (prepare, fn, args); answer ("ready",) then the result and the
-    growth of its resident memory since it started, in MB."""
+    """A worker's loop: receive (prepare, fn, args); after a prepare answer ("ready",); then the
+    result and the growth of its resident memory since it started, in MB."""
     _limit_memory()
     start = _rss_mb()
     while True:
@@ -114,7 +115,7 @@ def _serve(conn: Connection) -> None:
         try:
             if prepare is not None:
                 prepare[0](*prepare[1])
-            conn.send(("ready",))
+                conn.send(("ready",))
             out = ("ok", fn(*args))
         except DeriveError as e:
             out = ("raised", e)
@@ -269,6 +270,12 @@ class Worker:
     def __init__(self, zygote: Zygote):
         self.pid, self.conn = zygote.fork()
         self.jobs, self.rss_mb, self.dead = 0, 0.0, False
+        self.prepared: dict = {}        # prepares done here, oldest first (fewer than the worker caches)
+
+    def _prepared(self, prepare) -> None:
+        self.prepared[prepare] = True
+        while len(self.prepared) > PREPARED:
+            del self.prepared[next(iter(self.prepared))]
 
     def kill(self) -> None:
         if not self.dead:
@@ -280,13 +287,16 @@ class Worker:
             self.conn.close()
 
     def run(self, fn, args, timeout: float, prepare=None) -> Outcome:
+        """A prepare this worker has done is not repeated (it is cached there), which saves a message."""
+        fresh = prepare is not None and prepare not in self.prepared
         try:
-            self.conn.send((prepare, fn, args))
-            if not self.conn.poll(PREPARE_TIMEOUT):
+            self.conn.send((prepare if fresh else None, fn, args))
+            if not self.conn.poll(PREPARE_TIMEOUT if fresh else timeout):
                 self.kill()
-                return Timeout(PREPARE_TIMEOUT)
+                return Timeout(PREPARE_TIMEOUT if fresh else timeout)
             msg = self.conn.recv()
             if msg[0] == "ready":                       # the clock starts now
+                self._prepared(prepare)
                 if not self.conn.poll(timeout):
                     self.kill()
                     return Timeout(timeout)

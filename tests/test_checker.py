@@ -242,3 +242,19 @@ def test_killing_the_caller_takes_its_workers_and_releases_its_pipes():
     while time.time() < deadline and not all(_gone(p) for p in pids):
         time.sleep(0.05)
     assert all(_gone(p) for p in pids), pids
+
+
+# ---- messages in the student's words (issue 9, item 10) ------------------------------------------
+@pytest.mark.parametrize("problem,quantity,answer,words,internal", [
+    ("problem1", "dL/dw1", "sqrt(-1) x", "the imaginary unit", "ImaginaryUnit"),
+    ("problem2", "dz/dw0", "dz/dz x0", "dz/dz is 1", "no value for"),
+])
+def test_an_unevaluable_answer_is_explained_without_internal_names(problem, quantity, answer, words, internal):
+    r = derive.check(problem, quantity, answer)
+    assert r.verdict == "undecided" and words in r.feedback[0] and internal not in r.feedback[0], r
+
+
+def test_a_constant_answer_is_told_it_is_constant_not_that_it_lacks_the_quantity():
+    r = derive.check("problem1", "dL/dw1", "3")
+    assert r.verdict == "incorrect"
+    assert r.feedback == ("the answer is the constant 3, but dL/dw1 changes with the inputs",)
