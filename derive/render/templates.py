@@ -6,9 +6,6 @@ import functools
 import re
 from pathlib import Path
 
-import jinja2
-import markupsafe
-
 from ..errors import RenderError
 
 
@@ -39,6 +36,9 @@ def templates_dir() -> Path:
 
 @functools.lru_cache(maxsize=2)
 def environment(escape: bool = True):
+    import jinja2                      # here, not at the top: `derive check` never renders
+    import markupsafe
+
     def finalize(v):
         if v is None:
             return ""
