@@ -6,13 +6,11 @@ import importlib
 import json
 import sys
 import textwrap
-from pathlib import Path
 
-from . import pipeline, problem as problem_mod, validate
-from .errors import DeriveError, RenderError
+from . import pipeline, problem as problem_mod, variants
+from .errors import DeriveError
 from .grading import DEFAULT_TIMEOUT, check
 from .notation import shape_text, text
-from .render import graph as gr, sheet
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -75,7 +73,10 @@ def format_solution(sol, data) -> str:
 
 def cmd_check(args) -> int:
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    problem = args.problem
+    if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
+    res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -103,108 +104,9 @@ def _add_check(sub) -> None:
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--variant", type=int, metavar="SEED", help="grade against this seed's variant of the problem")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
-
-
-def cmd_sheet(args) -> int:
-    header = sheet.read_header(args.config, args.course, args.assignment, args.date)
-    solutions = sheet.resolve(args.problem, args.all, getattr(args, "problems", None))
-    if not args.output:
-        sys.stdout.write(sheet.render_sheet(solutions, args.questions, header))
-        return 0
-    path, note = sheet.write_sheet(solutions, args.output, args.questions, header)
-    print(f"wrote {path}")
-    if note:
-        print(note, file=sys.stderr)
-    return 0
-
-
-def cmd_graph(args) -> int:
-    sol = sheet.solved(args.problem, getattr(args, "problems", None))
-    if not sol.problem.equations:
-        raise RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
-                          "so it has no computational graph")
-    numbers = gr.node_numbers(sol) if args.values else None
-    out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
-    if args.output:
-        Path(args.output).write_text(out, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(out)
-    return 0
-
-
-def cmd_validate(args) -> int:
-    files = []
-    for f in args.files:
-        path = Path(f)
-        files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
-    reports = validate.validate(files, args.timeout)
-    failed = 0
-    for rep in reports:
-        if not args.quiet or not rep.ok:
-            print(f"{rep.path}  ({rep.seconds:.1f} s)")
-        for line in rep.lines:
-            if not args.quiet or not line.ok:
-                print(f"  {'ok  ' if line.ok else 'FAIL'}  {line.text}")
-        failed += sum(1 for line in rep.lines if not line.ok)
-    total = sum(len(r.lines) for r in reports)
-    print(f"{len(reports)} file{'s' * (len(reports) != 1)}, {total} checks, {failed} failed "
-          f"({sum(r.seconds for r in reports):.1f} s)")
-    return 0 if failed == 0 and reports else 2
-
-
-def _add_sheet_and_graph(subparsers) -> None:
-    p = subparsers.add_parser(
-        "sheet", help="question or solution sheet (LaTeX or PDF)",
-        description="Render a question or solution sheet for one or more problems: statement, "
-                    "computational graph, forward pass, every backward step with its rule, boxed "
-                    "results with shapes and their numeric verification. Without -o the LaTeX "
-                    "goes to standard output.",
-        epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
-               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
-    p.add_argument("--all", action="store_true", help="every problem of the catalogue")
-    p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf")
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--questions", action="store_true", help="the problems without answers")
-    kind.add_argument("--solutions", action="store_false", dest="questions",
-                      help="the worked solutions (default)")
-    p.add_argument("--course", help="header: course name")
-    p.add_argument("--assignment", help="header: assignment name")
-    p.add_argument("--date", help="header: date")
-    p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
-                   "(course, assignment, date); options override it")
-    p.set_defaults(func=cmd_sheet)
-
-    g = subparsers.add_parser(
-        "graph", help="the computational graph of a problem (TikZ or DOT)",
-        description="Draw a problem's computational graph from its forward equations: inputs, "
-                    "parameters, operators and named intermediates, laid out by depth.",
-        epilog="examples:\n  derive graph problem6\n  derive graph problem2 --values --format dot -o g.dot",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("problem", help="id, alias or .toml file")
-    g.add_argument("--format", choices=("tikz", "dot"), default="tikz", help="output format (default tikz)")
-    g.add_argument("--values", action="store_true",
-                   help="annotate forward values and gradients (problems with given numbers)")
-    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    g.set_defaults(func=cmd_graph)
-
-
-def _add_validate(subparsers) -> None:
-    p = subparsers.add_parser(
-        "validate", help="check problem files: schema, solve, verify, sample answers",
-        description="Validate problem files: the schema (errors name the file, the key and the column), "
-                    "then solve and verify every quantity, then check each [[answers]] sample against its "
-                    "expected verdict. One ok/FAIL line per stage and sample; exit status 0 only if all pass "
-                    "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
-        epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
-    p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
-    p.set_defaults(func=cmd_validate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,8 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_solve)
     _add_check(sub)
-    _add_sheet_and_graph(sub)
-    _add_validate(sub)
     for register in _extensions():
         register(sub)
     for p in sub.choices.values():   # `derive solve X --problems DIR` as well as `derive --problems DIR solve X`
@@ -237,9 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-commands of stages not folded in here yet (grade, variant): their module's register_cli."""
+    """Sub-commands registered by their stage's module (sheet/graph, grade, variant, validate)."""
     out = []
-    for mod in ("derive.grade", "derive.variant"):
+    for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

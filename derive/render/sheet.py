@@ -268,6 +268,9 @@ def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
     return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
 
 
+_CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
+
+
 def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
     engine = tex_engine()
@@ -278,6 +281,8 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
         src = Path(tmp) / "sheet.tex"
         src.write_text(tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
+        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
+            runs = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "sheet.tex"]]
         for cmd in runs:
             try:
                 proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300,
@@ -297,7 +302,11 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
 
 def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    tex = render_sheet(solutions, questions, header)
+    return write_tex(render_sheet(solutions, questions, header), output)
+
+
+def write_tex(tex: str, output) -> tuple[Path, str]:
+    """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing)."""
     output = Path(output)
     if output.suffix == ".tex":
         output.write_text(tex, encoding="utf-8")
@@ -312,4 +321,5 @@ def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, 
 
 
 __all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
+           "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]
