@@ -23,7 +23,7 @@ from ..errors import HeaderError, LatexError, RenderError
 from ..pipeline import solve
 from ..problem import catalogue
 from . import graph as gr
-from .templates import Tex, escape_tex, render_template
+from .templates import Tex, escape_tex, render_template, templates_dir  # noqa: F401 (the API)
 
 INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
                 "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")
