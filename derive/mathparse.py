@@ -1,8 +1,7 @@
 """Text and LaTeX -> an allow-listed syntax tree. Never eval: a lexer and a Pratt parser.
 
-One parser serves problem files and student answers alike. Two lexers (plain text and
-LaTeX) produce the same token stream; `parse` returns a tree of the frozen nodes below,
-which `symbolic.build` turns into SymPy objects against a problem's scope.
+One parser for problem files and student answers; two lexers (text, LaTeX), one token stream;
+`parse` returns frozen nodes that `symbolic.build` turns into SymPy against a problem's scope.
 """
 from __future__ import annotations
 
