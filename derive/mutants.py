@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from . import symbolic as sy
 from . import verify as V
 from .numeric import evaluate
-from .notation import TextPrinter
+from .notation import memo_text as text
 
 CODES = {     # mutant kind -> the diagnoses that name it
     "sign": {"sign"}, "sign_term": {"sign"}, "drop_term": {"missing_term"},
@@ -49,31 +49,6 @@ class Mutant:
     def codes(self) -> frozenset:
         """The diagnoses that name it (another mistake that is indistinguishable names it too)."""
         return frozenset(CODES[self.kind]) | self.also
-
-
-class _MemoText(TextPrinter):
-    """The plain-text printer, remembering every subexpression it printed: the mutants of one
-    reference share all but one site, and SymPy's printer is slow on matrix expressions."""
-
-    def __init__(self):
-        super().__init__()
-        self.memo = {}
-
-    def _print(self, expr, **kwargs):
-        if kwargs or not isinstance(expr, sp.Basic):
-            return super()._print(expr, **kwargs)
-        if expr not in self.memo:
-            self.memo[expr] = super()._print(expr)
-        return self.memo[expr]
-
-
-_PRINTER = _MemoText()
-
-
-def text(expr) -> str:
-    if len(_PRINTER.memo) > 20000:
-        _PRINTER.memo.clear()
-    return _PRINTER.doprint(expr)
 
 
 _SLOT = "MUTANTSLOT"

@@ -200,6 +200,32 @@ class TextPrinter(StrPrinter):
         return f"{parent}_{''.join(idx)}"
 
 
+class _MemoText(TextPrinter):
+    """The plain-text printer, remembering every subexpression it printed: the mutants of one
+    reference share all but one site, and SymPy's printer is slow on matrix expressions."""
+
+    def __init__(self):
+        super().__init__()
+        self.memo = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        if expr not in self.memo:
+            self.memo[expr] = super()._print(expr)
+        return self.memo[expr]
+
+
+_MEMO = _MemoText()
+
+
+def memo_text(expr) -> str:
+    """text(), remembering subexpressions across calls (mutants.py prints many near-copies)."""
+    if len(_MEMO.memo) > 20000:
+        _MEMO.memo.clear()
+    return _MEMO.doprint(expr)
+
+
 def latex(expr) -> str:
     try:
         return _latex_cached(expr)

@@ -17,6 +17,7 @@ class Token:
 
 UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
            "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
+MAX_LENGTH = 2000          # characters in one answer
 ONES = "1"                 # Name id prefix of the ones-vector \\mathbf{1}_N (no name starts with a digit)
 NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
