@@ -1,0 +1,403 @@
+"""Many answers -> a report in input order, per-student totals, a class summary, Gradescope results.
+
+The input (CSV, JSONL or an answer file, see submission.py) is streamed twice: once to grade,
+writing each result to a journal beside the report (REPORT.partial.jsonl, one line per row, in
+input order, flushed per row), and once to join input and journal into the report, totals and
+summary, each written to a temporary file and renamed into place. Memory holds only the window
+of rows in flight, the per-student totals and the summary's counters, whatever the row count.
+A run that was killed or interrupted leaves the journal; the same command again checks the
+input's hash and grades only the rows after those already journalled.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import gradescope, submission
+from .check import DEFAULT_TIMEOUT, check
+from .errors import DeriveError, InputError, Interrupted
+from .render.summary import html
+from .summary import SummaryBuilder, Totals
+
+REQUIRED = ("student", "problem", "quantity", "answer")
+OPTIONAL = ("variant", "max_score")
+RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
+VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
+MAX_ANSWER_FILE = 16 << 20      # bytes: an answer file is one student's homework
+FIELD_LIMIT = 64 << 20          # csv's own limit (128 KiB) would end the batch at one long answer
+JOURNAL_VERSION = 1
+SYNC_SECONDS = 0.2              # fsync the journal at most this often (each row is flushed at once)
+
+
+@dataclass(frozen=True)
+class Row:
+    index: int                  # 0-based position in the input
+    fields: dict                # the input columns, as text
+    error: str = ""             # why the row cannot be graded (empty when it can)
+
+
+@dataclass(frozen=True)
+class Graded:
+    verdict: str
+    score: float
+    max_score: float
+    diagnosis: tuple = ()
+    feedback: tuple = ()
+    interpreted: str = ""
+    key: str = ""               # what the answer means, for clustering wrong answers (meaning_key)
+    problem: str = ""           # the problem's id and the quantity's name (as typed when unknown)
+    quantity: str = ""
+
+    def to_json(self) -> dict:
+        return {"verdict": self.verdict, "score": self.score, "max_score": self.max_score,
+                "diagnosis": list(self.diagnosis), "feedback": list(self.feedback),
+                "interpreted": self.interpreted, "key": self.key, "problem": self.problem,
+                "quantity": self.quantity}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Graded":
+        return cls(d["verdict"], float(d["score"]), float(d["max_score"]), tuple(d["diagnosis"]),
+                   tuple(d["feedback"]), d["interpreted"], d["key"], d["problem"], d["quantity"])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rows: int
+    counts: dict                # verdict -> rows
+    resumed: int                # rows taken from an earlier run's journal
+    seconds: float              # grading time of this run
+    written: dict = field(default_factory=dict)   # "report" / "totals" / "summary" / "gradescope" -> path
+
+
+# ---- reading the input ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    kind: str                   # csv | jsonl | answers
+    columns: tuple              # the input's columns, in order (the report keeps them)
+    student: str = ""           # answers files: whose they are
+
+
+def open_source(path, student: str | None = None) -> Source:
+    """Check that the input is usable (InputError saying what is wrong if not)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    kind = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(path.suffix.lower(), "answers")
+    if kind == "answers":
+        if path.stat().st_size > MAX_ANSWER_FILE:
+            raise InputError(f"{path} is larger than {MAX_ANSWER_FILE >> 20} MB; an answer file holds one "
+                             "student's answers (use .csv or .jsonl for a class)")
+        if not submission.read(_text(path)):
+            raise InputError(f"{path} holds no answers: expected `[problem]` lines and `QUANTITY: ANSWER` "
+                             "lines (see `derive template`), or a .csv / .jsonl file")
+        return Source(path, kind, REQUIRED, student or path.stem)
+    with _open(path) as f:
+        if kind == "csv":
+            header = next(csv.reader(f), None)
+            columns = tuple(c.strip() for c in header) if header else ()
+        else:
+            first = next((line for line in f if line.strip()), "")
+            try:
+                obj = json.loads(first) if first else None
+            except ValueError:
+                obj = None
+            if first and not isinstance(obj, dict):
+                raise InputError(f"{path}: the first line is not a JSON object; a .jsonl file holds one "
+                                 "object per line, e.g. {\"student\": ..., \"problem\": ..., ...}")
+            columns = tuple(obj) if obj else ()
+    if not columns or not any(columns):
+        raise InputError(f"{path} is empty: expected a header with the columns {', '.join(REQUIRED)}")
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        shown = ", ".join(c[:40] for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
+        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                         f"the file has: {shown} (needed: {', '.join(REQUIRED)}; optional: "
+                         f"{', '.join(OPTIONAL)})")
+    return Source(path, kind, columns)
+
+
+def _open(path: Path):
+    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _text(path: Path) -> str:
+    with _open(path) as f:
+        return f.read(MAX_ANSWER_FILE)
+
+
+def rows(src: Source) -> Iterator[Row]:
+    """The input's rows, in order; a row that cannot be graded carries its reason in `error`."""
+    if src.kind == "answers":
+        for i, a in enumerate(submission.read(_text(src.path))):
+            yield _row(i, {"student": src.student, "problem": a.problem, "quantity": a.quantity,
+                           "answer": a.answer}, a.error)
+        return
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    with _open(src.path) as f:
+        if src.kind == "csv":
+            reader = csv.reader(f)
+            next(reader, None)
+            i = 0
+            for values in reader:
+                if values:                      # a blank line is not a row
+                    yield _row(i, dict(zip(src.columns, values)))
+                    i += 1
+            return
+        i = 0
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                yield Row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
+            else:
+                if isinstance(obj, dict):
+                    yield _row(i, {k: _as_text(v) for k, v in obj.items()})
+                else:
+                    yield Row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+            i += 1
+
+
+def _as_text(v) -> str:
+    if isinstance(v, str):
+        return v
+    return "" if v is None else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+
+
+def _row(i: int, fields: dict, error: str = "") -> Row:
+    missing = [c for c in REQUIRED if c not in fields]
+    if not error and missing:
+        error = f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+    elif not error and not fields["answer"].strip():
+        error = "the answer is empty"
+    return Row(i, fields, error)
+
+
+def digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---- grading one row ------------------------------------------------------------------------
+def checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None) -> Callable:
+    """The one place that calls the checker: (problem, quantity, answer, variant) -> CheckResult."""
+    return lambda problem, quantity, answer, variant="": check(problem, quantity, answer, timeout=timeout,
+                                                               extra=extra)
+
+
+def meaning_key(result) -> str:
+    """What a wrong answer means, so differently typed equal answers cluster: the interpreted
+    LaTeX, whitespace removed (CheckResult.fingerprint, a hash of its values, will replace it)."""
+    return "".join((result.interpreted or result.answer).split())
+
+
+def grade_row(row: Row, check_one: Callable) -> Graded:
+    """One row -> Graded; never raises for anything a row holds."""
+    f = row.fields
+    where = dict(problem=f.get("problem", "").strip(), quantity=f.get("quantity", "").strip())
+    raw = f.get("max_score", "").strip() or "1"
+    try:
+        max_score = float(raw)
+    except ValueError:
+        max_score = -1.0
+    if not 0 <= max_score < float("inf"):
+        return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where)
+    if row.error:
+        return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where)
+    try:
+        r = check_one(where["problem"], where["quantity"], f["answer"], f.get("variant", "").strip())
+    except DeriveError as e:              # unknown problem or quantity, a broken problem file
+        return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where)
+    return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
+                  r.interpreted, meaning_key(r) if r.verdict not in ("correct", "invalid") else "",
+                  r.problem, r.quantity)
+
+
+def graded_in_order(rows: Iterator[Row], check_one: Callable, workers: int) -> Iterator[Graded]:
+    """Grade rows on `workers` threads, yielding results in input order, at most 4 per worker in flight."""
+    ex = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="derive-grade")
+    window: deque = deque()
+    try:
+        for row in rows:
+            window.append(ex.submit(grade_row, row, check_one))
+            if len(window) >= 4 * max(1, workers):
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+# ---- the journal ----------------------------------------------------------------------------
+class Journal:
+    """REPORT.partial.jsonl: a header line with the input's hash, then one Graded per row in order."""
+
+    def __init__(self, report: Path):
+        self.path = report.with_name(report.name + ".partial.jsonl")
+        self.file = None
+        self.synced = 0.0
+        self.count = 0                  # rows in the journal
+
+    def resume(self, input_hash: str) -> int:
+        """Rows already graded for this input (0 and a fresh journal if none or another input's)."""
+        done = 0
+        if self.path.is_file():
+            with open(self.path, "rb") as f:
+                header, good_end = f.readline(), 0
+                try:
+                    ok = json.loads(header).get("input_sha256") == input_hash
+                except (ValueError, AttributeError):
+                    ok = False
+                if ok:
+                    good_end = f.tell()
+                    for line in f:
+                        if not line.endswith(b"\n"):
+                            break                       # the half line a kill left
+                        done, good_end = done + 1, good_end + len(line)
+            if ok:
+                with open(self.path, "r+b") as f:
+                    f.truncate(good_end)
+                self.file = open(self.path, "a", encoding="utf-8")
+                self.count = done
+                return done
+        self.file = open(self.path, "w", encoding="utf-8")
+        self.file.write(json.dumps({"input_sha256": input_hash, "version": JOURNAL_VERSION}) + "\n")
+        self._sync(force=True)
+        return 0
+
+    def append(self, g: Graded) -> None:
+        self.file.write(json.dumps(g.to_json(), ensure_ascii=False) + "\n")
+        self.count += 1
+        self._sync()
+
+    def _sync(self, force: bool = False) -> None:
+        self.file.flush()                              # in the OS now: a SIGKILL loses nothing
+        now = time.monotonic()
+        if force or now - self.synced >= SYNC_SECONDS:  # on disk: a power cut loses at most 0.2 s
+            os.fsync(self.file.fileno())
+            self.synced = now
+
+    def close(self) -> None:
+        if self.file is not None:
+            self._sync(force=True)
+            self.file.close()
+            self.file = None
+
+    def replay(self) -> Iterator[Graded]:
+        with open(self.path, encoding="utf-8") as f:
+            f.readline()
+            for line in f:
+                yield Graded.from_json(json.loads(line))
+
+
+# ---- the whole batch --------------------------------------------------------------------------
+def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=None, workers: int = 1,
+               timeout: float = DEFAULT_TIMEOUT, extra=None, student: str | None = None,
+               expected=(), progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Grade every row of `path` into `output` (default: beside the input, NAME.report.csv).
+    `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results).
+    Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
+    src = open_source(path, student)
+    output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
+    total = sum(1 for _ in rows(src))
+    if gradescope_out:
+        gradescope.one_student(src.path, (r.fields.get("student", "") for r in rows(src)))
+    journal = Journal(output)
+    resumed = journal.resume(digest(src.path))
+    done, t0 = resumed, time.perf_counter()
+    check_one = checker(workers, timeout, extra)
+    pending = (r for i, r in enumerate(rows(src)) if i >= resumed)
+    results = graded_in_order(pending, check_one, workers)
+    try:
+        for g in results:
+            journal.append(g)
+            done += 1
+            if progress:
+                progress(done, total)
+    except KeyboardInterrupt:
+        journal.close()
+        raise Interrupted(journal.count, total, journal.path) from None
+    finally:
+        results.close()
+        journal.close()
+    seconds = time.perf_counter() - t0
+    counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+    journal.path.unlink()
+    return Outcome(total, counts, resumed, seconds, written)
+
+
+def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, expected) -> tuple[dict, dict]:
+    """Join input rows and journal into the report (and totals, summary, Gradescope), atomically."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    tot = Totals() if totals else None
+    summ = SummaryBuilder() if summary else None
+    mine = [] if gs else None
+    jsonl = output.suffix.lower() == ".jsonl"
+    columns = [c for c in src.columns if c not in RESULT_COLUMNS] + list(RESULT_COLUMNS)
+    with _atomic(output) as f:
+        writer = None if jsonl else csv.writer(f)
+        if writer:
+            writer.writerow(columns)
+        for row, g in zip(rows(src), journal.replay(), strict=True):
+            counts[g.verdict] = counts.get(g.verdict, 0) + 1
+            out = {c: row.fields.get(c, "") for c in src.columns if c not in RESULT_COLUMNS}
+            out.update(verdict=g.verdict, score=_num(g.score))
+            if jsonl:
+                out.update(score=g.score, diagnosis=list(g.diagnosis), feedback=list(g.feedback))
+                f.write(json.dumps(out, ensure_ascii=False) + "\n")
+            else:
+                out.update(diagnosis=",".join(g.diagnosis), feedback="; ".join(g.feedback))
+                writer.writerow([out.get(c, "") for c in columns])
+            if tot is not None:
+                tot.add(row.fields.get("student", ""), g)
+            if summ is not None:
+                summ.add(row.fields, g)
+            if mine is not None:
+                mine.append((row.fields, g))
+    written = {"report": output}
+    if tot is not None:
+        with _atomic(Path(totals)) as f:
+            tot.write_csv(f, VERDICTS)
+        written["totals"] = Path(totals)
+    if summ is not None:
+        with _atomic(Path(summary)) as f:
+            f.write(html(summ.build(src.path.name)))
+        written["summary"] = Path(summary)
+    if mine is not None:
+        with _atomic(Path(gs)) as f:
+            json.dump(gradescope.results(mine, expected), f, indent=2, ensure_ascii=False)
+        written["gradescope"] = Path(gs)
+    return counts, written
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+@contextlib.contextmanager
+def _atomic(path: Path):
+    """A text file written beside its final name and renamed into place only once complete."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
