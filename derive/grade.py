@@ -16,7 +16,8 @@ import hashlib
 import json
 import os
 import time
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
 MAX_ANSWER_FILE = 16 << 20      # bytes: an answer file is one student's homework
 FIELD_LIMIT = 64 << 20          # csv's own limit (128 KiB) would end the batch at one long answer
 JOURNAL_VERSION = 1
+MEMO_SIZE = 8192               # distinct (question, answer) results remembered
+MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
 SYNC_SECONDS = 0.2              # fsync the journal at most this often (each row is flushed at once)
 
 
@@ -195,8 +198,37 @@ def digest(path: Path) -> str:
 # ---- grading one row ------------------------------------------------------------------------
 def checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None) -> Callable:
     """The one place that calls the checker: (problem, quantity, answer, variant) -> CheckResult."""
-    return lambda problem, quantity, answer, variant="": check(problem, quantity, answer, timeout=timeout,
-                                                               extra=extra)
+    return Memo(lambda problem, quantity, answer, variant="": check(problem, quantity, answer,
+                                                                    timeout=timeout, extra=extra))
+
+
+class Memo:
+    """Identical answers to one question get one check: a class types the same few spellings many
+    times, and a check is a pure function of (problem, quantity, answer, variant). Bounded (LRU);
+    answers too long to be valid are not kept. Safe to call from several threads."""
+
+    def __init__(self, fn: Callable, size: int = MEMO_SIZE):
+        self.fn, self.size = fn, size
+        self.cache: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __call__(self, problem: str, quantity: str, answer: str, variant: str = ""):
+        key = (problem, quantity, answer, variant)
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+                self.hits += 1
+                return hit
+            self.misses += 1
+        result = self.fn(problem, quantity, answer, variant)
+        if len(answer) <= MEMO_MAX_ANSWER:
+            with self.lock:
+                self.cache[key] = result
+                if len(self.cache) > self.size:
+                    self.cache.popitem(last=False)
+        return result
 
 
 def meaning_key(result) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 
 PREPARE_TIMEOUT = 120.0      # seconds for trusted preparation (deriving a problem)
@@ -17,6 +18,7 @@ PREPARE_TIMEOUT = 120.0      # seconds for trusted preparation (deriving a probl
 
 def _serve(conn) -> None:
     """The worker's loop: receive (prepare, job), answer 'ready' then the job's result."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is for the parent; it stops the worker
     try:
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -130,7 +130,9 @@ class SummaryBuilder:
 
     def build(self, source: str) -> ClassSummary:
         questions = []
-        for (problem, quantity), (verdicts, diagnoses, groups) in self.questions.items():
+        order = {p: n for n, p in enumerate(dict.fromkeys(p for p, _ in self.questions))}
+        for (problem, quantity), (verdicts, diagnoses, groups) in sorted(self.questions.items(),
+                                                                         key=lambda kv: order[kv[0][0]]):
             top = sorted(groups.values(), key=lambda c: -c.count)[:TOP_CLUSTERS]
             clusters = tuple(Cluster(quantity, c.count, len(c.spellings) + c.other_spellings,
                                      c.spellings.most_common(1)[0][0], c.interpreted, c.diagnosis,
