@@ -73,13 +73,3 @@ def read(text: str) -> list[AnswerLine]:
         else:
             out.append(AnswerLine(n, problem, name, answer))
     return out
-
-
-def looks_like_answer_file(head: str) -> bool:
-    """True when the first lines hold a [problem] line or a QUANTITY: ANSWER line."""
-    for raw in head.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        return bool(_SECTION.match(line)) or ":" in line
-    return False
