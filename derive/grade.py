@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import gradescope
-from .check import DEFAULT_TIMEOUT, check
+from .grading import DEFAULT_TIMEOUT, Checker
 from .errors import DeriveError, Interrupted
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
@@ -71,10 +71,14 @@ class Outcome:
 
 
 # ---- grading one row ------------------------------------------------------------------------
-def checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None) -> Callable:
-    """The one place that calls the checker: (problem, quantity, answer, variant) -> CheckResult."""
-    return Memo(lambda problem, quantity, answer, variant="": check(problem, quantity, answer,
-                                                                    timeout=timeout, extra=extra))
+@contextlib.contextmanager
+def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None):
+    """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
+    backed by `checker`, or by a new Checker with `workers` processes, closed on exit."""
+    with contextlib.ExitStack() as stack:
+        c = checker or stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+        yield Memo(lambda problem, quantity, answer, variant=None: c.check(problem, quantity, answer,
+                                                                           timeout=timeout, variant=variant))
 
 
 class Memo:
@@ -88,7 +92,7 @@ class Memo:
         self.lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def __call__(self, problem: str, quantity: str, answer: str, variant: str = ""):
+    def __call__(self, problem: str, quantity: str, answer: str, variant: int | None = None):
         key = (problem, quantity, answer, variant)
         with self.lock:
             hit = self.cache.get(key)
@@ -107,9 +111,11 @@ class Memo:
 
 
 def meaning_key(result) -> str:
-    """What a wrong answer means, so differently typed equal answers cluster: the interpreted
-    LaTeX, whitespace removed (CheckResult.fingerprint, a hash of its values, will replace it)."""
-    return "".join((result.interpreted or result.answer).split())
+    """What a wrong answer means, so differently typed equal answers cluster: the hash of its values
+    at the checker's fixed points (CheckResult.fingerprint), else what the checker understood."""
+    if result.fingerprint:
+        return "values:" + result.fingerprint
+    return "read:" + "".join((result.interpreted or result.answer).split())
 
 
 def grade_row(row: Row, check_one: Callable) -> Graded:
@@ -125,8 +131,12 @@ def grade_row(row: Row, check_one: Callable) -> Graded:
         return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where)
     if row.error:
         return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where)
+    variant = f.get("variant", "").strip()
+    if variant and not variant.lstrip("-").isdigit():
+        return Graded("invalid", 0.0, max_score, feedback=(f"variant {variant[:40]!r} is not a whole number",),
+                      **where)
     try:
-        r = check_one(where["problem"], where["quantity"], f["answer"], f.get("variant", "").strip())
+        r = check_one(where["problem"], where["quantity"], f["answer"], int(variant) if variant else None)
     except DeriveError as e:              # unknown problem or quantity, a broken problem file
         return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where)
     return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
@@ -214,9 +224,11 @@ class Journal:
 # ---- the whole batch --------------------------------------------------------------------------
 def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=None, workers: int = 1,
                timeout: float = DEFAULT_TIMEOUT, extra=None, student: str | None = None,
-               expected=(), progress: Callable[[int, int], None] | None = None) -> Outcome:
+               expected=(), checker: Checker | None = None,
+               progress: Callable[[int, int], None] | None = None) -> Outcome:
     """Grade every row of `path` into `output` (default: beside the input, NAME.report.csv).
-    `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results).
+    `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results);
+    `checker`: a warm Checker to use (and leave open) instead of starting one with `workers`.
     Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
@@ -226,21 +238,21 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     journal = Journal(output)
     resumed = journal.resume(digest(src.path))
     done, t0 = resumed, time.perf_counter()
-    check_one = checker(workers, timeout, extra)
     pending = (r for i, r in enumerate(rows(src)) if i >= resumed)
-    results = graded_in_order(pending, check_one, workers)
-    try:
-        for g in results:
-            journal.append(g)
-            done += 1
-            if progress:
-                progress(done, total)
-    except KeyboardInterrupt:
-        journal.close()
-        raise Interrupted(journal.count, total, journal.path) from None
-    finally:
-        results.close()
-        journal.close()
+    with checking(workers, timeout, extra, checker) as check_one:
+        results = graded_in_order(pending, check_one, workers)
+        try:
+            for g in results:
+                journal.append(g)
+                done += 1
+                if progress:
+                    progress(done, total)
+        except KeyboardInterrupt:
+            journal.close()
+            raise Interrupted(journal.count, total, journal.path) from None
+        finally:
+            results.close()
+            journal.close()
     seconds = time.perf_counter() - t0
     counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
     journal.path.unlink()

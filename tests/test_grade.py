@@ -18,13 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from derive import grade
+from derive import Checker, grade
 from derive.cli import main
 from derive.errors import InputError
 from derive.problem import catalogue
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def checker():
+    """One warm Checker for the in-process runs of this module (each problem derived once)."""
+    with Checker(workers=1) as c:
+        yield c
 
 
 def read_csv(path):
@@ -160,12 +167,12 @@ def test_summary_in_a_real_browser(graded_class, tmp_path):
     assert "&lt;script&gt;alert" in p.stdout and "<script>alert" not in p.stdout
 
 
-def test_whole_catalogue_sample_answers_through_the_batch(tmp_path):
+def test_whole_catalogue_sample_answers_through_the_batch(tmp_path, checker):
     """Every sample answer of every problem file, as one class: each gets its file's verdict."""
     samples = [(p.id, s.quantity, s.answer, s.verdict) for p in catalogue() for s in p.samples]
     src = write_csv(tmp_path / "all.csv", ["student", "problem", "quantity", "answer"],
                     [(f"s{i}", p, q, a) for i, (p, q, a, _) in enumerate(samples)])
-    out = grade.grade_file(src, tmp_path / "r.jsonl", workers=2)
+    out = grade.grade_file(src, tmp_path / "r.jsonl", checker=checker)
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert [r["verdict"] for r in rows] == [v for *_, v in samples]
     assert [r["answer"] for r in rows] == [a for _, _, a, _ in samples]
@@ -173,7 +180,7 @@ def test_whole_catalogue_sample_answers_through_the_batch(tmp_path):
     assert out.rows == len(samples) and sum(out.counts.values()) == len(samples)
 
 
-def test_jsonl_input_and_malformed_rows_do_not_stop_the_batch(tmp_path):
+def test_jsonl_input_and_malformed_rows_do_not_stop_the_batch(tmp_path, checker):
     big = "x" * (1 << 20)
     lines = [json.dumps({"student": "a", "problem": "problem1", "quantity": "dL/db3", "answer": "dL/dh3 f3'"}),
              json.dumps({"student": "b", "problem": "problem1", "quantity": "dL/db3"}),          # no answer
@@ -186,7 +193,7 @@ def test_jsonl_input_and_malformed_rows_do_not_stop_the_batch(tmp_path):
              json.dumps({"student": "f", "problem": "scalar-chain", "quantity": "dL/db3", "answer": "dL/dh3*f3'"})]
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    grade.grade_file(src, tmp_path / "r.csv")
+    grade.grade_file(src, tmp_path / "r.csv", checker=checker)
     r = read_csv(tmp_path / "r.csv")
     assert [x["verdict"] for x in r] == ["correct"] + ["invalid"] * 6 + ["correct"]
     assert r[1]["feedback"] == "missing column: answer"
@@ -196,14 +203,14 @@ def test_jsonl_input_and_malformed_rows_do_not_stop_the_batch(tmp_path):
     assert r[5]["diagnosis"] == "syntax" and r[6]["feedback"] == "the answer is empty"
 
 
-def test_csv_short_row_and_huge_field(tmp_path):
+def test_csv_short_row_and_huge_field(tmp_path, checker):
     src = tmp_path / "in.csv"
     src.write_text("student,problem,quantity,answer\n"
                    "a,problem1\n"
                    f"b,problem1,dL/db3,\"{'y' * 300_000}\"\n"
                    "\n"
                    "c,problem1,dL/db3,dL/dh3 f3'\n", encoding="utf-8")
-    grade.grade_file(src, tmp_path / "r.csv")
+    grade.grade_file(src, tmp_path / "r.csv", checker=checker)
     r = read_csv(tmp_path / "r.csv")
     assert [x["verdict"] for x in r] == ["invalid", "invalid", "correct"]
     assert r[0]["feedback"] == "missing columns: quantity, answer"
@@ -226,32 +233,32 @@ def test_unusable_input_exits_2_naming_the_columns(tmp_path, capsys, content, me
     assert not (tmp_path / "r.csv").exists()
 
 
-def test_unusable_jsonl_and_answer_files(tmp_path):
+def test_unusable_jsonl_and_answer_files(tmp_path, checker):
     (tmp_path / "a.jsonl").write_text("[1, 2]\n")
     with pytest.raises(InputError, match="the first line is not a JSON object"):
-        grade.grade_file(tmp_path / "a.jsonl")
+        grade.grade_file(tmp_path / "a.jsonl", checker=checker)
     (tmp_path / "b.jsonl").write_text('{"student": "x", "answer": "y"}\n')
     with pytest.raises(InputError, match="missing columns problem, quantity; the file has: student, answer"):
-        grade.grade_file(tmp_path / "b.jsonl")
+        grade.grade_file(tmp_path / "b.jsonl", checker=checker)
     (tmp_path / "c.txt").write_text("# only comments\n\n")
     with pytest.raises(InputError, match="holds no answers"):
-        grade.grade_file(tmp_path / "c.txt")
+        grade.grade_file(tmp_path / "c.txt", checker=checker)
 
 
-def _slow_job(path, qname, answer, fmt):
+def _slow_job(key, qname, answer, fmt):
     """The worker's job, except that the answer BOMB runs a C-level big-integer power (~90 s)
     that no signal interrupts: only the sandbox's kill stops it."""
     if answer == "BOMB":
         return 3 ** (10 ** 8) > 0
-    return _real_job(path, qname, answer, fmt)
+    return _real_job(key, qname, answer, fmt)
 
 
-CHECK = importlib.import_module("derive.check")       # the module (derive.check is also the function)
-_real_job = CHECK._job
+CHECKER = importlib.import_module("derive.grading.checker")
+_real_job = CHECKER.job
 
 
-def test_one_bomb_among_1000_rows_costs_at_most_the_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(CHECK, "_job", _slow_job)
+def test_one_bomb_among_1000_rows_costs_at_most_the_limit(tmp_path, monkeypatch, checker):
+    monkeypatch.setattr(CHECKER, "job", _slow_job)
     good = [("problem1", "dL/db3", "dL/dh3 f3'"), ("problem1", "dL/dw3", "dL/dh3 f3' h1"),
             ("problem1", "dL/db1", "dL/dh3 f3' w3 f1'"), ("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x")]
     rows = [(f"s{i}", *good[i % 4]) for i in range(1000)]
@@ -261,10 +268,10 @@ def test_one_bomb_among_1000_rows_costs_at_most_the_limit(tmp_path, monkeypatch)
     def run(name, rows):
         src = write_csv(tmp_path / f"{name}.csv", header, rows)
         t = time.perf_counter()
-        grade.grade_file(src, tmp_path / f"{name}.report.csv", timeout=limit)
+        grade.grade_file(src, tmp_path / f"{name}.report.csv", timeout=limit, checker=checker)
         return time.perf_counter() - t, read_csv(tmp_path / f"{name}.report.csv")
 
-    grade.grade_file(write_csv(tmp_path / "warm.csv", header, rows[:4]), tmp_path / "warm.report.csv")
+    grade.grade_file(write_csv(tmp_path / "warm.csv", header, rows[:4]), tmp_path / "warm.csv.out", checker=checker)
     base, _ = run("good", rows)
     with_bomb, report = run("bomb", rows[:500] + [("mallory", "problem1", "dL/dw1", "BOMB")] + rows[500:])
     assert report[500]["verdict"] == "undecided" and report[500]["diagnosis"] == "timeout"
@@ -312,7 +319,7 @@ def test_sigkill_mid_run_leaves_no_report_and_the_rerun_resumes(tmp_path):
     src, rows, expected = _resume_input(tmp_path)
     report = tmp_path / "report.csv"
     journal = tmp_path / "report.csv.partial.jsonl"
-    proc = _start(["grade", src, "-o", report, "--timeout", "30"], tmp_path)
+    proc = _start(["grade", src, "-o", report, "--timeout", "30", "--workers", "2"], tmp_path)
     _wait_for_rows(journal, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -329,17 +336,17 @@ def test_sigkill_mid_run_leaves_no_report_and_the_rerun_resumes(tmp_path):
     assert not journal.exists()
 
 
-def test_journal_of_another_input_is_not_reused(tmp_path):
+def test_journal_of_another_input_is_not_reused(tmp_path, checker):
     src, rows, expected = _resume_input(tmp_path, 60)
     report = tmp_path / "report.csv"
     journal = tmp_path / "report.csv.partial.jsonl"
     journal.write_text(json.dumps({"input_sha256": "0" * 64, "version": 1}) + "\n" +
                        json.dumps(grade.Graded("correct", 1.0, 1.0).to_json()) + "\n")
-    out = grade.grade_file(src, report, timeout=30)
+    out = grade.grade_file(src, report, timeout=30, checker=checker)
     assert out.resumed == 0 and [r["verdict"] for r in read_csv(report)] == expected
 
 
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, checker):
     src, rows, expected = _resume_input(tmp_path)
     report = tmp_path / "report.csv"
     journal = tmp_path / "report.csv.partial.jsonl"
@@ -351,11 +358,11 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     saved = _journal_lines(journal)
     assert f"Interrupted: {saved:,} of {len(rows):,} rows are graded and saved in {journal}" in err
     assert "run the same command again to resume" in err and not report.exists()
-    out = grade.grade_file(src, report, timeout=30)
+    out = grade.grade_file(src, report, timeout=30, checker=checker)
     assert out.resumed == saved and [r["verdict"] for r in read_csv(report)] == expected
 
 
-def test_report_is_never_half_written(tmp_path, monkeypatch):
+def test_report_is_never_half_written(tmp_path, monkeypatch, checker):
     """A failure while the report is being assembled leaves the previous report untouched."""
     src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"],
                     [("a", "problem1", "dL/db3", "dL/dh3 f3'")] * 5)
@@ -369,7 +376,7 @@ def test_report_is_never_half_written(tmp_path, monkeypatch):
         raise OSError("disk full")
     monkeypatch.setattr(grade.Journal, "replay", broken)
     with pytest.raises(OSError):
-        grade.grade_file(src, report)
+        grade.grade_file(src, report, checker=checker)
     assert report.read_text() == "the previous report\n"
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from derive import grade, submission
+from derive import Checker, grade, submission
 from derive.cli import main
 from derive.problem import load
 
@@ -27,6 +27,13 @@ FILLED = {("two-hidden-deltas", "delta4"): "2(f - y)",
 VERDICT = {("two-hidden-deltas", "delta4"): "passed", ("two-hidden-deltas", "drho/dW1"): "failed",
            ("two-hidden-deltas", "delta3"): "passed", ("residual-relu", "z"): "passed",
            ("residual-relu", "u1"): "failed"}
+
+
+@pytest.fixture(scope="module")
+def checker():
+    """One warm Checker for the in-process runs of this module (each problem derived once)."""
+    with Checker(workers=1) as c:
+        yield c
 
 
 def fill(template: str, answers: dict) -> str:
@@ -71,11 +78,11 @@ def test_reading_lines_a_student_mangled():
         ("two-hidden-deltas", "delta3", "x : y", "")
 
 
-def test_filled_template_graded_with_gradescope_results(tmp_path):
+def test_filled_template_graded_with_gradescope_results(tmp_path, checker):
     text = fill(submission.template([load("two-hidden-deltas"), load("residual-relu")]), FILLED)
     sub = tmp_path / "ada.txt"
     sub.write_text(text, encoding="utf-8")
-    out = grade.grade_file(sub, tmp_path / "report.csv", gradescope_out=tmp_path / "results.json")
+    out = grade.grade_file(sub, tmp_path / "report.csv", gradescope_out=tmp_path / "results.json", checker=checker)
     assert out.written["gradescope"] == tmp_path / "results.json"
     res = json.loads((tmp_path / "results.json").read_text())
     tests = {t["name"]: t for t in res["tests"]}
@@ -101,11 +108,11 @@ def test_gradescope_refuses_a_file_of_several_students(tmp_path, capsys):
     assert not (tmp_path / "results.json").exists()
 
 
-def test_student_name_from_option_or_file_name(tmp_path):
+def test_student_name_from_option_or_file_name(tmp_path, checker):
     sub = tmp_path / "jo.txt"
     sub.write_text("[problem1]\ndL/db3: dL/dh3 f3'\n")
-    grade.grade_file(sub, tmp_path / "a.csv")
-    grade.grade_file(sub, tmp_path / "b.csv", student="Jo Park")
+    grade.grade_file(sub, tmp_path / "a.csv", checker=checker)
+    grade.grade_file(sub, tmp_path / "b.csv", student="Jo Park", checker=checker)
     assert (tmp_path / "a.csv").read_text().splitlines()[1].startswith("jo,problem1,dL/db3,")
     assert (tmp_path / "b.csv").read_text().splitlines()[1].startswith("Jo Park,problem1,dL/db3,")
 
