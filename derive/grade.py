@@ -24,6 +24,9 @@ from typing import Callable, Iterator
 
 from . import gradescope
 from .grading import DEFAULT_TIMEOUT, Checker
+from .grading.job import prepare
+from .grading.key import key_of
+from .problem import load as load_problem
 from .errors import DeriveError, Interrupted
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
@@ -34,6 +37,7 @@ VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
 JOURNAL_VERSION = 1
 MEMO_SIZE = 8192               # distinct (question, answer) results remembered
 MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
+MAX_AHEAD = 2000               # distinct questions derived before the workers start
 SYNC_SECONDS = 0.2              # fsync the journal at most this often (each row is flushed at once)
 
 
@@ -67,18 +71,58 @@ class Outcome:
     counts: dict                # verdict -> rows
     resumed: int                # rows taken from an earlier run's journal
     seconds: float              # grading time of this run
+    checked: int = 0            # answers that went through the checker (the rest repeated an earlier one)
     written: dict = field(default_factory=dict)   # "report" / "totals" / "summary" / "gradescope" -> path
 
 
 # ---- grading one row ------------------------------------------------------------------------
 @contextlib.contextmanager
-def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None):
+def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None,
+             questions=()):
     """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
-    backed by `checker`, or by a new Checker with `workers` processes, closed on exit."""
+    backed by `checker`, or by a new Checker with `workers` processes (closed on exit) whose workers
+    start with the references of `questions` (problem, quantity) already derived."""
     with contextlib.ExitStack() as stack:
-        c = checker or stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
-        yield Memo(lambda problem, quantity, answer, variant=None: c.check(problem, quantity, answer,
-                                                                           timeout=timeout, variant=variant))
+        if checker is None:
+            _derive_ahead(questions, extra)
+            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+        load = _Problems(checker)
+        yield Memo(lambda problem, quantity, answer, variant=None: checker.check(
+            load(problem), quantity, answer, timeout=timeout, variant=variant))
+
+
+def _derive_ahead(questions, extra) -> None:
+    """Derive each asked problem once here, before the Checker forks its workers from this process,
+    so that every worker (and every replacement of a worker killed on a timeout) starts warm
+    instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
+    worker, which reports them per row."""
+    seen = {}
+    for name, qname in questions:
+        try:
+            p = seen.get(name) or seen.setdefault(name, load_problem(name, extra))
+            prepare(key_of(p), p.quantity(qname).name)
+        except Exception:                 # noqa: BLE001 - see above: the check itself will say why
+            continue
+
+
+class _Problems:
+    """Problem names -> Problem, looked up once per name (a lookup reads the catalogue folder)."""
+
+    def __init__(self, checker: Checker, size: int = 1024):
+        self.checker, self.size, self.known = checker, size, {}
+
+    def __call__(self, name: str):
+        hit = self.known.get(name)
+        if hit is None:
+            try:
+                hit = self.checker.load(name)
+            except DeriveError as e:
+                hit = e
+            if len(self.known) < self.size:
+                self.known[name] = hit
+        if isinstance(hit, DeriveError):
+            raise hit
+        return hit
 
 
 class Memo:
@@ -232,14 +276,18 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
-    total = sum(1 for _ in rows(src))
+    total, questions = 0, {}
+    for r in rows(src):
+        total += 1
+        if not r.error and len(questions) < MAX_AHEAD:
+            questions[r.fields["problem"].strip(), r.fields["quantity"].strip()] = None
     if gradescope_out:
         gradescope.one_student(src.path, (r.fields.get("student", "") for r in rows(src)))
     journal = Journal(output)
     resumed = journal.resume(digest(src.path))
     done, t0 = resumed, time.perf_counter()
     pending = (r for i, r in enumerate(rows(src)) if i >= resumed)
-    with checking(workers, timeout, extra, checker) as check_one:
+    with checking(workers, timeout, extra, checker, questions) as check_one:
         results = graded_in_order(pending, check_one, workers)
         try:
             for g in results:
@@ -253,10 +301,11 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
         finally:
             results.close()
             journal.close()
+        checked = check_one.misses
     seconds = time.perf_counter() - t0
     counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
     journal.path.unlink()
-    return Outcome(total, counts, resumed, seconds, written)
+    return Outcome(total, counts, resumed, seconds, checked, written)
 
 
 def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, expected) -> tuple[dict, dict]:
