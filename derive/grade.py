@@ -24,10 +24,11 @@ from typing import Callable, Iterator
 
 from . import gradescope
 from .grading import DEFAULT_TIMEOUT, Checker
+from .grading.checker import valid_timeout
 from .grading.job import prepare
 from .grading.key import key_of
 from .problem import load as load_problem
-from .errors import DeriveError, Interrupted
+from .errors import DeriveError, Interrupted, UsageError
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
 from .summary import SummaryBuilder, Totals
@@ -274,6 +275,9 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results);
     `checker`: a warm Checker to use (and leave open) instead of starting one with `workers`.
     Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"the number of workers is a whole number ≥ 1, not {workers!r}")
+    valid_timeout(timeout)
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
     total, questions = 0, {}

@@ -5,6 +5,7 @@ seeds: seed 004 prints z = 0 and u1 = -0.8, both wrong) and from the problem fil
 """
 import csv
 import importlib
+import io
 import html.parser
 import json
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from derive import Checker, grade
-from derive.cli import main
+from derive.cli import Progress, main
 from derive.errors import InputError
 from derive.problem import catalogue
 
@@ -233,6 +234,15 @@ def test_unusable_input_exits_2_naming_the_columns(tmp_path, capsys, content, me
     assert not (tmp_path / "r.csv").exists()
 
 
+def test_bad_options_are_one_error_line(tmp_path, capsys):
+    src = DATA / "class.csv"
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--workers", "0"]) == 2
+    assert capsys.readouterr().err == "Error: the number of workers is a whole number ≥ 1, not 0\n"
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--timeout", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("Error: the timeout is a number of seconds above 0")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unusable_jsonl_and_answer_files(tmp_path, checker):
     (tmp_path / "a.jsonl").write_text("[1, 2]\n")
     with pytest.raises(InputError, match="the first line is not a JSON object"):
@@ -386,3 +396,13 @@ def test_help_texts_have_examples(capsys):
         with pytest.raises(SystemExit):
             main([cmd, "--help"])
         assert f"example: derive {cmd} " in capsys.readouterr().out
+
+
+def test_progress_bar_shows_rows_rate_and_time_left():
+    out = io.StringIO()
+    bar = Progress(out, every=0)
+    for done in range(1, 101):
+        bar(done, 100)
+    last = out.getvalue().split("\r")[-1]
+    assert re.fullmatch(r"\s*100/100 \[#{30}\] [\d,]+ rows/s ETA 0:00 ", last), last
+    assert re.search(r"\s50/100 \[#{15}\.{15}\] [\d,]+ rows/s ETA \d+:\d\d ", out.getvalue())
