@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import gradescope
+from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, Checker
 from .grading.checker import valid_timeout
 from .grading.job import prepare
 from .grading.key import key_of
 from .problem import load as load_problem
-from .errors import DeriveError, Interrupted, UsageError
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
 from .summary import SummaryBuilder, Totals
@@ -97,11 +97,14 @@ def _derive_ahead(questions, extra) -> None:
     so that every worker (and every replacement of a worker killed on a timeout) starts warm
     instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
     worker, which reports them per row."""
-    seen = {}
+    problems = {}
     for name, qname in questions:
         try:
-            p = seen.get(name) or seen.setdefault(name, load_problem(name, extra))
-            prepare(key_of(p), p.quantity(qname).name)
+            if name not in problems:
+                problems[name] = None                  # an unknown name is looked up once
+                problems[name] = load_problem(name, extra)
+            if problems[name] is not None:
+                prepare(key_of(problems[name]), problems[name].quantity(qname).name)
         except Exception:                 # noqa: BLE001 - see above: the check itself will say why
             continue
 
@@ -205,6 +208,14 @@ def graded_in_order(rows: Iterator[Row], check_one: Callable, workers: int) -> I
 
 
 # ---- the journal ----------------------------------------------------------------------------
+def _whole(line: bytes) -> bool:
+    try:
+        Graded.from_json(json.loads(line))
+        return True
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 class Journal:
     """REPORT.partial.jsonl: a header line with the input's hash, then one Graded per row in order."""
 
@@ -227,7 +238,7 @@ class Journal:
                 if ok:
                     good_end = f.tell()
                     for line in f:
-                        if not line.endswith(b"\n"):
+                        if not line.endswith(b"\n") or not _whole(line):
                             break                       # the half line a kill left
                         done, good_end = done + 1, good_end + len(line)
             if ok:
@@ -280,6 +291,9 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     valid_timeout(timeout)
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
+    for out in filter(None, (output, totals, summary, gradescope_out)):
+        if Path(out).resolve() == src.path.resolve():
+            raise UsageError(f"{out} is the input file; write the results to another file")
     total, questions = 0, {}
     for r in rows(src):
         total += 1
@@ -307,7 +321,10 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
             journal.close()
         checked = check_one.misses
     seconds = time.perf_counter() - t0
-    counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+    try:
+        counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+    except KeyboardInterrupt:
+        raise Interrupted(journal.count, total, journal.path) from None
     journal.path.unlink()
     return Outcome(total, counts, resumed, seconds, checked, written)
 

@@ -241,6 +241,11 @@ def test_bad_options_are_one_error_line(tmp_path, capsys):
     assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--timeout", "-1"]) == 2
     assert capsys.readouterr().err.startswith("Error: the timeout is a number of seconds above 0")
     assert list(tmp_path.iterdir()) == []
+    copy = tmp_path / "answers.csv"
+    copy.write_bytes(src.read_bytes())
+    assert main(["grade", str(copy), "-o", str(copy)]) == 2
+    assert capsys.readouterr().err == f"Error: {copy} is the input file; write the results to another file\n"
+    assert copy.read_bytes() == src.read_bytes()
 
 
 def test_unusable_jsonl_and_answer_files(tmp_path, checker):
