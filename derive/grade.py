@@ -314,6 +314,8 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     for out in filter(None, (output, totals, summary, gradescope_out)):
         if Path(out).resolve() == src.path.resolve():
             raise UsageError(f"{out} is the input file; write the results to another file")
+        if not Path(out).resolve().parent.is_dir():          # found now, not after grading every row
+            raise UsageError(f"cannot write {out}: the folder {Path(out).parent} does not exist")
     total, questions = 0, {}
     for r in rows(src):
         total += 1
@@ -322,7 +324,10 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     if gradescope_out:
         gradescope.one_student(src.path, (r.fields.get("student", "") for r in rows(src)))
     journal = Journal(output)
-    resumed = journal.resume(digest(src.path))
+    try:
+        resumed = journal.resume(digest(src.path))
+    except OSError as e:
+        raise UsageError(f"cannot write {journal.path}: {e.strerror or e}") from None
     done, t0 = resumed, time.perf_counter()
     pending = (r for i, r in enumerate(rows(src)) if i >= resumed)
     with checking(workers, timeout, extra, checker, questions) as check_one:
@@ -345,6 +350,10 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
         counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
     except KeyboardInterrupt:
         raise Interrupted(journal.count, total, journal.path) from None
+    except OSError as e:                 # every row is in the journal: the same command finishes the job
+        raise DeriveError(f"cannot write the results ({e.strerror or e}{': ' + e.filename if e.filename else ''}); "
+                          f"all {journal.count:,} rows are saved in {journal.path}, run the same command "
+                          "again to write them") from None
     journal.path.unlink()
     return Outcome(total, counts, resumed, seconds, checked, written)
 

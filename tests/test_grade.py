@@ -21,7 +21,7 @@ import pytest
 
 from derive import Checker, grade
 from derive.cli import Progress, main
-from derive.errors import InputError
+from derive.errors import DeriveError, InputError
 from derive.problem import catalogue
 
 DATA = Path(__file__).parent / "data"
@@ -390,10 +390,22 @@ def test_report_is_never_half_written(tmp_path, monkeypatch, checker):
         yield next(it)
         raise OSError("disk full")
     monkeypatch.setattr(grade.Journal, "replay", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(DeriveError, match=r"cannot write the results \(disk full\); all 5 rows are saved in "):
         grade.grade_file(src, report, checker=checker)
     assert report.read_text() == "the previous report\n"
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []
+    monkeypatch.undo()
+    assert grade.grade_file(src, report, checker=checker).resumed == 5
+    assert [r["verdict"] for r in read_csv(report)] == ["correct"] * 5
+
+
+def test_an_output_folder_that_does_not_exist_is_one_error_line(tmp_path, capsys):
+    assert main(["grade", str(DATA / "class.csv"), "-o", str(tmp_path / "no" / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"Error: cannot write {tmp_path / 'no' / 'r.csv'}: the folder {tmp_path / 'no'} does not exist\n"
+    assert main(["grade", str(DATA / "class.csv"), "-o", str(tmp_path / "r.csv"),
+                 "--summary", str(tmp_path / "no" / "s.html")]) == 2
+    assert "the folder" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
 
 
 def test_help_texts_have_examples(capsys):
