@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from . import autograder, grade, pipeline, problem as problem_mod, submission
+from . import autograder, grade, pipeline, problem as problem_mod, submission, variants
 from .errors import DeriveError, Interrupted
 from .grading import DEFAULT_TIMEOUT, check
 
@@ -191,7 +191,10 @@ def _register_grading(sub) -> None:
 
 def cmd_check(args) -> int:
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    problem = args.problem
+    if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
+    res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -219,6 +222,7 @@ def _add_check(sub) -> None:
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--variant", type=int, metavar="SEED", help="grade against this seed's variant of the problem")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
 
@@ -255,7 +259,7 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.render.sheet", "derive.variant", "derive.validate"):
+    for mod in ("derive.render.commands", "derive.variants", "derive.validate"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
