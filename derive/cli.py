@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import textwrap
 import time
 
 from . import autograder, cliutil, grade, pipeline, problem as problem_mod, submission, variants
 from .errors import DeriveError, Interrupted
 from .grading import DEFAULT_TIMEOUT, check
+from .notation import shape_text, text
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -38,9 +41,6 @@ def cmd_solve(args) -> int:
 
 
 def format_solution(sol, data) -> str:
-    import textwrap
-
-    from .notation import shape_text, text
     p = sol.problem
     out = [f"{p.alias} ({p.id}): {p.title}" if p.alias else f"{p.id}: {p.title}", f"source: {p.source}"]
     if p.equations:
@@ -257,8 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
-    import importlib
+    """Sub-commands registered by their stage's module (sheet/graph, grade, variant, validate)."""
     out = []
     for mod in ("derive.render.commands", "derive.variants", "derive.validate"):
         try:
