@@ -1,0 +1,322 @@
+"""Many answers -> a report in input order, per-student totals, a class summary, Gradescope results.
+
+The input (CSV, JSONL or an answer file, see submission.py) is streamed twice: once to grade,
+writing each result to a journal beside the report (REPORT.partial.jsonl, one line per row, in
+input order, flushed every 50 ms), and once to join input and journal into the report, totals and
+summary, each written to a temporary file and renamed into place. Memory holds only the window
+of rows in flight, the per-student totals and the summary's counters, whatever the row count.
+A run that was killed or interrupted leaves the journal; the same command again checks the
+input's hash and grades only the rows after those already journalled.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import gradescope
+from .errors import DeriveError, Interrupted, UsageError
+from .grading import DEFAULT_TIMEOUT, Checker
+from .grading.checker import valid_timeout
+from .grading.job import prepare
+from .grading.key import key_of
+from .journal import Graded, Journal
+from .problem import load as load_problem
+from .render.summary import html
+from .rows import Row, Source, digest, open_source, rows
+from .summary import SummaryBuilder, Totals
+
+RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
+VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
+MEMO_SIZE = 8192               # distinct (question, answer) results remembered
+MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
+MAX_AHEAD = 2000               # distinct questions derived before the workers start
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rows: int
+    counts: dict                # verdict -> rows
+    resumed: int                # rows taken from an earlier run's journal
+    seconds: float              # grading time of this run
+    checked: int = 0            # answers that went through the checker (the rest repeated an earlier one)
+    written: dict = field(default_factory=dict)   # "report" / "totals" / "summary" / "gradescope" -> path
+
+
+# ---- grading one row ------------------------------------------------------------------------
+@contextlib.contextmanager
+def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None,
+             questions=()):
+    """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
+    backed by `checker`, or by a new Checker with `workers` processes (closed on exit) whose workers
+    start with the references of `questions` (problem, quantity) already derived."""
+    with contextlib.ExitStack() as stack:
+        if checker is None:
+            _derive_ahead(questions, extra)
+            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+        load = _Problems(checker)
+        yield Memo(lambda problem, quantity, answer, variant=None: checker.check(
+            load(problem), quantity, answer, timeout=timeout, variant=variant))
+
+
+def _derive_ahead(questions, extra) -> None:
+    """Derive each asked problem once here, before the Checker forks its workers from this process,
+    so that every worker (and every replacement of a worker killed on a timeout) starts warm
+    instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
+    worker, which reports them per row."""
+    problems = {}
+    for name, qname in questions:
+        try:
+            if name not in problems:
+                problems[name] = None                  # an unknown name is looked up once
+                problems[name] = load_problem(name, extra)
+            if problems[name] is not None:
+                prepare(key_of(problems[name]), problems[name].quantity(qname).name)
+        except Exception:                 # noqa: BLE001 - see above: the check itself will say why
+            continue
+
+
+class _Problems:
+    """Problem names -> Problem, looked up once per name (a lookup reads the catalogue folder)."""
+
+    def __init__(self, checker: Checker, size: int = 1024):
+        self.checker, self.size, self.known = checker, size, {}
+
+    def __call__(self, name: str):
+        hit = self.known.get(name)
+        if hit is None:
+            try:
+                hit = self.checker.load(name)
+            except DeriveError as e:
+                hit = e
+            if len(self.known) < self.size:
+                self.known[name] = hit
+        if isinstance(hit, DeriveError):
+            raise hit
+        return hit
+
+
+class Memo:
+    """Identical answers to one question get one check: a class types the same few spellings many
+    times, and a check is a pure function of (problem, quantity, answer, variant). Bounded (LRU);
+    answers too long to be valid are not kept. Safe to call from several threads."""
+
+    def __init__(self, fn: Callable, size: int = MEMO_SIZE):
+        self.fn, self.size = fn, size
+        self.cache: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def knows(self, problem: str, quantity: str, answer: str, variant: int | None = None) -> bool:
+        return (problem, quantity, answer, variant) in self.cache
+
+    def __call__(self, problem: str, quantity: str, answer: str, variant: int | None = None):
+        key = (problem, quantity, answer, variant)
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+                self.hits += 1
+                return hit
+            self.misses += 1
+        result = self.fn(problem, quantity, answer, variant)
+        if len(answer) <= MEMO_MAX_ANSWER:
+            with self.lock:
+                self.cache[key] = result
+                if len(self.cache) > self.size:
+                    self.cache.popitem(last=False)
+        return result
+
+
+def meaning_key(result) -> str:
+    """What a wrong answer means, so differently typed equal answers cluster: the hash of its values
+    at the checker's fixed points (CheckResult.fingerprint), else what the checker understood."""
+    if result.fingerprint:
+        return "values:" + result.fingerprint
+    return "read:" + "".join((result.interpreted or result.answer).split())
+
+
+def grade_row(row: Row, check_one: Callable) -> Graded:
+    """One row -> Graded; never raises for anything a row holds."""
+    f = row.fields
+    where = dict(problem=f.get("problem", "").strip(), quantity=f.get("quantity", "").strip())
+    raw = f.get("max_score", "").strip() or "1"
+    try:
+        max_score = float(raw)
+    except ValueError:
+        max_score = -1.0
+    if not 0 <= max_score < float("inf"):
+        return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where)
+    if row.error:
+        return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where)
+    variant = f.get("variant", "").strip()
+    if variant and not variant.lstrip("-").isdigit():
+        return Graded("invalid", 0.0, max_score, feedback=(f"variant {variant[:40]!r} is not a whole number",),
+                      **where)
+    try:
+        r = check_one(where["problem"], where["quantity"], f["answer"], _variant(f))
+    except DeriveError as e:              # unknown problem or quantity, a broken problem file
+        return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where)
+    return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
+                  r.interpreted, meaning_key(r) if r.verdict not in ("correct", "invalid") else "",
+                  r.problem, r.quantity)
+
+
+def graded_in_order(rows: Iterator[Row], check_one: Memo, workers: int) -> Iterator[Graded]:
+    """Grade rows on `workers` threads, yielding results in input order, at most 4 per worker in
+    flight. Rows that need no check (unusable, or an answer already checked) are graded here."""
+    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derive-grade")
+    window: deque = deque()
+    try:
+        for row in rows:
+            f = row.fields
+            if row.error or check_one.knows(f["problem"].strip(), f["quantity"].strip(), f["answer"],
+                                            _variant(f)):
+                window.append(grade_row(row, check_one))
+            else:
+                window.append(ex.submit(grade_row, row, check_one))
+            while window and (len(window) >= 4 * workers or isinstance(window[0], Graded)):
+                head = window.popleft()
+                yield head if isinstance(head, Graded) else head.result()
+        while window:
+            head = window.popleft()
+            yield head if isinstance(head, Graded) else head.result()
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+def _variant(fields: dict) -> int | None:
+    v = fields.get("variant", "").strip()
+    return int(v) if v.lstrip("-").isdigit() else None
+
+
+# ---- the whole batch --------------------------------------------------------------------------
+def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=None, workers: int = 1,
+               timeout: float = DEFAULT_TIMEOUT, extra=None, student: str | None = None,
+               expected=(), checker: Checker | None = None,
+               progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Grade every row of `path` into `output` (default: beside the input, NAME.report.csv).
+    `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results);
+    `checker`: a warm Checker to use (and leave open) instead of starting one with `workers`.
+    Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"the number of workers is a whole number ≥ 1, not {workers!r}")
+    valid_timeout(timeout)
+    src = open_source(path, student)
+    output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
+    for out in filter(None, (output, totals, summary, gradescope_out)):
+        if Path(out).resolve() == src.path.resolve():
+            raise UsageError(f"{out} is the input file; write the results to another file")
+        if not Path(out).resolve().parent.is_dir():          # found now, not after grading every row
+            raise UsageError(f"cannot write {out}: the folder {Path(out).parent} does not exist")
+    total, questions = 0, {}
+    for r in rows(src):
+        total += 1
+        if not r.error and len(questions) < MAX_AHEAD:
+            questions[r.fields["problem"].strip(), r.fields["quantity"].strip()] = None
+    if gradescope_out:
+        gradescope.one_student(src.path, (r.fields.get("student", "") for r in rows(src)))
+    journal = Journal(output)
+    try:
+        resumed = journal.resume(digest(src.path))
+    except OSError as e:
+        raise UsageError(f"cannot write {journal.path}: {e.strerror or e}") from None
+    done, t0 = resumed, time.perf_counter()
+    pending = (r for i, r in enumerate(rows(src)) if i >= resumed)
+    with checking(workers, timeout, extra, checker, questions) as check_one:
+        results = graded_in_order(pending, check_one, workers)
+        try:
+            for g in results:
+                journal.append(g)
+                done += 1
+                if progress:
+                    progress(done, total)
+        except KeyboardInterrupt:
+            journal.close()
+            raise Interrupted(journal.count, total, journal.path) from None
+        finally:
+            results.close()
+            journal.close()
+        checked = check_one.misses
+    seconds = time.perf_counter() - t0
+    try:
+        counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+    except KeyboardInterrupt:
+        raise Interrupted(journal.count, total, journal.path) from None
+    except OSError as e:                 # every row is in the journal: the same command finishes the job
+        raise DeriveError(f"cannot write the results ({e.strerror or e}{': ' + e.filename if e.filename else ''}); "
+                          f"all {journal.count:,} rows are saved in {journal.path}, run the same command "
+                          "again to write them") from None
+    journal.path.unlink()
+    return Outcome(total, counts, resumed, seconds, checked, written)
+
+
+def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, expected) -> tuple[dict, dict]:
+    """Join input rows and journal into the report (and totals, summary, Gradescope), atomically."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    tot = Totals() if totals else None
+    summ = SummaryBuilder() if summary else None
+    mine = [] if gs else None
+    jsonl = output.suffix.lower() == ".jsonl"
+    columns = [c for c in src.columns if c not in RESULT_COLUMNS] + list(RESULT_COLUMNS)
+    with _atomic(output) as f:
+        writer = None if jsonl else csv.writer(f)
+        if writer:
+            writer.writerow(columns)
+        for row, g in zip(rows(src), journal.replay(), strict=True):
+            counts[g.verdict] = counts.get(g.verdict, 0) + 1
+            out = {c: row.fields.get(c, "") for c in src.columns if c not in RESULT_COLUMNS}
+            out.update(verdict=g.verdict, score=_num(g.score))
+            if jsonl:
+                out.update(score=g.score, diagnosis=list(g.diagnosis), feedback=list(g.feedback))
+                f.write(json.dumps(out, ensure_ascii=False) + "\n")
+            else:
+                out.update(diagnosis=",".join(g.diagnosis), feedback="; ".join(g.feedback))
+                writer.writerow([out.get(c, "") for c in columns])
+            if tot is not None:
+                tot.add(row.fields.get("student", ""), g)
+            if summ is not None:
+                summ.add(row.fields, g)
+            if mine is not None:
+                mine.append((row.fields, g))
+    written = {"report": output}
+    if tot is not None:
+        with _atomic(Path(totals)) as f:
+            tot.write_csv(f, VERDICTS)
+        written["totals"] = Path(totals)
+    if summ is not None:
+        with _atomic(Path(summary)) as f:
+            f.write(html(summ.build(src.path.name)))
+        written["summary"] = Path(summary)
+    if mine is not None:
+        with _atomic(Path(gs)) as f:
+            json.dump(gradescope.results(mine, expected), f, indent=2, ensure_ascii=False)
+        written["gradescope"] = Path(gs)
+    return counts, written
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+@contextlib.contextmanager
+def _atomic(path: Path):
+    """A text file written beside its final name and renamed into place only once complete."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
