@@ -260,12 +260,12 @@ def test_unusable_jsonl_and_answer_files(tmp_path, checker):
         grade.grade_file(tmp_path / "c.txt", checker=checker)
 
 
-def _slow_job(key, qname, answer, fmt):
+def _slow_job(key, qname, answer, fmt, *options):
     """The worker's job, except that the answer BOMB runs a C-level big-integer power (~90 s)
     that no signal interrupts: only the sandbox's kill stops it."""
     if answer == "BOMB":
         return 3 ** (10 ** 8) > 0
-    return _real_job(key, qname, answer, fmt)
+    return _real_job(key, qname, answer, fmt, *options)
 
 
 CHECKER = importlib.import_module("derive.grading.checker")
