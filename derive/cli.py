@@ -100,7 +100,8 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.check", "derive.render.sheet", "derive.grade", "derive.variant", "derive.validate"):
+    for mod in ("derive.check", "derive.render.sheet", "derive.grade", "derive.variant", "derive.validate",
+                "derive.serve"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
