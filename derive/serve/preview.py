@@ -52,7 +52,9 @@ def tree_latex(t) -> str:
     if t.op == "^":
         return _wrap(t.left, _ATOM) + "^{" + tree_latex(t.right) + "}"
     p = _PRECEDENCE[t.op]
-    left = _wrap(t.left, p)
+    mixed = t.op in ("*", "hadamard") and isinstance(t.left, mp.BinOp) and t.left.op in ("*", "hadamard", "/") \
+        and t.left.op != t.op                    # (A B) ⊙ C: a matrix product beside ⊙ is bracketed
+    left = _wrap(t.left, p + 0.5 if mixed else p)
     right = _wrap(t.right, p + (0 if t.op in ("+", "*") else 0.5))
     if t.op == "*":
         return f"{left} {right}" if t.implicit else rf"{left} \cdot {right}"

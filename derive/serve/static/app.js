@@ -213,15 +213,16 @@
       return;
     }
     current = p;
-    const parts = [el("h2", { text: p.title }), el("p", { class: "source", text: `${p.alias || p.id} · from ${p.source}` }),
-                   el("div", { class: "statement" }, prose(p.statement))];
+    const about = el("div", { class: "about" }, el("div", { class: "statement" }, prose(p.statement)));
     if (p.graph_svg) {
       const img = el("img", { alt: `Computational graph of ${p.title}`, src: "data:image/svg+xml;charset=utf-8," +
                               encodeURIComponent(p.graph_svg) });
-      parts.push(el("figure", {}, img, el("figcaption", { text: "The computational graph (forward pass)." })));
+      about.append(el("figure", {}, img, el("figcaption", { text: "The computational graph (forward pass)." })));
     }
-    parts.push(el("h3", { text: "Your answers" }));
-    p.quantities.forEach((q, i) => parts.push(quantityBlock(p, q, i)));
+    const answers = el("div", { class: "answers" }, el("h3", { text: "Your answers" }));
+    p.quantities.forEach((q, i) => answers.append(quantityBlock(p, q, i)));
+    const parts = [el("h2", { text: p.title }), el("p", { class: "source", text: `${p.alias || p.id} · from ${p.source}` }),
+                   el("div", { class: "columns" }, about, answers)];
     if (p.solution) {
       const box = solutionBlock(p.solution);
       const button = el("button", { type: "button", "aria-expanded": "false", "aria-controls": "solution",
@@ -231,7 +232,7 @@
         button.setAttribute("aria-expanded", String(!box.hidden));
         button.textContent = box.hidden ? "Show the solution" : "Hide the solution";
       });
-      parts.push(button, box);
+      answers.append(button, box);
     }
     main.replaceChildren(...parts);
     document.title = `${p.alias || p.id} — derive`;
