@@ -172,7 +172,6 @@
     const head = el("p", {}, el("span", { class: "verdict", text: r.verdict }));
     for (const code of r.diagnosis) head.append(el("span", { class: "tag", text: code }));
     const parts = [head];
-    if (r.interpreted) parts.push(el("p", {}, "read as ", math(r.interpreted)));
     if (r.feedback.length) parts.push(el("ul", {}, ...r.feedback.map((f) => el("li", { text: f }))));
     node.replaceChildren(...parts);
   }
