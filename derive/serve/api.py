@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from ..check import DEFAULT_TIMEOUT, CheckResult, _shape_pieces, check, parse_answer
+from .. import sandbox
 from ..errors import AnswerError, UnknownError
 from ..pipeline import Solution, solve
 from ..problem import Problem, catalogue
@@ -35,7 +36,8 @@ class _DefaultChecker:
         return check(problem, quantity, answer, format, timeout=self.timeout)
 
     def close(self) -> None:
-        pass
+        """Stop derive.check's worker: forked from the server, it would outlive it."""
+        sandbox._worker.stop()
 
 
 class Catalogue:
