@@ -43,12 +43,12 @@ def main(argv=None) -> int:
     def cold():
         sheet._solve.cache_clear()
         problem._load_unchanged.cache_clear()
-        __import__("derive.render.printer").render.printer._latex_cached.cache_clear()
+        __import__("derive.notation").notation._latex_cached.cache_clear()
         return sheet.render_sheet(sheet.resolve([], all_=True))
 
     cold_t = median_time(cold, args.runs)
     sols = sheet.resolve([], all_=True)
-    from derive.render import printer
+    from derive import notation as printer
 
     def warm():
         printer._latex_cached.cache_clear()

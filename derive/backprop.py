@@ -303,7 +303,7 @@ def _result(problem: Problem, q: Quantity, adjoints: dict, closed_of: dict) -> R
     sym = problem.scope.symbols
     if q.kind == "shape":                 # the asked dimensions, at the problem's values where given
         dims = sp.Tuple(*q.dims)
-        return Result(q, dims, dims.xreplace(_value_subs(problem)), None)
+        return Result(q, dims, dims.xreplace(value_subs(problem)), None)
     if q.kind == "prose":                 # not derived: the model answer is the whole solution
         return Result(q, sp.Symbol("prose"), sp.Symbol("prose"), None)
     if q.kind in ("value", "formula", "property"):   # a property quantity's node holds a model answer
@@ -334,7 +334,7 @@ def _result(problem: Problem, q: Quantity, adjoints: dict, closed_of: dict) -> R
     return Result(q, expr, closed, shape, index_form)
 
 
-def _value_subs(problem: Problem) -> dict:
+def value_subs(problem: Problem) -> dict:
     sym = problem.scope.symbols
     return {sp.Symbol(k, real=True): sp.Float(v) if v != int(v) else sp.Integer(int(v))
             for k, v in problem.values.items() if sy.shape_of(sym[k]) in (None, (1, 1))}

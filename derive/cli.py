@@ -7,6 +7,7 @@ import sys
 
 from . import pipeline, problem as problem_mod
 from .errors import DeriveError
+from .grading import DEFAULT_TIMEOUT, check
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -38,7 +39,7 @@ def cmd_solve(args) -> int:
 def format_solution(sol, data) -> str:
     import textwrap
 
-    from .render.printer import shape_text, text
+    from .notation import shape_text, text
     p = sol.problem
     out = [f"{p.alias} ({p.id}): {p.title}" if p.alias else f"{p.id}: {p.title}", f"source: {p.source}"]
     if p.equations:
@@ -70,6 +71,40 @@ def format_solution(sol, data) -> str:
     return "\n".join(out)
 
 
+def cmd_check(args) -> int:
+    answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
+    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        if res.interpreted:
+            print(f"interpreted as: {res.interpreted}")
+        if res.offset is not None and res.verdict == "invalid":
+            print(f"  {answer}\n  {' ' * res.offset}^")
+        tags = f" [{', '.join(res.diagnosis)}]" if res.diagnosis else ""
+        print(f"{res.verdict}{tags}")
+        for line in res.feedback:
+            print(f"  {line}")
+    return {"correct": EXIT_OK, "incorrect": EXIT_INCORRECT}.get(res.verdict, EXIT_UNUSABLE)
+
+
+def _add_check(sub) -> None:
+    p = sub.add_parser(
+        "check", help="check one answer to a quantity",
+        description="Check a typed answer (plain text or LaTeX) against the derived, verified gradient. "
+                    "Exit status: 0 correct, 1 incorrect, 2 invalid or undecided.",
+        epilog="example: derive check problem1 dL/dw1 \"dL/dh3 * f3' * w3 * f1' * x\"   "
+               "(an answer starting with '-' goes after --; ANSWER - reads standard input)")
+    p.add_argument("problem", help="id (scalar-chain), alias (problem1) or a .toml file")
+    p.add_argument("quantity", help="the quantity as the problem names it, e.g. dL/dw1")
+    p.add_argument("answer", help="the answer; - reads it from standard input")
+    p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
+                   help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
+    p.set_defaults(func=cmd_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; sub-commands of later stages register themselves (see _extensions)."""
     ap = argparse.ArgumentParser(prog="derive", description="Backpropagation homework: derive, verify, "
@@ -87,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantity", "-q", help="only this quantity, e.g. dL/dw1")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_solve)
+    _add_check(sub)
     for register in _extensions():
         register(sub)
     for p in sub.choices.values():   # `derive solve X --problems DIR` as well as `derive --problems DIR solve X`
@@ -100,8 +136,7 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.check", "derive.render.sheet", "derive.grade", "derive.variant", "derive.validate",
-                "derive.serve"):
+    for mod in ("derive.render.sheet", "derive.grade", "derive.variant", "derive.validate", "derive.serve"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

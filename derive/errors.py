@@ -1,4 +1,4 @@
-"""The error hierarchy: an author's mistake, a student's mistake, a user's lookup."""
+"""The error hierarchy: an author's mistake, a student's mistake, a user's lookup, an engine limit."""
 from __future__ import annotations
 
 
@@ -15,6 +15,16 @@ class ProblemSpecError(DeriveError):
                                       f"column {position + 1}" if position is not None else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
 
+    def __reduce__(self):              # the worker sends it back whole: keep the parts
+        return _rebuild, (type(self), str(self), self.file, self.key, self.position)
+
+
+def _rebuild(cls, text, file, key, position):
+    e = cls.__new__(cls)
+    Exception.__init__(e, text)
+    e.file, e.key, e.position = file, key, position
+    return e
+
 
 class AnswerError(DeriveError):
     """Typed text that cannot be understood; `offset` points at the place (0-based)."""
@@ -22,6 +32,9 @@ class AnswerError(DeriveError):
     def __init__(self, message: str, offset: int | None = None, code: str = "syntax", text: str = ""):
         self.message, self.offset, self.code, self.text = message, offset, code, text
         super().__init__(message)
+
+    def __reduce__(self):
+        return type(self), (self.message, self.offset, self.code, self.text)
 
     def caret(self) -> str:
         """The text with a caret under the offending place, as PrairieLearn shows it."""
@@ -32,3 +45,27 @@ class AnswerError(DeriveError):
 
 class UnknownError(DeriveError):
     """An unknown problem or quantity; the message lists what exists."""
+
+
+class UnsupportedError(DeriveError):
+    """A limit of the engine: the message names the construct and what is supported."""
+
+
+class RenderError(DeriveError):
+    """A sheet could not be rendered or compiled."""
+
+
+class LatexError(RenderError):
+    """pdflatex failed; the message carries the relevant lines of the log."""
+
+
+class HeaderError(RenderError):
+    """A sheet header config file is unreadable."""
+
+
+class UsageError(DeriveError, ValueError):
+    """A bad argument to the library (a timeout that is not a positive number of seconds, ...)."""
+
+
+class EvalError(DeriveError, ValueError):
+    """A tree holds something the evaluator does not know, or a shape that does not fit."""

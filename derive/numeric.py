@@ -6,11 +6,19 @@ abstract ones) are scalar SymPy bodies in symbolic.x_, evaluated by the same wal
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import sympy as sp
 
 from . import symbolic as sy
+from .errors import EvalError
+
+# what a student may have written, for the class names SymPy gives it
+_WORDS = {"ImaginaryUnit": "the imaginary unit (a square root of a negative number)",
+          "ComplexInfinity": "a division by zero", "NaN": "an undefined number", "Infinity": "infinity",
+          "NegativeInfinity": "minus infinity", "Integral": "an integral", "Derivative": "a derivative",
+          "Limit": "a limit"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -22,10 +30,6 @@ def _derivative(body: sp.Expr, order: int) -> sp.Expr:
 @functools.lru_cache(maxsize=256)
 def _activation(name: str, order: int) -> sp.Expr:
     return sy.activation_derivative(name, order)
-
-
-class EvalError(ValueError):
-    """The tree holds something this evaluator does not know, or a shape that does not fit."""
 
 
 class Evaluator:
@@ -56,7 +60,8 @@ class Evaluator:
                 return float(np.e)
             if isinstance(e, sp.Heaviside):
                 return np.where(np.asarray(self(e.args[0])) > 0, 1.0, 0.0)
-            raise EvalError(f"cannot evaluate {type(e).__name__}")
+            what = _WORDS.get(type(e).__name__, f"this kind of expression ({type(e).__name__})")
+            raise EvalError(f"it contains {what}, which has no value here")
         return method(e)
 
     # leaves
@@ -69,12 +74,12 @@ class Evaluator:
             return float(v[0, 0]) if isinstance(v, np.ndarray) and v.shape == (1, 1) else v
         if name in self.dims:
             return float(self.dims[name])
-        raise EvalError(f"no value for {name}")
+        raise EvalError(_no_value(name))
 
     def _MatrixSymbol(self, e):
         name = e.name
         if name not in self.env:
-            raise EvalError(f"no value for {name}")
+            raise EvalError(_no_value(name))
         return np.asarray(self.env[name], dtype=float).reshape(self.size(e.shape[0]), self.size(e.shape[1]))
 
     def _OneMatrix(self, e):
@@ -201,6 +206,13 @@ class Evaluator:
         if isinstance(c, sp.And):
             return all(self.condition(a) for a in c.args)
         raise EvalError(f"cannot evaluate condition {c}")
+
+
+def _no_value(name: str) -> str:
+    m = re.fullmatch(r"d(\w+)/d\1", name)
+    if m:
+        return f"{name} is 1 (a quantity's derivative with respect to itself); write 1"
+    return f"{name} has no value in this problem; write it in the problem's inputs and named gradients"
 
 
 def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):

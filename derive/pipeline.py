@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from . import verify as verify_mod
 from .backprop import Derivation, derive
 from .problem import Problem, load
-from .render.printer import latex, shape_text, text
+from .notation import latex, shape_text, text
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ CHECKED_BY = {"value": "the forward pass", "formula": "the forward pass",
 
 
 def latex_name(name: str) -> str:
-    from .render.printer import name_latex
+    from .notation import name_latex
     return name_latex(name)
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from . import kinds
 from . import symbolic as sy
 from .errors import AnswerError, ProblemSpecError, UnknownError
 
 GRAD = re.compile(r"^d(?P<out>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<oindex>[a-z]))?"
                   r"/d(?P<wrt>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<index>[a-z]{1,2}))?$")
-KINDS = ("gradient", "value", "jacobian", "formula",   # formula: a value graded as an expression
-         "shape", "property", "prose")                 # see docs/problems.md
+KINDS = tuple(kinds.KINDS)          # see kinds.py and docs/problems.md
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Equation:
 @dataclass(frozen=True)
 class Quantity:
     name: str           # as the problem's text names it: dL/dw1, delta3, u0, dL/dh_i
-    kind: str           # gradient | value | jacobian
+    kind: kinds.Kind    # gradient | value | jacobian | formula | shape | property | prose (a str)
     of: str             # the differentiated node (output) or the valued node
     wrt: str = ""       # the node differentiated against
     index: str = ""     # index form: dL/dh_i has index "i"
@@ -84,7 +84,7 @@ class Problem:
     @property
     def asks_gradients(self) -> bool:
         """False for a problem of shapes, counts, formulas or prose: no backward pass to show."""
-        return any(q.kind in ("gradient", "jacobian") for q in self.quantities)
+        return any(q.kind.asks_gradient for q in self.quantities)
 
     def quantity(self, name: str) -> Quantity:
         for q in self.quantities:
@@ -94,7 +94,7 @@ class Problem:
         raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
 
     def _repr_latex_(self) -> str:
-        from .render.printer import latex
+        from .notation import latex
         lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
         return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
 
@@ -131,7 +131,7 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         if key not in data:
             _fail(path, key, "missing required key")
     qs = data["quantities"]
-    if not all(isinstance(q, dict) and q.get("kind") == "prose" for q in qs) or not qs:
+    if not qs or any(not isinstance(q, dict) or _kind_named(q.get("kind")).needs_maths for q in qs):
         for key in ("symbols", "forward"):              # only a sheet of prose questions has no maths
             if key not in data:
                 _fail(path, key, "missing required key (only a problem whose every quantity is prose may omit it)")
@@ -199,7 +199,7 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
     quantities = tuple(_quantity(path, i, q, symbols, output, adjoint_names, aliases)
                        for i, q in enumerate(data["quantities"]))
     for q in quantities:                      # a Jacobian's name (dz2/dz1) may stand in an answer
-        if q.kind == "jacobian" and sy.shape_of(symbols[q.of]) and sy.shape_of(symbols[q.wrt]):
+        if q.kind.name_is_symbol and sy.shape_of(symbols[q.of]) and sy.shape_of(symbols[q.wrt]):
             rows = max(symbols[q.of].shape, key=lambda d: d != 1)
             cols = max(symbols[q.wrt].shape, key=lambda d: d != 1)
             symbols.setdefault(q.name, sp.MatrixSymbol(q.name, rows, cols))
@@ -220,6 +220,11 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         layout=conv.get("layout", "shape"), vectors=conv.get("vectors", "column"),
         onehot=tuple(data.get("onehot", [])), samples=samples, keep=tuple(data.get("keep", [])),
         positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})))
+
+
+def _kind_named(name) -> kinds.Kind:
+    """The kind a raw entry names (gradient when it names none or none that exists)."""
+    return kinds.KINDS.get(name, kinds.GRADIENT) if isinstance(name, str) else kinds.GRADIENT
 
 
 def _make_symbol(path, name, spec, dims, matrix_mode):
@@ -251,31 +256,33 @@ def _quantity(path, i, q, symbols, output, adjoint_names, aliases) -> Quantity:
         _fail(path, key, "a quantity needs a name")
     allowed = tuple(q.get("allowed", ()))
     kind = q.get("kind")
-    if kind is not None and kind not in KINDS:
+    if kind is not None and not (isinstance(kind, str) and kind in kinds.KINDS):
         _fail(path, key, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    kind = kinds.KINDS.get(kind)
     unknown = set(q) - QUANTITY_KEYS
     if unknown:
         _fail(path, key, f"{name}: unknown key(s) {', '.join(sorted(unknown))}; known: "
                          f"{', '.join(sorted(QUANTITY_KEYS))}")
-    if kind in ("shape", "property", "prose"):
-        return _special_quantity(path, key, q, name, kind, symbols, allowed)
+    special = kind.read(QuantityReader(path, key, name, symbols, allowed), q) if kind else None
+    if special is not None:
+        return special
     if "of" in q:                                      # a value under another name: softmax_i, a formula
         if q["of"] not in symbols:
             _fail(path, key, f"{name}: unknown node {q['of']}")
-        return Quantity(name, kind or "value", q["of"], index=q.get("index", ""), allowed=allowed)
+        return Quantity(name, kind or kinds.VALUE, q["of"], index=q.get("index", ""), allowed=allowed)
     named = {v: k for k, v in adjoint_names.items()}
     if name in named:                                  # delta3, dL/dh3
-        return Quantity(name, kind or "gradient", output, named[name], allowed=allowed)
+        return Quantity(name, kind or kinds.GRADIENT, output, named[name], allowed=allowed)
     m = GRAD.match(name)
     if m:
         out, wrt = aliases.get(m["out"], m["out"]), aliases.get(m["wrt"], m["wrt"])
         for n in (out, wrt):
             if n not in symbols:
                 _fail(path, key, f"{name}: unknown name {n}")
-        kind = kind or ("gradient" if out == output else "jacobian")
+        kind = kind or (kinds.GRADIENT if out == output else kinds.JACOBIAN)
         return Quantity(name, kind, out, wrt, m["index"] or "", allowed)
     if name in symbols:
-        return Quantity(name, kind or "value", name, allowed=allowed)
+        return Quantity(name, kind or kinds.VALUE, name, allowed=allowed)
     _fail(path, key, f"{name!r} is neither a gradient dA/dB, a named gradient, nor a node")
 
 
@@ -301,14 +308,20 @@ def _scalar(e):
     return sp.Symbol(str(e), real=True) if isinstance(e, sp.MatrixSymbol) else e
 
 
-def _special_quantity(path, key, q, name, kind, symbols, allowed) -> Quantity:
-    """shape, property and prose quantities (docs/problems.md)."""
-    model = str(q.get("model_answer", ""))
-    if kind == "prose":
+class QuantityReader:
+    """Reads the keys of the kinds that have their own (kinds.Kind.read): shape, property, prose."""
+
+    def __init__(self, path, key, name, symbols, allowed):
+        self.path, self.key, self.name, self.symbols, self.allowed = path, key, name, symbols, allowed
+
+    def prose(self, q) -> Quantity:
+        model = str(q.get("model_answer", ""))
         if not model.strip():
-            _fail(path, key, f"{name}: a prose question needs a model_answer")
-        return Quantity(name, "prose", "", model_answer=model, graded=False)
-    if kind == "shape":
+            _fail(self.path, self.key, f"{self.name}: a prose question needs a model_answer")
+        return Quantity(self.name, kinds.PROSE, "", model_answer=model, graded=False)
+
+    def shape(self, q) -> Quantity:
+        path, key, name, symbols = self.path, self.key, self.name, self.symbols
         if "of" in q:
             if q["of"] not in symbols or not sy.shape_of(symbols[q["of"]]):
                 _fail(path, key, f"{name}: {q.get('of')} is not a matrix of this problem")
@@ -318,31 +331,35 @@ def _special_quantity(path, key, q, name, kind, symbols, allowed) -> Quantity:
         else:
             _fail(path, key, f"{name}: a shape quantity needs `shape = [...]` or `of = NODE`")
         alts = tuple(_dim_exprs(path, key, a, symbols) for a in q.get("alternatives", []))
-        return Quantity(name, "shape", q.get("of", ""), dims=dims, alternatives=alts, model_answer=model,
+        return Quantity(name, kinds.SHAPE, q.get("of", ""), dims=dims, alternatives=alts,
+                        model_answer=str(q.get("model_answer", "")), allowed=self.allowed)
+
+    def property(self, q) -> Quantity:
+        path, key, name, symbols, allowed = self.path, self.key, self.name, self.symbols, self.allowed
+        model = str(q.get("model_answer", ""))
+        known = kinds.Property.CHECKS
+        checks = tuple(q.get("properties", kinds.Property.DEFAULT_CHECKS))
+        for c in checks:
+            if c not in known:
+                _fail(path, key, f"{name}: unknown property {c!r}; known: {', '.join(known)}")
+        if q.get("of") not in symbols:
+            _fail(path, key, f"{name}: a property quantity needs `of = NODE`, the node holding a model answer")
+        if "dead" in checks:
+            sets = q.get("sets", "")
+            if sets not in symbols:
+                _fail(path, key, f"{name}: property 'dead' needs `sets = INPUT`, the input the answer gives")
+            return Quantity(name, kinds.PROPERTY, q["of"], checks=checks, sets=sets, zero=tuple(q.get("zero", ())),
+                            model_answer=model, allowed=allowed)
+        var = q.get("var", "z")
+        if var not in symbols:
+            _fail(path, key, f"{name}: unknown variable {var}")
+        rng = q.get("range", ["-inf", "inf"])
+        if not isinstance(rng, list) or len(rng) != 2:
+            _fail(path, key, f"{name}: range is [LOW, HIGH], e.g. [\"0\", \"inf\"]")
+        bounds = tuple(sp.oo if str(b) in ("inf", "+inf") else -sp.oo if str(b) == "-inf"
+                       else _dim_exprs(path, key, [b], symbols)[0] for b in rng)
+        return Quantity(name, kinds.PROPERTY, q["of"], var=var, bounds=bounds, checks=checks, model_answer=model,
                         allowed=allowed)
-    from .properties import PROPERTIES, DEFAULT_CHECKS
-    checks = tuple(q.get("properties", DEFAULT_CHECKS))
-    for c in checks:
-        if c not in PROPERTIES:
-            _fail(path, key, f"{name}: unknown property {c!r}; known: {', '.join(PROPERTIES)}")
-    if q.get("of") not in symbols:
-        _fail(path, key, f"{name}: a property quantity needs `of = NODE`, the node holding a model answer")
-    if "dead" in checks:
-        sets = q.get("sets", "")
-        if sets not in symbols:
-            _fail(path, key, f"{name}: property 'dead' needs `sets = INPUT`, the input the answer gives")
-        return Quantity(name, "property", q["of"], checks=checks, sets=sets, zero=tuple(q.get("zero", ())),
-                        model_answer=model, allowed=allowed)
-    var = q.get("var", "z")
-    if var not in symbols:
-        _fail(path, key, f"{name}: unknown variable {var}")
-    rng = q.get("range", ["-inf", "inf"])
-    if not isinstance(rng, list) or len(rng) != 2:
-        _fail(path, key, f"{name}: range is [LOW, HIGH], e.g. [\"0\", \"inf\"]")
-    bounds = tuple(sp.oo if str(b) in ("inf", "+inf") else -sp.oo if str(b) == "-inf"
-                   else _dim_exprs(path, key, [b], symbols)[0] for b in rng)
-    return Quantity(name, "property", q["of"], var=var, bounds=bounds, checks=checks, model_answer=model,
-                    allowed=allowed)
 
 
 # ---- the catalogue ------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def _fmt(v: float) -> str:
 
 
 def _bound_text(b) -> str:
-    from .render.printer import text
+    from .notation import text
     return "∞" if b == sp.oo else "-∞" if b == -sp.oo else text(b)
 
 

@@ -1,112 +1,404 @@
-"""A hard wall-clock limit: run a function in a persistent forked worker, kill it on timeout.
+"""Hard wall-clock limits: jobs run in worker processes that can always be killed.
 
 A signal-based alarm cannot interrupt a C-level big-integer operation; a separate process can
-always be killed. The worker is forked once and reused (warm caches make a check take
-milliseconds); on a timeout it is killed and the next call forks a fresh one. Each job has an
-untimed `prepare` phase (trusted work such as deriving the reference, cached in the worker)
-and a timed phase (the untrusted answer). Where fork is unavailable, jobs run inline.
+always be killed. Workers are forked from a *zygote*, one helper process that forks a
+worker in milliseconds on request. While the caller has a single thread the zygote is a fork of
+it (warm: it has everything the caller imported; no other thread can hold a lock at that
+moment; every inherited file descriptor is closed); in a process with threads it is started
+fresh with `subprocess` and imports the checker once. A worker never holds the caller's standard
+streams (they are /dev/null), dies with the zygote (PR_SET_PDEATHSIG on Linux, a parent poll
+elsewhere), and the zygote exits as soon as the caller's end of its socket closes — so killing
+the caller, even with SIGKILL, takes every helper with it.
+
+Each job has an untimed `prepare` phase (trusted work such as deriving the reference, cached in
+the worker) and a timed phase (the untrusted answer). The outcome is typed: Ok, Timeout or
+Crashed. A `Pool` of N workers is safe to use from many threads; a worker killed on a timeout
+is replaced without disturbing the others, and workers are recycled after `max_jobs` jobs or
+when their memory exceeds `max_rss_mb`, so memory stays flat.
 """
 from __future__ import annotations
 
-import multiprocessing
+import atexit
+import ctypes
+import gc
+import importlib
 import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
 import threading
+import weakref
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from .errors import DeriveError
 
 PREPARE_TIMEOUT = 120.0      # seconds for trusted preparation (deriving a problem)
+MAX_JOBS = 5000              # a worker is replaced after this many jobs ...
+MAX_RSS_MB = 300             # ... or when its resident memory has grown by this much
+ADDRESS_SPACE = 4 << 30      # RLIMIT_AS of a worker: an allocation bomb fails instead of swapping
+PRELOAD = ("derive.grading.job",)
 
 
-def _serve(conn) -> None:
-    """The worker's loop: receive (prepare, job), answer 'ready' then the job's result."""
+@dataclass(frozen=True)
+class Ok:
+    value: object
+    status = "ok"
+
+
+@dataclass(frozen=True)
+class Timeout:
+    seconds: float
+    status = "timeout"
+
+
+@dataclass(frozen=True)
+class Crashed:
+    reason: str                   # one line: what happened
+    error: Exception | None = None  # a DeriveError the job raised on purpose (re-raisable)
+    status = "crashed"
+
+
+Outcome = Ok | Timeout | Crashed
+
+
+# ---- inside the helper processes ------------------------------------------------------------
+def _die_with_parent() -> None:
+    """SIGKILL this process when its parent ends (Linux); elsewhere a thread polls the parent."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:      # PR_SET_PDEATHSIG = 1
+            if os.getppid() != parent:                             # the parent died before prctl
+                os._exit(0)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def poll():
+        while True:
+            threading.Event().wait(0.5)
+            if os.getppid() != parent:
+                os._exit(0)
+    threading.Thread(target=poll, daemon=True).start()
+
+
+def _quiet_stdio() -> None:
+    """Standard streams to /dev/null: a helper never holds the caller's terminal or pipes."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _limit_memory() -> None:
     try:
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = 4 << 30
-        if hard == resource.RLIM_INFINITY or hard > limit:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        if hard == resource.RLIM_INFINITY or hard > ADDRESS_SPACE:
+            resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, hard))
     except (ImportError, ValueError, OSError):
         pass
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's loop: receive (prepare, fn, args); answer ("ready",) then the result and the
+    growth of its resident memory since it started, in MB."""
+    _limit_memory()
+    start = _rss_mb()
     while True:
         try:
             prepare, fn, args = conn.recv()
         except (EOFError, OSError):
-            return
+            os._exit(0)
         try:
             if prepare is not None:
                 prepare[0](*prepare[1])
-            conn.send(("ready", None))
-            out = fn(*args)
+            conn.send(("ready",))
+            out = ("ok", fn(*args))
+        except DeriveError as e:
+            out = ("raised", e)
         except BaseException as e:          # noqa: BLE001 - the worker must answer, never die silently
-            out = RuntimeError(f"{type(e).__name__}: {str(e)[:200]}")
+            out = ("error", f"{type(e).__name__}: {str(e)[:200]}")
         try:
-            conn.send(("done", out))
-        except Exception as e:               # unpicklable result
-            conn.send(("done", RuntimeError(f"unsendable result: {e}")))
+            conn.send(("done", out, _rss_mb() - start))
+        except Exception as e:               # noqa: BLE001 - an unpicklable result
+            conn.send(("done", ("error", f"unsendable result: {type(e).__name__}"), _rss_mb() - start))
 
 
-class Worker:
-    def __init__(self):
-        self.proc = None
-        self.conn = None
+def _zygote_main(fd: int, preload: str) -> None:
+    """The zygote: import the checker once, then fork one worker per request until EOF."""
+    _quiet_stdio()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C is the caller's to handle
+    ctl = socket.socket(fileno=fd)
+    for name in filter(None, preload.split(",")):
+        try:
+            importlib.import_module(name)
+        except Exception:                                # noqa: BLE001 - the worker will say why
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)       # workers are reaped automatically
+    ctl.sendall(b"R")
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 1, 1)
+        except OSError:
+            os._exit(0)
+        if not msg or not fds:                           # the caller is gone: so are we
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            ctl.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _die_with_parent()
+            try:
+                _serve(Connection(fds[0]))
+            finally:
+                os._exit(0)
+        os.close(fds[0])
+        ctl.sendall(struct.pack("q", pid))
+
+
+# ---- in the caller --------------------------------------------------------------------------
+class Zygote:
+    """The helper process that forks workers; started lazily, restarted if it died."""
+
+    def __init__(self, preload=PRELOAD):
+        self.preload = ",".join(preload)
         self.lock = threading.Lock()
-        self.pid_owner = os.getpid()
+        self.proc = None          # the Popen of a spawned zygote
+        self.pid = None
+        self.ctl = None
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if threading.active_count() == 1 and hasattr(os, "fork"):
+            self._fork(parent, child)
+        else:
+            self._spawn(child)
+        child.close()
+        self.ctl = parent
+        self.ctl.settimeout(PREPARE_TIMEOUT)
+        if self.ctl.recv(1) != b"R":
+            self.stop()
+            raise OSError("the checking helper process did not start")
+
+    def _fork(self, parent, child) -> None:
+        pid = os.fork()
+        if pid == 0:                                   # the zygote, a copy of the single-threaded caller
+            try:
+                fd = child.fileno()
+                os.closerange(3, fd)
+                os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096)
+                gc.freeze()                            # the caller's objects are never collected here
+                _zygote_main(fd, "")
+            finally:
+                os._exit(0)
+        self.pid = pid
+
+    def _spawn(self, child) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        code = f"from derive.sandbox import _zygote_main; _zygote_main({child.fileno()}, {self.preload!r})"
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     pass_fds=(child.fileno(),), env=env, close_fds=True)
+        self.pid = self.proc.pid
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.is_alive() and self.pid_owner == os.getpid()
+        if self.pid is None:
+            return False
+        if self.proc is not None:
+            return self.proc.poll() is None
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
 
     def start(self) -> None:
-        ctx = multiprocessing.get_context("fork")
-        parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="derive-check-worker")
-        self.proc.start()
-        child.close()
-        self.conn, self.pid_owner = parent, os.getpid()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            try:
-                self.proc.kill()
-                self.proc.join(1)
-            except (OSError, ValueError, AssertionError):
-                pass
-        if self.conn is not None:
-            self.conn.close()
-        self.proc = self.conn = None
-
-    def run(self, fn, args, timeout: float, prepare=None):
-        """fn(*args) in the worker; None when it did not finish within `timeout` seconds."""
         with self.lock:
             if not self.alive():
                 self.stop()
-                if prepare is not None:          # warm the parent so the fork inherits the cache
-                    prepare[0](*prepare[1])
-                self.start()
+                self._start()
+
+    def fork(self) -> tuple[int, Connection]:
+        """A new worker: (pid, connection)."""
+        with self.lock:
+            for attempt in (1, 2):
+                if not self.alive():
+                    self.stop()
+                    self._start()
+                mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    socket.send_fds(self.ctl, [b"F"], [theirs.fileno()])
+                    data = b""
+                    while len(data) < 8:
+                        chunk = self.ctl.recv(8 - len(data))
+                        if not chunk:
+                            raise OSError("the checking helper process ended")
+                        data += chunk
+                    return struct.unpack("q", data)[0], Connection(mine.detach())
+                except OSError:
+                    mine.close()
+                    self.stop()
+                    if attempt == 2:
+                        raise
+                finally:
+                    theirs.close()
+
+    def stop(self) -> None:
+        if self.ctl is not None:
+            self.ctl.close()
+            self.ctl = None
+        if self.proc is not None:
             try:
-                self.conn.send((prepare, fn, args))
-                if not self.conn.poll(PREPARE_TIMEOUT):
-                    self.stop()
-                    return None
-                self.conn.recv()                                  # ready: the clock starts now
-                if not self.conn.poll(timeout):
-                    self.stop()
-                    return None
-                return self.conn.recv()[1]
-            except (EOFError, OSError, BrokenPipeError) as e:
-                self.stop()
-                return RuntimeError(f"the checking process ended unexpectedly ({type(e).__name__})")
+                self.proc.kill()
+                self.proc.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        elif self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+        self.proc = self.pid = None
 
 
-_worker = Worker()
+class Worker:
+    """One forked worker process and its connection; used by one thread at a time."""
 
+    def __init__(self, zygote: Zygote):
+        self.pid, self.conn = zygote.fork()
+        self.jobs, self.rss_mb, self.dead = 0, 0.0, False
 
-def fork_available() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    def kill(self) -> None:
+        if not self.dead:
+            self.dead = True
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.conn.close()
 
-
-def run(fn, args, timeout: float, prepare=None):
-    """fn(*args) under a hard wall-clock limit: its result, an exception object, or None on timeout."""
-    if not fork_available():
+    def run(self, fn, args, timeout: float, prepare=None) -> Outcome:
         try:
-            return fn(*args)
-        except Exception as e:               # noqa: BLE001
-            return RuntimeError(f"{type(e).__name__}: {e}")
-    return _worker.run(fn, args, timeout, prepare)
+            self.conn.send((prepare, fn, args))
+            if not self.conn.poll(PREPARE_TIMEOUT):
+                self.kill()
+                return Timeout(PREPARE_TIMEOUT)
+            msg = self.conn.recv()
+            if msg[0] == "ready":                       # the clock starts now
+                if not self.conn.poll(timeout):
+                    self.kill()
+                    return Timeout(timeout)
+                msg = self.conn.recv()
+        except (EOFError, OSError) as e:
+            self.kill()
+            return Crashed(f"the checking process ended unexpectedly ({type(e).__name__})")
+        _, (tag, value), self.rss_mb = msg
+        self.jobs += 1
+        if tag == "ok":
+            return Ok(value)
+        if tag == "raised":
+            return Crashed(str(value), value)
+        return Crashed(value)
+
+
+_POOLS: weakref.WeakSet = weakref.WeakSet()
+
+
+class Pool:
+    """N workers shared by any number of threads; each job waits for a free worker."""
+
+    def __init__(self, size: int = 1, preload=PRELOAD, max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB):
+        if int(size) != size or size < 1:
+            raise ValueError(f"a pool needs a whole number of workers >= 1, not {size!r}")
+        self.size, self.max_jobs, self.max_rss_mb = int(size), max_jobs, max_rss_mb
+        self.zygote = Zygote(preload)
+        self.cond = threading.Condition()
+        self.idle: list[Worker] = []
+        self.busy = 0
+        self.started = 0                   # workers forked so far (replacements included)
+        self.closed = False
+        _POOLS.add(self)
+
+    def _acquire(self) -> Worker | None:
+        with self.cond:
+            while not self.idle and self.busy + len(self.idle) >= self.size:
+                self.cond.wait()
+            if self.closed:
+                raise RuntimeError("this checker is closed")
+            self.busy += 1
+            if self.idle:
+                return self.idle.pop()
+        try:
+            w = Worker(self.zygote)
+        except BaseException:
+            self._release(None)
+            raise
+        with self.cond:
+            self.started += 1
+        return w
+
+    def _release(self, w: Worker | None) -> None:
+        with self.cond:
+            self.busy -= 1
+            if w is not None:
+                if self.closed or w.dead or w.jobs >= self.max_jobs or w.rss_mb > self.max_rss_mb:
+                    w.kill()
+                else:
+                    self.idle.append(w)
+            self.cond.notify()
+
+    def run(self, fn, args, timeout: float, prepare=None) -> Outcome:
+        """fn(*args) in a worker under a hard wall-clock limit of `timeout` seconds."""
+        try:
+            w = self._acquire()
+        except OSError as e:
+            return Crashed(f"no checking process could be started ({e})")
+        try:
+            return w.run(fn, args, timeout, prepare)
+        finally:
+            self._release(w)
+
+    def pids(self) -> list[int]:
+        with self.cond:
+            return [w.pid for w in self.idle]
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            idle, self.idle = self.idle, []
+            self.cond.notify_all()
+        for w in idle:
+            w.kill()
+        self.zygote.stop()
+
+
+@atexit.register
+def _close_all() -> None:
+    for pool in list(_POOLS):
+        pool.close()
+
+
+_default: Pool | None = None
+_default_lock = threading.Lock()
+
+
+def run(fn, args, timeout: float, prepare=None) -> Outcome:
+    """fn(*args) under a hard wall-clock limit in a shared one-worker pool."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Pool(1)
+    return _default.run(fn, args, timeout, prepare)

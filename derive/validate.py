@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
+from .grading import DEFAULT_TIMEOUT, VERDICTS, check
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -55,7 +56,6 @@ def _schema(path: Path) -> list:
         elif v not in CONVENTIONS[k]:
             errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
                                                file=str(path), key=f"conventions.{k}")))
-    from .check import VERDICTS
     for i, a in enumerate(data.get("answers", [])):
         key = f"answers[{i}]"
         if not isinstance(a, dict):
@@ -93,7 +93,6 @@ def _clash(p, path: Path) -> str:
 
 def validate_file(path, timeout: float | None = None) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .check import DEFAULT_TIMEOUT, check
     from .pipeline import solve
     from .problem import load_file
     start = time.perf_counter()

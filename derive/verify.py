@@ -122,6 +122,16 @@ def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
     return False
 
 
+def point(problem: Problem, seed: int, sizes=SIZES[0]) -> tuple[Instance, dict]:
+    """A random instance and its forward values, redrawn (seed + 1, ...) while near a kink."""
+    for attempt in range(20):
+        inst = instance(problem, seed + attempt, sizes)
+        env = forward(problem, inst)
+        if not near_kink(problem, inst, env):
+            break
+    return inst, env
+
+
 def perturbed(problem: Problem, inst: Instance, wrt: str, value) -> dict:
     """The forward pass with node `wrt` set to `value` (an input's value, or an intermediate pinned)."""
     if wrt in problem.inputs:
@@ -210,11 +220,7 @@ def verify(derivation: Derivation, seeds=(1, 2)) -> tuple[Check, ...]:
     p = derivation.problem
     worst = {r.quantity.name: 0.0 for r in derivation.results}
     for n, seed in enumerate(seeds):
-        for attempt in range(20):
-            inst = instance(p, seed * 100 + attempt, SIZES[n % len(SIZES)])
-            env = forward(p, inst)
-            if not near_kink(p, inst, env):
-                break
+        inst, env = point(p, seed * 100, SIZES[n % len(SIZES)])
         for r in derivation.results:
             worst[r.quantity.name] = max(worst[r.quantity.name], check_result(derivation, r, inst, env))
     values = {}

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import derive
-from derive.check import check
+from derive import check
 from derive.cli import main
 from derive.problem import catalogue
 

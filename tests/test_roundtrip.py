@@ -3,7 +3,7 @@ import pytest
 import sympy as sp
 
 from derive import check
-from derive.render.printer import latex, text
+from derive.notation import latex, text
 
 CORE = [f"problem{i}" for i in range(1, 8)]
 

@@ -1,1 +1,1 @@
-"""Rendering: LaTeX notation (printer.py), sheets and graphs (templates/)."""
+"""Rendering: sheets and graphs (templates/); the notation itself is derive/notation.py."""

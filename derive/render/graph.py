@@ -15,7 +15,7 @@ import sympy as sp
 
 from .. import symbolic as sy
 from ..problem import Problem
-from . import printer as pr
+from .. import notation as pr
 
 
 class Tex(str):
@@ -29,7 +29,7 @@ class Node:
     id: str               # TikZ/DOT-safe name
     kind: str             # input | parameter | constant | op | intermediate | output
     name: str = ""        # the problem's name (leaves, intermediates, output)
-    op: str = ""          # operator kind (see printer.OP_LABELS)
+    op: str = ""          # operator kind (see notation.OP_LABELS)
     param: object = None  # operator parameter (exponent, function name)
     level: int = 0
     pos: float = 0.0      # position across the levels

@@ -1,7 +1,7 @@
 """Question and solution sheets: Solution -> context -> jinja2 LaTeX template -> .tex (-> PDF).
 
 The page layout lives in templates/*.j2 (LaTeX-safe delimiters \\VAR{} \\BLOCK{} \\#{}), the
-notation in printer.py; this module only gathers what a sheet shows. Plain strings are escaped
+notation in derive/notation.py; this module only gathers what a sheet shows. Plain strings are escaped
 for LaTeX when they reach a template; values wrapped in Tex (statements, printed math) are not.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..errors import DeriveError
-from . import printer as pr
+from .. import notation as pr
 
 INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
                 "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")

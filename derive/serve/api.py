@@ -9,35 +9,40 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 
-from ..check import DEFAULT_TIMEOUT, CheckResult, _shape_pieces, check, parse_answer
-from .. import sandbox
+from .. import notation as pr
 from ..errors import AnswerError, UnknownError
+from ..grading import DEFAULT_TIMEOUT, Checker, CheckResult
+from ..grading.read import parse_answer, shape_pieces
 from ..pipeline import Solution, solve
 from ..problem import Problem, catalogue
-from ..render import printer as pr
 from ..render.svg import svg
 from .preview import tree_latex
 
 FORMATS = ("auto", "text", "latex")
 
 
-def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT):
-    """The one checker the server uses (derive.check's own worker until derive.Checker lands)."""
-    return _DefaultChecker(timeout)
+def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> Checker:
+    """The one checker a server uses: its pool of warm workers, created at start, closed at shutdown."""
+    return Checker(workers=workers, timeout=timeout)
 
 
-@dataclass(frozen=True)
-class _DefaultChecker:
-    timeout: float
+class _Preview:
+    """The parse-only reading of an answer, per quantity kind (kinds.Kind.grade picks the method)."""
 
-    def check(self, problem, quantity, answer, format="auto") -> CheckResult:
-        return check(problem, quantity, answer, format, timeout=self.timeout)
+    def __init__(self, p: Problem, answer: str, fmt: str):
+        self.p, self.answer, self.fmt = p, answer, fmt
 
-    def close(self) -> None:
-        """Stop derive.check's worker: forked from the server, it would outlive it."""
-        sandbox._worker.stop()
+    def equivalence(self) -> str:
+        return tree_latex(parse_answer(self.p, self.answer, self.fmt))
+
+    properties = equivalence
+
+    def shape(self) -> str:
+        return r" \times ".join(tree_latex(t) for _, t in shape_pieces(self.p, self.answer, self.fmt))
+
+    def prose(self) -> str:
+        return ""
 
 
 class Catalogue:
@@ -60,7 +65,7 @@ class Catalogue:
     def solution(self, p: Problem) -> Solution:
         with self._lock:
             if p.id not in self._solved:
-                self._solved[p.id] = solve(p)
+                self._solved[p.id] = solve(p)          # trusted work, once per problem
             return self._solved[p.id]
 
     def graph(self, p: Problem) -> str | None:
@@ -77,7 +82,7 @@ class Catalogue:
         p = self.get(name)
         out = {"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
                "statement": statement_parts(p.statement),
-               "quantities": [{"name": q.name, "latex": pr.name_latex(q.name), "kind": q.kind,
+               "quantities": [{"name": q.name, "latex": pr.name_latex(q.name), "kind": str(q.kind),
                                "graded": q.graded} for q in p.quantities],
                "graph_svg": self.graph(p),
                "solutions": self.solutions, "solution": None}
@@ -93,7 +98,7 @@ class Catalogue:
     def check(self, checker, name: str, quantity: str, answer: str, fmt: str = "auto") -> CheckResult:
         p = self.get(name)
         q = p.quantity(quantity)
-        if q.kind == "prose" and not self.solutions:       # its feedback would be the model answer
+        if not q.kind.graded and not self.solutions:       # its feedback would be the model answer
             return CheckResult(p.id, q.name, answer, "undecided",
                                feedback=("this question is not auto-graded; your instructor reads the answer",))
         return checker.check(p, q.name, answer, fmt)
@@ -104,14 +109,10 @@ class Catalogue:
         q = p.quantity(quantity)
         out = {"problem": p.id, "quantity": q.name, "answer": answer, "ok": True, "interpreted": "",
                "error": None, "offset": None, "code": None}
-        if q.kind == "prose" or not answer.strip():
+        if not answer.strip():
             return out
         try:
-            if q.kind == "shape":
-                pieces = _shape_pieces(p, answer, fmt)
-                out["interpreted"] = r" \times ".join(tree_latex(t) for _, t in pieces)
-            else:
-                out["interpreted"] = tree_latex(parse_answer(p, answer, fmt))
+            out["interpreted"] = q.kind.grade(_Preview(p, answer, fmt))
         except AnswerError as e:
             out.update(ok=False, error=e.message, offset=e.offset, code=e.code)
         return out

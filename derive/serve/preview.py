@@ -9,7 +9,7 @@ number literals.
 from __future__ import annotations
 
 from .. import mathparse as mp
-from ..render.printer import name_latex
+from ..notation import name_latex
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4}
 _ATOM = 5

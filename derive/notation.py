@@ -1,4 +1,4 @@
-"""Notation: a LatexPrinter subclass (TA notation) and a plain-text printer that reads back in."""
+"""Notation (how names and expressions are written): a LatexPrinter subclass (TA notation) and a plain-text printer that reads back in."""
 from __future__ import annotations
 
 import functools
@@ -8,7 +8,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from .. import symbolic as sy
+from . import symbolic as sy
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
 SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",

@@ -1,0 +1,152 @@
+"""The Checker: a thread-safe front to a pool of warm checking workers, with the caches.
+
+    with derive.Checker(workers=2) as c:
+        c.check("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x").verdict     # 'correct'
+
+Parsing (bounded in length, depth and digits) runs in the calling thread; building and
+evaluating the answer run in a worker under a hard wall-clock limit. Problems are read and
+derived again when their file changes (caches are keyed by path and modification time).
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+from .. import sandbox
+from ..errors import AnswerError, ProblemSpecError, UnknownError, UnsupportedError, UsageError
+from ..pipeline import Solution, solve
+from ..problem import Problem, load
+from .job import job, prepare
+from .key import ProblemKey, key_of, resolve
+from .read import parse_answer, shape_pieces
+from .result import CheckResult
+
+DEFAULT_TIMEOUT = 2.0        # seconds of wall clock per check
+MAX_TIMEOUT = 3600.0
+RAISED = (UnknownError, ProblemSpecError, UnsupportedError)   # the worker's errors that are the caller's
+
+
+def valid_timeout(t) -> float:
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 < t <= MAX_TIMEOUT:
+        raise UsageError(f"the timeout is a number of seconds above 0 and at most {MAX_TIMEOUT:g}, not {t!r}")
+    return float(t)
+
+
+def folders(problems) -> tuple:
+    """Problems folders as a tuple of strings: one folder, or any iterable of them."""
+    if problems is None:
+        return ()
+    if isinstance(problems, (str, os.PathLike)):
+        return (os.fspath(problems),)
+    return tuple(os.fspath(d) for d in problems)
+
+
+class _Preparse:
+    """The bounded parse in the calling thread (kinds.Kind.grade picks the method)."""
+
+    def __init__(self, problem, answer, fmt):
+        self.p, self.answer, self.fmt = problem, answer, fmt
+
+    def equivalence(self):
+        parse_answer(self.p, self.answer, self.fmt)
+
+    properties = equivalence
+
+    def shape(self):
+        shape_pieces(self.p, self.answer, self.fmt)
+
+    def prose(self):
+        pass
+
+
+class Checker:
+    """Checks answers with `workers` warm processes; safe to call from many threads at once."""
+
+    def __init__(self, workers: int = 1, problems=(), timeout: float = DEFAULT_TIMEOUT, *,
+                 max_jobs: int = sandbox.MAX_JOBS, max_rss_mb: float = sandbox.MAX_RSS_MB):
+        self.problems = folders(problems)
+        self.timeout = valid_timeout(timeout)
+        self.pool = sandbox.Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
+        try:
+            self.pool.zygote.start()         # now, while the caller is likely single-threaded (see sandbox)
+        except OSError:
+            pass                             # retried on first use
+        self._solutions: dict[ProblemKey, Solution] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Checker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (also done at exit)."""
+        self.pool.close()
+
+    def load(self, problem) -> Problem:
+        """A problem by id, alias, file path, or a Problem (as derive.load, with this checker's folders)."""
+        return problem if isinstance(problem, Problem) else load(problem, self.problems)
+
+    def solve(self, problem) -> Solution:
+        """derive.solve, cached until the problem's file changes."""
+        p = self.load(problem)
+        key = key_of(p)
+        with self._lock:
+            sol = self._solutions.get(key)
+        if sol is None:
+            sol = solve(resolve(key))
+            with self._lock:
+                self._solutions[key] = sol
+        return sol
+
+    def check(self, problem, quantity: str, answer: str, format: str = "auto", *, timeout: float | None = None,
+              variant: int | None = None) -> CheckResult:
+        """Check one answer. Unknown problems and quantities raise UnknownError; everything about the
+        answer itself comes back as a CheckResult, never as an exception."""
+        seconds = self.timeout if timeout is None else valid_timeout(timeout)
+        key = key_of(self.load(problem), variant)
+        p = resolve(key)
+        q = p.quantity(quantity)
+        if not isinstance(answer, str):
+            return CheckResult(p.id, q.name, repr(answer), "invalid", ("syntax",),
+                               (f"an answer is text (a str), not {type(answer).__name__}",))
+        base = dict(problem=p.id, quantity=q.name, answer=answer)
+        if not q.kind.graded:
+            return CheckResult(**base, verdict="undecided", feedback=(q.kind.ungraded_feedback(q),))
+        try:
+            q.kind.grade(_Preparse(p, answer, format))
+        except AnswerError as e:
+            return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+        out = self.pool.run(job, (key, q.name, answer, format), timeout=seconds, prepare=(prepare, (key, q.name)))
+        if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
+            return CheckResult(**base, **out.value)
+        if isinstance(out, sandbox.Timeout):
+            return CheckResult(**base, verdict="undecided", diagnosis=("timeout",),
+                               feedback=(f"the check took longer than {out.seconds:g} s and was stopped; "
+                                         "write the answer in a simpler form",))
+        if isinstance(out, sandbox.Crashed) and isinstance(out.error, RAISED):
+            raise out.error
+        reason = out.reason if isinstance(out, sandbox.Crashed) else f"unexpected result {type(out).__name__}"
+        return CheckResult(**base, verdict="undecided", feedback=(f"the answer could not be evaluated ({reason})",))
+
+
+_default: Checker | None = None
+_default_lock = threading.Lock()
+
+
+def default_checker() -> Checker:
+    """The Checker behind derive.check: one worker, created on first use."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.pool.closed:
+            _default = Checker()
+        return _default
+
+
+def check(problem, quantity: str, answer: str, format: str = "auto", *, timeout: float = DEFAULT_TIMEOUT,
+          extra=None) -> CheckResult:
+    """Check one answer with the default Checker; `extra`: problems folders (one, or any iterable)."""
+    p = problem if isinstance(problem, Problem) else load(problem, folders(extra))
+    return default_checker().check(p, quantity, answer, format, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)

@@ -1,0 +1,176 @@
+"""The decision: an answer is correct when it agrees with the reference where both are finite.
+
+The rule (README, "Grading student text safely"): for a problem that gives numbers, the answer
+must have the value at those numbers (to the decimals it gives, with at least three significant
+digits). Otherwise the answer is evaluated at FIXED_POINTS fixed points (the same for every
+answer) and SECRET_POINTS points chosen by a hash of a per-installation secret and the answer's
+text, none predictable from the source; points where the reference itself is not finite are
+skipped. `correct` needs agreement within TOLERANCE at every point and at least MIN_POINTS points
+where both sides are finite; an answer without a finite value where the reference has one is
+never correct.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+from .. import symbolic as sy
+from ..errors import EvalError
+from ..notation import shape_text
+from ..numeric import evaluate
+from ..verify import rel_error
+from .diagnose import diagnose
+from .reference import SECRET_POOL, Reference, secret_points
+
+TOLERANCE = 1e-6             # relative, at each point
+FIXED_POINTS = 4
+SECRET_POINTS = 2
+MIN_POINTS = 4
+MAX_DRAWS = 10               # points of a family tried at most (skipping where the reference is not finite)
+
+
+def conform(a, b, indexed: bool):
+    """a reshaped to b's shape where that is exact (scalar vs 1x1, scalar broadcast in index form)."""
+    a = np.asarray(a, dtype=float)
+    if a.shape == b.shape:
+        return a
+    if a.size == 1 and (b.size == 1 or indexed):
+        return np.full(b.shape, float(a.reshape(-1)[0]))
+    return None
+
+
+def fingerprint(values) -> str | None:
+    """A short stable hash of values rounded to 6 significant digits (NaN and ±inf as words)."""
+    if not values:
+        return None
+    h = hashlib.sha256()
+    for v in values:
+        v = np.asarray(v, dtype=float)
+        h.update(repr(v.shape).encode())
+        h.update(",".join("0" if x == 0 else f"{x:.6g}" for x in v.reshape(-1)).encode())
+        h.update(b";")
+    return h.hexdigest()[:16]
+
+
+def _plan(p, r, answer: str, secret_numbers=None):
+    """(family, point numbers to try, how many usable points are wanted) for one answer."""
+    if p.values and not r.quantity.kind.random_points:
+        return [("values", [0], 1)]
+    if secret_numbers is None:
+        secret_numbers = secret_points(p, r.quantity.name, answer, MAX_DRAWS)
+    return [("fixed", range(MAX_DRAWS), FIXED_POINTS), ("secret", secret_numbers, SECRET_POINTS)]
+
+
+def warm(ref: Reference, r) -> None:
+    """The reference's values at the points most answers use (the first of each family, every
+    secret point), so that the timed check only evaluates the answer."""
+    for family, numbers, wanted in _plan(ref.problem, r, "", range(SECRET_POOL)):
+        for n in list(numbers)[:wanted if family != "secret" else SECRET_POOL]:
+            ref.value(r, family, n)
+
+
+def _value(expr, inst, env, reductions):
+    if reductions:
+        env = {**env, **{n: np.array([[np.max(evaluate(v, env, inst.dims, inst.functions))]])
+                         for n, v in reductions.items()}}
+    return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
+
+
+def decide(ref: Reference, r, expr, answer: str, tree, indices, reductions=None):
+    """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`."""
+    p = ref.problem
+    plan = _plan(p, r, answer)
+    at_values = plan[0][0] == "values"
+    rows, undefined, seen = [], [], []          # seen: the answer at the fixed points (its fingerprint)
+    for family, numbers, wanted in plan:
+        used = 0
+        for n in numbers:
+            if used == wanted:
+                break
+            inst, env = ref.point(family, n)
+            b = ref.value(r, family, n)
+            if not np.all(np.isfinite(b)):
+                continue
+            try:
+                a = _value(expr, inst, env, reductions)
+            except (EvalError, KeyError) as e:
+                return "undecided", [], [f"the answer could not be evaluated: {e}"], None
+            except (ValueError, TypeError, ArithmeticError) as e:
+                return "undecided", [], [f"the answer could not be evaluated ({type(e).__name__})"], None
+            a2 = conform(a, b, bool(indices))
+            if family != "secret":
+                seen.append(a if a2 is None else a2)
+            if a2 is None:
+                return (*shape_verdict(r, expr, a, b), fingerprint(seen))
+            used += 1
+            if np.all(np.isfinite(a2)):
+                rows.append((a2, b, inst, env))
+            else:
+                undefined.append(a2)
+    fp = fingerprint(seen)
+    name = r.quantity.name
+    if not rows:
+        return "undecided", [], ["the answer has no finite value at any point tried (overflow or NaN); "
+                                 "cannot decide"], fp
+    errs = [rel_error(a, b) for a, b, _, _ in rows]
+    agree = all(e <= TOLERANCE for e in errs)
+    if agree and undefined:
+        return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
+                                 f"{len(rows) + len(undefined)} points tried, where {name} has one: "
+                                 "they are not the same function"], fp
+    if agree and at_values:
+        return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"], fp
+    if agree and len(rows) >= MIN_POINTS:
+        return "correct", [], [f"correct: matches the derived {name} at {len(rows)} random points"], fp
+    if agree:
+        return "undecided", [], [f"the answer matches {name} at only {len(rows)} points where both are finite "
+                                 f"({MIN_POINTS} are needed); cannot decide"], fp
+    if at_values and _rounded_ok(answer, rows[0][1]):
+        return "correct", [], [f"correct to the {len(_decimals(answer))} decimals given"], fp
+    if not at_values and len(rows) < 2:
+        return "undecided", [], ["too few points where the answer has a finite value; cannot decide"], fp
+    diagnosis, feedback = diagnose(ref, r, rows, indices)
+    if not feedback:
+        if at_values:
+            feedback = [f"at the given values the answer is {_num(rows[0][0])}, which is not {name}"]
+        else:
+            feedback = [f"the answer differs from {name} at random values of the inputs "
+                        f"(relative error {max(errs):.2g})"]
+    return "incorrect", diagnosis, feedback, fp
+
+
+def _num(a) -> str:
+    a = np.asarray(a).reshape(-1)
+    return f"{a[0]:.6g}" if a.size == 1 else "[" + ", ".join(f"{v:.4g}" for v in a[:6]) + "]"
+
+
+def _decimals(answer: str) -> str:
+    m = re.fullmatch(r"\s*[-+−]?\s*\d*\.(\d+)\s*", answer)
+    return m.group(1) if m else ""
+
+
+def _rounded_ok(answer: str, b) -> bool:
+    """A plain number with at least three significant digits that equals the value rounded."""
+    dec = _decimals(answer)
+    digits = re.sub(r"\D", "", answer).lstrip("0")
+    if not dec or len(digits) < 3 or np.size(b) != 1:
+        return False
+    want = float(np.asarray(b).reshape(-1)[0])
+    got = float(answer.replace("−", "-").replace(" ", ""))
+    return abs(got - want) <= 0.5 * 10 ** -len(dec) + 1e-12
+
+
+def shape_verdict(r, expr, a, b):
+    """An answer of the wrong shape: the transpose of the right one, or just the wrong shape."""
+    want, got = sy.shape_of(r.closed), sy.shape_of(expr)
+    show = lambda s: "a scalar" if s is None else shape_text(s)   # noqa: E731
+    name = r.quantity.name
+    if a.T.shape == b.shape and rel_error(a.T, b) <= TOLERANCE:
+        return "incorrect", ["transpose"], [f"{name} is {show(want)} but the answer is "
+                                            f"{show(got)}: it is the transpose of the right answer"]
+    if a.T.shape == b.shape:
+        return "incorrect", ["shape"], [f"{name} is {show(want)} but the answer is {show(got)}; "
+                                        "a transpose is missing, and even transposed the values differ"]
+    return "incorrect", ["shape"], [f"{name} is {show(want)} but the answer is {show(got)}"]

@@ -1,0 +1,213 @@
+"""Reading an answer: the bounded parse, index notation, the echo, and which names it may use."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .. import mathparse as mp
+from .. import symbolic as sy
+from ..errors import AnswerError
+from ..notation import latex
+from ..problem import Problem
+
+
+def indices(q) -> tuple:
+    """Free indices of an index quantity: () for dL/dW, ('i',) for dL/dh_i, ('j', 'i') for dP_j/dh_i."""
+    if not q.index:
+        return ()
+    m = re.match(r"^d[A-Za-z][A-Za-z0-9^]*_([a-z])/", q.name)
+    return (m.group(1), q.index) if m else (q.index,)
+
+
+def parse_answer(p: Problem, answer: str, fmt: str = "auto"):
+    """The bounded parse: raises AnswerError (syntax, too_complex) pointing at the place."""
+    return mp.parse(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names())
+
+
+class AnswerBuilder(sy.Builder):
+    """The problem's builder, plus index names: P_i is the vector P when i is the quantity's free
+    index (exact for entrywise formulas); with two indices (dP_j/dh_i, entry (j, i)) P_j is P 1ᵀ,
+    P_i is 1 Pᵀ and delta_ij the identity, and every product is entrywise."""
+
+    def __init__(self, scope, text, indices=(), size=None):
+        super().__init__(scope, text)
+        self.indices, self.size = indices, size
+        self.reductions = {}        # name of a 1x1 stand-in -> the vector whose max it is
+
+    def _build_Name(self, node):
+        if node.id == "I" and "I" not in self.scope.symbols and self.size is not None:
+            return sp.Identity(self.size)           # the identity, sized like the quantity
+        m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*?)_?\{?([a-z]{1,2})\}?", node.id)
+        if self.indices and m and node.id not in self.scope.symbols and node.id not in self.scope.aliases:
+            base, idx = m.groups()
+            if base in ("delta", "KroneckerDelta") and len(idx) == 2 and set(idx) == set(self.indices) \
+                    and len(self.indices) == 2:
+                return sp.Identity(self.size)
+            sym = self.scope.symbols.get(self.scope.aliases.get(base, base))
+            if sym is not None and "_" in node.id and len(idx) == 1:
+                if idx not in self.indices:
+                    raise AnswerError(f"index {idx} is not free in this quantity; use "
+                                      f"{' and '.join(self.indices)}", node.pos, code="unknown_symbol",
+                                      text=self.text)
+                return self.indexed(sym, idx, node)
+        return super()._build_Name(node)
+
+    def _build_Call(self, node):
+        """sum(expr, k) over a bound index k: with no free index the summand is a vector over k;
+        with free index i it is a matrix (i down, k across, as for two free indices), summed along k."""
+        bound = node.args[1] if node.fn == "sum" and len(node.args) == 2 else None
+        if not (isinstance(bound, mp.Name) and re.fullmatch(r"[a-z]", bound.id)
+                and bound.id not in self.scope.symbols):
+            return super()._build_Call(node)
+        k = bound.id
+        if k in self.indices:
+            raise AnswerError(f"the summation index {k} is also the free index; sum over another letter",
+                              bound.pos, code="syntax", text=self.text)
+        if len(self.indices) > 1 or self.size is None:
+            raise AnswerError("a sum over an index is understood only in answers with at most one free "
+                              "index, over a vector of this problem", node.pos, code="too_complex", text=self.text)
+        inner = AnswerBuilder(self.scope, self.text, self.indices + (k,), self.size)
+        body = inner.build(node.args[0])
+        self.reductions.update(inner.reductions)
+        if not isinstance(body, MatrixExpr):
+            return body * self.size                  # a summand without k: N copies
+        if not self.indices:
+            return sy.total(body)
+        return body * sy.ones(body.shape[1], 1)
+
+    def indexed(self, sym, idx, node):
+        shape = sy.shape_of(sym)
+        if shape is None or shape == (1, 1):
+            return sym
+        if 1 not in shape:
+            raise self.fail(f"{sym} is a matrix; an entry needs two indices", node)
+        v = sym if shape[1] == 1 else sym.T
+        if len(self.indices) == 1:
+            return v
+        n = v.shape[0]
+        return v * sy.ones(1, n) if idx == self.indices[0] else sy.ones(n, 1) * v.T
+
+    def product(self, a, b, node):
+        if self.indices:
+            return self.elementwise("hadamard", a, b, node)
+        return super().product(a, b, node)
+
+    def power(self, a, b, node):
+        if self.indices and a == sp.E and isinstance(b, MatrixExpr):      # e^{z_i}: entrywise
+            return sy.apply("exp", 0, b)
+        return super().power(a, b, node)
+
+    def matrix_function(self, name, args, node):
+        """max(z) of one vector: its largest entry (the stable softmax subtracts it)."""
+        if name == "max" and len(args) == 1 and isinstance(args[0], MatrixExpr) and 1 in args[0].shape:
+            m = sp.MatrixSymbol(f"max({args[0]})", 1, 1)
+            self.reductions[str(m)] = args[0]
+            return m
+        return super().matrix_function(name, args, node)
+
+
+def echo(tree) -> sp.Expr:
+    """A scalar SymPy echo of an index-form answer, for the 'interpreted as' line."""
+    if isinstance(tree, mp.Num):
+        return sp.Rational(Fraction(tree.text))
+    if isinstance(tree, mp.Name):
+        return sp.Symbol(tree.id)
+    if isinstance(tree, mp.Neg):
+        return -echo(tree.operand)
+    if isinstance(tree, mp.Transpose):
+        return echo(tree.operand)
+    if isinstance(tree, mp.Call):
+        f = sp.Function(tree.fn + "'" * tree.order)
+        return f(*[echo(a) for a in tree.args]) if tree.args else sp.Symbol(tree.fn + "'" * tree.order)
+    a, b = echo(tree.left), echo(tree.right)
+    if tree.op == "^":
+        if b.is_Number and abs(b) > sy.MAX_EXPONENT:
+            raise ValueError("exponent too large")
+        return sp.Pow(a, b, evaluate=False)
+    return {"+": lambda: a + b, "-": lambda: a - b, "/": lambda: a / b}.get(tree.op, lambda: a * b)()
+
+
+def interpreted(expr, tree, indices) -> str:
+    try:
+        if indices:
+            return sp.latex(echo(tree))
+        return latex(expr)
+    except Exception:                 # the echo is a courtesy; never fail a check over it
+        return ""
+
+
+def own_symbol(p: Problem, r):
+    """The symbol that names the asked quantity itself (dL/dw1, delta3, z), if it is one."""
+    return r.quantity.kind.own_symbol(p, r.quantity)
+
+
+def nodes(tree):
+    """Every node of a syntax tree."""
+    yield tree
+    for child in (getattr(tree, "operand", None), getattr(tree, "left", None), getattr(tree, "right", None),
+                  *getattr(tree, "args", ())):
+        if child is not None:
+            yield from nodes(child)
+
+
+def names(tree):
+    """The Name nodes the student wrote (a bare f3' writes no names)."""
+    return (n for n in nodes(tree) if isinstance(n, mp.Name))
+
+
+def bound_indices(tree) -> set:
+    """k in sum(expr, k) and \\sum_k."""
+    return {n.args[1].id for n in nodes(tree) if isinstance(n, mp.Call) and n.fn == "sum"
+            and len(n.args) == 2 and isinstance(n.args[1], mp.Name)}
+
+
+def not_allowed(p: Problem, q, tree, builder) -> list:
+    if not q.allowed:
+        return []
+    bound = bound_indices(tree)
+    indices = bound | set(getattr(builder, "indices", ()))
+
+    def canon(name):
+        m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*?)_\{?([a-z]{1,2})\}?", name)
+        if m and set(m.group(2)) <= indices:         # z_k: an entry of z
+            name = m.group(1)
+        try:
+            return str(builder._build_Name(mp.Name(name)))
+        except (AnswerError, AttributeError, TypeError):
+            return name
+    allowed = {canon(n) for n in q.allowed}
+    used = {}
+    for n in names(tree):
+        if n.id in bound:
+            continue
+        c = canon(n.id)
+        if c not in allowed and n.id not in p.scope.dims and n.id != "e":
+            used[c] = n.id
+    return sorted(used.values(), key=sy._natural)
+
+
+_SHAPE_SEP = re.compile(r"\s*(?:×|\\times|,|\bby\b|(?<=[\w)}\s])x(?=[\s\d({]))\s*")
+
+
+def shape_pieces(p: Problem, answer: str, fmt: str = "auto") -> list:
+    """'1024 x 32', '(C, 28, 28)', '28 \times 28 \times C' -> [(offset, tree), ...], each bounded-parsed."""
+    if len(answer) > mp.MAX_LENGTH:
+        raise AnswerError(f"the answer is longer than {mp.MAX_LENGTH} characters", mp.MAX_LENGTH, code="too_complex")
+    m = re.fullmatch(r"\s*[(\[]?(.*?)[)\]]?\s*", answer, re.S)
+    body, start = m.group(1), m.start(1)
+    pieces, pos = [], 0
+    for sep in list(_SHAPE_SEP.finditer(body)) + [None]:
+        end = sep.start() if sep else len(body)
+        text = body[pos:end]
+        if not text.strip():
+            raise AnswerError("a shape is dimensions separated by ×, x or commas, as in 1024 x 32",
+                              start + pos, text=answer)
+        try:
+            pieces.append((start + pos, text, parse_answer(p, text, fmt)))
+        except AnswerError as e:
+            raise AnswerError(e.message, start + pos + (e.offset or 0), code=e.code, text=answer) from None
+        pos = sep.end() if sep else len(body)
+    return pieces

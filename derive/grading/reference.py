@@ -1,0 +1,109 @@
+"""The reference a worker grades against: the derivation and its values at the decision points.
+
+Three families of points: the problem's given values (for a problem that gives numbers, the
+question is about those numbers); fixed points, the same for every answer (their values give the
+answer's fingerprint); and secret points, drawn from a per-installation secret, so no one reading
+the source can predict them (see decide.py). Every point is drawn off the kinks (verify.point).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import verify as V
+from ..backprop import Derivation, derive
+from ..numeric import evaluate
+from ..problem import Problem
+from .key import ProblemKey, resolve
+
+FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n + 1)
+SECRET_POOL = 16            # secret points per problem; each answer is checked at some of them
+
+
+@dataclass
+class Reference:
+    problem: Problem
+    derivation: Derivation
+    points: dict = field(default_factory=dict)     # ("fixed" | "secret" | "values", n) -> (Instance, env)
+    values: dict = field(default_factory=dict)     # (quantity, point) -> the reference's value there
+
+    def point(self, family: str, n: int):
+        """The n-th point of a family: (Instance, env with every gradient's value)."""
+        key = (family, n)
+        if key not in self.points:
+            p = self.problem
+            if family == "values":
+                inst = V.instance(p, 0, use_values=True)
+                env = V.forward(p, inst)
+            else:
+                seed = FIXED_SEED * (n + 1) if family == "fixed" else secret_seed(n)
+                inst, env = V.point(p, seed, V.SIZES[n % len(V.SIZES)])
+            self.points[key] = (inst, V.adjoint_values(self.derivation, inst, env))
+        return self.points[key]
+
+    def value(self, r, family: str, n: int):
+        key = (r.quantity.name, family, n)
+        if key not in self.values:
+            inst, env = self.point(family, n)
+            self.values[key] = np.asarray(evaluate(r.closed, env, inst.dims, inst.functions), dtype=float)
+        return self.values[key]
+
+
+@functools.lru_cache(maxsize=64)
+def reference(key: ProblemKey) -> Reference:
+    """Derived once per worker and problem file version (an edited file has a new key)."""
+    p = resolve(key)
+    return Reference(p, derive(p))
+
+
+# ---- the secret --------------------------------------------------------------------------------
+def secret_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "derive" / "secret"
+
+
+@functools.lru_cache(maxsize=1)
+def secret() -> bytes:
+    """DERIVE_SECRET if set (for reproducible regrading elsewhere), else a random key created once
+    per installation in the user's config folder; a process that cannot keep one draws its own."""
+    env = os.environ.get("DERIVE_SECRET")
+    if env:
+        return env.encode()
+    path = secret_path()
+    try:
+        return path.read_bytes().strip() or _new_secret(path)
+    except FileNotFoundError:
+        return _new_secret(path)
+    except OSError:
+        return secrets.token_hex(32).encode()
+
+
+def _new_secret(path: Path) -> bytes:
+    key = secrets.token_hex(32).encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+    except FileExistsError:                  # another process created it first: use theirs
+        return path.read_bytes().strip() or key
+    except OSError:
+        return key
+
+
+def secret_seed(n: int) -> int:
+    return int.from_bytes(hashlib.sha256(secret() + b"\0point\0" + str(n).encode()).digest()[:8], "big")
+
+
+def secret_points(problem: Problem, quantity: str, answer: str, count: int) -> list[int]:
+    """Which secret points check this answer: drawn from the secret and the answer's text."""
+    h = hashlib.sha256(b"\0".join([secret(), problem.id.encode(), quantity.encode(), answer.encode()])).digest()
+    order = sorted(range(SECRET_POOL), key=lambda n: h[n % len(h)] * SECRET_POOL + n)
+    return order[:count]
