@@ -158,7 +158,9 @@ def main() -> None:
                   f"{r['errors']:>6} {r['wrong_verdicts']:>5}      {before[0]:.0f} ({before[1]:.0f}) -> "
                   f"{after[0]:.0f} ({after[1]:.0f})")
         med = {k: statistics.median(r[k] for r in runs) for k in ("throughput", "p50_ms", "p99_ms", "max_ms")}
-        print(f"\nmedian of {len(runs)} runs: {med['throughput']:.0f} checks/s, p50 {med['p50_ms']:.1f} ms, "
+        print(f"\nmachine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} cores")
+        print(f"median of {len(runs)} runs: {med['throughput']:.0f} checks/s, p50 {med['p50_ms']:.1f} ms, "
               f"p99 {med['p99_ms']:.1f} ms, max {med['max_ms']:.0f} ms; errors {sum(r['errors'] for r in runs)}, "
               f"wrong verdicts {sum(r['wrong_verdicts'] for r in runs)}; RSS web {runs[0]['before'][0]:.0f} -> "
               f"{runs[-1]['after'][0]:.0f} MiB, with workers {runs[0]['before'][1]:.0f} -> {runs[-1]['after'][1]:.0f} MiB")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import socket
 import threading
 import time
 
@@ -13,6 +12,7 @@ import pytest
 uvicorn = pytest.importorskip("uvicorn", reason="the serve extra (uvicorn) is not installed")
 pytest.importorskip("starlette", reason="the serve extra (starlette) is not installed")
 
+from derive.serve import listen  # noqa: E402
 from derive.serve.app import Settings, create_app  # noqa: E402
 
 
@@ -20,7 +20,7 @@ from derive.serve.app import Settings, create_app  # noqa: E402
 def running(settings: Settings = Settings()):
     """Yields (base_url, app); the server is stopped (and its checker closed) on exit."""
     app = create_app(settings)
-    sock = socket.create_server(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False, lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
