@@ -21,9 +21,14 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
-def server():
-    with running(Settings(rate_limit=0, workers=1)) as (base, app):
-        yield base
+def served():
+    with running(Settings(rate_limit=0, workers=2)) as (base, app):
+        yield base, app
+
+
+@pytest.fixture(scope="module")
+def server(served):
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +187,13 @@ def test_a_chunked_body_over_the_cap_is_refused_while_it_streams(server):
     conn.close()
 
 
-def test_an_internal_error_is_a_json_message_without_a_traceback():
-    with running(Settings(rate_limit=0, workers=1)) as (base, app):
-        def boom():
-            raise RuntimeError("secret detail /etc/shadow")
-        app.catalogue.listing = boom
-        status, headers, body = request(base, "GET", "/api/problems")
+def test_an_internal_error_is_a_json_message_without_a_traceback(served, monkeypatch):
+    base, app = served
+
+    def boom():
+        raise RuntimeError("secret detail /etc/shadow")
+    monkeypatch.setattr(app.catalogue, "listing", boom)
+    status, headers, body = request(base, "GET", "/api/problems")
     assert status == 500 and body == {"error": "internal error; the server's log has the details"}
     assert "content-security-policy" in headers
 
@@ -247,8 +253,9 @@ def test_derive_serve_binds_loopback_by_default_and_serves_the_page(tmp_path):
         proc.wait(20)
 
 
-def test_serve_help_has_examples():
-    out = subprocess.run([sys.executable, "-m", "derive.cli", "serve", "--help"], capture_output=True, text=True,
-                         timeout=60)
-    assert out.returncode == 0 and "derive serve --problems my-problems --no-solutions" in out.stdout
-    assert "--host" in out.stdout and "127.0.0.1" in out.stdout
+def test_serve_help_has_examples(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "derive serve --problems my-problems --no-solutions" in out
+    assert "--host" in out and "127.0.0.1" in out
