@@ -71,6 +71,20 @@ def memory(pid: int) -> tuple[float, float]:
     return own / 1024, (own + sum(rss_kib(c) for c in children(pid))) / 1024
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pid: int) -> tuple[float, float, float]:
+    """CPU seconds so far: (web process, its checking workers, this benchmark's clients)."""
+    return cpu_s(pid), sum(cpu_s(c) for c in children(pid)), cpu_s(os.getpid())
+
+
 def start_server(workers: int):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "derive.cli", "serve", "--port", "0", "--workers", str(workers),
@@ -149,16 +163,20 @@ def main() -> None:
               f"{'RSS MiB web (+workers) before -> after':>40}")
         runs = []
         for i in range(args.runs):
-            before = memory(proc.pid)
+            before, cpu0 = memory(proc.pid), cpu_split(proc.pid)
             r = load(port, args.clients, args.requests, args.max_seconds)
-            after = memory(proc.pid)
+            after, cpu1 = memory(proc.pid), cpu_split(proc.pid)
+            r["cpu_ms"] = [1000 * (b - a) / r["requests"] for a, b in zip(cpu0, cpu1)]
             r.update(before=before, after=after)
             runs.append(r)
             print(f"{i + 1:>3} {r['throughput']:>7.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} "
                   f"{r['errors']:>6} {r['wrong_verdicts']:>5}      {before[0]:.0f} ({before[1]:.0f}) -> "
                   f"{after[0]:.0f} ({after[1]:.0f})")
         med = {k: statistics.median(r[k] for r in runs) for k in ("throughput", "p50_ms", "p99_ms", "max_ms")}
-        print(f"\nmachine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        cpu = [statistics.median(r["cpu_ms"][k] for r in runs) for k in range(3)]
+        print(f"\nCPU per request (median): web process {cpu[0]:.1f} ms, checking workers {cpu[1]:.1f} ms, "
+              f"benchmark clients {cpu[2]:.1f} ms")
+        print(f"machine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"on {os.cpu_count()} cores")
         print(f"median of {len(runs)} runs: {med['throughput']:.0f} checks/s, p50 {med['p50_ms']:.1f} ms, "
               f"p99 {med['p99_ms']:.1f} ms, max {med['max_ms']:.0f} ms; errors {sum(r['errors'] for r in runs)}, "
