@@ -259,3 +259,10 @@ def test_serve_help_has_examples(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and "derive serve --problems my-problems --no-solutions" in out
     assert "--host" in out and "127.0.0.1" in out
+
+
+def test_bad_options_are_one_error_line(capsys):
+    assert main(["serve", "--timeout", "-1", "--port", "0"]) == 2
+    assert main(["serve", "--workers", "0", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("Error: ") == 2 and "timeout" in err and "--workers" in err and "Traceback" not in err

@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import UnknownError
+from ..grading.checker import valid_timeout
 from .api import FORMATS, Catalogue, make_checker
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -167,6 +168,7 @@ def _json(data, status: int = 200, headers=None) -> JSONResponse:
 def create_app(settings: Settings = Settings()) -> Guard:
     """The ASGI app for `settings` (Starlette inside the Guard, so even a 500 carries the headers);
     the catalogue is read here, so a bad problem file fails at start, not on the first request."""
+    valid_timeout(settings.timeout)                    # a bad value is a usage error now, not at startup
     catalogue = Catalogue(list(settings.problems), settings.solutions)
     state: dict = {}
     threads = anyio.CapacityLimiter(max(4, 8 * settings.workers))
