@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from . import pipeline, problem as problem_mod
+from . import pipeline, problem as problem_mod, variants
 from .errors import DeriveError
 from .grading import DEFAULT_TIMEOUT, check
 
@@ -73,7 +73,10 @@ def format_solution(sol, data) -> str:
 
 def cmd_check(args) -> int:
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    problem = args.problem
+    if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
+    res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -101,6 +104,7 @@ def _add_check(sub) -> None:
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--variant", type=int, metavar="SEED", help="grade against this seed's variant of the problem")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
 
@@ -136,7 +140,7 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.render.sheet", "derive.grade", "derive.variant", "derive.validate", "derive.serve"):
+    for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate", "derive.serve"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
