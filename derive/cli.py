@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from . import pipeline, problem as problem_mod, variants
+from . import cliutil, pipeline, problem as problem_mod, variants
 from .errors import DeriveError
 from .grading import DEFAULT_TIMEOUT, check
 
@@ -72,7 +72,7 @@ def format_solution(sol, data) -> str:
 
 
 def cmd_check(args) -> int:
-    answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
+    answer = cliutil.read_stdin().strip() if args.answer == "-" else args.answer
     problem = args.problem
     if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
         problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
@@ -81,13 +81,14 @@ def cmd_check(args) -> int:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
         if res.interpreted:
-            print(f"interpreted as: {res.interpreted}")
+            print(f"interpreted as: {cliutil.shown(res.interpreted)}")
         if res.offset is not None and res.verdict == "invalid":
-            print(f"  {answer}\n  {' ' * res.offset}^")
+            shown = cliutil.shown(answer)
+            print(f"  {shown}\n  {' ' * len(cliutil.shown(answer[:res.offset]))}^")
         tags = f" [{', '.join(res.diagnosis)}]" if res.diagnosis else ""
         print(f"{res.verdict}{tags}")
         for line in res.feedback:
-            print(f"  {line}")
+            print(f"  {cliutil.shown(line)}")
     return {"correct": EXIT_OK, "incorrect": EXIT_INCORRECT}.get(res.verdict, EXIT_UNUSABLE)
 
 
@@ -177,16 +178,34 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
 
 
 def main(argv=None) -> int:
+    cliutil.setup_stdio()
+    cliutil.install_signals()
+    cliutil.install_warnings()
+    if argv is None:                 # a real command-line run, not a call from Python
+        cliutil.limit_memory()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_answer_last(argv, parser))
     try:
+        args = parser.parse_args(_answer_last(argv, parser))
+        cliutil.check_seconds("--timeout", getattr(args, "timeout", None))
         return args.func(args)
     except DeriveError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"Error: {cliutil.shown(str(e))}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except cliutil.Terminated:
+        print("terminated", file=sys.stderr)
+        return cliutil.EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return cliutil.EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except RecursionError:        # a last guard: the parser and loader bound depth before this
+        print("Error: the input is nested too deeply to process", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except MemoryError:
+        print("Error: out of memory; the problem's dimensions or equations are too large", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

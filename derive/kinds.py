@@ -21,6 +21,7 @@ class Kind(str):
     index_words = ""              # the sheet's sentence before the matrix form of an index quantity
     needs_maths = True            # needs the problem's symbols and forward equations (prose does not)
     name_is_symbol = False        # its name (dz2/dz1) may stand in an answer
+    of_is_computed = False        # `of` must be a forward equation's node, not an input (dA/dB across an op)
 
     def __new__(cls, value=None):
         return super().__new__(cls, cls.name)
@@ -73,6 +74,7 @@ class Jacobian(Kind):
     folds_forward = True
     index_words = "As a matrix (row $j$, column $i$)"
     name_is_symbol = True
+    of_is_computed = True
 
     def derive(self, engine, q):
         return engine.jacobian(q)

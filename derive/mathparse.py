@@ -14,6 +14,8 @@ from .errors import AnswerError
 MAX_LENGTH = 2000          # characters in one answer
 MAX_DEPTH = 50             # nesting of brackets and operators
 MAX_DIGITS = 15            # digits in one number literal
+MAX_HEIGHT = 200           # operations in one chain (x+x+...+x, W.T.T...): later stages recurse on the tree
+MAX_ORDER = 3              # primes on one function: the third derivative is the highest understood
 
 
 # ---- the syntax tree -------------------------------------------------------------------
@@ -193,7 +195,27 @@ class Parser:
         if self.tok.kind != "end":
             what = "a closing ')' has no matching '('" if self.tok.kind == ")" else f"unexpected {self.tok.value!r}"
             raise self.fail(what)
+        self.bound_height(node)
         return node
+
+    def bound_height(self, root: Node) -> None:
+        """Depth counts brackets; a flat chain of a thousand '+' is as deep a tree. Walked with
+        an explicit stack, since the tree may be deeper than Python's recursion limit."""
+        height: dict[int, int] = {}
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            kids = _children(node)
+            if not done:
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            h = 1 + max((height[id(k)] for k in kids), default=0)
+            if h > MAX_HEIGHT:
+                raise AnswerError(f"the expression chains more than {MAX_HEIGHT} operations (at column "
+                                  f"{node.pos + 1}); write it in a shorter form", node.pos,
+                                  code="too_complex", text=self.text)
+            height[id(node)] = h
 
     def expr(self) -> Node:
         self.nest()
@@ -264,6 +286,9 @@ class Parser:
         if t.kind == "num":
             return self.number()
         if t.kind == "name":
+            if t.primes > MAX_ORDER:
+                raise AnswerError(f"{t.value} has {t.primes} primes at column {t.pos + 1}; derivatives up to "
+                                  f"order {MAX_ORDER} are understood", t.pos, code="too_complex", text=self.text)
             self.advance()
             spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
             if self.tok.kind == "(" and (t.value in self.functions or t.primes) and not (t.primes and spaced):
@@ -354,6 +379,16 @@ class Parser:
         self.advance()
         self.depth -= 1
         return tuple(args)
+
+
+def _children(node: Node) -> tuple:
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, (Neg, Transpose)):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
 
 
 def detect_format(text: str) -> str:

@@ -28,17 +28,21 @@ def name_latex(name: str) -> str:
     if "_" in name:                 # d_H -> d_{H}, n_in -> n_{\mathrm{in}}, shape_A -> \mathrm{shape}_{A}
         base, _, sub = name.partition("_")
         if not (re.fullmatch(r"[A-Za-z]+", base) and re.fullmatch(r"[A-Za-z0-9]+", sub)):
-            return r"\mathrm{" + name.replace("_", r"\_") + "}"
+            return r"\mathrm{" + _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name).replace("_", r"\_") + "}"
         word = len(base) > 1 and base not in GREEK and base not in SPECIAL
         base = rf"\mathrm{{{base}}}" if word else name_latex(base)
         sub = sub if len(sub) == 1 or sub.isdigit() else rf"\mathrm{{{sub}}}"
         return f"{base}_{{{sub}}}"
     m = re.fullmatch(r"([A-Za-z]+?)(\d+)?", name)
     if not m:
-        return name
+        return _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name)
     base, sub = m[1], m[2]
     base = f"\\{base}" if base in GREEK else SPECIAL.get(base, base)
     return f"{base}_{{{sub}}}" if sub else base
+
+
+_TEX_ESCAPES = {"\\": r"\backslash{}", "~": r"\sim{}"} | {c: "\\" + c for c in "{}$&#%"}  # math mode
+_TEX_UNSAFE = re.compile(r"[\\{}$&#%~]")     # a name from a problem file is text, never a TeX command
 
 
 class Printer(LatexPrinter):

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from . import limits
 from . import verify as verify_mod
 from .backprop import Derivation, derive
 from .problem import Problem, load
@@ -68,8 +71,10 @@ def _round(v):
     return None if v is None else float(f"{v:.12g}")
 
 
-def solve(problem, extra=None) -> Solution:
-    """Derive every asked quantity of a problem and verify each numerically."""
+def solve(problem, extra=None, timeout: float | None = None) -> Solution:
+    """Derive every asked quantity of a problem and verify each numerically, within `timeout`
+    seconds (default limits.SOLVE_TIMEOUT; limits.TimeLimit otherwise)."""
     p = load(problem, extra)
-    d = derive(p)
-    return Solution(p, d, verify_mod.verify(d))
+    with limits.deadline(timeout or limits.SOLVE_TIMEOUT, p.path), np.errstate(all="ignore"):
+        d = derive(p)                    # overflow at a given value is a NOT VERIFIED line, not a warning
+        return Solution(p, d, verify_mod.verify(d))

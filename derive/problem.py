@@ -4,7 +4,9 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from . import givens, kinds
+from . import givens, kinds, schema
 from . import symbolic as sy
 from .errors import AnswerError, ProblemSpecError, UnknownError
 
@@ -120,6 +122,10 @@ def load_file(path: str | os.PathLike) -> Problem:
         st = path.stat()
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
+    if not stat.S_ISREG(st.st_mode):          # a FIFO or a device would block or never end
+        _fail(path, "", "not a regular file")
+    if st.st_size > schema.MAX_FILE_BYTES:
+        _fail(path, "", f"the file is {st.st_size} bytes; a problem file is at most {schema.MAX_FILE_BYTES}")
     return _load_unchanged(path, st.st_mtime_ns, st.st_size)
 
 
@@ -131,8 +137,11 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         _fail(path, "", f"not valid TOML: {e}")
+    except UnicodeDecodeError as e:
+        _fail(path, "", f"not UTF-8 text (byte {e.start + 1} is {e.object[e.start:e.start + 1]!r})")
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
+    schema.check(path, data)
     return build(data, path)
 
 
@@ -223,6 +232,11 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
 
     quantities = tuple(_quantity(path, i, q, symbols, output, adjoint_names, aliases)
                        for i, q in enumerate(data["quantities"]))
+    computed = {e.name for e in equations}
+    for i, q in enumerate(quantities):
+        if q.kind.of_is_computed and q.of not in computed:
+            _fail(path, f"quantities[{i}]", f"{q.name}: a Jacobian dA/dB needs A computed by a forward equation "
+                                            f"from B, and {q.of} is an input (did you mean d{q.wrt}/d{q.of}?)")
     for q in quantities:                      # a Jacobian's name (dz2/dz1) may stand in an answer
         if q.kind.name_is_symbol and sy.shape_of(symbols[q.of]) and sy.shape_of(symbols[q.wrt]):
             rows = max(symbols[q.of].shape, key=lambda d: d != 1)
@@ -427,7 +441,9 @@ def catalogue(extra=None) -> list[Problem]:
     out = []
     for d in problem_dirs(extra):
         for f in sorted(d.glob("*.toml")):
-            p = load_file(f)
+            p = _load_or_skip(f)
+            if p is None:
+                continue
             for key, name in (("id", p.id), ("alias", p.alias)):   # ids and aliases share one namespace
                 if name and name in seen:
                     raise ProblemSpecError(f"{key} {name!r} is already used by {seen[name]}", file=str(f), key=key)
@@ -436,6 +452,24 @@ def catalogue(extra=None) -> list[Problem]:
                 seen[p.alias] = str(f)
             out.append(p)
     return sorted(out, key=lambda p: (_alias_number(p.alias), p.id))
+
+
+class ProblemFileWarning(UserWarning):
+    """A file in a problems folder that cannot be loaded; it is skipped, the rest still work."""
+
+
+def _load_or_skip(path: Path) -> Problem | None:
+    """A folder's file, or None (with a warning naming the file and the reason) when it is broken.
+    Only regular files are opened: a FIFO named x.toml would block every command."""
+    try:
+        if not path.is_file():
+            return None
+        return load_file(path)
+    except OSError:
+        return None
+    except ProblemSpecError as e:
+        warnings.warn(ProblemFileWarning(f"skipped {e}"), stacklevel=3)
+        return None
 
 
 def load(name, extra=None) -> Problem:

@@ -8,37 +8,23 @@ from __future__ import annotations
 
 import functools
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
 
+from .. import cliutil
 from .. import notation as pr
-from ..errors import DeriveError
+from ..errors import HeaderError, LatexError, RenderError
 from ..pipeline import solve
+from .pdf import INSTALL_HINT, compile_pdf, log_excerpt, tex_engine  # noqa: F401 (log_excerpt: re-exported)
 
-INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
-                "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
 CLOSED_MAX_LINES = 3     # longer closed forms are left as "substitute the steps above"
 CLOSED_MAX_NODES = 120   # closed forms bigger than this (SymPy tree nodes) are not even printed
 
 
-class RenderError(DeriveError):
-    """A sheet could not be rendered or compiled."""
-
-
-class LatexError(RenderError):
-    """pdflatex failed; the message carries the relevant lines of the log."""
-
-
-class HeaderError(RenderError):
-    """A sheet header config file is unreadable."""
 
 
 # ---- templates ------------------------------------------------------------------------------
@@ -111,11 +97,18 @@ def read_header(path=None, course=None, assignment=None, date=None) -> Header:
             raise HeaderError(f"{path}: cannot read: {e.strerror}") from None
         except tomllib.TOMLDecodeError as e:
             raise HeaderError(f"{path}: not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise HeaderError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
         data = raw.get("header", raw)
+        if not isinstance(data, dict):
+            raise HeaderError(f"{path}: key 'header' must be a table with course, assignment, date")
         unknown = set(data) - {"course", "assignment", "date"}
         if unknown:
             raise HeaderError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
                               "known: course, assignment, date")
+        for k, v in data.items():
+            if not isinstance(v, (str, int)) or isinstance(v, bool):
+                raise HeaderError(f"{path}: key {k!r} must be text, not {type(v).__name__}")
     vals = {k: str(data.get(k, "")) for k in ("course", "assignment", "date")}
     for k, v in (("course", course), ("assignment", assignment), ("date", date)):
         if v is not None:
@@ -302,76 +295,22 @@ def render_sheet(solutions, questions: bool = False, header: Header | None = Non
                            kind="Questions" if questions else "Solutions")
 
 
-# ---- PDF ------------------------------------------------------------------------------------
-def tex_engine() -> list | None:
-    """The command that compiles a .tex to PDF here, or None."""
-    if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
-    if shutil.which("pdflatex"):
-        return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
-    return None
-
-
-def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
-    """The error lines of a LaTeX log: lines starting with '!' (or file:line: errors) and a few after."""
-    lines = log.splitlines()
-    out = []
-    for i, line in enumerate(lines):
-        if line.startswith("!") or re.match(r"^[^ ]*\.tex:\d+: ", line):
-            out.extend(lines[i:i + after + 1])
-            out.append("")
-    return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
-
-
-_CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
-
-
-def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
-    """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
-    engine = tex_engine()
-    if engine is None:
-        raise RenderError(INSTALL_HINT)
-    pdf_path = Path(pdf_path)
-    with tempfile.TemporaryDirectory(prefix="derive-sheet-") as tmp:
-        src = Path(tmp) / "sheet.tex"
-        src.write_text(tex, encoding="utf-8")
-        runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
-        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
-            runs = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "sheet.tex"]]
-        for cmd in runs:
-            try:
-                proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300,
-                                      stdin=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                raise LatexError("LaTeX did not finish within 300 s") from None
-            if proc.returncode != 0:
-                log = (Path(tmp) / "sheet.log")
-                text = log.read_text(errors="replace") if log.exists() else proc.stdout
-                raise LatexError("LaTeX failed:\n" + log_excerpt(text))
-        pdf_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(tmp) / "sheet.pdf", pdf_path)
-        if keep_log:
-            shutil.copyfile(Path(tmp) / "sheet.log", pdf_path.with_suffix(".log"))
-    return pdf_path
-
-
-def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, str]:
+def write_sheet(solutions, output, questions=False, header=None, force=False) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    return write_tex(render_sheet(solutions, questions, header), output)
+    return write_tex(render_sheet(solutions, questions, header), output, force)
 
 
-def write_tex(tex: str, output) -> tuple[Path, str]:
-    """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing)."""
+def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
+    """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing).
+    A file derive did not write is overwritten only with force (cliutil.check_output)."""
     output = Path(output)
-    if output.suffix == ".tex":
-        output.write_text(tex, encoding="utf-8")
-        return output, ""
-    if output.suffix != ".pdf":
+    if output.suffix not in (".tex", ".pdf"):
         raise RenderError(f"{output}: the output must end in .tex or .pdf")
+    cliutil.check_output(output, force)
+    if output.suffix == ".tex":
+        return cliutil.write_text(output, tex, force), ""
     if tex_engine() is None:
-        src = output.with_suffix(".tex")
-        src.write_text(tex, encoding="utf-8")
-        return src, INSTALL_HINT
+        return cliutil.write_text(output.with_suffix(".tex"), tex, force), INSTALL_HINT
     return compile_pdf(tex, output), ""
 
 
