@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import textwrap
 
 from . import cliutil, pipeline, problem as problem_mod, variants
 from .errors import DeriveError
 from .grading import DEFAULT_TIMEOUT, check
+from .notation import shape_text, text
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -37,9 +40,6 @@ def cmd_solve(args) -> int:
 
 
 def format_solution(sol, data) -> str:
-    import textwrap
-
-    from .notation import shape_text, text
     p = sol.problem
     out = [f"{p.alias} ({p.id}): {p.title}" if p.alias else f"{p.id}: {p.title}", f"source: {p.source}"]
     if p.equations:
@@ -138,8 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
-    import importlib
+    """Sub-commands registered by their stage's module (sheet/graph, grade, variant, validate)."""
     out = []
     for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate", "derive.serve"):
         try:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import AnswerError
+from .latex import lex_latex
+from .tokens import NUMBER as _NUMBER, OPERATORS, UNICODE as _UNICODE, KnownNames, Token  # noqa: F401
 
 MAX_LENGTH = 2000          # characters in one answer
 MAX_DEPTH = 50             # nesting of brackets and operators
@@ -67,26 +69,13 @@ Node = Num | Name | Call | Neg | BinOp | Transpose
 
 
 # ---- tokens -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Token:
-    kind: str          # num name op ( ) , T sum end
-    value: str
-    pos: int
-    primes: int = 0
-
-
-_UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
-            "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
-_OPS = {"**": "^", ".*": "hadamard", "⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*",
-        "−": "-", "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", ">": ">"}
+_OPS = {"**": "^", ".*": "hadamard", "^": "^", **OPERATORS}      # the text lexer's, longest first
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?")
-_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
 
 def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
     """Plain-text tokens. `names` maps multi-character names (`dL/dh3`, `P(y=i)`) to canonical ids."""
-    names = names or {}
-    by_length = sorted(names, key=len, reverse=True)
+    known_names = KnownNames(names)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -94,9 +83,9 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
         if c.isspace():
             i += 1
             continue
-        known = next((k for k in by_length if text.startswith(k, i)), None)
-        if known and not (text[i + len(known):i + len(known) + 1].isalnum() and known[-1].isalnum()):
-            i = _name_token(tokens, names[known], text, i, i + len(known))
+        known = known_names.at(text, i)
+        if known:
+            i = _name_token(tokens, known_names[known], text, i, i + len(known))
             continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
@@ -407,7 +396,6 @@ def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
     if fmt == "auto":
         fmt = detect_format(text)
     if fmt == "latex":
-        from .latex import lex_latex
         tokens = lex_latex(text, names)
     elif fmt == "text":
         tokens = lex_text(text, names)

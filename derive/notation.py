@@ -5,10 +5,10 @@ import functools
 import re
 
 import sympy as sp
+from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from . import symbolic as sy
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
 SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
@@ -211,7 +211,6 @@ def visible_width(tex: str) -> float:
 
 def _terms(expr):
     """The top-level summands of expr as (negative, term) with the sign taken out, or None."""
-    from sympy.core.function import _coeff_isneg
     if isinstance(expr, sp.Add):
         terms = Printer()._as_ordered_terms(expr)
     elif isinstance(expr, sp.MatAdd):

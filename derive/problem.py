@@ -17,10 +17,9 @@ from sympy.matrices.expressions import MatrixExpr
 from . import givens, kinds, schema
 from . import symbolic as sy
 from .errors import AnswerError, ProblemSpecError, UnknownError
+from .notation import latex
+from .quantities import GRAD, Quantity, fail as _fail, kind_named, read_quantity
 
-GRAD = re.compile(r"^d(?P<out>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<oindex>[a-z]))?"
-                  r"/d(?P<wrt>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<index>[a-z]{1,2}))?$")
-KINDS = tuple(kinds.KINDS)          # see kinds.py and docs/problems.md
 
 
 @dataclass(frozen=True)
@@ -28,25 +27,6 @@ class Equation:
     name: str           # left-hand side
     text: str           # as written in the file
     expr: object        # SymPy right-hand side
-
-
-@dataclass(frozen=True)
-class Quantity:
-    name: str           # as the problem's text names it: dL/dw1, delta3, u0, dL/dh_i
-    kind: kinds.Kind    # gradient | value | jacobian | formula | shape | property | prose (a str)
-    of: str             # the differentiated node (output) or the valued node
-    wrt: str = ""       # the node differentiated against
-    index: str = ""     # index form: dL/dh_i has index "i"
-    allowed: tuple = () # symbols an answer may use (empty: any)
-    dims: tuple = ()    # shape: the asked dimensions (SymPy, in the problem's symbols)
-    alternatives: tuple = ()  # shape: other accepted orders (tuples of SymPy)
-    var: str = ""       # property: the free variable of an answer (z)
-    bounds: tuple = ()  # property: (low, high) of the range, SymPy (±oo for unbounded)
-    checks: tuple = ()  # property: which properties are graded (properties.PROPERTIES)
-    sets: str = ""      # property "dead": the input the answer gives a value to
-    zero: tuple = ()    # property "dead": gradients that must stay zero
-    model_answer: str = ""   # shown on solution sheets; the whole answer of a prose question
-    graded: bool = True      # prose questions are not auto-graded
 
 
 @dataclass(frozen=True)
@@ -102,13 +82,8 @@ class Problem:
         raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
 
     def _repr_latex_(self) -> str:
-        from .notation import latex
         lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
         return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
-
-
-def _fail(path, key, message, position=None):
-    raise ProblemSpecError(message, file=str(path), key=key, position=position)
 
 
 def adjoint_name(output: str, node: str) -> str:
@@ -154,7 +129,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if key not in data:
             _fail(path, key, "missing required key")
     qs = data["quantities"]
-    if not qs or any(not isinstance(q, dict) or _kind_named(q.get("kind")).needs_maths for q in qs):
+    if not qs or any(not isinstance(q, dict) or kind_named(q.get("kind")).needs_maths for q in qs):
         for key in ("symbols", "forward"):              # only a sheet of prose questions has no maths
             if key not in data:
                 _fail(path, key, "missing required key (only a problem whose every quantity is prose may omit it)")
@@ -230,7 +205,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if b not in symbols and b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
             _fail(path, f"aliases.{a}", f"{b} is not a name of this problem")
 
-    quantities = tuple(_quantity(path, i, q, symbols, output, adjoint_names, aliases)
+    quantities = tuple(read_quantity(path, i, q, symbols, output, adjoint_names, aliases)
                        for i, q in enumerate(data["quantities"]))
     computed = {e.name for e in equations}
     for i, q in enumerate(quantities):
@@ -271,11 +246,6 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         value_text={k: givens.number_text(v) for k, v in raw_values.items()})
 
 
-def _kind_named(name) -> kinds.Kind:
-    """The kind a raw entry names (gradient when it names none or none that exists)."""
-    return kinds.KINDS.get(name, kinds.GRADIENT) if isinstance(name, str) else kinds.GRADIENT
-
-
 def _make_symbol(path, name, spec, dims, matrix_mode):
     if spec == "scalar":
         return sp.MatrixSymbol(name, 1, 1) if matrix_mode else sp.Symbol(name, real=True)
@@ -294,121 +264,6 @@ def _make_symbol(path, name, spec, dims, matrix_mode):
 
 def _node_symbol(name, expr):
     return sp.MatrixSymbol(name, *expr.shape) if isinstance(expr, MatrixExpr) else sp.Symbol(name, real=True)
-
-
-def _quantity(path, i, q, symbols, output, adjoint_names, aliases) -> Quantity:
-    key = f"quantities[{i}]"
-    if isinstance(q, str):
-        q = {"name": q}
-    name = q.get("name")
-    if not name:
-        _fail(path, key, "a quantity needs a name")
-    allowed = tuple(q.get("allowed", ()))
-    kind = q.get("kind")
-    if kind is not None and not (isinstance(kind, str) and kind in kinds.KINDS):
-        _fail(path, key, f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    kind = kinds.KINDS.get(kind)
-    unknown = set(q) - QUANTITY_KEYS
-    if unknown:
-        _fail(path, key, f"{name}: unknown key(s) {', '.join(sorted(unknown))}; known: "
-                         f"{', '.join(sorted(QUANTITY_KEYS))}")
-    special = kind.read(QuantityReader(path, key, name, symbols, allowed), q) if kind else None
-    if special is not None:
-        return special
-    if "of" in q:                                      # a value under another name: softmax_i, a formula
-        if q["of"] not in symbols:
-            _fail(path, key, f"{name}: unknown node {q['of']}")
-        return Quantity(name, kind or kinds.VALUE, q["of"], index=q.get("index", ""), allowed=allowed)
-    named = {v: k for k, v in adjoint_names.items()}
-    if name in named:                                  # delta3, dL/dh3
-        return Quantity(name, kind or kinds.GRADIENT, output, named[name], allowed=allowed)
-    m = GRAD.match(name)
-    if m:
-        out, wrt = aliases.get(m["out"], m["out"]), aliases.get(m["wrt"], m["wrt"])
-        for n in (out, wrt):
-            if n not in symbols:
-                _fail(path, key, f"{name}: unknown name {n}")
-        kind = kind or (kinds.GRADIENT if out == output else kinds.JACOBIAN)
-        return Quantity(name, kind, out, wrt, m["index"] or "", allowed)
-    if name in symbols:
-        return Quantity(name, kind or kinds.VALUE, name, allowed=allowed)
-    _fail(path, key, f"{name!r} is neither a gradient dA/dB, a named gradient, nor a node")
-
-
-QUANTITY_KEYS = {"name", "kind", "of", "index", "allowed", "shape", "alternatives", "var", "range",
-                 "properties", "sets", "zero", "model_answer"}
-
-
-def _dim_exprs(path, key, dims, symbols):
-    """A shape written as a list of dimension expressions (numbers or the problem's symbols)."""
-    if not isinstance(dims, list) or not dims:
-        _fail(path, key, f"a shape is a list of dimensions like [\"n1\", \"batch\"], not {dims!r}")
-    scope = sy.Scope(symbols={k: v for k, v in symbols.items() if sy.shape_of(v) in (None, (1, 1))})
-    out = []
-    for d in dims:
-        try:
-            out.append(sp.Integer(d) if isinstance(d, int) else _scalar(sy.read(str(d), scope, "text")))
-        except AnswerError as e:
-            _fail(path, key, f"dimension {d!r}: {e.message}")
-    return tuple(out)
-
-
-def _scalar(e):
-    return sp.Symbol(str(e), real=True) if isinstance(e, sp.MatrixSymbol) else e
-
-
-class QuantityReader:
-    """Reads the keys of the kinds that have their own (kinds.Kind.read): shape, property, prose."""
-
-    def __init__(self, path, key, name, symbols, allowed):
-        self.path, self.key, self.name, self.symbols, self.allowed = path, key, name, symbols, allowed
-
-    def prose(self, q) -> Quantity:
-        model = str(q.get("model_answer", ""))
-        if not model.strip():
-            _fail(self.path, self.key, f"{self.name}: a prose question needs a model_answer")
-        return Quantity(self.name, kinds.PROSE, "", model_answer=model, graded=False)
-
-    def shape(self, q) -> Quantity:
-        path, key, name, symbols = self.path, self.key, self.name, self.symbols
-        if "of" in q:
-            if q["of"] not in symbols or not sy.shape_of(symbols[q["of"]]):
-                _fail(path, key, f"{name}: {q.get('of')} is not a matrix of this problem")
-            dims = tuple(symbols[q["of"]].shape)
-        elif "shape" in q:
-            dims = _dim_exprs(path, key, q["shape"], symbols)
-        else:
-            _fail(path, key, f"{name}: a shape quantity needs `shape = [...]` or `of = NODE`")
-        alts = tuple(_dim_exprs(path, key, a, symbols) for a in q.get("alternatives", []))
-        return Quantity(name, kinds.SHAPE, q.get("of", ""), dims=dims, alternatives=alts,
-                        model_answer=str(q.get("model_answer", "")), allowed=self.allowed)
-
-    def property(self, q) -> Quantity:
-        path, key, name, symbols, allowed = self.path, self.key, self.name, self.symbols, self.allowed
-        model = str(q.get("model_answer", ""))
-        known = kinds.Property.CHECKS
-        checks = tuple(q.get("properties", kinds.Property.DEFAULT_CHECKS))
-        for c in checks:
-            if c not in known:
-                _fail(path, key, f"{name}: unknown property {c!r}; known: {', '.join(known)}")
-        if q.get("of") not in symbols:
-            _fail(path, key, f"{name}: a property quantity needs `of = NODE`, the node holding a model answer")
-        if "dead" in checks:
-            sets = q.get("sets", "")
-            if sets not in symbols:
-                _fail(path, key, f"{name}: property 'dead' needs `sets = INPUT`, the input the answer gives")
-            return Quantity(name, kinds.PROPERTY, q["of"], checks=checks, sets=sets, zero=tuple(q.get("zero", ())),
-                            model_answer=model, allowed=allowed)
-        var = q.get("var", "z")
-        if var not in symbols:
-            _fail(path, key, f"{name}: unknown variable {var}")
-        rng = q.get("range", ["-inf", "inf"])
-        if not isinstance(rng, list) or len(rng) != 2:
-            _fail(path, key, f"{name}: range is [LOW, HIGH], e.g. [\"0\", \"inf\"]")
-        bounds = tuple(sp.oo if str(b) in ("inf", "+inf") else -sp.oo if str(b) == "-inf"
-                       else _dim_exprs(path, key, [b], symbols)[0] for b in rng)
-        return Quantity(name, kinds.PROPERTY, q["of"], var=var, bounds=bounds, checks=checks, model_answer=model,
-                        allowed=allowed)
 
 
 # ---- the catalogue ------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import DeriveError, LatexError, ProblemSpecError
 from .grading import DEFAULT_TIMEOUT, VERDICTS, check
 from .pipeline import solve
+from .problem import catalogue_dir, load_file
 from .render import pdf, sheet
 from .variants import instantiate
 
@@ -45,7 +47,6 @@ class FileReport:
 
 def _schema(path: Path) -> list:
     """Checks beyond what loading enforces: unknown keys, sample answers' shape."""
-    import tomllib
     if not path.is_file():           # never open a FIFO; load_file says what the path is
         return []
     try:
@@ -85,7 +86,6 @@ def _schema(path: Path) -> list:
 
 def _clash(p, path: Path) -> str:
     """A user's file may not reuse a built-in id (or alias)."""
-    from .problem import catalogue_dir, load_file
     builtin_dir = catalogue_dir().resolve()
     if path.resolve().parent == builtin_dir:
         return ""
@@ -123,8 +123,6 @@ def _variant_lines(p, count: int) -> list:
 
 def validate_file(path, timeout: float | None = None, variants: int = 20) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .pipeline import solve
-    from .problem import load_file
     start = time.perf_counter()
     path = Path(path)
     lines = []

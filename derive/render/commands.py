@@ -36,7 +36,7 @@ def _wrote(path, note) -> int:
 
 
 def cmd_graph(args) -> int:
-    sol = sheet._solve(args.problem, getattr(args, "problems", None))
+    sol = sheet.solved(args.problem, getattr(args, "problems", None))
     if not sol.problem.equations:
         raise sheet.RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
                                 "so it has no computational graph")

@@ -16,63 +16,17 @@ import sympy as sp
 
 from .. import cliutil
 from .. import notation as pr
+from ..backprop import forward_subs
 from ..errors import HeaderError, LatexError, RenderError
 from ..pipeline import solve
+from ..problem import catalogue
+from . import graph as gr
 from .pdf import INSTALL_HINT, compile_pdf, log_excerpt, tex_engine  # noqa: F401 (log_excerpt: re-exported)
+from .templates import Tex, escape_tex, render_template, templates_dir  # noqa: F401 (the API)
 
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
 CLOSED_MAX_LINES = 3     # longer closed forms are left as "substitute the steps above"
 CLOSED_MAX_NODES = 120   # closed forms bigger than this (SymPy tree nodes) are not even printed
-
-
-
-
-# ---- templates ------------------------------------------------------------------------------
-from .graph import Tex  # noqa: E402  (a str that is already LaTeX: passed through unescaped)
-
-
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_SPECIAL_RE = re.compile("|".join(re.escape(k) for k in _SPECIAL))
-
-
-def escape_tex(s: str) -> str:
-    """Plain prose -> LaTeX: the ten special characters escaped."""
-    return _SPECIAL_RE.sub(lambda m: _SPECIAL[m[0]], s)
-
-
-def templates_dir() -> Path:
-    """templates/ beside the package in a checkout; derive/templates once installed."""
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here / "templates", here.parent / "templates"):
-        if (cand / "sheet.tex.j2").is_file():
-            return cand
-    raise RenderError("the sheet templates are missing from this installation")
-
-
-@functools.lru_cache(maxsize=2)
-def environment(escape: bool = True):
-    import jinja2
-    import markupsafe
-
-    def finalize(v):
-        if v is None:
-            return ""
-        if isinstance(v, (Tex, markupsafe.Markup)) or not escape:
-            return v
-        return escape_tex(str(v))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        block_start_string=r"\BLOCK{", block_end_string="}",
-        variable_start_string=r"\VAR{", variable_end_string="}",
-        comment_start_string=r"\#{", comment_end_string="}",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        autoescape=False, finalize=finalize, undefined=jinja2.StrictUndefined)
-    return env
-
-
-def render_template(name: str, escape: bool = True, **context) -> str:
-    return environment(escape).get_template(name).render(**context)
 
 
 # ---- what a sheet shows -----------------------------------------------------------------------
@@ -145,7 +99,6 @@ def _asks_for_graph(problem) -> bool:
 
 def problem_context(solution, questions: bool = False) -> dict:
     """Everything the template shows for one problem (answers left out for a question sheet)."""
-    from . import graph as gr
     p, d = solution.problem, solution.derivation
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
@@ -159,7 +112,7 @@ def problem_context(solution, questions: bool = False) -> dict:
         "statement": Tex(p.statement.strip()),
         "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
         "forward": forward,
-        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind != "prose"],  # prose: in the statement
+        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind.graded],  # prose: in the statement
         "steps": [], "results": [], "tables": None, "verified": solution.verified,
     }
     if questions:
@@ -178,28 +131,28 @@ def problem_context(solution, questions: bool = False) -> dict:
         c = solution.check_for(q.name)
         name = Tex(pr.name_latex(q.name))
         value = Tex(pr.number_latex(c.value)) if c.value is not None else None
-        where = []
-        if q.kind == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
+        where, layout = [], q.kind.sheet_layout
+        if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
             rhs = _forward_rhs(p, q.of)
             rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
-        elif q.kind == "shape":             # A = n_1 x batch = 1024 x 32
+        elif layout == "dims":              # A = n_1 x batch = 1024 x 32
             dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
                     for t in (r.expr, r.closed)]
             rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
-        elif q.kind == "prose":
+        elif layout == "model":
             rows = []
         else:
             shown, where = _readable(p, q, r.expr)
             rows = display(name, _lines(shown), suffix=value)
         ctx["results"].append({
-            "name": name, "label": q.name.replace("_", " ").capitalize(), "kind": q.kind, "rows": rows,
-            "model": Tex(q.model_answer.strip()) if q.kind == "prose" else q.model_answer.strip(),  # prose is LaTeX, like statements
-            "properties": property_text(q) if q.kind == "property" else "",
+            "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
+            "model": Tex(q.model_answer.strip()) if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
+            "properties": property_text(q) if layout == "properties" else "",
             "where": where,
             "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
-            "matrix_name": Tex(pr.name_latex(f"d{q.of}/d{q.wrt}")),
-            "matrix": Tex(pr.latex(r.expr)),
+            "matrix_form": _matrix_form(q, r) if r.index_form is not None else None,
             "shape": Tex(pr.shape_latex(r.shape)),
+            "proof": q.kind.shows_error, "checked_by": q.kind.checked_by,
             "verified": c.verified, "error": Tex(pr.error_latex(c.max_rel_error)),
         })
     if numbers:
@@ -207,12 +160,17 @@ def problem_context(solution, questions: bool = False) -> dict:
     return ctx
 
 
+def _matrix_form(q, r) -> Tex:
+    """The sentence after an index quantity's entry form: the whole vector or matrix."""
+    named = rf"{pr.name_latex(f'd{q.of}/d{q.wrt}')} = " if q.kind.index_names_matrix else ""
+    return Tex(rf"{q.kind.index_words}: ${named}{pr.latex(r.expr)} \in {pr.shape_latex(r.shape)}$.")
+
+
 def _readable(problem, q, expr) -> tuple:
     """An answer in the allowed inputs folded back into the forward nodes (σ(W_1 x + b_1) -> z_2),
     with the definitions of the nodes it uses: what a TA writes, and it fits on a line."""
-    if not q.allowed or q.kind not in ("gradient", "jacobian"):     # a formula is asked in its inputs
+    if not q.allowed or not q.kind.folds_forward:     # a formula is asked in its inputs
         return expr, []
-    from ..backprop import forward_subs
     sym = problem.scope.symbols
     subs = forward_subs(problem, keep=set(q.allowed))
     folded = expr.xreplace({v: k for k, v in reversed(subs.items())})   # outermost match wins
@@ -271,20 +229,18 @@ def _tables(solution, numbers) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _solve(name, extra=None):
-    """solve(name), cached per process (commands.cmd_graph and resolve use it)."""
-    from ..pipeline import solve
+def solved(name, extra=None):
+    """solve(name), once per process (sheets and graphs of the same problem share it)."""
     return solve(name, extra)
 
 
 def resolve(names, all_: bool = False, extra=None) -> list:
     """Problem names (or --all) -> Solutions, in catalogue order for --all, as given otherwise."""
-    from ..problem import catalogue
     if all_:
         names = [p.id for p in catalogue(extra)]
     if not names:
         raise RenderError("name at least one problem, or use --all")
-    return [_solve(n, extra) for n in names]
+    return [solved(n, extra) for n in names]
 
 
 def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
@@ -314,5 +270,6 @@ def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
     return compile_pdf(tex, output), ""
 
 
-__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "write_tex",
+__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
+           "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]

@@ -16,7 +16,7 @@ import jinja2
 import markupsafe
 
 from . import graph as gr
-from . import sheet
+from .templates import templates_dir
 
 PX_PER_CM = 46
 MARGIN = 34
@@ -103,7 +103,7 @@ def label_width(tex: str, font_px: float = 13) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _environment():
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(sheet.templates_dir())), autoescape=True,
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
