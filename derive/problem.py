@@ -77,6 +77,11 @@ class Problem:
     positive: tuple = ()          # symbols drawn positive when verifying (eps)
     keep: tuple = ()              # gradient names answers are written in (beside named deltas)
     notes: dict = field(default_factory=dict)
+    points: dict = field(default_factory=dict)   # quantity name -> its points (default 1 each)
+    ecf: float | None = None      # share of a step's points for error carried forward (None: 1.0)
+
+    def points_of(self, name: str) -> float:
+        return self.points.get(name, 1.0)
 
     def node_shape(self, name: str):
         return sy.shape_of(self.scope.symbols[name])
@@ -212,6 +217,11 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
     samples = tuple(SampleAnswer(s["quantity"], s["answer"], s["verdict"], s.get("note", ""))
                     for s in data.get("answers", []))
     conv = data.get("conventions", {})
+    points = _points(path, data.get("points", {}), quantities, aliases)
+    ecf = data.get("ecf")
+    if ecf is not None and (isinstance(ecf, bool) or not isinstance(ecf, (int, float)) or not 0 <= ecf <= 1):
+        _fail(path, "ecf", f"the credit for an error carried forward is a number from 0 to 1 (a share of "
+                           f"the step's points, e.g. ecf = 0.5), not {ecf!r}")
     return Problem(
         id=data["id"], alias=data.get("alias", ""), title=data["title"],
         source=data.get("source", ""), statement=data.get("statement", ""), path=str(path),
@@ -219,7 +229,24 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         values=values, adjoint_names=adjoint_names, quantities=quantities,
         layout=conv.get("layout", "shape"), vectors=conv.get("vectors", "column"),
         onehot=tuple(data.get("onehot", [])), samples=samples, keep=tuple(data.get("keep", [])),
-        positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})))
+        positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})),
+        points=points, ecf=None if ecf is None else float(ecf))
+
+
+def _points(path, raw, quantities, aliases) -> dict:
+    """[points] quantity = number: each asked quantity's points, under its own name."""
+    if not isinstance(raw, dict):
+        _fail(path, "points", 'points is a table of quantity = number, e.g. [points] "drho/dW3" = 2')
+    names = {q.name for q in quantities}
+    out = {}
+    for name, v in raw.items():
+        q = aliases.get(name, name)
+        if q not in names:
+            _fail(path, f"points.{name}", f"{name} is not one of the quantities asked: {', '.join(sorted(names))}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1e6 or v != v:
+            _fail(path, f"points.{name}", f"points are a number from 0 to 1000000, not {v!r}")
+        out[q] = float(v)
+    return out
 
 
 def _kind_named(name) -> kinds.Kind:

@@ -15,7 +15,7 @@ from .grading import DEFAULT_TIMEOUT, VERDICTS, check
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
-            "onehot", "positive", "keep", "notes"}
+            "onehot", "positive", "keep", "notes", "points", "ecf"}
 ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
 CONVENTIONS = {"vectors": ("column", "row"), "layout": ("shape", "numerator")}
 

@@ -108,7 +108,11 @@ class Checker:
         seconds = self.timeout if timeout is None else valid_timeout(timeout)
         key = key_of(self.load(problem), variant)
         p = resolve(key)
-        q = p.quantity(quantity)
+        return self.run(key, p.quantity(quantity), answer, format, seconds)
+
+    def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job=job, prepare=prepare) -> CheckResult:
+        """One answer to quantity `q` of the problem `key` names, graded by `job` in a worker."""
+        p = resolve(key)
         if not isinstance(answer, str):
             return CheckResult(p.id, q.name, repr(answer), "invalid", ("syntax",),
                                (f"an answer is text (a str), not {type(answer).__name__}",))
