@@ -47,6 +47,18 @@ class UnknownError(DeriveError):
     """An unknown problem or quantity; the message lists what exists."""
 
 
+class InputError(DeriveError):
+    """A batch's input file is unusable: missing, empty, no header, wrong columns."""
+
+
+class Interrupted(DeriveError):
+    """Grading stopped (Ctrl-C); `saved` rows are in the journal and the same command resumes."""
+
+    def __init__(self, saved: int, total: int, journal):
+        self.saved, self.total, self.journal = saved, total, journal
+        super().__init__(f"interrupted: {saved:,} of {total:,} rows are saved in {journal}")
+
+
 class UnsupportedError(DeriveError):
     """A limit of the engine: the message names the construct and what is supported."""
 

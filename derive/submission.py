@@ -1,0 +1,75 @@
+"""Answer files: the template a student fills in, and reading it back as rows.
+
+    # comments (the statement, hints) are ignored
+    [two-hidden-deltas]
+    delta4: 2(f - y)
+    drho/dW3: delta4 H2^T
+
+One `[PROBLEM]` line opens each problem; each answer is `QUANTITY: ANSWER` on one line (the
+answer is everything after the first colon; quantity names never contain one). Reading never
+raises for what a student wrote: a line that cannot be understood becomes an AnswerLine with a
+`problem` message, which grading turns into an `invalid` row.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+
+from .problem import Problem
+
+MAX_LINE = 1 << 20            # characters of one line kept (longer lines are cut; the checker bounds answers)
+_SECTION = re.compile(r"^\[\s*([A-Za-z0-9_.\-]+)\s*\]\s*$")
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    line: int                 # 1-based line number in the file
+    problem: str              # the [PROBLEM] above it ("" when none)
+    quantity: str
+    answer: str
+    error: str = ""           # why the line is not an answer (empty when it is one)
+
+
+def template(problems: list[Problem]) -> str:
+    """The answer file for these problems: statement as comments, one empty answer line per quantity."""
+    out = ["# derive answer file: write each answer after the colon, on the same line.",
+           "# Plain text (delta2 x^T, sigma'(Z1) ⊙ (W2^T delta3)) or LaTeX (\\delta_2 x^\\top) both work.",
+           "# Lines starting with # are ignored; keep the [problem] lines and the names before the colons."]
+    for p in problems:
+        out += ["", f"[{p.id}]", f"# {p.alias + ': ' if p.alias else ''}{p.title}"]
+        for para in p.statement.strip().splitlines():
+            out += ["# " + t for t in textwrap.wrap(para, 94)] or ["#"]
+        prose = [q.name for q in p.quantities if not q.graded]
+        for q in p.quantities:
+            if q.graded:
+                hint = f"   (use only {', '.join(q.allowed)})" if q.allowed else ""
+                out += [f"# {q.name}: {q.kind}{hint}"] if hint else []
+                out.append(f"{q.name}: ")
+        if prose:
+            out.append(f"# not auto-graded, answer them on paper: {', '.join(prose)}")
+    return "\n".join(out) + "\n"
+
+
+def read(text: str) -> list[AnswerLine]:
+    """Every answer line of an answer file, in file order (blank and comment lines skipped)."""
+    out, problem = [], ""
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw[:MAX_LINE].strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SECTION.match(line)
+        if m:
+            problem = m.group(1)
+            continue
+        name, colon, answer = line.partition(":")
+        name, answer = name.strip(), answer.strip()
+        if not colon or not name:
+            out.append(AnswerLine(n, problem, "", line, f"line {n} is not `QUANTITY: ANSWER` "
+                                  "(write the quantity's name, a colon, then the answer)"))
+        elif not problem:
+            out.append(AnswerLine(n, "", name, answer, f"line {n}: no [problem] line above this answer; "
+                                  "the template opens each problem with one, e.g. [two-hidden-deltas]"))
+        else:
+            out.append(AnswerLine(n, problem, name, answer))
+    return out
