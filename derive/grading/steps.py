@@ -12,6 +12,7 @@ problem does not ask, such as dL/dh1) at the first step with points that carries
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from ..problem import Quantity
 from .checker import MAX_TIMEOUT, RAISED, Checker, default_checker, valid_timeout
 from .ecf import ancestors, ecf_job, ecf_prepare, node_of, step_job, step_node, step_prepare
 from .key import key_of, resolve
+from .result import CheckResult
 
 
 @dataclass(frozen=True)
@@ -89,29 +91,65 @@ def _pairs(answers) -> list:
 def check_submission(problem, answers, ecf: float | None = None, checker: Checker | None = None, *,
                      format: str = "auto", timeout: float | None = None) -> SubmissionResult:
     """Grade the answers one student gave to one problem as one derivation (see the module doc).
-    Unknown problems and quantities raise UnknownError, a quantity answered twice UsageError."""
+    `answers`: {quantity: answer} or [(quantity, answer)]. Unknown problems and quantities raise
+    UnknownError, a quantity answered twice UsageError."""
     checker = checker or default_checker()
+    p = checker.load(problem)
+    derivation = checker.solve(p).derivation
+    _unique([_quantity(p, derivation, name) for name, _ in _pairs(answers)])
+    checked = [(name, answer, check_answer(checker, p, name, answer, format, timeout=timeout))
+               for name, answer in _pairs(answers)]
+    res = carry_forward(checker, p, checked, ecf, format=format, timeout=timeout)
+    return unanswered(p, res)
+
+
+def unanswered(p, res: SubmissionResult) -> SubmissionResult:
+    """The result with every auto-graded quantity the student did not answer as a step worth 0."""
+    done = {s.quantity for s in res.steps}
+    missing = [q for q in p.quantities if q.graded and q.name not in done]
+    if not missing:
+        return res
+    rank = {q.name: i for i, q in enumerate(p.quantities)}
+    steps = list(res.steps)
+    for q in missing:
+        at = next((k for k, s in enumerate(steps) if rank.get(s.quantity, len(rank)) > rank[q.name]), len(steps))
+        steps.insert(at, StepResult(q.name, "", "invalid", 0.0, p.points_of(q.name), (),
+                                    ("no answer given",)))
+    line = res.headline
+    if res.first_mistake is None:
+        line = f"no mistakes in the steps answered; not answered: {_and([q.name for q in missing])}"
+    return dataclasses.replace(res, steps=tuple(steps), headline=line)
+
+
+def check_answer(checker: Checker, problem, name: str, answer: str, format: str = "auto", *,
+                 timeout: float | None = None, variant: int | None = None) -> CheckResult:
+    """One answer to an asked quantity, or to a gradient of the derivation the problem does not ask
+    (dL/dh1): a CheckResult against the truth."""
+    p = checker.load(problem)
+    try:
+        p.quantity(name)
+    except UnknownError:
+        seconds = checker.timeout if timeout is None else valid_timeout(timeout)
+        q = _quantity(p, checker.solve(p).derivation, name)
+        return checker.run(key_of(p, variant), q, answer, format, seconds, job=step_job, prepare=step_prepare)
+    return checker.check(p, name, answer, format, timeout=timeout, variant=variant)
+
+
+def carry_forward(checker: Checker, problem, checked, ecf: float | None = None, *, format: str = "auto",
+                  timeout: float | None = None, points: dict | None = None) -> SubmissionResult:
+    """Step-level verdicts and scores from answers already checked alone: `checked` is
+    [(quantity, answer, CheckResult)], one per quantity; `points` overrides the problem's points."""
     seconds = checker.timeout if timeout is None else valid_timeout(timeout)
     key = key_of(checker.load(problem))
     p = resolve(key)
     share = valid_ecf(ecf if ecf is not None else p.ecf if p.ecf is not None else 1.0)
     derivation = checker.solve(p).derivation
-    entries, seen = [], set()
-    for name, answer in _pairs(answers):
-        q = _quantity(p, derivation, name)
-        if q.name in seen:
-            raise UsageError(f"{q.name} is answered twice; give one answer per quantity")
-        seen.add(q.name)
-        entries.append((q, answer))
+    entries = [(_quantity(p, derivation, n), a, c) for n, a, c in checked]
+    _unique([q for q, _, _ in entries])
     entries = _ordered(p, derivation, entries)
-    checked = {}
-    for q, answer in entries:
-        asked = any(q.name == a.name for a in p.quantities)
-        checked[q.name] = (checker.run(key, q, answer, format, seconds) if asked else
-                           checker.run(key, q, answer, format, seconds, job=step_job, prepare=step_prepare))
     ecf_out, note = {}, ""
-    if any(c.verdict == "incorrect" for c in checked.values()):
-        todo = tuple((q.name, a, checked[q.name].verdict) for q, a in entries if isinstance(a, str))
+    if any(c.verdict == "incorrect" for _, _, c in entries):
+        todo = tuple((q.name, a, c.verdict) for q, a, c in entries if isinstance(a, str))
         out = checker.pool.run(ecf_job, (key, todo, format), timeout=min(MAX_TIMEOUT, seconds * (1 + len(todo))),
                                prepare=(ecf_prepare, (key,)))
         if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
@@ -120,7 +158,15 @@ def check_submission(problem, answers, ecf: float | None = None, checker: Checke
             raise out.error
         else:
             note = "whether it follows from your earlier answers could not be checked in time"
-    return _score(p, entries, checked, ecf_out, note, share)
+    return _score(p, entries, ecf_out, note, share, points or {})
+
+
+def _unique(qs) -> None:
+    seen = set()
+    for q in qs:
+        if q.name in seen:
+            raise UsageError(f"{q.name} is answered twice; give one answer per quantity")
+        seen.add(q.name)
 
 
 def _quantity(p, derivation, name: str) -> Quantity:
@@ -137,7 +183,7 @@ def _quantity(p, derivation, name: str) -> Quantity:
 def _ordered(p, derivation, entries) -> list:
     """The problem's order; a gradient it does not ask goes just before the first asked one built on it."""
     order = {q.name: 2 * i + 1 for i, q in enumerate(p.quantities)}
-    asked_nodes = [(order[q.name], node_of(p, q)) for q, _ in entries if q.name in order and node_of(p, q)]
+    asked_nodes = [(order[q.name], node_of(p, q)) for q, *_ in entries if q.name in order and node_of(p, q)]
 
     def rank(q):
         if q.name in order:
@@ -147,12 +193,12 @@ def _ordered(p, derivation, entries) -> list:
     return sorted(entries, key=lambda e: rank(e[0]))
 
 
-def _score(p, entries, checked, ecf_out, note, share) -> SubmissionResult:
+def _score(p, entries, ecf_out, note, share, points_given) -> SubmissionResult:
     steps, origins_of = [], {}
     verdicts = {}
-    for q, _ in entries:
+    for q, _, c in entries:
         info = ecf_out.get(q.name, {})
-        verdicts[q.name] = "consistent" if info.get("consistent") else checked[q.name].verdict
+        verdicts[q.name] = "consistent" if info.get("consistent") else c.verdict
 
     def origins(name, depth=0) -> set:
         """The steps where the mistakes a step carries were made."""
@@ -167,10 +213,10 @@ def _score(p, entries, checked, ecf_out, note, share) -> SubmissionResult:
         return origins_of[name]
 
     charged = set()
-    for q, answer in entries:
-        c, info = checked[q.name], ecf_out.get(q.name, {})
+    for q, answer, c in entries:
+        info = ecf_out.get(q.name, {})
         asked = any(q.name == a.name for a in p.quantities)
-        points = p.points_of(q.name) if asked else 0.0
+        points = points_given.get(q.name, p.points_of(q.name) if asked else 0.0)
         verdict, follows = verdicts[q.name], ()
         diagnosis, feedback = tuple(c.diagnosis), tuple(c.feedback)
         score = points if verdict == "correct" else 0.0
