@@ -220,7 +220,14 @@ def _score(p, entries, ecf_out, note, share, points_given) -> SubmissionResult:
         verdict, follows = verdicts[q.name], ()
         diagnosis, feedback = tuple(c.diagnosis), tuple(c.feedback)
         score = points if verdict == "correct" else 0.0
-        if verdict == "consistent":
+        if verdict == "correct" and points and info.get("follows") and not origins(q.name) <= charged:
+            own = origins(q.name)          # right in form, but carries a mistake no step has paid for
+            follows, verdict, score = tuple(info["follows"]), "consistent", 0.0
+            feedback = (f"right in terms of your {_and(follows)}, which carries a mistake",
+                        f"the mistake in {_and(sorted(own - charged))} carries no points of its own, "
+                        "so it costs this step's")
+            charged |= own
+        elif verdict == "consistent":
             follows = tuple(info["follows"])
             own = origins(q.name)
             feedback = (f"wrong against the true {q.name}, but right given your {_and(follows)}: "
