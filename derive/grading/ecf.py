@@ -73,6 +73,8 @@ def jacobian_for(p: Problem, jacobians: dict, node: str):
 
 def inputs(p: Problem, derivation, node: str, jacobians=()) -> list:
     """What a step builds on: the adjoints in its form (or the upstream adjoint and the Jacobian)."""
+    if node not in derivation.adjoints:          # no path to the output: the gradient is zero
+        return []
     j = jacobian_for(p, {q: None for q in jacobians}, node)
     if j is not None:
         return [j.of, j.name]
@@ -211,7 +213,7 @@ def ecf_job(key: ProblemKey, entries: tuple, fmt: str) -> dict:
         r = step_result(ref, name)
         q = r.quantity
         node = node_of(p, q)
-        if node is None and q.kind != kinds.JACOBIAN:
+        if node is None and q.kind != kinds.JACOBIAN or node is not None and node not in d.adjoints:
             continue
         try:
             tree = parse_answer(p, answer, fmt)

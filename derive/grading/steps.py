@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .. import kinds, sandbox
@@ -97,8 +98,11 @@ def check_submission(problem, answers, ecf: float | None = None, checker: Checke
     p = checker.load(problem)
     derivation = checker.solve(p).derivation
     _unique([_quantity(p, derivation, name) for name, _ in _pairs(answers)])
-    checked = [(name, answer, check_answer(checker, p, name, answer, format, timeout=timeout))
-               for name, answer in _pairs(answers)]
+    pairs = _pairs(answers)
+    with ThreadPoolExecutor(max_workers=max(1, min(checker.pool.size, len(pairs))),
+                            thread_name_prefix="derive-steps") as ex:      # one answer per worker at a time
+        results = list(ex.map(lambda qa: check_answer(checker, p, qa[0], qa[1], format, timeout=timeout), pairs))
+    checked = [(name, answer, c) for (name, answer), c in zip(pairs, results)]
     res = carry_forward(checker, p, checked, ecf, format=format, timeout=timeout)
     return unanswered(p, res)
 
