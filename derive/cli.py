@@ -8,7 +8,7 @@ import time
 
 from . import autograder, grade, pipeline, problem as problem_mod, submission
 from .errors import DeriveError, Interrupted, UsageError
-from .grading import DEFAULT_TIMEOUT, Checker, check
+from .grading import DEFAULT_TIMEOUT, check, default_checker
 from .grading.steps import check_submission
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
@@ -215,8 +215,7 @@ def cmd_check_submission(args) -> int:
         raise UsageError("--submission grades the whole file: give only the PROBLEM, not a quantity or answer")
     p = problem_mod.load(args.problem, args.problems)
     answers = submission.for_problem(submission.read_path(args.submission), p, args.submission)
-    with Checker(problems=args.problems or (), timeout=args.timeout) as c:
-        res = check_submission(p, answers, args.ecf, c, format=args.format)
+    res = check_submission(p, answers, args.ecf, default_checker(), format=args.format, timeout=args.timeout)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import os
 import threading
@@ -24,6 +25,7 @@ from typing import Callable, Iterator
 
 from . import gradescope
 from .grading import DEFAULT_TIMEOUT, Checker
+from .grading.steps import carry_forward, check_answer
 from .errors import DeriveError, Interrupted
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
@@ -48,17 +50,19 @@ class Graded:
     key: str = ""               # what the answer means, for clustering wrong answers (meaning_key)
     problem: str = ""           # the problem's id and the quantity's name (as typed when unknown)
     quantity: str = ""
+    headline: str = ""          # on the first row of a derivation with a mistake: where it is (grade_group)
 
     def to_json(self) -> dict:
         return {"verdict": self.verdict, "score": self.score, "max_score": self.max_score,
                 "diagnosis": list(self.diagnosis), "feedback": list(self.feedback),
                 "interpreted": self.interpreted, "key": self.key, "problem": self.problem,
-                "quantity": self.quantity}
+                "quantity": self.quantity, "headline": self.headline}
 
     @classmethod
     def from_json(cls, d: dict) -> "Graded":
         return cls(d["verdict"], float(d["score"]), float(d["max_score"]), tuple(d["diagnosis"]),
-                   tuple(d["feedback"]), d["interpreted"], d["key"], d["problem"], d["quantity"])
+                   tuple(d["feedback"]), d["interpreted"], d["key"], d["problem"], d["quantity"],
+                   d.get("headline", ""))
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,10 @@ def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, che
     backed by `checker`, or by a new Checker with `workers` processes, closed on exit."""
     with contextlib.ExitStack() as stack:
         c = checker or stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
-        yield Memo(lambda problem, quantity, answer, variant=None: c.check(problem, quantity, answer,
-                                                                           timeout=timeout, variant=variant))
+        memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
+            c, problem, quantity, answer, timeout=timeout, variant=variant))
+        memo.checker = c                 # grade_group grades a student's steps together with it
+        yield memo
 
 
 class Memo:
@@ -120,6 +126,11 @@ def meaning_key(result) -> str:
 
 def grade_row(row: Row, check_one: Callable) -> Graded:
     """One row -> Graded; never raises for anything a row holds."""
+    return _grade_row(row, check_one)[0]
+
+
+def _grade_row(row: Row, check_one: Callable) -> tuple:
+    """(Graded, the CheckResult, or None when the row never reached the checker)."""
     f = row.fields
     where = dict(problem=f.get("problem", "").strip(), quantity=f.get("quantity", "").strip())
     raw = f.get("max_score", "").strip() or "1"
@@ -128,33 +139,95 @@ def grade_row(row: Row, check_one: Callable) -> Graded:
     except ValueError:
         max_score = -1.0
     if not 0 <= max_score < float("inf"):
-        return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where)
+        return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where), None
     if row.error:
-        return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where)
+        return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where), None
     variant = f.get("variant", "").strip()
     if variant and not variant.lstrip("-").isdigit():
         return Graded("invalid", 0.0, max_score, feedback=(f"variant {variant[:40]!r} is not a whole number",),
-                      **where)
+                      **where), None
     try:
         r = check_one(where["problem"], where["quantity"], f["answer"], int(variant) if variant else None)
     except DeriveError as e:              # unknown problem or quantity, a broken problem file
-        return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where)
+        return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where), None
     return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
                   r.interpreted, meaning_key(r) if r.verdict not in ("correct", "invalid") else "",
-                  r.problem, r.quantity)
+                  r.problem, r.quantity), r
+
+
+MAX_GROUP = 1000               # rows of one student's problem graded as one derivation at most
+
+
+def groups(rows: Iterator[Row]) -> Iterator[list]:
+    """Consecutive rows of one student, problem and variant: one derivation each (at most MAX_GROUP)."""
+    group, key = [], None
+    for row in rows:
+        f = row.fields
+        k = (f.get("student", ""), f.get("problem", "").strip(), f.get("variant", "").strip())
+        if group and (k != key or len(group) >= MAX_GROUP):
+            yield group
+            group = []
+        group.append(row)
+        key = k
+    if group:
+        yield group
+
+
+def grade_group(rows: list, check_one: Callable) -> list:
+    """One student's rows of one problem -> Graded each, graded as one derivation (grading.steps):
+    a step consistent with their own earlier mistake is `consistent` with ECF credit; a row without
+    max_score is worth the problem's points for it. The first row of a derivation with a mistake
+    carries the line naming it. Of two answers to one quantity the last is the step."""
+    pairs = [_grade_row(row, check_one) for row in rows]
+    graded = [g for g, _ in pairs]
+    checker = getattr(check_one, "checker", None)
+    last = {r.quantity: i for i, (_, r) in enumerate(pairs) if r is not None}
+    if checker is None or not last or rows[0].fields.get("variant", "").strip():
+        return graded
+    given = {pairs[i][1].quantity: graded[i].max_score for i in last.values()
+             if rows[i].fields.get("max_score", "").strip()}
+    try:
+        res = carry_forward(checker, pairs[next(iter(last.values()))][1].problem,
+                            [(pairs[i][1].quantity, pairs[i][1].answer, pairs[i][1]) for i in last.values()],
+                            points=given)
+    except DeriveError:
+        return graded
+    for i, ((g, r), row) in enumerate(zip(pairs, rows)):
+        if r is None and g.problem and not row.fields.get("max_score", "").strip():
+            graded[i] = dataclasses.replace(g, max_score=_points(checker, g.problem, g.quantity, g.max_score))
+    steps = {s.quantity: s for s in res.steps}
+    for q, i in last.items():
+        s, g = steps[q], graded[i]
+        graded[i] = dataclasses.replace(g, verdict=s.verdict, score=s.score, max_score=s.max_score,
+                                        diagnosis=tuple(s.diagnosis), feedback=tuple(s.feedback))
+    if res.first_mistake is not None:
+        graded[0] = dataclasses.replace(graded[0], headline=res.headline)
+    return graded
+
+
+
+
+def _points(checker, problem: str, quantity: str, default: float) -> float:
+    """The problem's points for a quantity (a row that never reached the checker: an empty answer)."""
+    try:
+        p = checker.load(problem)
+        return p.points_of(p.quantity(quantity).name)
+    except DeriveError:
+        return default
 
 
 def graded_in_order(rows: Iterator[Row], check_one: Callable, workers: int) -> Iterator[Graded]:
-    """Grade rows on `workers` threads, yielding results in input order, at most 4 per worker in flight."""
+    """Grade rows on `workers` threads, yielding results in input order, at most 4 derivations
+    (groups) per worker in flight."""
     ex = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="derive-grade")
     window: deque = deque()
     try:
-        for row in rows:
-            window.append(ex.submit(grade_row, row, check_one))
+        for group in groups(rows):
+            window.append(ex.submit(grade_group, group, check_one))
             if len(window) >= 4 * max(1, workers):
-                yield window.popleft().result()
+                yield from window.popleft().result()
         while window:
-            yield window.popleft().result()
+            yield from window.popleft().result()
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
 

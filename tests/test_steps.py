@@ -3,6 +3,7 @@
 The golden submissions under tests/data/submissions/ are answer files; expected.toml beside them
 holds what a careful TA gives each (worked out by hand from the seeds and the maths).
 """
+import csv
 import json
 import os
 import subprocess
@@ -12,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from derive import Checker
-from derive import submission
+from derive import Checker, grade, submission
 from derive.errors import ProblemSpecError, UnknownError, UsageError
 from derive.grading import VERDICTS
 from derive.grading.ecf import ancestors, node_of, step_result
 from derive.grading.reference import Reference
 from derive.grading.steps import check_answer, check_submission
+from derive.cli import main
 from derive.notation import text
 from derive.problem import catalogue, load_file
 
@@ -106,7 +107,8 @@ def test_unanswered_quantities_count_zero_and_duplicates_or_unknown_names_are_re
     assert res.first_mistake is None and "not answered: drho/db3" in res.headline
     with pytest.raises(UsageError, match="delta4 is answered twice"):
         check_submission("problem6", [("delta4", "2(f-y)"), ("delta^4", "2(f-y)")], checker=checker)
-    with pytest.raises(UnknownError, match="'dL/dq' is neither a quantity of two-hidden-deltas nor a gradient"):
+    with pytest.raises(UnknownError, match="unknown quantity 'dL/dq' for two-hidden-deltas; known: delta4, .*; gradients of its derivation "
+                       "an answer may also define: delta4, drho/dH2, delta3"):
         check_submission("problem6", {"dL/dq": "1"}, checker=checker)
 
 
@@ -166,7 +168,7 @@ def cli(*args):
                           text=True, timeout=300, env=env)
 
 
-def test_cli_submission_text_json_and_exit_codes(tmp_path):
+def test_cli_submission_text_and_exit_code_in_a_fresh_process():
     p = cli("check", "problem6", "--submission", DATA / "p6-b-carried.txt")
     assert p.returncode == 1, p.stderr
     lines = p.stdout.splitlines()
@@ -174,33 +176,85 @@ def test_cli_submission_text_json_and_exit_codes(tmp_path):
     assert lines[0].endswith("; later steps are consistent with it")
     assert lines[1].startswith("score 17 / 20")
     assert any(line.split()[:2] == ["drho/dW2", "consistent"] for line in lines)
-    p = cli("check", "problem6", "--submission", DATA / "p6-b-carried.txt", "--ecf", "0.5", "--json")
-    d = json.loads(p.stdout)
-    assert (d["score"], d["max_score"], d["first_mistake"]) == (8.5, 20, "delta4")
-    p = cli("check", "problem6", "--submission", DATA / "p6-a-right.txt")
-    assert p.returncode == 0 and p.stdout.startswith("no mistakes: every step is right")
-    bad = tmp_path / "bad.txt"
-    bad.write_text("[two-hidden-deltas]\ndelta4 2(f - y)\n", encoding="utf-8")
-    p = cli("check", "problem6", "--submission", bad)
-    assert p.returncode == 2 and "Error: " in p.stderr and "line 2 is not `QUANTITY: ANSWER`" in p.stderr
-    other = tmp_path / "other.txt"
-    other.write_text("[residual-relu]\nz: 0.62\n", encoding="utf-8")
-    p = cli("check", "problem6", "--submission", other)
-    assert p.returncode == 2 and "answers nothing of two-hidden-deltas (it has answers for residual-relu)" in p.stderr
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_submission_json_ecf_and_exit_codes(tmp_path, capsys):
+    code, out, _ = run(capsys, "check", "problem6", "--submission", DATA / "p6-b-carried.txt", "--ecf", "0.5",
+                       "--json")
+    d = json.loads(out)
+    assert code == 1 and (d["score"], d["max_score"], d["first_mistake"]) == (8.5, 20, "delta4")
+    code, out, _ = run(capsys, "check", "problem6", "--submission", DATA / "p6-a-right.txt")
+    assert code == 0 and out.startswith("no mistakes: every step is right")
+    for content, message in [
+            ("[two-hidden-deltas]\ndelta4 2(f - y)\n", "line 2 is not `QUANTITY: ANSWER`"),
+            ("[residual-relu]\nz: 0.62\n", "answers nothing of two-hidden-deltas (it has answers for residual-relu)"),
+            ("[two-hidden-deltas]\ndelta9: 1\n", "unknown quantity 'delta9' for two-hidden-deltas")]:
+        f = tmp_path / "bad.txt"
+        f.write_text(content, encoding="utf-8")
+        code, _, err = run(capsys, "check", "problem6", "--submission", f)
+        assert code == 2 and err.startswith("Error: ") and message in err
+    code, _, err = run(capsys, "check", "problem6", "--submission", tmp_path / "missing.txt")
+    assert code == 2 and "Error: " in err
     plain = tmp_path / "plain.txt"                  # no [problem] line: every line is this problem's
     plain.write_text("delta4: 2(f - y)\n", encoding="utf-8")
-    assert cli("check", "problem6", "--submission", plain).returncode == 1   # 8 unanswered
-    p = cli("check", "problem6", "delta4", "--submission", plain)
-    assert p.returncode == 2 and "give only the PROBLEM" in p.stderr
-    p = cli("check", "problem6", "delta4", "2(f-y)", "--ecf", "0.5")
-    assert p.returncode == 2 and "--ecf applies to a whole derivation" in p.stderr
+    assert run(capsys, "check", "problem6", "--submission", plain)[0] == 1          # 8 unanswered
+    bomb = tmp_path / "bomb.txt"
+    bomb.write_text("delta4: (\n", encoding="utf-8")
+    assert run(capsys, "check", "problem6", "--submission", bomb)[0] == 2           # nothing gradable
+    code, _, err = run(capsys, "check", "problem6", "delta4", "--submission", plain)
+    assert code == 2 and "give only the PROBLEM" in err
+    code, _, err = run(capsys, "check", "problem6", "delta4", "2(f-y)", "--ecf", "0.5")
+    assert code == 2 and "--ecf applies to a whole derivation" in err
 
 
-def test_single_answer_json_is_unchanged():
-    d = json.loads(cli("check", "problem6", "delta4", "f - y", "--json").stdout)
+def test_single_answer_json_is_unchanged(capsys):
+    code, out, _ = run(capsys, "check", "problem6", "delta4", "f - y", "--json")
+    d = json.loads(out)
     assert list(d) == ["problem", "quantity", "answer", "verdict", "correct", "score", "diagnosis",
                        "feedback", "interpreted", "offset"]
-    assert d["verdict"] == "incorrect"
+    assert code == 1 and d["verdict"] == "incorrect"
+
+
+# ---- derive grade: one student's rows of one problem are one derivation ---------------------------
+def test_grade_treats_a_students_rows_of_a_problem_as_one_derivation(checker, tmp_path):
+    rows = [("ann", "problem6", q, a) for q, a in submission.for_problem(
+        submission.read_path(DATA / "p6-b-carried.txt"), checker.load("problem6"))]
+    rows += [("bob", "problem6", "delta4", "f - y"), ("bob", "problem6", "delta3", "W3^T (f - y)")]
+    src = tmp_path / "class.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("student", "problem", "quantity", "answer"), *rows])
+    grade.grade_file(src, tmp_path / "report.csv", totals=tmp_path / "totals.csv", checker=checker)
+    with open(tmp_path / "report.csv", newline="", encoding="utf-8") as f:
+        report = list(csv.DictReader(f))
+    want = EXPECTED["p6-b-carried"]["verdicts"]
+    assert [(r["quantity"], r["verdict"]) for r in report[:9]] == list(want.items())
+    assert [r["verdict"] for r in report[9:]] == ["incorrect", "incorrect"]      # bob's delta3 lacks sigma'
+    assert "it does not follow from your delta4 either" in report[10]["feedback"]
+    with open(tmp_path / "totals.csv", newline="", encoding="utf-8") as f:
+        totals = {r["student"]: r for r in csv.DictReader(f)}
+    assert (totals["ann"]["score"], totals["ann"]["max_score"]) == ("17", "20")
+    assert (totals["bob"]["score"], totals["bob"]["max_score"]) == ("0", "7")   # delta4 3 + delta3 4
+
+
+def test_gradescope_shows_the_steps_with_ecf_credit_and_the_first_mistake(checker, tmp_path):
+    grade.grade_file(DATA / "p6-c-two-mistakes.txt", tmp_path / "r.csv", gradescope_out=tmp_path / "g.json",
+                     checker=checker)
+    res = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))
+    assert [t["name"].split(": ")[1] for t in res["tests"]] == list(EXPECTED["p6-c-two-mistakes"]["verdicts"])
+    tests = {t["name"]: t for t in res["tests"]}
+    t = tests["two-hidden-deltas: drho/db2"]
+    assert (t["score"], t["max_score"], t["status"]) == (1, 1, "passed")
+    assert t["output"].startswith("consistent") and "right given your delta3" in t["output"]
+    assert tests["two-hidden-deltas: drho/dW2"]["status"] == "failed"
+    assert res["score"] == EXPECTED["p6-c-two-mistakes"]["score"]
+    assert "two-hidden-deltas: the first mistake is in delta4: " in res["output"]
+    assert "the next mistake is in drho/dW2" in res["output"]
 
 
 # ---- points and ecf in problem files ------------------------------------------------------------

@@ -110,8 +110,11 @@ class Checker:
         p = resolve(key)
         return self.run(key, p.quantity(quantity), answer, format, seconds)
 
-    def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job=job, prepare=prepare) -> CheckResult:
-        """One answer to quantity `q` of the problem `key` names, graded by `job` in a worker."""
+    def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job_fn=None,
+            prepare_fn=None) -> CheckResult:
+        """One answer to quantity `q` of the problem `key` names, graded in a worker by `job_fn`
+        (default: job.job) after `prepare_fn` (job.prepare), both called as fn(key, q.name, ...)."""
+        job_fn, prepare_fn = job_fn or job, prepare_fn or prepare
         p = resolve(key)
         if not isinstance(answer, str):
             return CheckResult(p.id, q.name, repr(answer), "invalid", ("syntax",),
@@ -123,7 +126,7 @@ class Checker:
             q.kind.grade(_Preparse(p, answer, format))
         except AnswerError as e:
             return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
-        out = self.pool.run(job, (key, q.name, answer, format), timeout=seconds, prepare=(prepare, (key, q.name)))
+        out = self.pool.run(job_fn, (key, q.name, answer, format), timeout=seconds, prepare=(prepare_fn, (key, q.name)))
         if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
             return CheckResult(**base, **out.value)
         if isinstance(out, sandbox.Timeout):

@@ -36,9 +36,8 @@ def step_node(p: Problem, derivation, name: str) -> str:
     node = {v: k for k, v in p.adjoint_names.items()}.get(name)
     if node is None or node not in derivation.adjoints:
         steps = ", ".join(s.name for s in derivation.steps)
-        raise UnknownError(f"{name!r} is neither a quantity of {p.id} nor a gradient of its derivation; "
-                           f"quantities: {', '.join(q.name for q in p.quantities)}"
-                           + (f"; gradients: {steps}" if steps else ""))
+        raise UnknownError(f"unknown quantity {name!r} for {p.id}; known: {', '.join(q.name for q in p.quantities)}"
+                           + (f"; gradients of its derivation an answer may also define: {steps}" if steps else ""))
     return node
 
 

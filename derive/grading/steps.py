@@ -135,7 +135,7 @@ def check_answer(checker: Checker, problem, name: str, answer: str, format: str 
     except UnknownError:
         seconds = checker.timeout if timeout is None else valid_timeout(timeout)
         q = _quantity(p, checker.solve(p).derivation, name)
-        return checker.run(key_of(p, variant), q, answer, format, seconds, job=step_job, prepare=step_prepare)
+        return checker.run(key_of(p, variant), q, answer, format, seconds, job_fn=step_job, prepare_fn=step_prepare)
     return checker.check(p, name, answer, format, timeout=timeout, variant=variant)
 
 
