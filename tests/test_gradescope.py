@@ -100,7 +100,7 @@ def test_filled_template_graded_with_gradescope_results(tmp_path, checker):
     assert tests["two-hidden-deltas: drho/db1"]["max_score"] == 1 and tests["two-hidden-deltas: drho/dW3"]["max_score"] == 2
     assert res["score"] == 3 + 4 + 1 and res["output"].startswith("3 of ")
     report = (tmp_path / "report.csv").read_text()
-    assert report.splitlines()[1].startswith("ada,two-hidden-deltas,delta4,2(f - y),correct,1")
+    assert report.splitlines()[1].startswith("ada,two-hidden-deltas,delta4,2(f - y),correct,3,")
 
 
 def test_gradescope_refuses_a_file_of_several_students(tmp_path, capsys):
