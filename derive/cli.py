@@ -249,9 +249,9 @@ def _add_check(sub) -> None:
                     "with it (error carried forward). Exit status: 0 correct, 1 incorrect (a "
                     "submission: some step not correct), 2 invalid or undecided (a submission: "
                     "unusable, or no step could be graded).",
-        epilog="examples: derive check problem1 dL/dw1 \"dL/dh3 * f3' * w3 * f1' * x\"   "
+        epilog="example: derive check problem1 dL/dw1 \"dL/dh3 * f3' * w3 * f1' * x\"   "
                "(an answer starting with '-' goes after --; ANSWER - reads standard input);   "
-               "derive check problem6 --submission answers.txt --ecf 0.5")
+               "a whole derivation: derive check problem6 --submission answers.txt --ecf 0.5")
     p.add_argument("problem", help="id (scalar-chain), alias (problem1) or a .toml file")
     p.add_argument("quantity", nargs="?", help="the quantity as the problem names it, e.g. dL/dw1")
     p.add_argument("answer", nargs="?", help="the answer; - reads it from standard input")

@@ -153,7 +153,9 @@ def carry_forward(checker: Checker, problem, checked, ecf: float | None = None, 
     entries = _ordered(p, derivation, entries)
     ecf_out, note = {}, ""
     if any(c.verdict == "incorrect" for _, _, c in entries):
-        todo = tuple((q.name, a, c.verdict) for q, a, c in entries if isinstance(a, str))
+        # undecided answers (a timeout among them) have no value to carry: the reference stands in
+        todo = tuple((q.name, a, c.verdict) for q, a, c in entries
+                     if isinstance(a, str) and c.verdict in ("correct", "incorrect"))
         out = checker.pool.run(ecf_job, (key, todo, format), timeout=min(MAX_TIMEOUT, seconds * (1 + len(todo))),
                                prepare=(ecf_prepare, (key,)))
         if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
