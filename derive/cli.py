@@ -321,17 +321,19 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     takes_value = {o for a in sub._actions if a.nargs is None and a.option_strings for o in a.option_strings
                    if not isinstance(a, (argparse._StoreTrueAction, argparse._HelpAction))}
     start = argv.index("check") + 1
-    positionals, i = 0, start
+    options, positionals, moved, i = [], [], False, start
     while i < len(argv):
         tok = argv[i]
-        if tok in known:
-            i += 2 if tok in takes_value else 1
+        if tok in known or tok.split("=")[0] in known:
+            n = 2 if tok in takes_value else 1
+            options += argv[i:i + n]
+            i += n
             continue
-        if positionals == 2 and tok.startswith("-") and tok != "-" and not tok.split("=")[0] in known:
-            return argv[:i] + argv[i + 1:] + ["--", tok]
-        positionals += 1
+        moved = moved or (len(positionals) == 2 and tok.startswith("-") and tok != "-")
+        positionals.append(tok)
         i += 1
-    return argv
+    # every positional after --, so the optional QUANTITY and ANSWER are read together
+    return argv[:start] + options + ["--"] + positionals if moved else argv
 
 
 def main(argv=None) -> int:

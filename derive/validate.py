@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
-from .grading import DEFAULT_TIMEOUT, VERDICTS, check
+from .grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -68,8 +68,8 @@ def _schema(path: Path) -> list:
         for k in ("quantity", "answer", "verdict"):
             if not isinstance(a.get(k), str):
                 errors.append(str(ProblemSpecError(f"missing or not a string: {k}", file=str(path), key=key)))
-        if isinstance(a.get("verdict"), str) and a["verdict"] not in VERDICTS:
-            errors.append(str(ProblemSpecError(f"verdict {a['verdict']!r} is not one of {', '.join(VERDICTS)}",
+        if isinstance(a.get("verdict"), str) and a["verdict"] not in CHECK_VERDICTS:
+            errors.append(str(ProblemSpecError(f"verdict {a['verdict']!r} is not one of {', '.join(CHECK_VERDICTS)}",
                                                file=str(path), key=f"{key}.verdict")))
     return errors
 
