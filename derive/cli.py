@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from . import autograder, grade, pipeline, problem as problem_mod, submission
+from . import autograder, grade, pipeline, problem as problem_mod, submission, variants
 from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, check, default_checker
 from .grading.steps import check_submission
@@ -195,7 +195,10 @@ def cmd_check(args) -> int:
     if args.ecf is not None:
         raise UsageError("--ecf applies to a whole derivation: use it with --submission FILE")
     answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
-    res = check(args.problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
+    problem = args.problem
+    if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
+    res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -214,6 +217,8 @@ def cmd_check_submission(args) -> int:
     if args.quantity is not None:
         raise UsageError("--submission grades the whole file: give only the PROBLEM, not a quantity or answer")
     p = problem_mod.load(args.problem, args.problems)
+    if args.variant is not None:
+        p = variants.variant_of(p, args.variant)
     answers = submission.for_problem(submission.read_path(args.submission), p, args.submission)
     res = check_submission(p, answers, args.ecf, default_checker(), format=args.format, timeout=args.timeout)
     if args.json:
@@ -262,6 +267,7 @@ def _add_check(sub) -> None:
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--variant", type=int, metavar="SEED", help="grade against this seed's variant of the problem")
     p.add_argument("--json", action="store_true", help="print the CheckResult as JSON")
     p.set_defaults(func=cmd_check)
 
@@ -298,7 +304,7 @@ def _extensions():
     """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
     import importlib
     out = []
-    for mod in ("derive.render.sheet", "derive.variant", "derive.validate"):
+    for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

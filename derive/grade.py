@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import gradescope
+from . import gradescope, variants
 from .grading import DEFAULT_TIMEOUT, Checker
 from .grading.steps import carry_forward, check_answer
 from .errors import DeriveError, Interrupted
@@ -182,12 +182,14 @@ def grade_group(rows: list, check_one: Callable) -> list:
     graded = [g for g, _ in pairs]
     checker = getattr(check_one, "checker", None)
     last = {r.quantity: i for i, (_, r) in enumerate(pairs) if r is not None}
-    if checker is None or not last or rows[0].fields.get("variant", "").strip():
+    if checker is None or not last:
         return graded
+    variant = rows[0].fields.get("variant", "").strip()
     given = {pairs[i][1].quantity: graded[i].max_score for i in last.values()
              if rows[i].fields.get("max_score", "").strip()}
     try:
-        res = carry_forward(checker, pairs[next(iter(last.values()))][1].problem,
+        problem = checker.load(pairs[next(iter(last.values()))][1].problem)
+        res = carry_forward(checker, variants.variant_of(problem, int(variant)) if variant else problem,
                             [(pairs[i][1].quantity, pairs[i][1].answer, pairs[i][1]) for i in last.values()],
                             points=given)
     except DeriveError:

@@ -6,12 +6,13 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from . import kinds
+from . import givens, kinds
 from . import symbolic as sy
 from .errors import AnswerError, ProblemSpecError, UnknownError
 
@@ -82,6 +83,11 @@ class Problem:
 
     def points_of(self, name: str) -> float:
         return self.points.get(name, 1.0)
+    variants: givens.VariantSpec | None = None   # what may vary ([variants]); None: nothing
+    variant: int | None = None    # the seed this problem was drawn with (variants.instantiate)
+    choices: dict = field(default_factory=dict)  # function slot -> the activation in use
+    value_text: dict = field(default_factory=dict)   # given value -> as printed ("0.3")
+    data: dict = field(default_factory=dict, compare=False, repr=False)   # the file's table, to re-draw from
 
     def node_shape(self, name: str):
         return sy.shape_of(self.scope.symbols[name])
@@ -132,6 +138,14 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         _fail(path, "", f"not valid TOML: {e}")
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
+    return build(data, path)
+
+
+def build(data: dict, path, variant: int | None = None, choices: dict | None = None) -> Problem:
+    """A Problem from a problem file's table. A variant (variants.instantiate) passes the drawn
+    values in data["values"] (as Decimals) and the activation of each function slot in `choices`;
+    without them, slots take their first choice."""
+    path = Path(path)
     for key in ("id", "title", "quantities"):
         if key not in data:
             _fail(path, key, "missing required key")
@@ -152,6 +166,16 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         if f in sy.ACTIVATIONS:
             _fail(path, "functions", f"{f} is a known activation; list only abstract functions")
     aliases = dict(data.get("aliases", {}))
+    spec = None
+    if "variants" in data:
+        try:
+            spec = givens.read_spec(data["variants"], symbols, functions)
+        except givens.SpecError as e:
+            _fail(path, e.key, e.message)
+        for s in spec.slots:
+            if not givens.uses_slot(data.get("forward", []), s.name):
+                _fail(path, f"variants.{s.name}", f"the forward equations never call the slot {s.name}(...)")
+    choices = dict(choices) if choices is not None else {s.name: s.choices[0] for s in (spec.slots if spec else ())}
     inputs = tuple(symbols)
     scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, dims=dims, matrix_mode=matrix_mode)
 
@@ -161,6 +185,7 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         key = f"forward[{i}]"
         if "=" not in line:
             _fail(path, key, f"an equation needs '=': {line!r}")
+        line = givens.fill_slots(line, choices)
         lhs, rhs = (s.strip() for s in line.split("=", 1))
         if not re.fullmatch(r"[A-Za-z]\w*", lhs) or lhs in symbols:
             _fail(path, key, f"left-hand side {lhs!r} must be a new name")
@@ -209,11 +234,18 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
             cols = max(symbols[q.wrt].shape, key=lambda d: d != 1)
             symbols.setdefault(q.name, sp.MatrixSymbol(q.name, rows, cols))
             aliases.setdefault(q.name, q.name)    # so the answer lexer reads dz2/dz1 as one name
-    values = {}
-    for k, v in data.get("values", {}).items():
-        if k not in symbols or not isinstance(v, (int, float)):
+    values, raw_values = {}, dict(data.get("values", {}))
+    for k, v in raw_values.items():
+        if k not in symbols or isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
             _fail(path, f"values.{k}", "a value must be a number for a declared symbol")
         values[k] = float(v)
+    if spec is not None:
+        for i, c in enumerate(spec.require):
+            for side in (c.lhs, c.rhs):
+                try:
+                    sy.read(side, scope, "text")
+                except AnswerError as e:
+                    _fail(path, f"variants.require[{i}]", f"{c.text!r}: {e.message}")
     samples = tuple(SampleAnswer(s["quantity"], s["answer"], s["verdict"], s.get("note", ""))
                     for s in data.get("answers", []))
     conv = data.get("conventions", {})
@@ -223,14 +255,18 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         _fail(path, "ecf", f"the credit for an error carried forward is a number from 0 to 1 (a share of "
                            f"the step's points, e.g. ecf = 0.5), not {ecf!r}")
     return Problem(
-        id=data["id"], alias=data.get("alias", ""), title=data["title"],
-        source=data.get("source", ""), statement=data.get("statement", ""), path=str(path),
+        id=data["id"], alias=data.get("alias", ""), title=givens.fill(data["title"], raw_values, choices, False),
+        source=data.get("source", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
+        path=str(path),
         scope=scope, inputs=inputs, equations=tuple(equations), output=output, given=given,
         values=values, adjoint_names=adjoint_names, quantities=quantities,
         layout=conv.get("layout", "shape"), vectors=conv.get("vectors", "column"),
         onehot=tuple(data.get("onehot", [])), samples=samples, keep=tuple(data.get("keep", [])),
         positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})),
+        variants=spec, variant=variant, choices=choices, data=data,
+        value_text={k: givens.number_text(v) for k, v in raw_values.items()},
         points=points, ecf=None if ecf is None else float(ecf))
+
 
 
 def _points(path, raw, quantities, aliases) -> dict:

@@ -61,6 +61,10 @@ def _scenarios(problem, q, count=SCENARIOS) -> list:
     """Values of the other symbols with low < high (at least 0.5 apart)."""
     rng = np.random.default_rng(20240)
     names = _others(problem, q)
+    if names and all(n in problem.values for n in names):     # a variant gives the range in numbers
+        env = {n: problem.values[n] for n in names}
+        lo, hi = (_bound(b, env) for b in q.bounds) if q.bounds else (-np.inf, np.inf)
+        return [(env, lo, hi)] if hi > lo else []
     out = []
     for _ in range(200):
         env = {n: float(np.round(rng.normal(scale=3.0), 3)) for n in names}

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .errors import DeriveError, ProblemSpecError
 from .grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check
+from .pipeline import solve
+from .variants import instantiate
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
-            "onehot", "positive", "keep", "notes", "points", "ecf"}
+            "onehot", "positive", "keep", "notes", "variants", "points", "ecf"}
 ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
 CONVENTIONS = {"vectors": ("column", "row"), "layout": ("shape", "numerator")}
 
@@ -91,7 +93,28 @@ def _clash(p, path: Path) -> str:
     return ""
 
 
-def validate_file(path, timeout: float | None = None) -> FileReport:
+def _variant_lines(p, count: int) -> list:
+    """Draw `count` seeds: each must instantiate (require met, same step structure), solve and verify."""
+    distinct, bad = {}, []
+    for seed in range(count):
+        try:
+            v = instantiate(p, seed)
+        except DeriveError as e:
+            return [Line(False, f"variants: seed {seed}: {e}")]
+        key = (tuple(v.value_text.items()), tuple(v.choices.items()))
+        if key not in distinct:          # seeds that draw the same numbers are the same problem
+            sol = solve(v)
+            distinct[key] = [c.name for c in sol.checks if not c.verified]
+        if distinct[key]:
+            bad.append(f"seed {seed} ({', '.join(f'{k} = {x}' for k, x in key[0] + key[1])}): "
+                       f"{', '.join(distinct[key])} NOT verified")
+    if bad:
+        return [Line(False, f"variants: {b}") for b in bad[:5]]
+    return [Line(True, f"variants: {count} seeds ({len(distinct)} distinct) solve, verify and keep the "
+                       "base problem's steps")]
+
+
+def validate_file(path, timeout: float | None = None, variants: int = 20) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
     from .pipeline import solve
     from .problem import load_file
@@ -130,6 +153,8 @@ def validate_file(path, timeout: float | None = None) -> FileReport:
     else:
         lines.append(Line(True, f"solves and verifies: {len(sol.checks)} quantities, "
                                 f"max relative error {worst:.1e}"))
+    if p.variants is not None and variants:
+        lines += _variant_lines(p, variants)
     for i, s in enumerate(p.samples):
         shown = " ".join(s.answer.split())
         shown = shown if len(shown) <= 48 else shown[:45] + "..."
@@ -149,8 +174,8 @@ def validate_file(path, timeout: float | None = None) -> FileReport:
     return FileReport(str(path), tuple(lines), time.perf_counter() - start)
 
 
-def validate(paths, timeout: float | None = None) -> list[FileReport]:
-    return [validate_file(p, timeout) for p in paths]
+def validate(paths, timeout: float | None = None, variants: int = 20) -> list[FileReport]:
+    return [validate_file(p, timeout, variants) for p in paths]
 
 
 # ---- the command line ---------------------------------------------------------------------
@@ -159,7 +184,7 @@ def cmd_validate(args) -> int:
     for f in args.files:
         path = Path(f)
         files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
-    reports = validate(files, args.timeout)
+    reports = validate(files, args.timeout, args.variants)
     failed = 0
     for rep in reports:
         if not args.quiet or not rep.ok:
@@ -185,4 +210,6 @@ def register_cli(subparsers) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
     p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
     p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
+    p.add_argument("--variants", type=int, default=20, metavar="N",
+                   help="seeds drawn per problem with [variants], each solved and verified (default 20; 0: none)")
     p.set_defaults(func=cmd_validate)

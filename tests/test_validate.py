@@ -77,19 +77,22 @@ def test_every_builtin_problem_validates(path):
     assert report.ok, failures(report)
     texts = [line.text for line in report.lines]
     assert texts[0].startswith("parses: ") and texts[1].startswith("solves and verifies: ")
-    assert len(texts) == 2 + len(load_samples(path))      # one line per sample answer
+    varies = load_problem(path).variants is not None         # then a line for the drawn variants
+    if varies:
+        assert texts[2].startswith("variants: 20 seeds (")
+    assert len(texts) == 2 + varies + len(load_problem(path).samples)      # one line per sample answer
 
 
-def load_samples(path):
+def load_problem(path):
     from derive.problem import load_file
-    return load_file(path).samples
+    return load_file(path)
 
 
 def test_catalogue_validates_through_the_library_and_the_command_line(capsys):
     reports = validate(BUILTIN)
     assert len(reports) == len(catalogue()) >= 17
     assert all(r.ok for r in reports), "\n".join(failures(r) for r in reports if not r.ok)
-    assert sum(len(load_samples(p)) for p in BUILTIN) > 0
+    assert sum(len(load_problem(p).samples) for p in BUILTIN) > 0
     assert main(["validate", "--quiet", str(catalogue_dir())]) == 0
     out = capsys.readouterr().out
     assert "FAIL" not in out
@@ -100,7 +103,7 @@ def test_catalogue_validates_through_the_library_and_the_command_line(capsys):
 def test_worked_example_in_the_docs_validates(example):
     report = validate_file(example)
     assert report.ok, failures(report)
-    samples = load_samples(example)
+    samples = load_problem(example).samples
     assert len(samples) >= 6
     assert {"correct", "incorrect", "invalid"} <= {s.verdict for s in samples}
     assert len({q.kind for q in load(example).quantities}) >= 3

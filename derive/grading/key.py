@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..errors import ProblemSpecError, UnsupportedError
+from .. import variants
+from ..errors import ProblemSpecError
 from ..problem import Problem, load_file
 
 
@@ -17,6 +18,8 @@ class ProblemKey:
 
 
 def key_of(problem: Problem, variant: int | None = None) -> ProblemKey:
+    """`variant` None: the problem as given (a variant Problem keeps its own seed)."""
+    variant = problem.variant if variant is None else variant
     try:
         mtime = os.stat(problem.path).st_mtime_ns
     except OSError as e:
@@ -25,8 +28,7 @@ def key_of(problem: Problem, variant: int | None = None) -> ProblemKey:
 
 
 def resolve(key: ProblemKey) -> Problem:
-    """The Problem a key stands for (the place where seeded variants plug in)."""
-    if key.variant is not None:
-        raise UnsupportedError(f"{key.path}: this problem has no variants (variant {key.variant} was asked); "
-                               "check without a variant")
-    return load_file(key.path)
+    """The Problem a key stands for: the file's, or its seeded variant (variants.instantiate,
+    cached per path, modification time and seed). A problem without [variants] is the same
+    for every seed, so a roster's seed grades it as it is."""
+    return variants.variant_of(load_file(key.path), key.variant)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..errors import DeriveError
 from .. import notation as pr
+from ..errors import DeriveError
+from ..pipeline import solve
 
 INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
                 "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")
@@ -278,6 +279,7 @@ def _tables(solution, numbers) -> dict:
 
 @functools.lru_cache(maxsize=64)
 def _solve(name, extra=None):
+    """solve(name), cached per process (commands.cmd_graph and resolve use it)."""
     from ..pipeline import solve
     return solve(name, extra)
 
@@ -321,6 +323,9 @@ def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
     return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
 
 
+_CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
+
+
 def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
     engine = tex_engine()
@@ -331,6 +336,8 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
         src = Path(tmp) / "sheet.tex"
         src.write_text(tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
+        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
+            runs = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "sheet.tex"]]
         for cmd in runs:
             try:
                 proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300,
@@ -350,7 +357,11 @@ def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
 
 def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    tex = render_sheet(solutions, questions, header)
+    return write_tex(render_sheet(solutions, questions, header), output)
+
+
+def write_tex(tex: str, output) -> tuple[Path, str]:
+    """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing)."""
     output = Path(output)
     if output.suffix == ".tex":
         output.write_text(tex, encoding="utf-8")
@@ -364,74 +375,5 @@ def write_sheet(solutions, output, questions=False, header=None) -> tuple[Path, 
     return compile_pdf(tex, output), ""
 
 
-# ---- command line ----------------------------------------------------------------------------
-def cmd_sheet(args) -> int:
-    header = read_header(args.config, args.course, args.assignment, args.date)
-    solutions = resolve(args.problem, args.all, getattr(args, "problems", None))
-    if not args.output:
-        sys.stdout.write(render_sheet(solutions, args.questions, header))
-        return 0
-    path, note = write_sheet(solutions, args.output, args.questions, header)
-    print(f"wrote {path}")
-    if note:
-        print(note, file=sys.stderr)
-    return 0
-
-
-def cmd_graph(args) -> int:
-    from . import graph as gr
-    sol = _solve(args.problem, getattr(args, "problems", None))
-    if not sol.problem.equations:
-        raise RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
-                          "so it has no computational graph")
-    numbers = gr.node_numbers(sol) if args.values else None
-    out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
-    if args.output:
-        Path(args.output).write_text(out, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(out)
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    import argparse
-    p = subparsers.add_parser(
-        "sheet", help="question or solution sheet (LaTeX or PDF)",
-        description="Render a question or solution sheet for one or more problems: statement, "
-                    "computational graph, forward pass, every backward step with its rule, boxed "
-                    "results with shapes and their numeric verification. Without -o the LaTeX "
-                    "goes to standard output.",
-        epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
-               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
-    p.add_argument("--all", action="store_true", help="every problem of the catalogue")
-    p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf")
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--questions", action="store_true", help="the problems without answers")
-    kind.add_argument("--solutions", action="store_false", dest="questions",
-                      help="the worked solutions (default)")
-    p.add_argument("--course", help="header: course name")
-    p.add_argument("--assignment", help="header: assignment name")
-    p.add_argument("--date", help="header: date")
-    p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
-                   "(course, assignment, date); options override it")
-    p.set_defaults(func=cmd_sheet)
-
-    g = subparsers.add_parser(
-        "graph", help="the computational graph of a problem (TikZ or DOT)",
-        description="Draw a problem's computational graph from its forward equations: inputs, "
-                    "parameters, operators and named intermediates, laid out by depth.",
-        epilog="examples:\n  derive graph problem6\n  derive graph problem2 --values --format dot -o g.dot",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("problem", help="id, alias or .toml file")
-    g.add_argument("--format", choices=("tikz", "dot"), default="tikz", help="output format (default tikz)")
-    g.add_argument("--values", action="store_true",
-                   help="annotate forward values and gradients (problems with given numbers)")
-    g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    g.set_defaults(func=cmd_graph)
-
-
-__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "register_cli",
+__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]

@@ -1,0 +1,67 @@
+"""One sheet per student of a roster: each student's own variant of every problem, a page
+break between students, and their name, id and seed in the page header (templates/roster.tex.j2)."""
+from __future__ import annotations
+
+import dataclasses
+
+from .. import variants
+from ..pipeline import solve
+from .graph import Tex
+from .sheet import Header, problem_context, render_template, resolve
+
+
+def roster_parts(names, roster_csv, questions: bool = True, salt=None, all_: bool = False, extra=None) -> list:
+    """One part per student of the roster: their own variant of each problem (problems without
+    [variants] are the same for everyone)."""
+    students = variants.read_roster(roster_csv, salt or "")
+    bases = [s.problem for s in resolve(names, all_, extra)]
+    solved: dict = {}
+    parts = []
+    for st in students:
+        problems = []
+        for base in bases:
+            p = variants.variant_of(base, st.seed)
+            key = (p.path, tuple(p.value_text.items()), tuple(p.choices.items()))
+            if key not in solved:
+                solved[key] = solve(p)
+            problems.append(problem_context(dataclasses.replace(solved[key], problem=p), questions))
+        parts.append({"id": st.id, "name": st.name, "seed": st.seed, "problems": problems})
+    return parts
+
+
+def render_parts(parts, questions: bool = True, header: Header | None = None) -> str:
+    """The LaTeX of these parts: each starts on a new page numbered 1, the student in the header."""
+    parts = [{**part, "problems": [dict(c) for c in part["problems"]]} for part in parts]   # boxing rewrites graphs
+    boxes = _shared_graphs(parts)
+    return render_template("roster.tex.j2", parts=parts, boxes=boxes, questions=questions,
+                           header=header or Header(), kind="Questions" if questions else "Answer key")
+
+
+def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
+                  all_: bool = False, extra=None) -> str:
+    """The whole roster's sheet as one LaTeX document."""
+    return render_parts(roster_parts(names, roster_csv, questions, salt, all_, extra), questions, header)
+
+
+def _shared_graphs(parts) -> list:
+    """A graph drawn the same for several students (a question sheet's has no numbers) is typeset
+    once into a box and reused: TikZ is nine tenths of a roster's compile time."""
+    uses: dict = {}
+    for part in parts:
+        for ctx in part["problems"]:
+            if ctx["graph"]:
+                uses[str(ctx["graph"])] = uses.get(str(ctx["graph"]), 0) + 1
+    names = {}
+    for g, n in uses.items():
+        if n > 1:
+            k, name = len(names), ""
+            while True:                          # \dgraphA, \dgraphB, ..., \dgraphBA: letters only
+                name, k = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k % 26] + name, k // 26
+                if not k:
+                    break
+            names[g] = rf"\dgraph{name}"
+    for part in parts:
+        for ctx in part["problems"]:
+            if ctx["graph"] and str(ctx["graph"]) in names:
+                ctx["graph"] = Tex(rf"\usebox{{{names[str(ctx['graph'])]}}}")
+    return [{"name": Tex(n), "tex": Tex(g)} for g, n in names.items()]
