@@ -114,6 +114,9 @@ def cmd_grade(args) -> int:
         print(f"Interrupted: {e.saved:,} of {e.total:,} rows are graded and saved in {e.journal}; "
               "run the same command again to resume from there.", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:                    # before the first row: nothing to keep
+        print("Interrupted before any row was graded.", file=sys.stderr)
+        return 130
     finally:
         if progress:
             progress.clear()

@@ -2,7 +2,7 @@
 
 The input (CSV, JSONL or an answer file, see submission.py) is streamed twice: once to grade,
 writing each result to a journal beside the report (REPORT.partial.jsonl, one line per row, in
-input order, flushed per row), and once to join input and journal into the report, totals and
+input order, flushed every 50 ms), and once to join input and journal into the report, totals and
 summary, each written to a temporary file and renamed into place. Memory holds only the window
 of rows in flight, the per-student totals and the summary's counters, whatever the row count.
 A run that was killed or interrupted leaves the journal; the same command again checks the
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import json
 import os
 import threading
@@ -23,10 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import gradescope, variants
+from . import gradescope, grouped
+from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, Checker
-from .grading.steps import carry_forward, check_answer
-from .errors import DeriveError, Interrupted
+from .grading.checker import valid_timeout
+from .grading.job import prepare
+from .grading.key import key_of
+from .grading.steps import check_answer
+from .problem import load as load_problem
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
 from .summary import SummaryBuilder, Totals
@@ -36,7 +39,9 @@ VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
 JOURNAL_VERSION = 1
 MEMO_SIZE = 8192               # distinct (question, answer) results remembered
 MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
-SYNC_SECONDS = 0.2              # fsync the journal at most this often (each row is flushed at once)
+MAX_AHEAD = 2000               # distinct questions derived before the workers start
+FLUSH_SECONDS = 0.05            # the journal reaches the OS at least this often (a SIGKILL loses no more)
+SYNC_SECONDS = 0.5              # ... and the disk (a power cut loses no more); lost rows are graded again
 
 
 @dataclass(frozen=True)
@@ -71,20 +76,63 @@ class Outcome:
     counts: dict                # verdict -> rows
     resumed: int                # rows taken from an earlier run's journal
     seconds: float              # grading time of this run
+    checked: int = 0            # answers that went through the checker (the rest repeated an earlier one)
     written: dict = field(default_factory=dict)   # "report" / "totals" / "summary" / "gradescope" -> path
 
 
 # ---- grading one row ------------------------------------------------------------------------
 @contextlib.contextmanager
-def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None):
+def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None,
+             questions=()):
     """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
-    backed by `checker`, or by a new Checker with `workers` processes, closed on exit."""
+    backed by `checker`, or by a new Checker with `workers` processes (closed on exit) whose workers
+    start with the references of `questions` (problem, quantity) already derived."""
     with contextlib.ExitStack() as stack:
-        c = checker or stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+        if checker is None:
+            _derive_ahead(questions, extra)
+            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+        load = _Problems(checker)
         memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
-            c, problem, quantity, answer, timeout=timeout, variant=variant))
-        memo.checker = c                 # grade_group grades a student's steps together with it
+            checker, load(problem), quantity, answer, timeout=timeout, variant=variant))
+        memo.checker, memo.load = checker, load     # grade_group grades a student's steps together
         yield memo
+
+
+def _derive_ahead(questions, extra) -> None:
+    """Derive each asked problem once here, before the Checker forks its workers from this process,
+    so that every worker (and every replacement of a worker killed on a timeout) starts warm
+    instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
+    worker, which reports them per row."""
+    problems = {}
+    for name, qname in questions:
+        try:
+            if name not in problems:
+                problems[name] = None                  # an unknown name is looked up once
+                problems[name] = load_problem(name, extra)
+            if problems[name] is not None:
+                prepare(key_of(problems[name]), problems[name].quantity(qname).name)
+        except Exception:                 # noqa: BLE001 - see above: the check itself will say why
+            continue
+
+
+class _Problems:
+    """Problem names -> Problem, looked up once per name (a lookup reads the catalogue folder)."""
+
+    def __init__(self, checker: Checker, size: int = 1024):
+        self.checker, self.size, self.known = checker, size, {}
+
+    def __call__(self, name: str):
+        hit = self.known.get(name)
+        if hit is None:
+            try:
+                hit = self.checker.load(name)
+            except DeriveError as e:
+                hit = e
+            if len(self.known) < self.size:
+                self.known[name] = hit
+        if isinstance(hit, DeriveError):
+            raise hit
+        return hit
 
 
 class Memo:
@@ -97,6 +145,9 @@ class Memo:
         self.cache: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
         self.hits = self.misses = 0
+
+    def knows(self, problem: str, quantity: str, answer: str, variant: int | None = None) -> bool:
+        return (problem, quantity, answer, variant) in self.cache
 
     def __call__(self, problem: str, quantity: str, answer: str, variant: int | None = None):
         key = (problem, quantity, answer, variant)
@@ -147,7 +198,7 @@ def _grade_row(row: Row, check_one: Callable) -> tuple:
         return Graded("invalid", 0.0, max_score, feedback=(f"variant {variant[:40]!r} is not a whole number",),
                       **where), None
     try:
-        r = check_one(where["problem"], where["quantity"], f["answer"], int(variant) if variant else None)
+        r = check_one(where["problem"], where["quantity"], f["answer"], _variant(f))
     except DeriveError as e:              # unknown problem or quantity, a broken problem file
         return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where), None
     return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
@@ -155,93 +206,56 @@ def _grade_row(row: Row, check_one: Callable) -> tuple:
                   r.problem, r.quantity), r
 
 
-MAX_GROUP = 1000               # rows of one student's problem graded as one derivation at most
-
-
-def groups(rows: Iterator[Row]) -> Iterator[list]:
-    """Consecutive rows of one student, problem and variant: one derivation each (at most MAX_GROUP)."""
-    group, key = [], None
-    for row in rows:
-        f = row.fields
-        k = (f.get("student", ""), f.get("problem", "").strip(), f.get("variant", "").strip())
-        if group and (k != key or len(group) >= MAX_GROUP):
-            yield group
-            group = []
-        group.append(row)
-        key = k
-    if group:
-        yield group
-
-
 def grade_group(rows: list, check_one: Callable) -> list:
-    """One student's rows of one problem -> Graded each, graded as one derivation (grading.steps):
-    a step consistent with their own earlier mistake is `consistent` with ECF credit; a row without
-    max_score is worth the problem's points for it. The first row of a derivation with a mistake
-    carries the line naming it. Of two answers to one quantity the last is the step."""
+    """One student's consecutive rows of one problem -> Graded each, as one derivation (grouped.py)."""
     pairs = [_grade_row(row, check_one) for row in rows]
-    graded = [g for g, _ in pairs]
-    checker = getattr(check_one, "checker", None)
-    last = {r.quantity: i for i, (_, r) in enumerate(pairs) if r is not None}
-    if checker is None or not last:
-        return graded
-    variant = rows[0].fields.get("variant", "").strip()
-    given = {pairs[i][1].quantity: graded[i].max_score for i in last.values()
-             if rows[i].fields.get("max_score", "").strip()}
-    try:
-        problem = checker.load(pairs[next(iter(last.values()))][1].problem)
-        res = carry_forward(checker, variants.variant_of(problem, int(variant)) if variant else problem,
-                            [(pairs[i][1].quantity, pairs[i][1].answer, pairs[i][1]) for i in last.values()],
-                            points=given)
-    except DeriveError:
-        return graded
-    for i, ((g, r), row) in enumerate(zip(pairs, rows)):
-        if r is None and g.problem and not row.fields.get("max_score", "").strip():
-            graded[i] = dataclasses.replace(g, max_score=_points(checker, g.problem, g.quantity, g.max_score))
-    steps = {s.quantity: s for s in res.steps}
-    for q, i in last.items():
-        s, g = steps[q], graded[i]
-        graded[i] = dataclasses.replace(g, verdict=s.verdict, score=s.score, max_score=s.max_score,
-                                        diagnosis=tuple(s.diagnosis), feedback=tuple(s.feedback))
-    if res.first_mistake is not None:
-        graded[0] = dataclasses.replace(graded[0], headline=res.headline)
-    return graded
+    return grouped.carry(rows, pairs, getattr(check_one, "checker", None), getattr(check_one, "load", None))
 
 
-
-
-def _points(checker, problem: str, quantity: str, default: float) -> float:
-    """The problem's points for a quantity (a row that never reached the checker: an empty answer)."""
-    try:
-        p = checker.load(problem)
-        return p.points_of(p.quantity(quantity).name)
-    except DeriveError:
-        return default
-
-
-def graded_in_order(rows: Iterator[Row], check_one: Callable, workers: int) -> Iterator[Graded]:
-    """Grade rows on `workers` threads, yielding results in input order, at most 4 derivations
-    (groups) per worker in flight."""
-    ex = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="derive-grade")
+def graded_in_order(rows: Iterator[Row], check_one: Memo, workers: int) -> Iterator[Graded]:
+    """Grade rows on `workers` threads, yielding results in input order, one student's consecutive
+    rows of a problem together (grade_group), at most 4 groups per worker in flight. Groups that
+    need no check (unusable rows, or answers already checked) are graded here."""
+    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derive-grade")
     window: deque = deque()
     try:
-        for group in groups(rows):
-            window.append(ex.submit(grade_group, group, check_one))
-            if len(window) >= 4 * max(1, workers):
-                yield from window.popleft().result()
+        for group in grouped.groups(rows):
+            if all(row.error or check_one.knows(row.fields["problem"].strip(), row.fields["quantity"].strip(),
+                                                row.fields["answer"], _variant(row.fields)) for row in group):
+                window.append(grade_group(group, check_one))
+            else:
+                window.append(ex.submit(grade_group, group, check_one))
+            while window and (len(window) >= 4 * workers or isinstance(window[0], list)):
+                head = window.popleft()
+                yield from head if isinstance(head, list) else head.result()
         while window:
-            yield from window.popleft().result()
+            head = window.popleft()
+            yield from head if isinstance(head, list) else head.result()
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
 
 
+def _variant(fields: dict) -> int | None:
+    v = fields.get("variant", "").strip()
+    return int(v) if v.lstrip("-").isdigit() else None
+
+
 # ---- the journal ----------------------------------------------------------------------------
+def _whole(line: bytes) -> bool:
+    try:
+        Graded.from_json(json.loads(line))
+        return True
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 class Journal:
     """REPORT.partial.jsonl: a header line with the input's hash, then one Graded per row in order."""
 
     def __init__(self, report: Path):
         self.path = report.with_name(report.name + ".partial.jsonl")
         self.file = None
-        self.synced = 0.0
+        self.flushed = self.synced = 0.0
         self.count = 0                  # rows in the journal
 
     def resume(self, input_hash: str) -> int:
@@ -257,7 +271,7 @@ class Journal:
                 if ok:
                     good_end = f.tell()
                     for line in f:
-                        if not line.endswith(b"\n"):
+                        if not line.endswith(b"\n") or not _whole(line):
                             break                       # the half line a kill left
                         done, good_end = done + 1, good_end + len(line)
             if ok:
@@ -277,9 +291,12 @@ class Journal:
         self._sync()
 
     def _sync(self, force: bool = False) -> None:
-        self.file.flush()                              # in the OS now: a SIGKILL loses nothing
+        """Flushing each row costs a system call a row; a row lost to a kill is only graded again."""
         now = time.monotonic()
-        if force or now - self.synced >= SYNC_SECONDS:  # on disk: a power cut loses at most 0.2 s
+        if force or now - self.flushed >= FLUSH_SECONDS:
+            self.file.flush()
+            self.flushed = now
+        if force or now - self.synced >= SYNC_SECONDS:
             os.fsync(self.file.fileno())
             self.synced = now
 
@@ -305,16 +322,31 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results);
     `checker`: a warm Checker to use (and leave open) instead of starting one with `workers`.
     Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"the number of workers is a whole number ≥ 1, not {workers!r}")
+    valid_timeout(timeout)
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
-    total = sum(1 for _ in rows(src))
+    for out in filter(None, (output, totals, summary, gradescope_out)):
+        if Path(out).resolve() == src.path.resolve():
+            raise UsageError(f"{out} is the input file; write the results to another file")
+        if not Path(out).resolve().parent.is_dir():          # found now, not after grading every row
+            raise UsageError(f"cannot write {out}: the folder {Path(out).parent} does not exist")
+    total, questions = 0, {}
+    for r in rows(src):
+        total += 1
+        if not r.error and len(questions) < MAX_AHEAD:
+            questions[r.fields["problem"].strip(), r.fields["quantity"].strip()] = None
     if gradescope_out:
         gradescope.one_student(src.path, (r.fields.get("student", "") for r in rows(src)))
     journal = Journal(output)
-    resumed = journal.resume(digest(src.path))
+    try:
+        resumed = journal.resume(digest(src.path))
+    except OSError as e:
+        raise UsageError(f"cannot write {journal.path}: {e.strerror or e}") from None
     done, t0 = resumed, time.perf_counter()
     pending = (r for i, r in enumerate(rows(src)) if i >= resumed)
-    with checking(workers, timeout, extra, checker) as check_one:
+    with checking(workers, timeout, extra, checker, questions) as check_one:
         results = graded_in_order(pending, check_one, workers)
         try:
             for g in results:
@@ -328,10 +360,18 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
         finally:
             results.close()
             journal.close()
+        checked = check_one.misses
     seconds = time.perf_counter() - t0
-    counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+    try:
+        counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+    except KeyboardInterrupt:
+        raise Interrupted(journal.count, total, journal.path) from None
+    except OSError as e:                 # every row is in the journal: the same command finishes the job
+        raise DeriveError(f"cannot write the results ({e.strerror or e}{': ' + e.filename if e.filename else ''}); "
+                          f"all {journal.count:,} rows are saved in {journal.path}, run the same command "
+                          "again to write them") from None
     journal.path.unlink()
-    return Outcome(total, counts, resumed, seconds, written)
+    return Outcome(total, counts, resumed, seconds, checked, written)
 
 
 def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, expected) -> tuple[dict, dict]:

@@ -39,13 +39,13 @@ def template(problems: list[Problem]) -> str:
            "# Lines starting with # are ignored; keep the [problem] lines and the names before the colons."]
     for p in problems:
         out += ["", f"[{p.id}]", f"# {p.alias + ': ' if p.alias else ''}{p.title}"]
-        for para in p.statement.strip().splitlines():
-            out += ["# " + t for t in textwrap.wrap(para, 94)] or ["#"]
+        for n, para in enumerate(re.split(r"\n\s*\n", p.statement.strip())):
+            out += (["#"] if n else []) + ["# " + t for t in textwrap.wrap(" ".join(para.split()), 94)]
         prose = [q.name for q in p.quantities if not q.graded]
         for q in p.quantities:
             if q.graded:
-                hint = f"   (use only {', '.join(q.allowed)})" if q.allowed else ""
-                out += [f"# {q.name}: {q.kind}{hint}"] if hint else []
+                if q.allowed:
+                    out.append(f"# {q.name}: write it with {', '.join(q.allowed)} only")
                 out.append(f"{q.name}: ")
         if prose:
             out.append(f"# not auto-graded, answer them on paper: {', '.join(prose)}")

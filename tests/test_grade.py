@@ -5,6 +5,7 @@ seeds: seed 004 prints z = 0 and u1 = -0.8, both wrong) and from the problem fil
 """
 import csv
 import importlib
+import io
 import html.parser
 import json
 import os
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from derive import Checker, grade
-from derive.cli import main
-from derive.errors import InputError
+from derive.cli import Progress, main
+from derive.errors import DeriveError, InputError
 from derive.problem import catalogue
 
 DATA = Path(__file__).parent / "data"
@@ -233,6 +234,20 @@ def test_unusable_input_exits_2_naming_the_columns(tmp_path, capsys, content, me
     assert not (tmp_path / "r.csv").exists()
 
 
+def test_bad_options_are_one_error_line(tmp_path, capsys):
+    src = DATA / "class.csv"
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--workers", "0"]) == 2
+    assert capsys.readouterr().err == "Error: the number of workers is a whole number ≥ 1, not 0\n"
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--timeout", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("Error: the timeout is a number of seconds above 0")
+    assert list(tmp_path.iterdir()) == []
+    copy = tmp_path / "answers.csv"
+    copy.write_bytes(src.read_bytes())
+    assert main(["grade", str(copy), "-o", str(copy)]) == 2
+    assert capsys.readouterr().err == f"Error: {copy} is the input file; write the results to another file\n"
+    assert copy.read_bytes() == src.read_bytes()
+
+
 def test_unusable_jsonl_and_answer_files(tmp_path, checker):
     (tmp_path / "a.jsonl").write_text("[1, 2]\n")
     with pytest.raises(InputError, match="the first line is not a JSON object"):
@@ -375,10 +390,22 @@ def test_report_is_never_half_written(tmp_path, monkeypatch, checker):
         yield next(it)
         raise OSError("disk full")
     monkeypatch.setattr(grade.Journal, "replay", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(DeriveError, match=r"cannot write the results \(disk full\); all 5 rows are saved in "):
         grade.grade_file(src, report, checker=checker)
     assert report.read_text() == "the previous report\n"
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []
+    monkeypatch.undo()
+    assert grade.grade_file(src, report, checker=checker).resumed == 5
+    assert [r["verdict"] for r in read_csv(report)] == ["correct"] * 5
+
+
+def test_an_output_folder_that_does_not_exist_is_one_error_line(tmp_path, capsys):
+    assert main(["grade", str(DATA / "class.csv"), "-o", str(tmp_path / "no" / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"Error: cannot write {tmp_path / 'no' / 'r.csv'}: the folder {tmp_path / 'no'} does not exist\n"
+    assert main(["grade", str(DATA / "class.csv"), "-o", str(tmp_path / "r.csv"),
+                 "--summary", str(tmp_path / "no" / "s.html")]) == 2
+    assert "the folder" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
 
 
 def test_help_texts_have_examples(capsys):
@@ -386,3 +413,13 @@ def test_help_texts_have_examples(capsys):
         with pytest.raises(SystemExit):
             main([cmd, "--help"])
         assert f"example: derive {cmd} " in capsys.readouterr().out
+
+
+def test_progress_bar_shows_rows_rate_and_time_left():
+    out = io.StringIO()
+    bar = Progress(out, every=0)
+    for done in range(1, 101):
+        bar(done, 100)
+    last = out.getvalue().split("\r")[-1]
+    assert re.fullmatch(r"\s*100/100 \[#{30}\] [\d,]+ rows/s ETA 0:00 ", last), last
+    assert re.search(r"\s50/100 \[#{15}\.{15}\] [\d,]+ rows/s ETA \d+:\d\d ", out.getvalue())

@@ -201,3 +201,27 @@ def test_autograder_needs_problems_and_an_output(tmp_path, capsys):
     assert "-o autograder.zip" in capsys.readouterr().err
     assert main(["autograder", "problem99", "-o", str(tmp_path / "a.zip")]) == 2
     assert "unknown problem 'problem99'" in capsys.readouterr().err and not (tmp_path / "a.zip").exists()
+
+
+def test_bundle_carries_problems_that_are_not_built_in(tmp_path):
+    """The worked example of docs/problems.md as a course's own problem, from --problems DIR."""
+    docs = (ROOT / "docs" / "problems.md").read_text(encoding="utf-8")
+    toml = re.search(r"<!-- worked-example -->\s*```toml\n(.*?)```", docs, re.S).group(1)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "softplus-ridge.toml").write_text(toml, encoding="utf-8")
+    assert main(["autograder", "softplus-ridge", "-o", str(tmp_path / "ag.zip"), "--problems", str(mine)]) == 0
+    root = tmp_path / "root"
+    with zipfile.ZipFile(tmp_path / "ag.zip") as z:
+        assert "problems/softplus-ridge.toml" in z.namelist()
+        assert not [n for n in z.namelist() if n.startswith("problems/") and n != "problems/softplus-ridge.toml"]
+        z.extractall(root / "source")
+    p = load(mine / "softplus-ridge.toml")
+    right = {("softplus-ridge", s.quantity): s.answer for s in p.samples if s.verdict == "correct"}
+    (root / "submission").mkdir()
+    template = (root / "source" / "answers.txt").read_text(encoding="utf-8")
+    (root / "submission" / "answers.txt").write_text(fill(template, right), encoding="utf-8")
+    assert main(["autograder", "--run", str(root)]) == 0
+    res = json.loads((root / "results" / "results.json").read_text())
+    passed = {t["name"] for t in res["tests"] if t["status"] == "passed"}
+    assert passed == {f"softplus-ridge: {q}" for _, q in right}
