@@ -1,24 +1,35 @@
 """Checker benchmark (a figure, not a test): latency of derive.check in a warm process over
->= 200 answers (correct, wrong, malformed), and a naive baseline, sympy.simplify(a - b) == 0,
-on the same parsed pairs: its time and its wrong verdicts.
+>= 200 answers (correct, wrong, malformed); a naive baseline, sympy.simplify(a - b) == 0, on the
+same parsed pairs (its time and its wrong verdicts); the same answers through Checker(workers=1)
+and Checker(workers=2) from 8 threads (answers/s and the ratio); and the cold `derive check`
+process against a bare `python -c "import sympy"` in the same run.
 
-    python bench/bench_check.py [--baseline-timeout 2] [--no-baseline]
+    python bench/bench_check.py [--baseline-timeout 2] [--no-baseline] [--no-concurrent] [--no-cold]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sympy as sp  # noqa: E402
 
+import derive  # noqa: E402
 from derive import sandbox  # noqa: E402
-from derive.check import AnswerBuilder, _indices, _reference, check, parse_answer  # noqa: E402
+from derive.grading import check  # noqa: E402
+from derive.grading.key import key_of  # noqa: E402
+from derive.grading.read import AnswerBuilder, indices, parse_answer  # noqa: E402
+from derive.grading.reference import reference  # noqa: E402
 from derive.problem import load  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # (problem, quantity, a correct answer): each also yields wrong and malformed variants
 CORRECT = [
@@ -69,11 +80,11 @@ def rows():
 
 def naive(p, qname, answer):
     """simplify(answer - reference) == 0, with the answer's named gradients substituted."""
-    ref = _reference(p.path)
+    ref = reference(key_of(p))
     r = ref.derivation.result(qname)
     tree = parse_answer(p, answer)
     size = r.closed.shape[0] if hasattr(r.closed, "shape") else None
-    expr = AnswerBuilder(p.scope, answer, _indices(r.quantity), size).build(tree)
+    expr = AnswerBuilder(p.scope, answer, indices(r.quantity), size).build(tree)
     subs = {sym: closed for _, (sym, _, closed) in ref.derivation.adjoints.items()}
     for _ in range(len(subs) + 1):
         new = expr.xreplace(subs) if isinstance(expr, sp.Basic) else expr
@@ -90,6 +101,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--baseline-timeout", type=float, default=2.0)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-concurrent", action="store_true")
+    ap.add_argument("--no-cold", action="store_true")
+    ap.add_argument("--runs", type=int, default=5, help="runs per figure (the median is reported)")
     args = ap.parse_args(argv)
     data = rows()
     problems = {p: load(p) for p, _, _, _ in data}
@@ -116,6 +130,10 @@ def main(argv=None) -> int:
     print(f"  verdicts different from the expected one: {len(wrong)}")
     for w in wrong:
         print("   ", w)
+    if not args.no_concurrent:
+        concurrent(data, args.runs)
+    if not args.no_cold:
+        cold(args.runs)
     if args.no_baseline:
         return 0
     parsed = [(p, q, a, want) for p, q, a, want in data if want != "invalid"]
@@ -124,11 +142,11 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         out = sandbox.run(naive, (problems[p], q, a), timeout=args.baseline_timeout)
         btimes.append(time.perf_counter() - t)
-        if out is None:
+        if isinstance(out, sandbox.Timeout):
             btimeouts += 1
-        elif isinstance(out, BaseException):
+        elif isinstance(out, sandbox.Crashed):
             berrors += 1
-        elif (want == "correct") != out:
+        elif (want == "correct") != out.value:
             bwrong += 1
     btimes.sort()
     print(f"naive baseline sympy.simplify(a - b) == 0 on the {len(parsed)} parsed pairs "
@@ -138,6 +156,58 @@ def main(argv=None) -> int:
     print(f"  wrong verdicts {bwrong}, timeouts {btimeouts}, errors {berrors} "
           f"(of {len(parsed)}; derive.check: {sum(1 for w in wrong if w[3] != 'invalid')} wrong)")
     return 0
+
+
+def concurrent(data, runs: int) -> None:
+    """The same answers from 8 threads through one and through two workers."""
+    want = [check(p, q, a).verdict for p, q, a, _ in data]
+    rates, busy = {}, {}
+    for workers in (1, 2):
+        with derive.Checker(workers=workers) as c:
+            with ThreadPoolExecutor(8) as ex:
+                list(ex.map(lambda row: c.check(*row[:3]), data))          # warm every worker
+                got, times = None, []
+                cpu0, wall0 = _cpu(c.pool.pids()), time.perf_counter()
+                for _ in range(runs):
+                    t = time.perf_counter()
+                    got = [r.verdict for r in ex.map(lambda row: c.check(*row[:3]), data)]
+                    times.append(time.perf_counter() - t)
+                busy[workers] = (_cpu(c.pool.pids()) - cpu0) / (time.perf_counter() - wall0)
+            assert got == want, "concurrent verdicts differ from sequential ones"
+            rates[workers] = len(data) / statistics.median(times)
+    print(f"Checker from 8 threads, {len(data)} answers, median of {runs}: workers=1 {rates[1]:.0f} answers/s, "
+          f"workers=2 {rates[2]:.0f} answers/s, ratio {rates[2] / rates[1]:.2f} (verdicts identical to sequential); "
+          f"CPU seconds the workers got per second: {busy[1]:.2f} and {busy[2]:.2f} "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+def _cpu(pids) -> float:
+    """utime + stime of these processes, in seconds (Linux)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def cold(runs: int) -> None:
+    """A fresh `derive check` process against a fresh `python -c "import sympy"`, interleaved."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmds = {"import sympy": [sys.executable, "-c", "import sympy"],
+            "derive check": [sys.executable, "-m", "derive.cli", "check", "problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x"]}
+    times = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, cmd in cmds.items():
+            t = time.perf_counter()
+            subprocess.run(cmd, env=env, capture_output=True, check=k == "import sympy")
+            times[k].append(time.perf_counter() - t)
+    a, b = (statistics.median(times[k]) for k in cmds)
+    print(f"cold process, median of {runs}: python -c 'import sympy' {a:.2f} s, derive check {b:.2f} s, "
+          f"ratio {b / a:.2f}")
 
 
 if __name__ == "__main__":

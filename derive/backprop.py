@@ -14,7 +14,9 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from . import symbolic as sy
+from .errors import UnsupportedError
 from .problem import Problem, Quantity
+from .simplify import tidy
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,9 @@ def pull_back(rhs, g, names: frozenset) -> dict:
             continue
         rule = RULES.get(type(e))
         if rule is None:
-            raise NotImplementedError(f"no vector-Jacobian rule for {type(e).__name__}")
+            raise UnsupportedError(f"the engine cannot differentiate {e} (it has no vector-Jacobian rule for "
+                                   f"{type(e).__name__}); it differentiates sums, products, matrix and Hadamard "
+                                   "products, powers, transposes, exp, log, tanh, softmax and the activations")
         for child, contrib in rule[0](e, ge):
             if not _depends(child, names):
                 continue
@@ -174,68 +178,6 @@ def pull_back(rhs, g, names: frozenset) -> dict:
             else:
                 adj[child] = (contrib, lab)
     return leaves
-
-
-# ---- tidying closed forms -----------------------------------------------------------------
-def _scale(c, m):
-    """c·m without SymPy's deep doit (which re-walks the whole tree: quadratic in depth)."""
-    return m if c == 1 else sp.MatMul(c, m)
-
-
-_TIDY_CACHE: dict = {}
-
-
-def tidy(e, onehot=()):
-    """Light, sound simplifications: drop ones in Hadamard products, cancel X ⊙ X^(∘-1),
-    log'/exp' written out, and 1ᵀy = 1 for one-hot y. Memoized: closed forms nest earlier ones."""
-    if not isinstance(e, sp.Basic) or not e.args:
-        return e
-    key = (e, tuple(onehot))
-    if key not in _TIDY_CACHE:
-        if len(_TIDY_CACHE) > 100_000:
-            _TIDY_CACHE.clear()
-        _TIDY_CACHE[key] = _tidy(e, tuple(onehot))
-    return _TIDY_CACHE[key]
-
-
-def _tidy(e, onehot):
-    args = [tidy(a, onehot) for a in e.args]
-    if isinstance(e, sy.Apply) and e.order == 1 and e.fname in ("log", "exp"):
-        return sp.HadamardPower(args[2], -1) if e.fname == "log" else sy.Apply("exp", 0, args[2])
-    if isinstance(e, sp.HadamardProduct):
-        coeff, mats = sp.Integer(1), []
-        for a in args:
-            if isinstance(a, sp.MatMul) and a.args and a.args[0].is_Number:
-                c, ms = a.as_coeff_matrices()
-                coeff, a = coeff * c, sp.MatMul(*ms) if len(ms) > 1 else ms[0]
-            if isinstance(a, sp.HadamardProduct):
-                mats.extend(a.args)
-            elif not isinstance(a, sp.OneMatrix):
-                mats.append(a)
-        for m in list(mats):
-            inv = sp.HadamardPower(m, -1)
-            if m in mats and inv in mats:
-                mats.remove(m)
-                mats.remove(inv)
-        if not mats:
-            return _scale(coeff, sp.OneMatrix(*e.shape))
-        return _scale(coeff, mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats))
-    if isinstance(e, sp.MatMul) and onehot:
-        coeff, mats = e.as_coeff_matrices()
-        coeff, mats = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False).as_coeff_matrices()
-        for k in range(len(mats) - 1):
-            a, b = mats[k], mats[k + 1]
-            if (isinstance(a, sp.OneMatrix) and a.shape[0] == 1 and str(b) in onehot) or \
-                    (isinstance(b, sp.OneMatrix) and b.shape[1] == 1 and str(a) in onehot):
-                rest = mats[:k] + mats[k + 2:]          # 1ᵀy = y 1 = Σ y_j = 1 for one-hot y
-                return _scale(coeff, sp.MatMul(*rest) if len(rest) > 1 else rest[0]) if rest else _scale(coeff, sp.Identity(1))
-    try:
-        out = e.func(*args)
-    except (TypeError, ValueError):
-        return e
-    if isinstance(out, sp.MatMul):
-        out = sp.MatMul(*[a for a in out.args if a != sp.Identity(1)]) if sp.Identity(1) in out.args and len(out.args) > 1 else out
-    return out.doit(deep=False) if isinstance(out, (sp.MatAdd, sp.MatMul)) else out
 
 
 # ---- the derivation -------------------------------------------------------------------------
@@ -280,7 +222,8 @@ def derive(problem: Problem) -> Derivation:
         adjoints[node] = (adj_sym[node], general, closed)
         steps.append(Step(problem.adjoint_names[node], node, rule, general, closed))
 
-    results = tuple(_result(problem, q, adjoints, closed_of) for q in problem.quantities)
+    engine = Engine(problem, adjoints)
+    results = tuple(q.kind.derive(engine, q) for q in problem.quantities)
     # shapes, counts and formulas ask no gradient: the adjoints are not a solution step to show
     return Derivation(problem, tuple(steps) if problem.asks_gradients else (), results, adjoints)
 
@@ -299,39 +242,55 @@ def _zero(shape):
     return sp.ZeroMatrix(*shape) if shape else sp.Integer(0)
 
 
-def _result(problem: Problem, q: Quantity, adjoints: dict, closed_of: dict) -> Result:
-    sym = problem.scope.symbols
-    if q.kind == "shape":                 # the asked dimensions, at the problem's values where given
+class Engine:
+    """How each kind's result is derived (kinds.Kind.derive picks one of these)."""
+
+    def __init__(self, problem: Problem, adjoints: dict):
+        self.problem, self.adjoints = problem, adjoints
+
+    def dims(self, q) -> Result:
+        """The asked dimensions, at the problem's values where given."""
         dims = sp.Tuple(*q.dims)
-        return Result(q, dims, dims.xreplace(value_subs(problem)), None)
-    if q.kind == "prose":                 # not derived: the model answer is the whole solution
+        return Result(q, dims, dims.xreplace(value_subs(self.problem)), None)
+
+    def nothing(self, q) -> Result:
+        """Not derived: the model answer is the whole solution."""
         return Result(q, sp.Symbol("prose"), sp.Symbol("prose"), None)
-    if q.kind in ("value", "formula", "property"):   # a property quantity's node holds a model answer
-        expr = _forward_closed(problem, q.of)
+
+    def forward(self, q) -> Result:
+        """A node's value in the inputs (a property quantity's node holds a model answer)."""
+        expr = _forward_closed(self.problem, q.of)
+        index_form = _entry(expr, sp.Symbol(q.index, integer=True)) if q.index else None
+        return Result(q, expr, expr, sy.shape_of(expr), index_form)
+
+    def jacobian(self, q) -> Result:
+        return _jacobian(self.problem, q)
+
+    def adjoint(self, q) -> Result:
+        problem, adjoints = self.problem, self.adjoints
+        out_shape = problem.node_shape(problem.output) if problem.output in problem.scope.symbols else None
+        if out_shape not in (None, (1, 1)) and not problem.given:
+            raise UnsupportedError(f"{q.name}: {problem.output} is a {sy.show_shape(out_shape)} matrix, not a scalar, so "
+                                   f"it has no gradient; ask for a Jacobian (across one op) or make the output a "
+                                   f"scalar (e.g. a loss), or give the upstream gradient in [given]")
+        shape = problem.node_shape(q.wrt)
+        if q.wrt not in adjoints:
+            return Result(q, _zero(shape), _zero(shape), shape)
+        _, general, closed = adjoints[q.wrt]
+        # answers are written in terms of the problem's named gradients (delta3), not expanded
+        expr = _in_named(general, problem, adjoints) if _kept(problem) else closed
+        if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
+            expr = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
+        if problem.layout == "numerator" and shape and shape != (1, 1):
+            public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
+                      for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
+            expr, closed = expr.T.xreplace(public), closed.T.xreplace(public)
+            shape = (shape[1], shape[0])
         index_form = None
         if q.index:
-            index_form = _entry(expr, sp.Symbol(q.index, integer=True))
-        return Result(q, expr, expr, sy.shape_of(expr), index_form)
-    if q.kind == "jacobian":
-        return _jacobian(problem, q)
-    shape = problem.node_shape(q.wrt)
-    if q.wrt not in adjoints:
-        return Result(q, _zero(shape), _zero(shape), shape)
-    _, general, closed = adjoints[q.wrt]
-    # answers are written in terms of the problem's named gradients (delta3), not expanded
-    expr = _in_named(general, problem, adjoints) if _kept(problem) else closed
-    if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
-        expr = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
-    if problem.layout == "numerator" and shape and shape != (1, 1):
-        public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
-                  for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
-        expr, closed = expr.T.xreplace(public), closed.T.xreplace(public)
-        shape = (shape[1], shape[0])
-    index_form = None
-    if q.index:
-        i = sp.Symbol(q.index, integer=True)
-        index_form = closed[i, 0] if shape[1] == 1 else closed[0, i]
-    return Result(q, expr, closed, shape, index_form)
+            i = sp.Symbol(q.index, integer=True)
+            index_form = closed[i, 0] if shape[1] == 1 else closed[0, i]
+        return Result(q, expr, closed, shape, index_form)
 
 
 def value_subs(problem: Problem) -> dict:
@@ -387,9 +346,15 @@ def _forward_closed(problem: Problem, name: str):
 def _jacobian(problem: Problem, q: Quantity) -> Result:
     """d(node)/d(input) for a node that is one op of its input (numerator layout: J[j, i] = ∂a_j/∂b_i)."""
     sym = problem.scope.symbols
-    eq = next(e for e in problem.equations if e.name == q.of)
+    eq = next((e for e in problem.equations if e.name == q.of), None)
+    if eq is None:
+        raise UnsupportedError(f"{q.name}: {q.of} is an input of this problem, not computed from {q.wrt}; "
+                               f"a Jacobian d(node)/d(input) needs a forward equation for the node")
     b = sym[q.wrt]
     e = eq.expr
+    if sy.shape_of(b) is None or sy.shape_of(sym[q.of]) is None:
+        raise UnsupportedError(f"{q.name}: a Jacobian is derived between vectors; in a problem of scalars "
+                               f"ask for the gradient of the output {problem.output}")
     if isinstance(e, sy.Softmax) and e.arg == b:
         p = sym[q.of] if sym[q.of].shape[1] == 1 else sym[q.of].T
         J = sp.DiagMatrix(p) - p * p.T
@@ -398,7 +363,9 @@ def _jacobian(problem: Problem, q: Quantity) -> Result:
     elif e == b:
         J = sp.Identity(b.shape[0])
     else:
-        raise NotImplementedError(f"{q.name}: a Jacobian is derived only across one entrywise or softmax op")
+        raise UnsupportedError(f"{q.name}: a Jacobian is derived only when {q.of} is one entrywise function, "
+                               f"softmax or copy of {q.wrt}; here {q.of} = {eq.text.split('=', 1)[1].strip()}. "
+                               f"Ask for the Jacobian of each step, or for the gradient of a scalar")
     index_form = None
     if q.index:
         # dP_j/dh_i: entry (j, i)

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import textwrap
 import time
 
-from . import autograder, grade, pipeline, problem as problem_mod, submission, variants
+from . import autograder, cliutil, grade, pipeline, problem as problem_mod, submission, variants
 from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, check, default_checker
 from .grading.steps import check_submission
+from .notation import shape_text, text
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -39,9 +42,6 @@ def cmd_solve(args) -> int:
 
 
 def format_solution(sol, data) -> str:
-    import textwrap
-
-    from .notation import shape_text, text
     p = sol.problem
     out = [f"{p.alias} ({p.id}): {p.title}" if p.alias else f"{p.id}: {p.title}", f"source: {p.source}"]
     if p.equations:
@@ -197,7 +197,7 @@ def cmd_check(args) -> int:
         raise UsageError("give a QUANTITY and an ANSWER, or --submission FILE to grade a whole derivation")
     if args.ecf is not None:
         raise UsageError("--ecf applies to a whole derivation: use it with --submission FILE")
-    answer = sys.stdin.read().strip() if args.answer == "-" else args.answer
+    answer = cliutil.read_stdin().strip() if args.answer == "-" else args.answer
     problem = args.problem
     if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
         problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
@@ -206,13 +206,14 @@ def cmd_check(args) -> int:
         print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
     else:
         if res.interpreted:
-            print(f"interpreted as: {res.interpreted}")
+            print(f"interpreted as: {cliutil.shown(res.interpreted)}")
         if res.offset is not None and res.verdict == "invalid":
-            print(f"  {answer}\n  {' ' * res.offset}^")
+            shown = cliutil.shown(answer)
+            print(f"  {shown}\n  {' ' * len(cliutil.shown(answer[:res.offset]))}^")
         tags = f" [{', '.join(res.diagnosis)}]" if res.diagnosis else ""
         print(f"{res.verdict}{tags}")
         for line in res.feedback:
-            print(f"  {line}")
+            print(f"  {cliutil.shown(line)}")
     return {"correct": EXIT_OK, "incorrect": EXIT_INCORRECT}.get(res.verdict, EXIT_UNUSABLE)
 
 
@@ -304,8 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-commands that live with their stage (check, sheet, grade, graph, variant, validate)."""
-    import importlib
+    """Sub-commands registered by their stage's module (sheet/graph, grade, variant, validate)."""
     out = []
     for mod in ("derive.render.commands", "derive.grade", "derive.variants", "derive.validate"):
         try:
@@ -346,16 +346,34 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
 
 
 def main(argv=None) -> int:
+    cliutil.setup_stdio()
+    cliutil.install_signals()
+    cliutil.install_warnings()
+    if argv is None:                 # a real command-line run, not a call from Python
+        cliutil.limit_memory()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_answer_last(argv, parser))
     try:
+        args = parser.parse_args(_answer_last(argv, parser))
+        cliutil.check_seconds("--timeout", getattr(args, "timeout", None))
         return args.func(args)
     except DeriveError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"Error: {cliutil.shown(str(e))}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except cliutil.Terminated:
+        print("terminated", file=sys.stderr)
+        return cliutil.EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return cliutil.EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except RecursionError:        # a last guard: the parser and loader bound depth before this
+        print("Error: the input is nested too deeply to process", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except MemoryError:
+        print("Error: out of memory; the problem's dimensions or equations are too large", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

@@ -18,9 +18,14 @@ class Kind(str):
     has_value = True              # a number at the problem's given values
     sheet_layout = "equation"     # how the solution sheet shows it: equation | value | dims | properties | model
     folds_forward = False         # an answer in the allowed inputs is shown folded back into the nodes
-    index_words = ""              # the sheet's sentence before the matrix form of an index quantity
+    index_words = "As a matrix (row $j$, column $i$)"   # the sheet's words before an index quantity's matrix form
     needs_maths = True            # needs the problem's symbols and forward equations (prose does not)
     name_is_symbol = False        # its name (dz2/dz1) may stand in an answer
+    of_is_computed = False        # `of` must be a forward equation's node, not an input (dA/dB across an op)
+    shows_error = True            # the sheet shows its verification line (max relative error against ...)
+    index_names_matrix = False    # the sheet names the matrix form of an index quantity (dL/dh = ...)
+    shows_closed = False          # the solution shows the closed form beside the asked one (1024×32 for n_1×batch)
+    trains = False                # the gradient of the loss for a parameter (gradient descent steps along it)
 
     def __new__(cls, value=None):
         return super().__new__(cls, cls.name)
@@ -52,8 +57,10 @@ class Kind(str):
 class Gradient(Kind):
     name = "gradient"
     asks_gradient = True
+    trains = True
     folds_forward = True
     index_words = "In vector form"
+    index_names_matrix = True
 
     def derive(self, engine, q):
         return engine.adjoint(q)
@@ -71,8 +78,8 @@ class Jacobian(Kind):
     name = "jacobian"
     asks_gradient = True
     folds_forward = True
-    index_words = "As a matrix (row $j$, column $i$)"
     name_is_symbol = True
+    of_is_computed = True
 
     def derive(self, engine, q):
         return engine.jacobian(q)
@@ -110,6 +117,8 @@ class Shape(Kind):
     name = "shape"
     checked_by = "positive integer dimensions"
     has_value = False
+    shows_error = False
+    shows_closed = True
     sheet_layout = "dims"
 
     def read(self, reader, q):
@@ -130,6 +139,7 @@ class Property(Kind):
     name = "property"
     checked_by = "its own property checks"
     has_value = False
+    shows_error = False
     sheet_layout = "properties"
     CHECKS = ("range", "reaches", "monotone", "differentiable", "dead")
     DEFAULT_CHECKS = ("range", "reaches", "monotone", "differentiable")
@@ -155,6 +165,7 @@ class Prose(Kind):
     checked_by = "not auto-graded"
     graded = False
     has_value = False
+    shows_error = False
     sheet_layout = "model"
     needs_maths = False
 

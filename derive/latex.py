@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .errors import AnswerError
-from .mathparse import _NUMBER, _UNICODE, Token
+from .tokens import NUMBER as _NUMBER, OPERATORS, UNICODE as _UNICODE, KnownNames, Token
 
 # commands that are a name (greek letters and named functions)
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
@@ -63,15 +63,13 @@ def _plain_name(raw: str) -> str | None:
     return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^[A-Za-z0-9]+)?", s) else None
 
 
-_SINGLE = {c: ("op", c) for c in "+-*/>"} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"), "]": (")", "]"),
-                                               ",": (",", ","), "⊙": ("op", "hadamard"), "∘": ("op", "hadamard"),
-                                               "·": ("op", "*"), "×": ("op", "*"), "−": ("op", "-")}
+_SINGLE = {c: ("op", v) for c, v in OPERATORS.items()} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"),
+                                                          "]": (")", "]"), ",": (",", ",")}
 
 
 class _Lexer:
     def __init__(self, text: str, names: dict[str, str] | None):
-        self.text, self.names = text, names or {}
-        self.by_length = sorted(self.names, key=len, reverse=True)
+        self.text, self.names = text, KnownNames(names)
         self.tokens: list[Token] = []
         self.closers: list[list[Token]] = []     # tokens to emit at each '}' (a stack)
 
@@ -85,8 +83,8 @@ class _Lexer:
             if c.isspace() or c in "&$":
                 i += 1
                 continue
-            known = next((k for k in self.by_length if text.startswith(k, i)), None)
-            if known and not (known[-1].isalnum() and text[i + len(known):i + len(known) + 1].isalnum()):
+            known = self.names.at(text, i)
+            if known:
                 i = self.name(self.names[known], i, i + len(known))
                 continue
             if c == "\\":

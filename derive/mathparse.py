@@ -10,10 +10,14 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import AnswerError
+from .latex import lex_latex
+from .tokens import NUMBER as _NUMBER, OPERATORS, UNICODE as _UNICODE, KnownNames, Token  # noqa: F401
 
 MAX_LENGTH = 2000          # characters in one answer
 MAX_DEPTH = 50             # nesting of brackets and operators
 MAX_DIGITS = 15            # digits in one number literal
+MAX_HEIGHT = 200           # operations in one chain (x+x+...+x, W.T.T...): later stages recurse on the tree
+MAX_ORDER = 3              # primes on one function: the third derivative is the highest understood
 
 
 # ---- the syntax tree -------------------------------------------------------------------
@@ -65,26 +69,13 @@ Node = Num | Name | Call | Neg | BinOp | Transpose
 
 
 # ---- tokens -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Token:
-    kind: str          # num name op ( ) , T sum end
-    value: str
-    pos: int
-    primes: int = 0
-
-
-_UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
-            "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
-_OPS = {"**": "^", ".*": "hadamard", "⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*",
-        "−": "-", "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", ">": ">"}
+_OPS = {"**": "^", ".*": "hadamard", "^": "^", **OPERATORS}      # the text lexer's, longest first
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?")
-_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
 
 def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
     """Plain-text tokens. `names` maps multi-character names (`dL/dh3`, `P(y=i)`) to canonical ids."""
-    names = names or {}
-    by_length = sorted(names, key=len, reverse=True)
+    known_names = KnownNames(names)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -92,9 +83,9 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
         if c.isspace():
             i += 1
             continue
-        known = next((k for k in by_length if text.startswith(k, i)), None)
-        if known and not (text[i + len(known):i + len(known) + 1].isalnum() and known[-1].isalnum()):
-            i = _name_token(tokens, names[known], text, i, i + len(known))
+        known = known_names.at(text, i)
+        if known:
+            i = _name_token(tokens, known_names[known], text, i, i + len(known))
             continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
@@ -193,7 +184,27 @@ class Parser:
         if self.tok.kind != "end":
             what = "a closing ')' has no matching '('" if self.tok.kind == ")" else f"unexpected {self.tok.value!r}"
             raise self.fail(what)
+        self.bound_height(node)
         return node
+
+    def bound_height(self, root: Node) -> None:
+        """Depth counts brackets; a flat chain of a thousand '+' is as deep a tree. Walked with
+        an explicit stack, since the tree may be deeper than Python's recursion limit."""
+        height: dict[int, int] = {}
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            kids = _children(node)
+            if not done:
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            h = 1 + max((height[id(k)] for k in kids), default=0)
+            if h > MAX_HEIGHT:
+                raise AnswerError(f"the expression chains more than {MAX_HEIGHT} operations (at column "
+                                  f"{node.pos + 1}); write it in a shorter form", node.pos,
+                                  code="too_complex", text=self.text)
+            height[id(node)] = h
 
     def expr(self) -> Node:
         self.nest()
@@ -264,6 +275,9 @@ class Parser:
         if t.kind == "num":
             return self.number()
         if t.kind == "name":
+            if t.primes > MAX_ORDER:
+                raise AnswerError(f"{t.value} has {t.primes} primes at column {t.pos + 1}; derivatives up to "
+                                  f"order {MAX_ORDER} are understood", t.pos, code="too_complex", text=self.text)
             self.advance()
             spaced = self.tok.pos > 0 and self.text[self.tok.pos - 1:self.tok.pos].isspace()
             if self.tok.kind == "(" and (t.value in self.functions or t.primes) and not (t.primes and spaced):
@@ -356,6 +370,16 @@ class Parser:
         return tuple(args)
 
 
+def _children(node: Node) -> tuple:
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, (Neg, Transpose)):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
 def detect_format(text: str) -> str:
     """A backslash or a brace means LaTeX."""
     return "latex" if ("\\" in text or "{" in text) else "text"
@@ -372,7 +396,6 @@ def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
     if fmt == "auto":
         fmt = detect_format(text)
     if fmt == "latex":
-        from .latex import lex_latex
         tokens = lex_latex(text, names)
     elif fmt == "text":
         tokens = lex_text(text, names)

@@ -5,10 +5,10 @@ import functools
 import re
 
 import sympy as sp
+from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from . import symbolic as sy
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
 SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
@@ -28,17 +28,21 @@ def name_latex(name: str) -> str:
     if "_" in name:                 # d_H -> d_{H}, n_in -> n_{\mathrm{in}}, shape_A -> \mathrm{shape}_{A}
         base, _, sub = name.partition("_")
         if not (re.fullmatch(r"[A-Za-z]+", base) and re.fullmatch(r"[A-Za-z0-9]+", sub)):
-            return r"\mathrm{" + name.replace("_", r"\_") + "}"
+            return r"\mathrm{" + _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name).replace("_", r"\_") + "}"
         word = len(base) > 1 and base not in GREEK and base not in SPECIAL
         base = rf"\mathrm{{{base}}}" if word else name_latex(base)
         sub = sub if len(sub) == 1 or sub.isdigit() else rf"\mathrm{{{sub}}}"
         return f"{base}_{{{sub}}}"
     m = re.fullmatch(r"([A-Za-z]+?)(\d+)?", name)
     if not m:
-        return name
+        return _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name)
     base, sub = m[1], m[2]
     base = f"\\{base}" if base in GREEK else SPECIAL.get(base, base)
     return f"{base}_{{{sub}}}" if sub else base
+
+
+_TEX_ESCAPES = {"\\": r"\backslash{}", "~": r"\sim{}"} | {c: "\\" + c for c in "{}$&#%"}  # math mode
+_TEX_UNSAFE = re.compile(r"[\\{}$&#%~]")     # a name from a problem file is text, never a TeX command
 
 
 class Printer(LatexPrinter):
@@ -207,7 +211,6 @@ def visible_width(tex: str) -> float:
 
 def _terms(expr):
     """The top-level summands of expr as (negative, term) with the sign taken out, or None."""
-    from sympy.core.function import _coeff_isneg
     if isinstance(expr, sp.Add):
         terms = Printer()._as_ordered_terms(expr)
     elif isinstance(expr, sp.MatAdd):

@@ -218,3 +218,12 @@ def _no_value(name: str) -> str:
 def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
     with np.errstate(all="ignore"):
         return Evaluator(env, dims, functions)(expr)
+
+
+def rel_error(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return float("inf")
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    diff = np.linalg.norm(a - b)
+    return float(diff / scale) if scale > 1e-12 else float(diff)

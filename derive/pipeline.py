@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import verify as verify_mod
+import numpy as np
+
+from . import limits
 from .backprop import Derivation, derive
+from .notation import latex, name_latex, shape_text, text
+from .points import Given, at_given_values
 from .problem import Problem, load
-from .notation import latex, shape_text, text
+from .verify import verify
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,7 @@ class Solution:
     problem: Problem
     derivation: Derivation
     checks: tuple          # verify.Check, one per quantity
+    given: Given | None = None   # every node and gradient at the problem's given numbers, if it has them
 
     @property
     def verified(self) -> bool:
@@ -37,39 +42,33 @@ class Solution:
 
     def _quantity_dict(self, r) -> dict:
         q, c = r.quantity, self.check_for(r.quantity.name)
-        if q.kind == "prose":
-            return {"name": q.name, "kind": q.kind, "text": " ".join(q.model_answer.split()), "latex": None,
+        if not q.kind.graded:
+            return {"name": q.name, "kind": q.kind.name, "text": " ".join(q.model_answer.split()), "latex": None,
                     "shape": None, "value": None, "verified": True, "max_rel_error": 0.0, "graded": False,
-                    "checked_by": "not auto-graded"}
+                    "checked_by": q.kind.checked_by}
         shown = r.index_form if r.index_form is not None else r.expr
-        forms = [shown] + ([r.closed] if q.kind == "shape" and r.closed != r.expr else [])  # (n_1, batch) = (1024, 32)
-        return {"name": q.name, "kind": q.kind, "text": " = ".join(map(text, forms)),
+        forms = [shown] + ([r.closed] if q.kind.shows_closed and r.closed != r.expr else [])  # (n_1, batch) = (1024, 32)
+        return {"name": q.name, "kind": q.kind.name, "text": " = ".join(map(text, forms)),
                 "latex": " = ".join(map(latex, forms)),
-                "shape": shape_text(r.shape) if r.index_form is None and q.kind != "shape" else None,
+                "shape": shape_text(r.shape) if r.index_form is None else None,
                 "value": _round(c.value), "verified": c.verified,
                 "max_rel_error": float(f"{c.max_rel_error:.3g}"), "graded": True,
-                "checked_by": CHECKED_BY.get(q.kind, "central finite differences")}
+                "checked_by": q.kind.checked_by}
 
     def _repr_latex_(self) -> str:
-        rows = " \\\\ ".join(f"{latex_name(r.quantity.name)} &= {latex(r.expr)}" for r in self.derivation.results)
+        rows = " \\\\ ".join(f"{name_latex(r.quantity.name)} &= {latex(r.expr)}" for r in self.derivation.results)
         return f"$\\displaystyle \\begin{{aligned}} {rows} \\end{{aligned}}$"
-
-
-CHECKED_BY = {"value": "the forward pass", "formula": "the forward pass",
-              "shape": "positive integer dimensions", "property": "its own property checks"}
-
-
-def latex_name(name: str) -> str:
-    from .notation import name_latex
-    return name_latex(name)
 
 
 def _round(v):
     return None if v is None else float(f"{v:.12g}")
 
 
-def solve(problem, extra=None) -> Solution:
-    """Derive every asked quantity of a problem and verify each numerically."""
+def solve(problem, extra=None, timeout: float | None = None) -> Solution:
+    """Derive every asked quantity of a problem and verify each numerically, within `timeout`
+    seconds (default limits.SOLVE_TIMEOUT; limits.TimeLimit otherwise)."""
     p = load(problem, extra)
-    d = derive(p)
-    return Solution(p, d, verify_mod.verify(d))
+    with limits.deadline(timeout or limits.SOLVE_TIMEOUT, p.path), np.errstate(all="ignore"):
+        d = derive(p)                    # overflow at a given value is a NOT VERIFIED line, not a warning
+        given = at_given_values(d)
+        return Solution(p, d, verify(d, given=given), given)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -12,13 +14,12 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from . import givens, kinds
+from . import givens, kinds, schema
 from . import symbolic as sy
 from .errors import AnswerError, ProblemSpecError, UnknownError
+from .notation import latex
+from .quantities import GRAD, Quantity, fail as _fail, kind_named, read_quantity
 
-GRAD = re.compile(r"^d(?P<out>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<oindex>[a-z]))?"
-                  r"/d(?P<wrt>[A-Za-z][A-Za-z0-9^]*)(?:_(?P<index>[a-z]{1,2}))?$")
-KINDS = tuple(kinds.KINDS)          # see kinds.py and docs/problems.md
 
 
 @dataclass(frozen=True)
@@ -26,25 +27,6 @@ class Equation:
     name: str           # left-hand side
     text: str           # as written in the file
     expr: object        # SymPy right-hand side
-
-
-@dataclass(frozen=True)
-class Quantity:
-    name: str           # as the problem's text names it: dL/dw1, delta3, u0, dL/dh_i
-    kind: kinds.Kind    # gradient | value | jacobian | formula | shape | property | prose (a str)
-    of: str             # the differentiated node (output) or the valued node
-    wrt: str = ""       # the node differentiated against
-    index: str = ""     # index form: dL/dh_i has index "i"
-    allowed: tuple = () # symbols an answer may use (empty: any)
-    dims: tuple = ()    # shape: the asked dimensions (SymPy, in the problem's symbols)
-    alternatives: tuple = ()  # shape: other accepted orders (tuples of SymPy)
-    var: str = ""       # property: the free variable of an answer (z)
-    bounds: tuple = ()  # property: (low, high) of the range, SymPy (±oo for unbounded)
-    checks: tuple = ()  # property: which properties are graded (properties.PROPERTIES)
-    sets: str = ""      # property "dead": the input the answer gives a value to
-    zero: tuple = ()    # property "dead": gradients that must stay zero
-    model_answer: str = ""   # shown on solution sheets; the whole answer of a prose question
-    graded: bool = True      # prose questions are not auto-graded
 
 
 @dataclass(frozen=True)
@@ -105,13 +87,8 @@ class Problem:
         raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
 
     def _repr_latex_(self) -> str:
-        from .notation import latex
         lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
         return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
-
-
-def _fail(path, key, message, position=None):
-    raise ProblemSpecError(message, file=str(path), key=key, position=position)
 
 
 def adjoint_name(output: str, node: str) -> str:
@@ -125,6 +102,10 @@ def load_file(path: str | os.PathLike) -> Problem:
         st = path.stat()
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
+    if not stat.S_ISREG(st.st_mode):          # a FIFO or a device would block or never end
+        _fail(path, "", "not a regular file")
+    if st.st_size > schema.MAX_FILE_BYTES:
+        _fail(path, "", f"the file is {st.st_size} bytes; a problem file is at most {schema.MAX_FILE_BYTES}")
     return _load_unchanged(path, st.st_mtime_ns, st.st_size)
 
 
@@ -136,8 +117,11 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         _fail(path, "", f"not valid TOML: {e}")
+    except UnicodeDecodeError as e:
+        _fail(path, "", f"not UTF-8 text (byte {e.start + 1} is {e.object[e.start:e.start + 1]!r})")
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
+    schema.check(path, data)
     return build(data, path)
 
 
@@ -150,7 +134,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if key not in data:
             _fail(path, key, "missing required key")
     qs = data["quantities"]
-    if not qs or any(not isinstance(q, dict) or _kind_named(q.get("kind")).needs_maths for q in qs):
+    if not qs or any(not isinstance(q, dict) or kind_named(q.get("kind")).needs_maths for q in qs):
         for key in ("symbols", "forward"):              # only a sheet of prose questions has no maths
             if key not in data:
                 _fail(path, key, "missing required key (only a problem whose every quantity is prose may omit it)")
@@ -226,8 +210,13 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if b not in symbols and b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
             _fail(path, f"aliases.{a}", f"{b} is not a name of this problem")
 
-    quantities = tuple(_quantity(path, i, q, symbols, output, adjoint_names, aliases)
+    quantities = tuple(read_quantity(path, i, q, symbols, output, adjoint_names, aliases)
                        for i, q in enumerate(data["quantities"]))
+    computed = {e.name for e in equations}
+    for i, q in enumerate(quantities):
+        if q.kind.of_is_computed and q.of not in computed:
+            _fail(path, f"quantities[{i}]", f"{q.name}: a Jacobian dA/dB needs A computed by a forward equation "
+                                            f"from B, and {q.of} is an input (did you mean d{q.wrt}/d{q.of}?)")
     for q in quantities:                      # a Jacobian's name (dz2/dz1) may stand in an answer
         if q.kind.name_is_symbol and sy.shape_of(symbols[q.of]) and sy.shape_of(symbols[q.wrt]):
             rows = max(symbols[q.of].shape, key=lambda d: d != 1)
@@ -285,11 +274,6 @@ def _points(path, raw, quantities, aliases) -> dict:
     return out
 
 
-def _kind_named(name) -> kinds.Kind:
-    """The kind a raw entry names (gradient when it names none or none that exists)."""
-    return kinds.KINDS.get(name, kinds.GRADIENT) if isinstance(name, str) else kinds.GRADIENT
-
-
 def _make_symbol(path, name, spec, dims, matrix_mode):
     if spec == "scalar":
         return sp.MatrixSymbol(name, 1, 1) if matrix_mode else sp.Symbol(name, real=True)
@@ -308,121 +292,6 @@ def _make_symbol(path, name, spec, dims, matrix_mode):
 
 def _node_symbol(name, expr):
     return sp.MatrixSymbol(name, *expr.shape) if isinstance(expr, MatrixExpr) else sp.Symbol(name, real=True)
-
-
-def _quantity(path, i, q, symbols, output, adjoint_names, aliases) -> Quantity:
-    key = f"quantities[{i}]"
-    if isinstance(q, str):
-        q = {"name": q}
-    name = q.get("name")
-    if not name:
-        _fail(path, key, "a quantity needs a name")
-    allowed = tuple(q.get("allowed", ()))
-    kind = q.get("kind")
-    if kind is not None and not (isinstance(kind, str) and kind in kinds.KINDS):
-        _fail(path, key, f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    kind = kinds.KINDS.get(kind)
-    unknown = set(q) - QUANTITY_KEYS
-    if unknown:
-        _fail(path, key, f"{name}: unknown key(s) {', '.join(sorted(unknown))}; known: "
-                         f"{', '.join(sorted(QUANTITY_KEYS))}")
-    special = kind.read(QuantityReader(path, key, name, symbols, allowed), q) if kind else None
-    if special is not None:
-        return special
-    if "of" in q:                                      # a value under another name: softmax_i, a formula
-        if q["of"] not in symbols:
-            _fail(path, key, f"{name}: unknown node {q['of']}")
-        return Quantity(name, kind or kinds.VALUE, q["of"], index=q.get("index", ""), allowed=allowed)
-    named = {v: k for k, v in adjoint_names.items()}
-    if name in named:                                  # delta3, dL/dh3
-        return Quantity(name, kind or kinds.GRADIENT, output, named[name], allowed=allowed)
-    m = GRAD.match(name)
-    if m:
-        out, wrt = aliases.get(m["out"], m["out"]), aliases.get(m["wrt"], m["wrt"])
-        for n in (out, wrt):
-            if n not in symbols:
-                _fail(path, key, f"{name}: unknown name {n}")
-        kind = kind or (kinds.GRADIENT if out == output else kinds.JACOBIAN)
-        return Quantity(name, kind, out, wrt, m["index"] or "", allowed)
-    if name in symbols:
-        return Quantity(name, kind or kinds.VALUE, name, allowed=allowed)
-    _fail(path, key, f"{name!r} is neither a gradient dA/dB, a named gradient, nor a node")
-
-
-QUANTITY_KEYS = {"name", "kind", "of", "index", "allowed", "shape", "alternatives", "var", "range",
-                 "properties", "sets", "zero", "model_answer"}
-
-
-def _dim_exprs(path, key, dims, symbols):
-    """A shape written as a list of dimension expressions (numbers or the problem's symbols)."""
-    if not isinstance(dims, list) or not dims:
-        _fail(path, key, f"a shape is a list of dimensions like [\"n1\", \"batch\"], not {dims!r}")
-    scope = sy.Scope(symbols={k: v for k, v in symbols.items() if sy.shape_of(v) in (None, (1, 1))})
-    out = []
-    for d in dims:
-        try:
-            out.append(sp.Integer(d) if isinstance(d, int) else _scalar(sy.read(str(d), scope, "text")))
-        except AnswerError as e:
-            _fail(path, key, f"dimension {d!r}: {e.message}")
-    return tuple(out)
-
-
-def _scalar(e):
-    return sp.Symbol(str(e), real=True) if isinstance(e, sp.MatrixSymbol) else e
-
-
-class QuantityReader:
-    """Reads the keys of the kinds that have their own (kinds.Kind.read): shape, property, prose."""
-
-    def __init__(self, path, key, name, symbols, allowed):
-        self.path, self.key, self.name, self.symbols, self.allowed = path, key, name, symbols, allowed
-
-    def prose(self, q) -> Quantity:
-        model = str(q.get("model_answer", ""))
-        if not model.strip():
-            _fail(self.path, self.key, f"{self.name}: a prose question needs a model_answer")
-        return Quantity(self.name, kinds.PROSE, "", model_answer=model, graded=False)
-
-    def shape(self, q) -> Quantity:
-        path, key, name, symbols = self.path, self.key, self.name, self.symbols
-        if "of" in q:
-            if q["of"] not in symbols or not sy.shape_of(symbols[q["of"]]):
-                _fail(path, key, f"{name}: {q.get('of')} is not a matrix of this problem")
-            dims = tuple(symbols[q["of"]].shape)
-        elif "shape" in q:
-            dims = _dim_exprs(path, key, q["shape"], symbols)
-        else:
-            _fail(path, key, f"{name}: a shape quantity needs `shape = [...]` or `of = NODE`")
-        alts = tuple(_dim_exprs(path, key, a, symbols) for a in q.get("alternatives", []))
-        return Quantity(name, kinds.SHAPE, q.get("of", ""), dims=dims, alternatives=alts,
-                        model_answer=str(q.get("model_answer", "")), allowed=self.allowed)
-
-    def property(self, q) -> Quantity:
-        path, key, name, symbols, allowed = self.path, self.key, self.name, self.symbols, self.allowed
-        model = str(q.get("model_answer", ""))
-        known = kinds.Property.CHECKS
-        checks = tuple(q.get("properties", kinds.Property.DEFAULT_CHECKS))
-        for c in checks:
-            if c not in known:
-                _fail(path, key, f"{name}: unknown property {c!r}; known: {', '.join(known)}")
-        if q.get("of") not in symbols:
-            _fail(path, key, f"{name}: a property quantity needs `of = NODE`, the node holding a model answer")
-        if "dead" in checks:
-            sets = q.get("sets", "")
-            if sets not in symbols:
-                _fail(path, key, f"{name}: property 'dead' needs `sets = INPUT`, the input the answer gives")
-            return Quantity(name, kinds.PROPERTY, q["of"], checks=checks, sets=sets, zero=tuple(q.get("zero", ())),
-                            model_answer=model, allowed=allowed)
-        var = q.get("var", "z")
-        if var not in symbols:
-            _fail(path, key, f"{name}: unknown variable {var}")
-        rng = q.get("range", ["-inf", "inf"])
-        if not isinstance(rng, list) or len(rng) != 2:
-            _fail(path, key, f"{name}: range is [LOW, HIGH], e.g. [\"0\", \"inf\"]")
-        bounds = tuple(sp.oo if str(b) in ("inf", "+inf") else -sp.oo if str(b) == "-inf"
-                       else _dim_exprs(path, key, [b], symbols)[0] for b in rng)
-        return Quantity(name, kinds.PROPERTY, q["of"], var=var, bounds=bounds, checks=checks, model_answer=model,
-                        allowed=allowed)
 
 
 # ---- the catalogue ------------------------------------------------------------------------
@@ -455,7 +324,9 @@ def catalogue(extra=None) -> list[Problem]:
     out = []
     for d in problem_dirs(extra):
         for f in sorted(d.glob("*.toml")):
-            p = load_file(f)
+            p = _load_or_skip(f)
+            if p is None:
+                continue
             for key, name in (("id", p.id), ("alias", p.alias)):   # ids and aliases share one namespace
                 if name and name in seen:
                     raise ProblemSpecError(f"{key} {name!r} is already used by {seen[name]}", file=str(f), key=key)
@@ -464,6 +335,24 @@ def catalogue(extra=None) -> list[Problem]:
                 seen[p.alias] = str(f)
             out.append(p)
     return sorted(out, key=lambda p: (_alias_number(p.alias), p.id))
+
+
+class ProblemFileWarning(UserWarning):
+    """A file in a problems folder that cannot be loaded; it is skipped, the rest still work."""
+
+
+def _load_or_skip(path: Path) -> Problem | None:
+    """A folder's file, or None (with a warning naming the file and the reason) when it is broken.
+    Only regular files are opened: a FIFO named x.toml would block every command."""
+    try:
+        if not path.is_file():
+            return None
+        return load_file(path)
+    except OSError:
+        return None
+    except ProblemSpecError as e:
+        warnings.warn(ProblemFileWarning(f"skipped {e}"), stacklevel=3)
+        return None
 
 
 def load(name, extra=None) -> Problem:

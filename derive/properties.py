@@ -20,8 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-PROPERTIES = ("range", "reaches", "monotone", "differentiable", "dead")
-DEFAULT_CHECKS = ("range", "reaches", "monotone", "differentiable")
+from . import points as V
+from .backprop import derive
+from .kinds import Property
+from .notation import text
+from .numeric import evaluate
+
+PROPERTIES, DEFAULT_CHECKS = Property.CHECKS, Property.DEFAULT_CHECKS
 SCENARIOS = 4            # draws of the other symbols (a, b)
 FAR = 1e6                # |z| where an unbounded answer must still be growing
 DENSE = np.linspace(-10.0, 10.0, 4001)
@@ -46,7 +51,6 @@ def grade(problem, q, expr, derivation=None, shown: str = "") -> PropertyResult:
 
 # ---- evaluation helpers ----------------------------------------------------------------------
 def _eval(e, env):
-    from .numeric import evaluate
     with np.errstate(all="ignore"):
         v = evaluate(e, dict(env), {}, {})
     return np.asarray(v, dtype=float)
@@ -89,7 +93,6 @@ def _fmt(v: float) -> str:
 
 
 def _bound_text(b) -> str:
-    from .notation import text
     return "∞" if b == sp.oo else "-∞" if b == -sp.oo else text(b)
 
 
@@ -241,12 +244,10 @@ def _differentiable(expr, dense, var, shown) -> str:
 
 # ---- a construction that stops training -------------------------------------------------------------
 def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
-    from . import verify as V
     if derivation is None:
-        from .backprop import derive
         derivation = derive(problem)
-    params = [r.quantity.wrt for r in derivation.results if r.quantity.kind == "gradient"]
-    grads = {r.quantity.wrt: r for r in derivation.results if r.quantity.kind == "gradient"}
+    grads = {r.quantity.wrt: r for r in derivation.results if r.quantity.kind.trains}
+    params = list(grads)
     zero = [derivation.result(z) for z in q.zero] if q.zero else list(grads.values())
     for n in range(SCENARIOS):
         inst = V.instance(problem, 31 * n + 5)
@@ -282,7 +283,6 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
 
 
 def _eval_full(e, full, inst):
-    from .numeric import evaluate
     with np.errstate(all="ignore"):
         return evaluate(e, full, inst.dims, inst.functions)
 

@@ -6,13 +6,18 @@ stops at the first stage with the file, the key and (where known) the column.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import DeriveError, ProblemSpecError
+from .errors import DeriveError, LatexError, ProblemSpecError
 from .grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check
 from .pipeline import solve
+from .problem import catalogue_dir, load_file
+from .render import pdf, sheet
 from .variants import instantiate
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
@@ -33,6 +38,7 @@ class FileReport:
     path: str
     lines: tuple            # Line, one per stage and sample answer
     seconds: float
+    solution: object = field(default=None, repr=False, compare=False)   # for the TeX stage
 
     @property
     def ok(self) -> bool:
@@ -41,10 +47,11 @@ class FileReport:
 
 def _schema(path: Path) -> list:
     """Checks beyond what loading enforces: unknown keys, sample answers' shape."""
-    import tomllib
+    if not path.is_file():           # never open a FIFO; load_file says what the path is
+        return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []                    # load_file reports these with the file's name
     errors = []
     for key in sorted(set(data) - TOP_KEYS):
@@ -58,7 +65,8 @@ def _schema(path: Path) -> list:
         elif v not in CONVENTIONS[k]:
             errors.append(str(ProblemSpecError(f"{v!r} is not one of {', '.join(CONVENTIONS[k])}",
                                                file=str(path), key=f"conventions.{k}")))
-    for i, a in enumerate(data.get("answers", [])):
+    answers = data.get("answers", [])
+    for i, a in enumerate(answers if isinstance(answers, list) else []):   # schema.check reports the type
         key = f"answers[{i}]"
         if not isinstance(a, dict):
             errors.append(str(ProblemSpecError("an answer is a table with quantity, answer, verdict",
@@ -78,7 +86,6 @@ def _schema(path: Path) -> list:
 
 def _clash(p, path: Path) -> str:
     """A user's file may not reuse a built-in id (or alias)."""
-    from .problem import catalogue_dir, load_file
     builtin_dir = catalogue_dir().resolve()
     if path.resolve().parent == builtin_dir:
         return ""
@@ -116,8 +123,6 @@ def _variant_lines(p, count: int) -> list:
 
 def validate_file(path, timeout: float | None = None, variants: int = 20) -> FileReport:
     """Parse, solve, verify and run the sample answers of one problem file."""
-    from .pipeline import solve
-    from .problem import load_file
     start = time.perf_counter()
     path = Path(path)
     lines = []
@@ -171,11 +176,52 @@ def validate_file(path, timeout: float | None = None, variants: int = 20) -> Fil
             if r.feedback:
                 text += f"; feedback: {r.feedback[0]}"
         lines.append(Line(ok, text))
-    return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+    return FileReport(str(path), tuple(lines), time.perf_counter() - start, sol)
 
 
-def validate(paths, timeout: float | None = None, variants: int = 20) -> list[FileReport]:
-    return [validate_file(p, timeout, variants) for p in paths]
+def validate(paths, timeout: float | None = None, variants: int = 20, tex: bool = True) -> list[FileReport]:
+    """validate_file for each path; then, where latexmk is installed, every file that passed is
+    typeset (one TeX run for all, one per file only to find the culprit when that run fails)."""
+    reports = [validate_file(p, timeout, variants) for p in paths]
+    if tex and shutil.which("latexmk"):
+        reports = _typeset(reports)
+    return reports
+
+
+TEX_CHECK_TIMEOUT = 30.0     # seconds for the whole validate compile (the catalogue takes about 2)
+
+
+def _typeset(reports: list) -> list:
+    """Compile the solution sheet in draft mode (one pass, no PDF written) under the sheet's TeX
+    sandbox; a file whose statement or model answers do not compile gets the TeX error lines."""
+    ready = [i for i, r in enumerate(reports) if r.ok and r.solution is not None]
+    if not ready or _tex_error([reports[i].solution for i in ready]) is None:
+        return [replace(r, lines=r.lines + (Line(True, "typesets: the solution sheet compiles"),))
+                if i in ready else r for i, r in enumerate(reports)]
+    out = list(reports)
+    for i in ready:
+        err = _tex_error([reports[i].solution])
+        line = Line(True, "typesets: the solution sheet compiles") if err is None else Line(False, f"typesets: {err}")
+        out[i] = replace(reports[i], lines=reports[i].lines + (line,))
+    return out
+
+
+def _tex_error(solutions) -> str | None:
+    """None when the sheet of these solutions compiles, else the LaTeX error excerpt."""
+    tex = sheet.render_sheet(solutions)
+    with tempfile.TemporaryDirectory(prefix="derive-validate-") as tmp:
+        (Path(tmp) / "sheet.tex").write_text(tex, encoding="utf-8")
+        cmd = ["pdflatex", "-draftmode", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+               "-file-line-error", "sheet.tex"]
+        try:
+            code, out = pdf.run_tex(cmd, tmp, TEX_CHECK_TIMEOUT)
+        except LatexError as e:
+            return str(e)
+        if code == 0:
+            return None
+        log = Path(tmp) / "sheet.log"
+        excerpt = pdf.log_excerpt(log.read_text(errors="replace") if log.exists() else out)
+        return "LaTeX failed: " + " | ".join(line.strip() for line in excerpt.splitlines()[:3] if line.strip())
 
 
 # ---- the command line ---------------------------------------------------------------------
@@ -184,7 +230,7 @@ def cmd_validate(args) -> int:
     for f in args.files:
         path = Path(f)
         files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
-    reports = validate(files, args.timeout, args.variants)
+    reports = validate(files, args.timeout, args.variants, tex=not args.no_tex)
     failed = 0
     for rep in reports:
         if not args.quiet or not rep.ok:
@@ -204,7 +250,8 @@ def register_cli(subparsers) -> None:
         "validate", help="check problem files: schema, solve, verify, sample answers",
         description="Validate problem files: the schema (errors name the file, the key and the column), "
                     "then solve and verify every quantity, then check each [[answers]] sample against its "
-                    "expected verdict. One ok/FAIL line per stage and sample; exit status 0 only if all pass "
+                    "expected verdict, then (where latexmk is installed) typeset the solution sheet. One ok/FAIL line per "
+                    "stage and sample; exit status 0 only if all pass "
                     "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
         epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
     p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
@@ -212,4 +259,6 @@ def register_cli(subparsers) -> None:
     p.add_argument("--timeout", type=float, default=None, help="seconds per sample check (default 2)")
     p.add_argument("--variants", type=int, default=20, metavar="N",
                    help="seeds drawn per problem with [variants], each solved and verified (default 20; 0: none)")
+    p.add_argument("--no-tex", action="store_true", help="skip typesetting the solution sheet (done only where "
+                   "latexmk is installed; TeX may read only its own folder)")
     p.set_defaults(func=cmd_validate)

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import givens
 from . import symbolic as sy
-from . import verify as V
+from . import points as V
 from .backprop import derive, forward_subs
 from .errors import AnswerError, DeriveError, ProblemSpecError
 from .numeric import evaluate

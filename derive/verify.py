@@ -1,27 +1,23 @@
-"""Numeric proof of a Derivation: central finite differences at distinct sizes and seeded points.
-
-Dimensions get distinct sizes so a missing transpose cannot hide behind a square matrix;
-abstract functions get random smooth stand-ins; points near a kink (ReLU at 0) are redrawn;
-the error is relative (seed 002 §1 explains why).
+"""Numeric proof of a Derivation: each result against what its kind is checked by — central finite
+differences at distinct sizes and seeded points off the kinks (points.py), the forward pass, or
+its own properties; the error is relative (seed 002 §1 explains why).
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
-from . import symbolic as sy
-from .backprop import INTERNAL, Derivation, Result
-from .numeric import evaluate
+from .backprop import Derivation, Result
+from .numeric import evaluate, rel_error
+from .points import (SIZES, Given, Instance, adjoint_values, at_given_values, forward,  # noqa: F401 (the API)
+                     instance, point)
 from .problem import Problem
+from .properties import grade as grade_properties
 
-SIZES = ((2, 3, 5, 7, 4), (3, 4, 2, 6, 5))   # one size per dimension, in declaration order
 TOLERANCE = 1e-5          # central differences in float64 on deep nets reach ~1e-6
 ENTRYWISE_LIMIT = 60      # larger parameters are checked along random directions
 STEP = 1e-6
-KINK_MARGIN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -32,104 +28,11 @@ class Check:
     value: float | None       # the number, where the problem gives numeric inputs
 
 
-@dataclass(frozen=True)
-class Instance:
-    """One numeric instantiation of a problem: sizes, values and stand-in functions."""
-    dims: dict
-    env: dict
-    functions: dict
-
-
-def rel_error(a, b) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        return float("inf")
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
-    diff = np.linalg.norm(a - b)
-    return float(diff / scale) if scale > 1e-12 else float(diff)
-
-
-@functools.lru_cache(maxsize=1)
-def _stand_in_pool(size: int = 16) -> tuple:
-    """Random smooth functions a·tanh(b·x + c/2) + d/3·x, drawn once: their derivatives are then
-    computed once per process (building fresh SymPy bodies per instance cost most of verify)."""
-    rng = np.random.default_rng(20261123)
-    pool = []
-    for _ in range(size):
-        a, b, c, d = (round(float(v), 3) for v in rng.uniform(0.5, 1.5, 4) * rng.choice([-1, 1], 4))
-        pool.append(sp.Float(a) * sp.tanh(sp.Float(b) * sy.x_ + sp.Float(c) / 2) + sp.Float(d) / 3 * sy.x_)
-    return tuple(pool)
-
-
-def stand_in(rng) -> sp.Expr:
-    """A random smooth function with known derivatives, for an abstract f."""
-    pool = _stand_in_pool()
-    return pool[int(rng.integers(len(pool)))]
-
-
-def instance(problem: Problem, seed: int = 0, sizes=SIZES[0], use_values: bool = False) -> Instance:
-    rng = np.random.default_rng(seed)
-    dims = {d: sizes[i % len(sizes)] + (i // len(sizes)) for i, d in enumerate(problem.scope.dims)}
-    functions = {f: stand_in(rng) for f in sorted(problem.scope.functions)}
-    env = {}
-    names = list(problem.inputs) + list(problem.given)
-    for name in names:
-        s = problem.scope.symbols[name]
-        shape = sy.shape_of(s)
-        if shape is None:
-            env[name] = float(rng.normal())
-        else:
-            r, c = (int(sp.sympify(x).subs({v: dims[str(v)] for v in sp.sympify(x).free_symbols})) for x in shape)
-            env[name] = rng.normal(size=(r, c))
-        if name in problem.positive:
-            env[name] = np.abs(env[name]) + 0.1
-        if name in problem.onehot:
-            hot = np.zeros(env[name].shape)
-            hot.flat[rng.integers(hot.size)] = 1.0
-            env[name] = hot
-    if use_values:
-        for k, v in problem.values.items():
-            env[k] = v if not problem.scope.matrix_mode else np.array([[v]])
-    return Instance({problem.scope.dims[d]: n for d, n in dims.items()}, env, functions)
-
-
-def forward(problem: Problem, inst: Instance, override: dict | None = None) -> dict:
-    """Values of every node; `override` pins nodes (for derivatives at an intermediate)."""
-    env = dict(inst.env)
-    env.update(override or {})
-    for eq in problem.equations:
-        if override and eq.name in override:
-            continue
-        v = evaluate(eq.expr, env, inst.dims, inst.functions)
-        env[eq.name] = v if isinstance(v, np.ndarray) or not problem.scope.matrix_mode else np.array([[v]])
-    return env
-
-
 def objective(problem: Problem, env: dict) -> float:
     """The differentiated scalar: the output, or Σ G ⊙ node for each given upstream gradient G."""
     if problem.given:
         return float(sum(np.sum(np.asarray(env[g]) * np.asarray(env[n])) for g, n in problem.given.items()))
     return float(np.sum(env[problem.output]))
-
-
-def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
-    for eq in problem.equations:
-        for call in eq.expr.atoms(sy.Fn, sy.Apply):
-            if call.fname in sy.KINKS:
-                arg = np.asarray(evaluate(call.args[2], env, inst.dims, inst.functions))
-                if np.min(np.abs(arg)) < KINK_MARGIN:
-                    return True
-    return False
-
-
-def point(problem: Problem, seed: int, sizes=SIZES[0]) -> tuple[Instance, dict]:
-    """A random instance and its forward values, redrawn (seed + 1, ...) while near a kink."""
-    for attempt in range(20):
-        inst = instance(problem, seed + attempt, sizes)
-        env = forward(problem, inst)
-        if not near_kink(problem, inst, env):
-            break
-    return inst, env
 
 
 def perturbed(problem: Problem, inst: Instance, wrt: str, value) -> dict:
@@ -157,47 +60,48 @@ def finite_difference(problem: Problem, inst: Instance, base: dict, wrt: str, of
     return np.array(outs).reshape(np.shape(x0)) if np.ndim(x0) else float(outs[0])
 
 
-def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
-    """env plus the value of every gradient name, under the engine's name and the problem's
-    (transposed, in numerator layout), and of every Jacobian quantity's name."""
-    p = derivation.problem
-    out = dict(env)
-    for node, (symbol, _, closed) in derivation.adjoints.items():
-        value = evaluate(closed, env, inst.dims, inst.functions)
-        out[str(symbol)] = value
-        if str(symbol).endswith(INTERNAL):
-            out[str(symbol)[:-len(INTERNAL)]] = np.asarray(value).T
-    for r in derivation.results:
-        if r.quantity.kind == "jacobian":
-            out[r.quantity.name] = evaluate(r.closed, out, inst.dims, inst.functions)
-    return out
-
-
 def check_result(derivation: Derivation, r: Result, inst: Instance, env: dict) -> float:
-    """Relative error of one result against finite differences (or the forward pass, for values)."""
-    p = derivation.problem
-    q = r.quantity
-    if q.kind == "prose":                  # nothing to prove: shown with its model answer, not graded
-        return 0.0
-    if q.kind == "shape":                  # every dimension known at the given values is a positive integer
+    """Relative error of one result against what its kind is checked by (kinds.Kind.checked_by)."""
+    return r.quantity.kind.verify(Verifier(derivation, inst, env), r)
+
+
+class Verifier:
+    """How each kind's result is proven at one instance (kinds.Kind.verify picks one of these)."""
+
+    def __init__(self, derivation: Derivation, inst: Instance, env: dict):
+        self.derivation, self.inst, self.env = derivation, inst, env
+
+    def _eval(self, e, env=None):
+        return evaluate(e, self.env if env is None else env, self.inst.dims, self.inst.functions)
+
+    def dimensions(self, r) -> float:
+        """Every dimension known at the given values is a positive integer."""
         ok = all(d.free_symbols or (d.is_number and d == int(d) and d > 0) for d in r.closed)
         return 0.0 if ok else float("inf")
-    if q.kind == "property":               # the model answer must pass its own property grading
-        from .properties import grade
-        return 0.0 if grade(p, q, r.closed, derivation).passed else float("inf")
-    if q.kind in ("value", "formula"):
-        return rel_error(evaluate(r.closed, env, inst.dims, inst.functions), env[q.of])
-    if q.kind == "jacobian":
-        got = evaluate(r.closed, env, inst.dims, inst.functions)
-        return rel_error(got, finite_difference(p, inst, env, q.wrt, of=q.of))
-    full = adjoint_values(derivation, inst, env)
-    got = [np.asarray(evaluate(e, full, inst.dims, inst.functions), dtype=float) for e in (r.closed, r.expr)]
-    if p.layout == "numerator" and np.ndim(got[0]) == 2:
-        got = [g.T for g in got]
-    if np.size(env[q.wrt]) > ENTRYWISE_LIMIT:
-        return max(directional_error(p, inst, env, q.wrt, g) for g in got)
-    want = finite_difference(p, inst, env, q.wrt)
-    return max(rel_error(np.reshape(g, np.shape(want)), want) for g in got)
+
+    def own_properties(self, r) -> float:
+        """The model answer must pass its own property grading."""
+        p = self.derivation.problem
+        return 0.0 if grade_properties(p, r.quantity, r.closed, self.derivation).passed else float("inf")
+
+    def forward_pass(self, r) -> float:
+        return rel_error(self._eval(r.closed), self.env[r.quantity.of])
+
+    def node_finite_differences(self, r) -> float:
+        q = r.quantity
+        return rel_error(self._eval(r.closed), finite_difference(self.derivation.problem, self.inst, self.env,
+                                                                 q.wrt, of=q.of))
+
+    def finite_differences(self, r) -> float:
+        p, q, inst, env = self.derivation.problem, r.quantity, self.inst, self.env
+        full = adjoint_values(self.derivation, inst, env)
+        got = [np.asarray(self._eval(e, full), dtype=float) for e in (r.closed, r.expr)]
+        if p.layout == "numerator" and np.ndim(got[0]) == 2:
+            got = [g.T for g in got]
+        if np.size(env[q.wrt]) > ENTRYWISE_LIMIT:
+            return max(directional_error(p, inst, env, q.wrt, g) for g in got)
+        want = finite_difference(p, inst, env, q.wrt)
+        return max(rel_error(np.reshape(g, np.shape(want)), want) for g in got)
 
 
 def directional_error(problem: Problem, inst: Instance, env: dict, wrt: str, grad, count: int = 3) -> float:
@@ -215,8 +119,9 @@ def directional_error(problem: Problem, inst: Instance, env: dict, wrt: str, gra
     return rel_error(got, want)
 
 
-def verify(derivation: Derivation, seeds=(1, 2)) -> tuple[Check, ...]:
-    """Check every result at several sizes and points; numbers at the given values, if any."""
+def verify(derivation: Derivation, seeds=(1, 2), given: Given | None = None) -> tuple[Check, ...]:
+    """Check every result at several sizes and points; numbers at the given values, if any
+    (`given`: that evaluation, when the caller already has it)."""
     p = derivation.problem
     worst = {r.quantity.name: 0.0 for r in derivation.results}
     for n, seed in enumerate(seeds):
@@ -224,15 +129,15 @@ def verify(derivation: Derivation, seeds=(1, 2)) -> tuple[Check, ...]:
         for r in derivation.results:
             worst[r.quantity.name] = max(worst[r.quantity.name], check_result(derivation, r, inst, env))
     values = {}
-    if p.values:
-        inst = instance(p, 0, use_values=True)
-        env = forward(p, inst)
+    given = given or at_given_values(derivation)
+    if given is not None:
+        inst = given.inst
         for r in derivation.results:
-            err = check_result(derivation, r, inst, env)
+            err = check_result(derivation, r, inst, given.env)
             worst[r.quantity.name] = max(worst[r.quantity.name], err)
-            if r.quantity.kind in ("shape", "prose", "property"):
+            if not r.quantity.kind.has_value:
                 continue
-            v = evaluate(r.closed, adjoint_values(derivation, inst, env), inst.dims, inst.functions)
+            v = evaluate(r.closed, given.full, inst.dims, inst.functions)
             values[r.quantity.name] = float(np.asarray(v).reshape(-1)[0]) if np.size(v) == 1 else None
     return tuple(Check(name, bool(err <= TOLERANCE), err, values.get(name))
                  for name, err in worst.items())

@@ -16,7 +16,7 @@ import threading
 from .. import sandbox
 from ..errors import AnswerError, ProblemSpecError, UnknownError, UnsupportedError, UsageError
 from ..pipeline import Solution, solve
-from ..problem import Problem, load
+from ..problem import Problem, load, load_file, problem_dirs
 from .job import job, prepare
 from .key import ProblemKey, key_of, resolve
 from .read import parse_answer, shape_pieces
@@ -73,6 +73,7 @@ class Checker:
         except OSError:
             pass                             # retried on first use
         self._solutions: dict[ProblemKey, Solution] = {}
+        self._paths: dict[tuple, str] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> Checker:
@@ -87,7 +88,31 @@ class Checker:
 
     def load(self, problem) -> Problem:
         """A problem by id, alias, file path, or a Problem (as derive.load, with this checker's folders)."""
-        return problem if isinstance(problem, Problem) else load(problem, self.problems)
+        return self._load(problem, self.problems)
+
+    def _load(self, problem, dirs: tuple) -> Problem:
+        """derive.load, remembering which file a name is in while the folders stay the same (finding
+        a name reads the whole catalogue); the file itself is re-read whenever it changes."""
+        if isinstance(problem, Problem):
+            return problem
+        try:
+            stamp = (str(problem), dirs, tuple(os.stat(d).st_mtime_ns for d in problem_dirs(dirs)))
+        except OSError:
+            return load(problem, dirs)
+        path = self._paths.get(stamp)
+        if path is not None:
+            try:
+                p = load_file(path)
+                if str(problem) in (p.id, p.alias, path):
+                    return p
+            except ProblemSpecError:
+                pass
+        p = load(problem, dirs)
+        with self._lock:
+            if len(self._paths) > 4096:
+                self._paths.clear()
+            self._paths[stamp] = p.path
+        return p
 
     def solve(self, problem) -> Solution:
         """derive.solve, cached until the problem's file changes."""
@@ -155,5 +180,5 @@ def default_checker() -> Checker:
 def check(problem, quantity: str, answer: str, format: str = "auto", *, timeout: float = DEFAULT_TIMEOUT,
           extra=None) -> CheckResult:
     """Check one answer with the default Checker; `extra`: problems folders (one, or any iterable)."""
-    p = problem if isinstance(problem, Problem) else load(problem, folders(extra))
-    return default_checker().check(p, quantity, answer, format, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    checker = default_checker()
+    return checker.check(checker._load(problem, folders(extra)), quantity, answer, format, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)

@@ -8,17 +8,20 @@ barycentre of their neighbours, then spread to a minimum distance. Plain pdflate
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
+from sympy.core.function import _coeff_isneg
 
 from .. import symbolic as sy
-from ..problem import Problem
 from .. import notation as pr
+from ..errors import UnsupportedError
+from ..problem import Problem
+from .templates import Tex, render_template
 
 
-class Tex(str):
-    """Already LaTeX (the sheet's templates pass it through unescaped)."""
 
 PARAMETER_PREFIXES = ("w", "W", "b", "gamma", "beta", "theta")
 
@@ -100,7 +103,6 @@ class Graph:
 
 # ---- expression -> operator tree --------------------------------------------------------------
 def _neg_stripped(t):
-    from sympy.core.function import _coeff_isneg
     return -t if _coeff_isneg(t) else None
 
 
@@ -164,7 +166,8 @@ def _decompose(e, names):
         return "softmax", None, (e.arg,)
     if isinstance(e, (sp.exp, sp.log, sp.tanh)):
         return type(e).__name__, None, (e.args[0],)
-    raise NotImplementedError(f"no graph node for {type(e).__name__}")
+    raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
+                           "powers, transposes, softmax and named functions")
 
 
 def _leaf_kind(name: str) -> str:
@@ -288,15 +291,10 @@ def _positions(nodes, edges, levels, sweeps: int = 6) -> dict:
 # ---- numbers on the nodes ---------------------------------------------------------------------
 def node_numbers(solution) -> dict:
     """name -> (forward value, gradient of the output or None) at the problem's given values."""
-    import numpy as np
-
-    from .. import verify
-    p, d = solution.problem, solution.derivation
-    if not p.values:
+    p = solution.problem
+    if solution.given is None:
         return {}
-    inst = verify.instance(p, use_values=True)
-    env = verify.forward(p, inst)
-    full = verify.adjoint_values(d, inst, env)
+    env, full = solution.given.env, solution.given.full
     known = set(p.values)                  # a symbol left free (C channels) has no number to show
     for e in p.equations:
         if {str(s) for s in e.expr.free_symbols} & set(p.scope.symbols) <= known:
@@ -336,7 +334,7 @@ def coordinates(graph: Graph, level_step: float | None = None, cross_step: float
 
 def _curve(a, b, bend: float, samples: int = 16) -> list:
     """Points along TikZ's `to[bend left=bend]` from a to b (a cubic, looseness 1)."""
-    import math
+
     (ax, ay), (bx, by) = a, b
     length = math.hypot(bx - ax, by - ay)
     phi = math.atan2(by - ay, bx - ax)
@@ -375,7 +373,6 @@ def routes(graph: Graph, xy: dict, clearance: float = 0.55) -> list:
 
 def tikz(problem_or_graph, numbers: dict | None = None) -> str:
     """The graph as a tikzpicture (templates/graph.tikz.j2)."""
-    from .sheet import render_template
     g = problem_or_graph if isinstance(problem_or_graph, Graph) else build(problem_or_graph, numbers)
     xy = coordinates(g)
     return render_template("graph.tikz.j2", graph=g, xy=xy, edges=list(zip(g.edges, routes(g, xy))))
@@ -383,6 +380,5 @@ def tikz(problem_or_graph, numbers: dict | None = None) -> str:
 
 def dot(problem_or_graph, numbers: dict | None = None) -> str:
     """The graph in Graphviz DOT (templates/graph.dot.j2)."""
-    from .sheet import render_template
     g = problem_or_graph if isinstance(problem_or_graph, Graph) else build(problem_or_graph, numbers)
     return render_template("graph.dot.j2", graph=g, escape=False)

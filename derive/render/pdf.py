@@ -1,0 +1,105 @@
+"""The PDF build: LaTeX source -> PDF with TeX sandboxed.
+
+TeX runs with -no-shell-escape, may read only its own temporary folder and its installation
+(openin_any = p: nothing by absolute path or '..'), may write only there, and is stopped after
+TEX_TIMEOUT seconds; it runs in its own process group so that a timeout, Ctrl-C or SIGTERM kills
+latexmk together with the pdflatex it started, and the temporary folder is always removed.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .. import cliutil
+from ..errors import LatexError, RenderError
+
+INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
+                "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")
+TEX_TIMEOUT = 60.0       # seconds for one TeX run; the whole catalogue takes about 3
+# TeX may read only the files of its own folder and its installation, write only there, run nothing
+TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+
+
+def tex_engine() -> list | None:
+    """The command that compiles a .tex to PDF here, or None."""
+    if shutil.which("latexmk"):
+        return ["latexmk", "-pdf", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                "-file-line-error"]
+    if shutil.which("pdflatex"):
+        return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+    return None
+
+
+def run_tex(cmd: list, cwd, timeout: float | None = None) -> tuple[int, str]:
+    """One TeX command, sandboxed by TEX_ENV, in its own process group so that a timeout, Ctrl-C or
+    SIGTERM kills latexmk and the pdflatex it started. Returns (exit status, terminal output)."""
+    timeout = timeout or TEX_TIMEOUT
+    env = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENV
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        log = Path(cwd) / "sheet.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-6:]) if log.exists() else ""
+        raise LatexError(f"LaTeX did not finish within {timeout:g} s and was stopped: a statement or model "
+                         "answer probably loops (a macro that calls itself, such as \\def\\a{\\a}\\a)"
+                         + (f"; the log ends:\n{tail}" if tail else "")) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, out
+
+
+def _kill_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
+    """The error lines of a LaTeX log: lines starting with '!' (or file:line: errors) and a few after."""
+    lines = log.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("!") or re.match(r"^[^ ]*\.tex:\d+: ", line):
+            out.extend(lines[i:i + after + 1])
+            out.append("")
+    return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
+
+
+_CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
+
+
+def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
+    """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
+    engine = tex_engine()
+    if engine is None:
+        raise RenderError(INSTALL_HINT)
+    pdf_path = Path(pdf_path)
+    with tempfile.TemporaryDirectory(prefix="derive-sheet-") as tmp:
+        src = Path(tmp) / "sheet.tex"
+        src.write_text(f"\\pdfinfo{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
+        runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
+        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
+            runs = [["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                     "-file-line-error", "sheet.tex"]]
+        for cmd in runs:
+            code, out = run_tex(cmd, tmp)
+            if code != 0:
+                log = (Path(tmp) / "sheet.log")
+                text = log.read_text(errors="replace") if log.exists() else out
+                raise LatexError("LaTeX failed:\n" + log_excerpt(text))
+        pdf_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(tmp) / "sheet.pdf", pdf_path)
+        if keep_log:
+            shutil.copyfile(Path(tmp) / "sheet.log", pdf_path.with_suffix(".log"))
+    return pdf_path

@@ -1,0 +1,38 @@
+"""Tokens: what both lexers produce (plain text in mathparse.py, LaTeX in latex.py) and what they share —
+the Unicode letters, number literals, one-character operators and the matching of a problem's
+multi-character names (dL/dh3, P(y=i))."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str          # num name op ( ) , T sum end
+    value: str
+    pos: int
+    primes: int = 0
+
+
+UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
+           "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
+NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
+             "/": "/", ">": ">"}
+
+
+class KnownNames(dict):
+    """A problem's written forms -> canonical names, matched longest first."""
+
+    def __init__(self, names: dict[str, str] | None):
+        super().__init__(names or {})
+        self.by_length = sorted(self, key=len, reverse=True)
+
+    def at(self, text: str, i: int) -> str | None:
+        """The written form that starts at text[i] and does not end inside a longer word, if any."""
+        for k in self.by_length:
+            if text.startswith(k, i):
+                after = text[i + len(k):i + len(k) + 1]
+                return None if k[-1].isalnum() and after.isalnum() else k
+        return None
