@@ -423,3 +423,15 @@ def test_progress_bar_shows_rows_rate_and_time_left():
     last = out.getvalue().split("\r")[-1]
     assert re.fullmatch(r"\s*100/100 \[#{30}\] [\d,]+ rows/s ETA 0:00 ", last), last
     assert re.search(r"\s50/100 \[#{15}\.{15}\] [\d,]+ rows/s ETA \d+:\d\d ", out.getvalue())
+
+
+def test_variant_column_grades_each_row_against_its_variant(tmp_path, checker):
+    """residual-relu varies its given values: dz/dw0 = 0.4 is right for seed 17 only (see the
+    README's Variants section); without a variant the seed's printed problem gives -0.2."""
+    src = write_csv(tmp_path / "v.csv", ["student", "problem", "quantity", "answer", "variant"],
+                    [("a", "residual-relu", "dz/dw0", "0.4", "17"), ("b", "residual-relu", "dz/dw0", "0.4", "18"),
+                     ("c", "residual-relu", "dz/dw0", "-0.2", ""), ("d", "residual-relu", "dz/dw0", "0.4", "x")])
+    grade.grade_file(src, tmp_path / "r.csv", checker=checker)
+    r = read_csv(tmp_path / "r.csv")
+    assert [x["verdict"] for x in r] == ["correct", "incorrect", "correct", "invalid"]
+    assert r[3]["feedback"] == "variant 'x' is not a whole number"
