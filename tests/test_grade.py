@@ -239,7 +239,7 @@ def test_bad_options_are_one_error_line(tmp_path, capsys):
     assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--workers", "0"]) == 2
     assert capsys.readouterr().err == "Error: the number of workers is a whole number ≥ 1, not 0\n"
     assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--timeout", "-1"]) == 2
-    assert capsys.readouterr().err.startswith("Error: the timeout is a number of seconds above 0")
+    assert capsys.readouterr().err.startswith("Error: --timeout is a number of seconds above 0")
     assert list(tmp_path.iterdir()) == []
     copy = tmp_path / "answers.csv"
     copy.write_bytes(src.read_bytes())
