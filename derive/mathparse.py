@@ -1,8 +1,7 @@
 """Text and LaTeX -> an allow-listed syntax tree. Never eval: a lexer and a Pratt parser.
 
-One parser serves problem files and student answers alike. Two lexers (plain text and
-LaTeX) produce the same token stream; `parse` returns a tree of the frozen nodes below,
-which `symbolic.build` turns into SymPy objects against a problem's scope.
+One parser for problem files and student answers; two lexers (text, LaTeX), one token stream;
+`parse` returns frozen nodes that `symbolic.build` turns into SymPy against a problem's scope.
 """
 from __future__ import annotations
 
@@ -194,17 +193,14 @@ class Parser:
         stack = [(root, False)]
         while stack:
             node, done = stack.pop()
-            kids = _children(node)
             if not done:
-                stack.append((node, True))
-                stack.extend((k, False) for k in kids)
+                stack += [(node, True)] + [(k, False) for k in _children(node)]
                 continue
-            h = 1 + max((height[id(k)] for k in kids), default=0)
+            height[id(node)] = h = 1 + max((height[id(k)] for k in _children(node)), default=0)
             if h > MAX_HEIGHT:
                 raise AnswerError(f"the expression chains more than {MAX_HEIGHT} operations (at column "
                                   f"{node.pos + 1}); write it in a shorter form", node.pos,
                                   code="too_complex", text=self.text)
-            height[id(node)] = h
 
     def expr(self) -> Node:
         self.nest()
