@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands registered by their stage's module (sheet/graph, grade, variant, validate)."""
     out = []
-    for mod in ("derive.render.commands", "derive.variants", "derive.validate"):
+    for mod in ("derive.render.commands", "derive.variants", "derive.validate", "derive.serve"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

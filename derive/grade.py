@@ -26,42 +26,14 @@ from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, Checker
 from .grading.checker import valid_timeout
 from .batchcheck import Memo, checking
+from .journal import Graded, Journal
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
 from .summary import SummaryBuilder, Totals
 
 RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
 VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
-JOURNAL_VERSION = 1
 MAX_AHEAD = 2000               # distinct questions derived before the workers start
-FLUSH_SECONDS = 0.05            # the journal reaches the OS at least this often (a SIGKILL loses no more)
-SYNC_SECONDS = 0.5              # ... and the disk (a power cut loses no more); lost rows are graded again
-
-
-@dataclass(frozen=True)
-class Graded:
-    verdict: str
-    score: float
-    max_score: float
-    diagnosis: tuple = ()
-    feedback: tuple = ()
-    interpreted: str = ""
-    key: str = ""               # what the answer means, for clustering wrong answers (meaning_key)
-    problem: str = ""           # the problem's id and the quantity's name (as typed when unknown)
-    quantity: str = ""
-    headline: str = ""          # on the first row of a derivation with a mistake: where it is (grade_group)
-
-    def to_json(self) -> dict:
-        return {"verdict": self.verdict, "score": self.score, "max_score": self.max_score,
-                "diagnosis": list(self.diagnosis), "feedback": list(self.feedback),
-                "interpreted": self.interpreted, "key": self.key, "problem": self.problem,
-                "quantity": self.quantity, "headline": self.headline}
-
-    @classmethod
-    def from_json(cls, d: dict) -> "Graded":
-        return cls(d["verdict"], float(d["score"]), float(d["max_score"]), tuple(d["diagnosis"]),
-                   tuple(d["feedback"]), d["interpreted"], d["key"], d["problem"], d["quantity"],
-                   d.get("headline", ""))
 
 
 @dataclass(frozen=True)
@@ -146,79 +118,6 @@ def graded_in_order(rows: Iterator[Row], check_one: Memo, workers: int) -> Itera
 def _variant(fields: dict) -> int | None:
     v = fields.get("variant", "").strip()
     return int(v) if v.lstrip("-").isdigit() else None
-
-
-# ---- the journal ----------------------------------------------------------------------------
-def _whole(line: bytes) -> bool:
-    try:
-        Graded.from_json(json.loads(line))
-        return True
-    except (ValueError, KeyError, TypeError):
-        return False
-
-
-class Journal:
-    """REPORT.partial.jsonl: a header line with the input's hash, then one Graded per row in order."""
-
-    def __init__(self, report: Path):
-        self.path = report.with_name(report.name + ".partial.jsonl")
-        self.file = None
-        self.flushed = self.synced = 0.0
-        self.count = 0                  # rows in the journal
-
-    def resume(self, input_hash: str) -> int:
-        """Rows already graded for this input (0 and a fresh journal if none or another input's)."""
-        done = 0
-        if self.path.is_file():
-            with open(self.path, "rb") as f:
-                header, good_end = f.readline(), 0
-                try:
-                    ok = json.loads(header).get("input_sha256") == input_hash
-                except (ValueError, AttributeError):
-                    ok = False
-                if ok:
-                    good_end = f.tell()
-                    for line in f:
-                        if not line.endswith(b"\n") or not _whole(line):
-                            break                       # the half line a kill left
-                        done, good_end = done + 1, good_end + len(line)
-            if ok:
-                with open(self.path, "r+b") as f:
-                    f.truncate(good_end)
-                self.file = open(self.path, "a", encoding="utf-8")
-                self.count = done
-                return done
-        self.file = open(self.path, "w", encoding="utf-8")
-        self.file.write(json.dumps({"input_sha256": input_hash, "version": JOURNAL_VERSION}) + "\n")
-        self._sync(force=True)
-        return 0
-
-    def append(self, g: Graded) -> None:
-        self.file.write(json.dumps(g.to_json(), ensure_ascii=False) + "\n")
-        self.count += 1
-        self._sync()
-
-    def _sync(self, force: bool = False) -> None:
-        """Flushing each row costs a system call a row; a row lost to a kill is only graded again."""
-        now = time.monotonic()
-        if force or now - self.flushed >= FLUSH_SECONDS:
-            self.file.flush()
-            self.flushed = now
-        if force or now - self.synced >= SYNC_SECONDS:
-            os.fsync(self.file.fileno())
-            self.synced = now
-
-    def close(self) -> None:
-        if self.file is not None:
-            self._sync(force=True)
-            self.file.close()
-            self.file = None
-
-    def replay(self) -> Iterator[Graded]:
-        with open(self.path, encoding="utf-8") as f:
-            f.readline()
-            for line in f:
-                yield Graded.from_json(json.loads(line))
 
 
 # ---- the whole batch --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from .. import cliutil
 from . import graph as gr
 from . import sheet
 from .roster import render_roster
+from .svg import svg
 
 
 def cmd_sheet(args) -> int:
@@ -40,7 +41,10 @@ def cmd_graph(args) -> int:
         raise sheet.RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
                                 "so it has no computational graph")
     numbers = gr.node_numbers(sol) if args.values else None
-    out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
+    if args.format == "svg":
+        out = svg(sol.problem, numbers, title=f"Computational graph of {sol.problem.id}")
+    else:
+        out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
     if args.output:
         cliutil.write_text(args.output, out, args.force)
         print(f"wrote {args.output}")
@@ -81,13 +85,15 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=cmd_sheet)
 
     g = subparsers.add_parser(
-        "graph", help="the computational graph of a problem (TikZ or DOT)",
+        "graph", help="the computational graph of a problem (TikZ, DOT or SVG)",
         description="Draw a problem's computational graph from its forward equations: inputs, "
                     "parameters, operators and named intermediates, laid out by depth.",
-        epilog="examples:\n  derive graph problem6\n  derive graph problem2 --values --format dot -o g.dot",
+        epilog="examples:\n  derive graph problem6\n  derive graph problem2 --values --format dot -o g.dot\n"
+               "  derive graph problem6 --format svg -o graph.svg",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     g.add_argument("problem", help="id, alias or .toml file")
-    g.add_argument("--format", choices=("tikz", "dot"), default="tikz", help="output format (default tikz)")
+    g.add_argument("--format", choices=("tikz", "dot", "svg"), default="tikz",
+                   help="output format (default tikz; svg is a standalone image)")
     g.add_argument("--values", action="store_true",
                    help="annotate forward values and gradients (problems with given numbers)")
     g.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output; an "

@@ -1,4 +1,5 @@
-"""The computational graph of a problem's forward equations, laid out by depth, as TikZ or DOT.
+"""The computational graph of a problem's forward equations, laid out by depth, as TikZ or DOT
+(SVG: render/svg.py, from the same layout).
 
 Nodes are the problem's inputs and parameters (leaves), constants, operators, and the named
 intermediates (an equation's name sits on the operator that computes it). Broadcasting by a
@@ -332,16 +333,21 @@ def coordinates(graph: Graph, level_step: float | None = None, cross_step: float
     return out
 
 
-def _curve(a, b, bend: float, samples: int = 16) -> list:
-    """Points along TikZ's `to[bend left=bend]` from a to b (a cubic, looseness 1)."""
-
+def controls(a, b, bend: float) -> tuple:
+    """The two control points of TikZ's `to[bend left=bend]` from a to b (a cubic, looseness 1)."""
     (ax, ay), (bx, by) = a, b
     length = math.hypot(bx - ax, by - ay)
     phi = math.atan2(by - ay, bx - ax)
     t = math.radians(bend)
     k = 0.3915 * length
-    p1 = (ax + k * math.cos(phi + t), ay + k * math.sin(phi + t))
-    p2 = (bx + k * math.cos(phi + math.pi - t), by + k * math.sin(phi + math.pi - t))
+    return ((ax + k * math.cos(phi + t), ay + k * math.sin(phi + t)),
+            (bx + k * math.cos(phi + math.pi - t), by + k * math.sin(phi + math.pi - t)))
+
+
+def _curve(a, b, bend: float, samples: int = 16) -> list:
+    """Points along the bent edge from a to b."""
+    (ax, ay), (bx, by) = a, b
+    p1, p2 = controls(a, b, bend)
     out = []
     for i in range(1, samples):
         u = i / samples

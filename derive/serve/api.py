@@ -1,0 +1,157 @@
+"""What the page and the JSON API say, without any web framework: the catalogue, one problem,
+a preview (parse only) and a check (through the shared checker).
+
+Problems are looked up only by id or alias in the catalogue read at start: a request can never
+name a file. Solving (derive + verify) is trusted work and is cached per problem; a check goes
+through the checker's worker pool under its per-answer time limit.
+"""
+from __future__ import annotations
+
+import re
+import threading
+
+from .. import notation as pr
+from ..errors import AnswerError, UnknownError
+from ..grading import DEFAULT_TIMEOUT, Checker, CheckResult
+from ..grading.read import parse_answer, shape_pieces
+from ..pipeline import Solution, solve
+from ..problem import Problem, catalogue
+from ..render.svg import svg
+from .preview import tree_latex
+
+FORMATS = ("auto", "text", "latex")
+
+
+def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> Checker:
+    """The one checker a server uses: its pool of warm workers, created at start, closed at shutdown."""
+    return Checker(workers=workers, timeout=timeout)
+
+
+class _Preview:
+    """The parse-only reading of an answer, per quantity kind (kinds.Kind.grade picks the method)."""
+
+    def __init__(self, p: Problem, answer: str, fmt: str):
+        self.p, self.answer, self.fmt = p, answer, fmt
+
+    def equivalence(self) -> str:
+        return tree_latex(parse_answer(self.p, self.answer, self.fmt))
+
+    properties = equivalence
+
+    def shape(self) -> str:
+        return r" \times ".join(tree_latex(t) for _, t in shape_pieces(self.p, self.answer, self.fmt))
+
+    def prose(self) -> str:
+        return ""
+
+
+class Catalogue:
+    """The problems a server offers, by id and alias, with cached solutions and graphs."""
+
+    def __init__(self, extra=None, solutions: bool = True):
+        self.problems = tuple(catalogue(extra))
+        self.by_name = {k: p for p in self.problems for k in (p.id, p.alias) if k}
+        self.solutions = solutions
+        self._lock = threading.Lock()
+        self._solved: dict[str, Solution] = {}
+        self._graphs: dict[str, str | None] = {}
+
+    def get(self, name: str) -> Problem:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise UnknownError(f"unknown problem {name!r}; see /api/problems for the list") from None
+
+    def solution(self, p: Problem) -> Solution:
+        with self._lock:
+            if p.id not in self._solved:
+                self._solved[p.id] = solve(p)          # trusted work, once per problem
+            return self._solved[p.id]
+
+    def graph(self, p: Problem) -> str | None:
+        with self._lock:
+            if p.id not in self._graphs:
+                self._graphs[p.id] = svg(p, title=f"Computational graph: {p.title}") if p.equations else None
+            return self._graphs[p.id]
+
+    def listing(self) -> list[dict]:
+        return [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+                 "quantities": [q.name for q in p.quantities]} for p in self.problems]
+
+    def detail(self, name: str) -> dict:
+        p = self.get(name)
+        out = {"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+               "statement": statement_parts(p.statement),
+               "quantities": [{"name": q.name, "latex": pr.name_latex(q.name), "kind": str(q.kind),
+                               "graded": q.graded} for q in p.quantities],
+               "graph_svg": self.graph(p),
+               "solutions": self.solutions, "solution": None}
+        if self.solutions:
+            sol = self.solution(p).to_dict()
+            for q in sol["quantities"]:
+                q["name_latex"] = pr.name_latex(q["name"])
+                if not q["graded"]:
+                    q["parts"] = statement_parts(q["text"])
+            out["solution"] = {"steps": sol["steps"], "quantities": sol["quantities"]}
+        return out
+
+    def check(self, checker, name: str, quantity: str, answer: str, fmt: str = "auto") -> CheckResult:
+        p = self.get(name)
+        q = p.quantity(quantity)
+        if not q.kind.graded and not self.solutions:       # its feedback would be the model answer
+            return CheckResult(p.id, q.name, answer, "undecided",
+                               feedback=("this question is not auto-graded; your instructor reads the answer",))
+        return checker.check(p, q.name, answer, fmt)
+
+    def preview(self, name: str, quantity: str, answer: str, fmt: str = "auto") -> dict:
+        """Parse only: the LaTeX of what was read, or the error with its offset."""
+        p = self.get(name)
+        q = p.quantity(quantity)
+        out = {"problem": p.id, "quantity": q.name, "answer": answer, "ok": True, "interpreted": "",
+               "error": None, "offset": None, "code": None}
+        if not answer.strip():
+            return out
+        try:
+            out["interpreted"] = q.kind.grade(_Preview(p, answer, fmt))
+        except AnswerError as e:
+            out.update(ok=False, error=e.message, offset=e.offset, code=e.code)
+        return out
+
+
+# ---- a problem's LaTeX prose -> paragraphs of text, math and emphasis -------------------------
+_INLINE = re.compile(r"\$(?P<math>[^$]+)\$|\\emph\{(?P<em>[^{}]*)\}|\\textbf\{(?P<strong>[^{}]*)\}"
+                     r"|\\texttt\{(?P<code>[^{}]*)\}")
+_TEXT_ESCAPES = {r"\_": "_", r"\%": "%", r"\&": "&", r"\#": "#", r"\$": "$", "~": "\u00a0", "---": "—",
+                 "--": "–", "``": "“", "''": "”"}
+_ESCAPE_RE = re.compile("|".join(re.escape(k) for k in sorted(_TEXT_ESCAPES, key=len, reverse=True)))
+
+
+def statement_parts(tex: str) -> list[dict]:
+    """LaTeX prose -> [{"item": bool, "parts": [{"text"|"math"|"em"|"strong"|"code": str}]}].
+    The page renders math with KaTeX and everything else as text nodes."""
+    blocks: list[dict] = []
+    tex = re.sub(r"\\(begin|end)\{(itemize|enumerate)\}", "\n\n", tex.replace(r"\$", "\x00"))
+    for chunk in re.split(r"\n\s*\n|(?=\\item\b)", tex):
+        item = chunk.lstrip().startswith(r"\item")
+        chunk = re.sub(r"^\s*\\item\s*", "", chunk) if item else chunk
+        chunk = " ".join(chunk.split())
+        if not chunk:
+            continue
+        parts, at = [], 0
+        for m in _INLINE.finditer(chunk):
+            if m.start() > at:
+                parts.append({"text": _text(chunk[at:m.start()])})
+            kind = m.lastgroup
+            parts.append({kind: m[kind] if kind == "math" else _text(m[kind])})
+            at = m.end()
+        if at < len(chunk):
+            parts.append({"text": _text(chunk[at:])})
+        blocks.append({"item": item, "parts": parts})
+    return blocks
+
+
+def _text(s: str) -> str:
+    return _ESCAPE_RE.sub(lambda m: _TEXT_ESCAPES[m[0]], s).replace("\x00", "$")
+
+
+__all__ = ["Catalogue", "make_checker", "statement_parts", "FORMATS", "UnknownError"]
