@@ -9,8 +9,9 @@ import textwrap
 import time
 
 from . import autograder, cliutil, grade, pipeline, problem as problem_mod, submission, variants
-from .errors import DeriveError, Interrupted
-from .grading import DEFAULT_TIMEOUT, check
+from .errors import DeriveError, Interrupted, UsageError
+from .grading import DEFAULT_TIMEOUT, check, default_checker
+from .grading.steps import check_submission
 from .notation import shape_text, text
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
@@ -190,6 +191,12 @@ def _register_grading(sub) -> None:
 
 
 def cmd_check(args) -> int:
+    if args.submission:
+        return cmd_check_submission(args)
+    if args.quantity is None or args.answer is None:
+        raise UsageError("give a QUANTITY and an ANSWER, or --submission FILE to grade a whole derivation")
+    if args.ecf is not None:
+        raise UsageError("--ecf applies to a whole derivation: use it with --submission FILE")
     answer = cliutil.read_stdin().strip() if args.answer == "-" else args.answer
     problem = args.problem
     if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
@@ -211,16 +218,57 @@ def cmd_check(args) -> int:
     return {"correct": EXIT_OK, "incorrect": EXIT_INCORRECT}.get(res.verdict, EXIT_UNUSABLE)
 
 
+def cmd_check_submission(args) -> int:
+    if args.quantity is not None:
+        raise UsageError("--submission grades the whole file: give only the PROBLEM, not a quantity or answer")
+    p = problem_mod.load(args.problem, args.problems)
+    if args.variant is not None:
+        p = variants.variant_of(p, args.variant)
+    answers = submission.for_problem(submission.read_path(args.submission), p, args.submission)
+    res = check_submission(p, answers, args.ecf, default_checker(), format=args.format, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_submission(res))
+    verdicts = {s.verdict for s in res.steps}
+    if verdicts <= {"invalid", "undecided"}:
+        return EXIT_UNUSABLE
+    return EXIT_OK if verdicts == {"correct"} else EXIT_INCORRECT
+
+
+def format_submission(res) -> str:
+    out = [res.headline, f"score {res.score:g} / {res.max_score:g}"
+           + (f" (a step consistent with an earlier mistake earns {res.ecf:g} of its points)"
+              if any(s.verdict == "consistent" for s in res.steps) else ""), ""]
+    width = max(len(s.quantity) for s in res.steps)
+    for s in res.steps:
+        tags = f" [{', '.join(s.diagnosis)}]" if s.diagnosis else ""
+        points = f"{s.score:g} / {s.max_score:g}" if s.asked else "not asked"
+        out.append(f"  {s.quantity:<{width}}  {s.verdict}{tags}  ({points})")
+        out.append(f"  {'':<{width}}  answer: {s.answer}")
+        out += [f"  {'':<{width}}  {line}" for line in s.feedback]
+    return "\n".join(out)
+
+
 def _add_check(sub) -> None:
     p = sub.add_parser(
         "check", help="check one answer to a quantity",
-        description="Check a typed answer (plain text or LaTeX) against the derived, verified gradient. "
-                    "Exit status: 0 correct, 1 incorrect, 2 invalid or undecided.",
+        description="Check a typed answer (plain text or LaTeX) against the derived, verified gradient, "
+                    "or with --submission a whole derivation: every quantity an answer file answers, "
+                    "step by step, with the first wrong step and credit for later steps consistent "
+                    "with it (error carried forward). Exit status: 0 correct, 1 incorrect (a "
+                    "submission: some step not correct), 2 invalid or undecided (a submission: "
+                    "unusable, or no step could be graded).",
         epilog="example: derive check problem1 dL/dw1 \"dL/dh3 * f3' * w3 * f1' * x\"   "
-               "(an answer starting with '-' goes after --; ANSWER - reads standard input)")
+               "(an answer starting with '-' goes after --; ANSWER - reads standard input);   "
+               "a whole derivation: derive check problem6 --submission answers.txt --ecf 0.5")
     p.add_argument("problem", help="id (scalar-chain), alias (problem1) or a .toml file")
-    p.add_argument("quantity", help="the quantity as the problem names it, e.g. dL/dw1")
-    p.add_argument("answer", help="the answer; - reads it from standard input")
+    p.add_argument("quantity", nargs="?", help="the quantity as the problem names it, e.g. dL/dw1")
+    p.add_argument("answer", nargs="?", help="the answer; - reads it from standard input")
+    p.add_argument("--submission", metavar="FILE", help="grade every answer of this answer file "
+                   "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
+    p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
+                   "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
     p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
                    help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
@@ -286,17 +334,19 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     takes_value = {o for a in sub._actions if a.nargs is None and a.option_strings for o in a.option_strings
                    if not isinstance(a, (argparse._StoreTrueAction, argparse._HelpAction))}
     start = argv.index("check") + 1
-    positionals, i = 0, start
+    options, positionals, moved, i = [], [], False, start
     while i < len(argv):
         tok = argv[i]
-        if tok in known:
-            i += 2 if tok in takes_value else 1
+        if tok in known or tok.split("=")[0] in known:
+            n = 2 if tok in takes_value else 1
+            options += argv[i:i + n]
+            i += n
             continue
-        if positionals == 2 and tok.startswith("-") and tok != "-" and not tok.split("=")[0] in known:
-            return argv[:i] + argv[i + 1:] + ["--", tok]
-        positionals += 1
+        moved = moved or (len(positionals) == 2 and tok.startswith("-") and tok != "-")
+        positionals.append(tok)
         i += 1
-    return argv
+    # every positional after --, so the optional QUANTITY and ANSWER are read together
+    return argv[:start] + options + ["--"] + positionals if moved else argv
 
 
 def main(argv=None) -> int:

@@ -14,30 +14,25 @@ import contextlib
 import csv
 import json
 import os
-import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import gradescope
+from . import gradescope, grouped
 from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, Checker
 from .grading.checker import valid_timeout
-from .grading.job import prepare
-from .grading.key import key_of
+from .batchcheck import Memo, checking
 from .journal import Graded, Journal
-from .problem import load as load_problem
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
 from .summary import SummaryBuilder, Totals
 
 RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
 VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
-MEMO_SIZE = 8192               # distinct (question, answer) results remembered
-MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
 MAX_AHEAD = 2000               # distinct questions derived before the workers start
 
 
@@ -52,90 +47,6 @@ class Outcome:
 
 
 # ---- grading one row ------------------------------------------------------------------------
-@contextlib.contextmanager
-def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None,
-             questions=()):
-    """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
-    backed by `checker`, or by a new Checker with `workers` processes (closed on exit) whose workers
-    start with the references of `questions` (problem, quantity) already derived."""
-    with contextlib.ExitStack() as stack:
-        if checker is None:
-            _derive_ahead(questions, extra)
-            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
-        load = _Problems(checker)
-        yield Memo(lambda problem, quantity, answer, variant=None: checker.check(
-            load(problem), quantity, answer, timeout=timeout, variant=variant))
-
-
-def _derive_ahead(questions, extra) -> None:
-    """Derive each asked problem once here, before the Checker forks its workers from this process,
-    so that every worker (and every replacement of a worker killed on a timeout) starts warm
-    instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
-    worker, which reports them per row."""
-    problems = {}
-    for name, qname in questions:
-        try:
-            if name not in problems:
-                problems[name] = None                  # an unknown name is looked up once
-                problems[name] = load_problem(name, extra)
-            if problems[name] is not None:
-                prepare(key_of(problems[name]), problems[name].quantity(qname).name)
-        except Exception:                 # noqa: BLE001 - see above: the check itself will say why
-            continue
-
-
-class _Problems:
-    """Problem names -> Problem, looked up once per name (a lookup reads the catalogue folder)."""
-
-    def __init__(self, checker: Checker, size: int = 1024):
-        self.checker, self.size, self.known = checker, size, {}
-
-    def __call__(self, name: str):
-        hit = self.known.get(name)
-        if hit is None:
-            try:
-                hit = self.checker.load(name)
-            except DeriveError as e:
-                hit = e
-            if len(self.known) < self.size:
-                self.known[name] = hit
-        if isinstance(hit, DeriveError):
-            raise hit
-        return hit
-
-
-class Memo:
-    """Identical answers to one question get one check: a class types the same few spellings many
-    times, and a check is a pure function of (problem, quantity, answer, variant). Bounded (LRU);
-    answers too long to be valid are not kept. Safe to call from several threads."""
-
-    def __init__(self, fn: Callable, size: int = MEMO_SIZE):
-        self.fn, self.size = fn, size
-        self.cache: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def knows(self, problem: str, quantity: str, answer: str, variant: int | None = None) -> bool:
-        return (problem, quantity, answer, variant) in self.cache
-
-    def __call__(self, problem: str, quantity: str, answer: str, variant: int | None = None):
-        key = (problem, quantity, answer, variant)
-        with self.lock:
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.cache.move_to_end(key)
-                self.hits += 1
-                return hit
-            self.misses += 1
-        result = self.fn(problem, quantity, answer, variant)
-        if len(answer) <= MEMO_MAX_ANSWER:
-            with self.lock:
-                self.cache[key] = result
-                if len(self.cache) > self.size:
-                    self.cache.popitem(last=False)
-        return result
-
-
 def meaning_key(result) -> str:
     """What a wrong answer means, so differently typed equal answers cluster: the hash of its values
     at the checker's fixed points (CheckResult.fingerprint), else what the checker understood."""
@@ -146,6 +57,11 @@ def meaning_key(result) -> str:
 
 def grade_row(row: Row, check_one: Callable) -> Graded:
     """One row -> Graded; never raises for anything a row holds."""
+    return _grade_row(row, check_one)[0]
+
+
+def _grade_row(row: Row, check_one: Callable) -> tuple:
+    """(Graded, the CheckResult, or None when the row never reached the checker)."""
     f = row.fields
     where = dict(problem=f.get("problem", "").strip(), quantity=f.get("quantity", "").strip())
     raw = f.get("max_score", "").strip() or "1"
@@ -154,41 +70,47 @@ def grade_row(row: Row, check_one: Callable) -> Graded:
     except ValueError:
         max_score = -1.0
     if not 0 <= max_score < float("inf"):
-        return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where)
+        return Graded("invalid", 0.0, 0.0, feedback=(f"max_score {raw[:40]!r} is not a number ≥ 0",), **where), None
     if row.error:
-        return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where)
+        return Graded("invalid", 0.0, max_score, feedback=(row.error,), **where), None
     variant = f.get("variant", "").strip()
     if variant and not variant.lstrip("-").isdigit():
         return Graded("invalid", 0.0, max_score, feedback=(f"variant {variant[:40]!r} is not a whole number",),
-                      **where)
+                      **where), None
     try:
         r = check_one(where["problem"], where["quantity"], f["answer"], _variant(f))
     except DeriveError as e:              # unknown problem or quantity, a broken problem file
-        return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where)
+        return Graded("invalid", 0.0, max_score, feedback=(str(e),), **where), None
     return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
                   r.interpreted, meaning_key(r) if r.verdict not in ("correct", "invalid") else "",
-                  r.problem, r.quantity)
+                  r.problem, r.quantity), r
+
+
+def grade_group(rows: list, check_one: Callable) -> list:
+    """One student's consecutive rows of one problem -> Graded each, as one derivation (grouped.py)."""
+    pairs = [_grade_row(row, check_one) for row in rows]
+    return grouped.carry(rows, pairs, getattr(check_one, "checker", None), getattr(check_one, "load", None))
 
 
 def graded_in_order(rows: Iterator[Row], check_one: Memo, workers: int) -> Iterator[Graded]:
-    """Grade rows on `workers` threads, yielding results in input order, at most 4 per worker in
-    flight. Rows that need no check (unusable, or an answer already checked) are graded here."""
+    """Grade rows on `workers` threads, yielding results in input order, one student's consecutive
+    rows of a problem together (grade_group), at most 4 groups per worker in flight. Groups that
+    need no check (unusable rows, or answers already checked) are graded here."""
     ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derive-grade")
     window: deque = deque()
     try:
-        for row in rows:
-            f = row.fields
-            if row.error or check_one.knows(f["problem"].strip(), f["quantity"].strip(), f["answer"],
-                                            _variant(f)):
-                window.append(grade_row(row, check_one))
+        for group in grouped.groups(rows):
+            if all(row.error or check_one.knows(row.fields["problem"].strip(), row.fields["quantity"].strip(),
+                                                row.fields["answer"], _variant(row.fields)) for row in group):
+                window.append(grade_group(group, check_one))
             else:
-                window.append(ex.submit(grade_row, row, check_one))
-            while window and (len(window) >= 4 * workers or isinstance(window[0], Graded)):
+                window.append(ex.submit(grade_group, group, check_one))
+            while window and (len(window) >= 4 * workers or isinstance(window[0], list)):
                 head = window.popleft()
-                yield head if isinstance(head, Graded) else head.result()
+                yield from head if isinstance(head, list) else head.result()
         while window:
             head = window.popleft()
-            yield head if isinstance(head, Graded) else head.result()
+            yield from head if isinstance(head, list) else head.result()
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
 

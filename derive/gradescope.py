@@ -39,7 +39,8 @@ def _feedback(g) -> str:
 
 def test_entry(name: str, g) -> dict:
     return {"name": name, "score": g.score, "max_score": g.max_score,
-            "status": "passed" if g.verdict == "correct" else "failed",
+            "status": "passed" if g.verdict == "correct" or g.verdict == "consistent" and g.score >= g.max_score
+            else "failed",
             "output": _feedback(g), "output_format": "text", "visibility": VISIBILITY}
 
 
@@ -49,6 +50,9 @@ def results(graded: list, expected: Iterable[tuple] = (), missing_score: float =
     named in the top-level output, and of two answers to one question the last counts."""
     tests, notes = [], []
     expected = list(expected)
+    for fields, g in graded:              # where each derivation's first mistake is (grade.grade_group)
+        if getattr(g, "headline", ""):
+            notes.append(f"{g.problem}: {g.headline}")
     if not expected:
         for fields, g in graded:
             tests.append(test_entry(_name(g.problem or fields.get("problem", ""), g.quantity), g))
@@ -74,7 +78,7 @@ def results(graded: list, expected: Iterable[tuple] = (), missing_score: float =
     score = sum(t["score"] for t in tests)
     top = sum(t["max_score"] for t in tests)
     passed = sum(t["status"] == "passed" for t in tests)
-    summary = f"{passed} of {len(tests)} answers correct; score {score:g} / {top:g}"
+    summary = f"{passed} of {len(tests)} answers with full credit; score {score:g} / {top:g}"
     return {"score": score, "output": "\n".join([summary] + notes), "output_format": "text",
             "visibility": VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
 

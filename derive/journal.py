@@ -29,17 +29,19 @@ class Graded:
     key: str = ""               # what the answer means, for clustering wrong answers (meaning_key)
     problem: str = ""           # the problem's id and the quantity's name (as typed when unknown)
     quantity: str = ""
+    headline: str = ""          # on the first row of a derivation with a mistake: where it is (grouped.py)
 
     def to_json(self) -> dict:
         return {"verdict": self.verdict, "score": self.score, "max_score": self.max_score,
                 "diagnosis": list(self.diagnosis), "feedback": list(self.feedback),
                 "interpreted": self.interpreted, "key": self.key, "problem": self.problem,
-                "quantity": self.quantity}
+                "quantity": self.quantity, "headline": self.headline}
 
     @classmethod
     def from_json(cls, d: dict) -> "Graded":
         return cls(d["verdict"], float(d["score"]), float(d["max_score"]), tuple(d["diagnosis"]),
-                   tuple(d["feedback"]), d["interpreted"], d["key"], d["problem"], d["quantity"])
+                   tuple(d["feedback"]), d["interpreted"], d["key"], d["problem"], d["quantity"],
+                   d.get("headline", ""))
 
 
 

@@ -61,6 +61,11 @@ class Problem:
     keep: tuple = ()              # gradient names answers are written in (beside named deltas)
     notes: dict = field(default_factory=dict)
     reveal: bool = False          # feedback may show the expression a mistake concerns
+    points: dict = field(default_factory=dict)   # quantity name -> its points (default 1 each)
+    ecf: float | None = None      # share of a step's points for error carried forward (None: 1.0)
+
+    def points_of(self, name: str) -> float:
+        return self.points.get(name, 1.0)
     variants: givens.VariantSpec | None = None   # what may vary ([variants]); None: nothing
     variant: int | None = None    # the seed this problem was drawn with (variants.instantiate)
     choices: dict = field(default_factory=dict)  # function slot -> the activation in use
@@ -237,6 +242,11 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
     samples = tuple(SampleAnswer(s["quantity"], s["answer"], s["verdict"], s.get("note", ""))
                     for s in data.get("answers", []))
     conv = data.get("conventions", {})
+    points = _points(path, data.get("points", {}), quantities, aliases)
+    ecf = data.get("ecf")
+    if ecf is not None and (isinstance(ecf, bool) or not isinstance(ecf, (int, float)) or not 0 <= ecf <= 1):
+        _fail(path, "ecf", f"the credit for an error carried forward is a number from 0 to 1 (a share of "
+                           f"the step's points, e.g. ecf = 0.5), not {ecf!r}")
     return Problem(
         id=data["id"], alias=data.get("alias", ""), title=givens.fill(data["title"], raw_values, choices, False),
         source=data.get("source", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
@@ -248,7 +258,25 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})),
         reveal=data.get("reveal", False) is True,
         variants=spec, variant=variant, choices=choices, data=data,
-        value_text={k: givens.number_text(v) for k, v in raw_values.items()})
+        value_text={k: givens.number_text(v) for k, v in raw_values.items()},
+        points=points, ecf=None if ecf is None else float(ecf))
+
+
+
+def _points(path, raw, quantities, aliases) -> dict:
+    """[points] quantity = number: each asked quantity's points, under its own name."""
+    if not isinstance(raw, dict):
+        _fail(path, "points", 'points is a table of quantity = number, e.g. [points] "drho/dW3" = 2')
+    names = {q.name for q in quantities}
+    out = {}
+    for name, v in raw.items():
+        q = aliases.get(name, name)
+        if q not in names:
+            _fail(path, f"points.{name}", f"{name} is not one of the quantities asked: {', '.join(sorted(names))}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1e6 or v != v:
+            _fail(path, f"points.{name}", f"points are a number from 0 to 1000000, not {v!r}")
+        out[q] = float(v)
+    return out
 
 
 def _make_symbol(path, name, spec, dims, matrix_mode):

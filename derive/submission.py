@@ -16,6 +16,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from .errors import InputError
 from .problem import Problem
 
 MAX_LINE = 1 << 20            # characters of one line kept (longer lines are cut; the checker bounds answers)
@@ -73,3 +74,37 @@ def read(text: str) -> list[AnswerLine]:
         else:
             out.append(AnswerLine(n, problem, name, answer))
     return out
+
+
+def for_problem(lines: list[AnswerLine], problem: Problem, source: str = "the answer file") -> list[tuple]:
+    """The (quantity, answer) pairs an answer file gives for one problem, in file order: the lines
+    under its [id] or [alias], or every line of a file without [problem] lines. Empty answers (a
+    template line left blank) are skipped; a line that is not an answer raises InputError."""
+    names = {problem.id, problem.alias} - {""}
+    out, other = [], set()
+    for a in lines:
+        if a.error and a.problem == "" and a.quantity:            # no [problem] line: this problem's
+            a = AnswerLine(a.line, problem.id, a.quantity, a.answer)
+        if a.error:
+            raise InputError(f"{source}: {a.error}")
+        if a.problem not in names:
+            other.add(a.problem)
+        elif a.answer:
+            out.append((a.quantity, a.answer))
+    if not out:
+        also = f" (it has answers for {', '.join(sorted(other))})" if other else ""
+        raise InputError(f"{source} answers nothing of {problem.id}{also}; write `QUANTITY: ANSWER` lines "
+                         f"under [{problem.id}] (see `derive template {problem.id}`)")
+    return out
+
+
+MAX_FILE = 16 << 20           # bytes of an answer file read (one student's homework)
+
+
+def read_path(path) -> list[AnswerLine]:
+    """read() of a file, bounded; InputError when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            return read(f.read(MAX_FILE))
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}") from None

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import mutants
 from .backprop import derive
 from .errors import DeriveError, LatexError, ProblemSpecError
-from .grading import DEFAULT_TIMEOUT, VERDICTS, check
+from .grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check
 from .pipeline import solve
 from .problem import catalogue_dir, load_file
 from .render import pdf, sheet
@@ -24,7 +24,7 @@ from .variants import instantiate
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
-            "onehot", "positive", "keep", "notes", "reveal", "variants"}
+            "onehot", "positive", "keep", "notes", "reveal", "variants", "points", "ecf"}
 ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
 CONVENTIONS = {"vectors": ("column", "row"), "layout": ("shape", "numerator")}
 
@@ -80,8 +80,8 @@ def _schema(path: Path) -> list:
         for k in ("quantity", "answer", "verdict"):
             if not isinstance(a.get(k), str):
                 errors.append(str(ProblemSpecError(f"missing or not a string: {k}", file=str(path), key=key)))
-        if isinstance(a.get("verdict"), str) and a["verdict"] not in VERDICTS:
-            errors.append(str(ProblemSpecError(f"verdict {a['verdict']!r} is not one of {', '.join(VERDICTS)}",
+        if isinstance(a.get("verdict"), str) and a["verdict"] not in CHECK_VERDICTS:
+            errors.append(str(ProblemSpecError(f"verdict {a['verdict']!r} is not one of {', '.join(CHECK_VERDICTS)}",
                                                file=str(path), key=f"{key}.verdict")))
     return errors
 

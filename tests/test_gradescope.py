@@ -27,6 +27,8 @@ FILLED = {("two-hidden-deltas", "delta4"): "2(f - y)",
 VERDICT = {("two-hidden-deltas", "delta4"): "passed", ("two-hidden-deltas", "drho/dW1"): "failed",
            ("two-hidden-deltas", "delta3"): "passed", ("residual-relu", "z"): "passed",
            ("residual-relu", "u1"): "failed"}
+POINTS = {("two-hidden-deltas", "delta4"): 3, ("two-hidden-deltas", "drho/dW1"): 2,      # its [points]
+          ("two-hidden-deltas", "delta3"): 4, ("residual-relu", "z"): 1, ("residual-relu", "u1"): 1}
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +92,15 @@ def test_filled_template_graded_with_gradescope_results(tmp_path, checker):
     assert len(res["tests"]) == n_questions            # unanswered lines are there too, as invalid
     for (pid, q), status in VERDICT.items():
         t = tests[f"{pid}: {q}"]
-        assert t["status"] == status and t["max_score"] == 1.0 and t["score"] == (status == "passed")
+        points = POINTS[pid, q]
+        assert t["status"] == status and t["max_score"] == points and t["score"] == points * (status == "passed")
         assert t["output_format"] == "text" and t["visibility"] == "visible"
     assert "transpose" in tests["two-hidden-deltas: drho/dW1"]["output"]
     assert "the answer is empty" in tests["two-hidden-deltas: drho/db1"]["output"]
-    assert res["score"] == 3.0 and res["output"].startswith("3 of ")
+    assert tests["two-hidden-deltas: drho/db1"]["max_score"] == 1 and tests["two-hidden-deltas: drho/dW3"]["max_score"] == 2
+    assert res["score"] == 3 + 4 + 1 and res["output"].startswith("3 of ")
     report = (tmp_path / "report.csv").read_text()
-    assert report.splitlines()[1].startswith("ada,two-hidden-deltas,delta4,2(f - y),correct,1")
+    assert report.splitlines()[1].startswith("ada,two-hidden-deltas,delta4,2(f - y),correct,3,")
 
 
 def test_gradescope_refuses_a_file_of_several_students(tmp_path, capsys):
@@ -170,7 +174,7 @@ def test_unpacked_bundle_grades_a_submission(bundle, tmp_path):
     for (pid, q), status in VERDICT.items():
         assert tests[f"{pid}: {q}"]["status"] == status
     assert tests["residual-relu: u1"]["output"] == "no answer given"
-    assert res["score"] == 3.0 and set(tests["residual-relu: z"]) == \
+    assert res["score"] == 3 + 4 + 1 and set(tests["residual-relu: z"]) == \
         {"name", "score", "max_score", "status", "output", "output_format", "visibility"}
     # the grading ran the installed wheel, not this source tree
     where = subprocess.run([sys.executable, "-c", "import derive; print(derive.__file__)"], env=env, cwd=root,

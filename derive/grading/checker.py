@@ -135,7 +135,14 @@ class Checker:
         seconds = self.timeout if timeout is None else valid_timeout(timeout)
         key = key_of(self.load(problem), variant)
         p = resolve(key)
-        q = p.quantity(quantity)
+        return self.run(key, p.quantity(quantity), answer, format, seconds, reveal=reveal)
+
+    def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job_fn=None,
+            prepare_fn=None, reveal: bool = False) -> CheckResult:
+        """One answer to quantity `q` of the problem `key` names, graded in a worker by `job_fn`
+        (default: job.job) after `prepare_fn` (job.prepare), both called as fn(key, q.name, ...)."""
+        job_fn, prepare_fn = job_fn or job, prepare_fn or prepare
+        p = resolve(key)
         if not isinstance(answer, str):
             return CheckResult(p.id, q.name, repr(answer), "invalid", ("syntax",),
                                (f"an answer is text (a str), not {type(answer).__name__}",))
@@ -146,8 +153,8 @@ class Checker:
             q.kind.grade(_Preparse(p, answer, format))
         except AnswerError as e:
             return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
-        out = self.pool.run(job, (key, q.name, answer, format, bool(reveal)), timeout=seconds,
-                            prepare=(prepare, (key, q.name)))
+        out = self.pool.run(job_fn, (key, q.name, answer, format, bool(reveal)), timeout=seconds,
+                            prepare=(prepare_fn, (key, q.name)))
         if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
             return CheckResult(**base, **out.value)
         if isinstance(out, sandbox.Timeout):

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-VERDICTS = ("correct", "incorrect", "invalid", "undecided")
+VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
+CHECK_VERDICTS = tuple(v for v in VERDICTS if v != "consistent")     # of one answer checked alone
+"""`consistent` only in step-level grading (grading/steps.py): wrong against the truth, right given
+the student's own earlier answers; one answer checked alone is never consistent."""
 INVALID_CODES = {"syntax", "unknown_symbol", "too_complex", "not_allowed"}
 
 
@@ -12,7 +15,7 @@ class CheckResult:
     problem: str
     quantity: str
     answer: str
-    verdict: str                         # correct | incorrect | invalid | undecided
+    verdict: str                         # correct | incorrect | invalid | undecided (| consistent in steps)
     diagnosis: tuple = ()                # codes: sign, constant_factor, transpose, shape, ...
     feedback: tuple = ()                 # one helpful sentence each
     interpreted: str = ""                # LaTeX of what was understood

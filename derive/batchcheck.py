@@ -1,0 +1,104 @@
+"""The one place `derive grade` calls the checker: a Checker (warm workers derived ahead), the
+memo of identical answers, and the problem lookups, both bounded."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+from .errors import DeriveError
+from .grading import DEFAULT_TIMEOUT, Checker
+from .grading.job import prepare
+from .grading.key import key_of
+from .grading.steps import check_answer
+from .problem import load as load_problem
+
+MEMO_SIZE = 8192               # distinct (question, answer) results remembered
+MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
+
+
+@contextlib.contextmanager
+def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None,
+             questions=()):
+    """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
+    backed by `checker`, or by a new Checker with `workers` processes (closed on exit) whose workers
+    start with the references of `questions` (problem, quantity) already derived."""
+    with contextlib.ExitStack() as stack:
+        if checker is None:
+            _derive_ahead(questions, extra)
+            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+        load = _Problems(checker)
+        memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
+            checker, load(problem), quantity, answer, timeout=timeout, variant=variant))
+        memo.checker, memo.load = checker, load     # grade_group grades a student's steps together
+        yield memo
+
+
+def _derive_ahead(questions, extra) -> None:
+    """Derive each asked problem once here, before the Checker forks its workers from this process,
+    so that every worker (and every replacement of a worker killed on a timeout) starts warm
+    instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
+    worker, which reports them per row."""
+    problems = {}
+    for name, qname in questions:
+        try:
+            if name not in problems:
+                problems[name] = None                  # an unknown name is looked up once
+                problems[name] = load_problem(name, extra)
+            if problems[name] is not None:
+                prepare(key_of(problems[name]), problems[name].quantity(qname).name)
+        except Exception:                 # noqa: BLE001 - see above: the check itself will say why
+            continue
+
+
+class _Problems:
+    """Problem names -> Problem, looked up once per name (a lookup reads the catalogue folder)."""
+
+    def __init__(self, checker: Checker, size: int = 1024):
+        self.checker, self.size, self.known = checker, size, {}
+
+    def __call__(self, name: str):
+        hit = self.known.get(name)
+        if hit is None:
+            try:
+                hit = self.checker.load(name)
+            except DeriveError as e:
+                hit = e
+            if len(self.known) < self.size:
+                self.known[name] = hit
+        if isinstance(hit, DeriveError):
+            raise hit
+        return hit
+
+
+class Memo:
+    """Identical answers to one question get one check: a class types the same few spellings many
+    times, and a check is a pure function of (problem, quantity, answer, variant). Bounded (LRU);
+    answers too long to be valid are not kept. Safe to call from several threads."""
+
+    def __init__(self, fn: Callable, size: int = MEMO_SIZE):
+        self.fn, self.size = fn, size
+        self.cache: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def knows(self, problem: str, quantity: str, answer: str, variant: int | None = None) -> bool:
+        return (problem, quantity, answer, variant) in self.cache
+
+    def __call__(self, problem: str, quantity: str, answer: str, variant: int | None = None):
+        key = (problem, quantity, answer, variant)
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+                self.hits += 1
+                return hit
+            self.misses += 1
+        result = self.fn(problem, quantity, answer, variant)
+        if len(answer) <= MEMO_MAX_ANSWER:
+            with self.lock:
+                self.cache[key] = result
+                if len(self.cache) > self.size:
+                    self.cache.popitem(last=False)
+        return result
