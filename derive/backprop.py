@@ -16,7 +16,7 @@ from sympy.matrices.expressions import MatrixExpr
 from . import symbolic as sy
 from .errors import UnsupportedError
 from .problem import Problem, Quantity
-from .simplify import tidy
+from .simplify import closed_form, tidy
 
 
 @dataclass(frozen=True)
@@ -277,10 +277,13 @@ class Engine:
         if q.wrt not in adjoints:
             return Result(q, _zero(shape), _zero(shape), shape)
         _, general, closed = adjoints[q.wrt]
-        # answers are written in terms of the problem's named gradients (delta3), not expanded
-        expr = _in_named(general, problem, adjoints) if _kept(problem) else closed
+        # answers are written in terms of the problem's named gradients (delta3), not expanded;
+        # `keep` names the steps a sheet shows, and the result is stated in closed form
+        expr = _in_named(general, problem, adjoints) if _named(problem) else closed
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
             expr = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
+        else:
+            expr = closed_form(expr, problem)
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
                       for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
@@ -309,16 +312,15 @@ def _entry(expr, i):
     return expr[i, 0] if expr.shape[1] == 1 else expr[0, i]
 
 
-def _kept(problem: Problem) -> set:
-    """Gradient names an answer is written in: the problem's named deltas and its `keep` list."""
-    named = {v for v in problem.adjoint_names.values()
-             if v not in problem.given and not v.startswith(f"d{problem.output}/d")}
-    return named | set(problem.keep)
+def _named(problem: Problem) -> set:
+    """Gradient names an answer is written in: the problem's named deltas ([names])."""
+    return {v for v in problem.adjoint_names.values()
+            if v not in problem.given and not v.startswith(f"d{problem.output}/d")}
 
 
 def _in_named(expr, problem: Problem, adjoints: dict):
     """Substitute the unnamed adjoints (dL/dH2) until only the problem's named ones (delta3) remain."""
-    keep = _kept(problem)
+    keep = _named(problem)
     subs = {sym: general for node, (sym, general, _) in adjoints.items() if str(sym) not in keep}
     for _ in range(len(subs) + 1):
         new = expr.xreplace(subs)

@@ -139,8 +139,60 @@ class Printer(LatexPrinter):
         return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
 
 
+def broadcast_operand(e):
+    """X for a broadcast 1_N X, X 1_M^T or 1_N X 1_M^T of a lower-shaped X (printed as X alone), else None."""
+    if not isinstance(e, sp.MatMul):
+        return None
+    coeff, mats = e.as_coeff_matrices()
+    if coeff != 1 or len(mats) < 2:
+        return None
+    mats = list(mats)
+    if isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
+        mats = mats[1:]
+    if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and mats[-1].shape[0] == 1 and mats[-2].shape[1] == 1:
+        mats = mats[:-1]
+    if len(mats) == 1 and not isinstance(mats[0], sp.OneMatrix) and mats[0].shape != e.shape:
+        return mats[0]
+    return None
+
+
+def _closes_at_end(body: str, start: int) -> bool:
+    depth = 0
+    for k, ch in enumerate(body[start:], start):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            return k == len(body) - 1
+    return False
+
+
+def _negative(e) -> bool:
+    if isinstance(e, sp.MatMul):
+        c = e.args[0]
+        return bool(getattr(c, "is_number", False) and c.is_negative)
+    return False
+
+
 class TextPrinter(StrPrinter):
     """Plain text a student could type back: f1'(x), H2 ⊙ (1 - H2), W3^T."""
+
+    def parenthesize(self, item, level, strict=False):
+        inner = broadcast_operand(item)
+        item = item if inner is None else inner
+        if isinstance(item, sp.MatMul) and item.args[0] != -1:
+            body = self._print(item)
+            if body.startswith("sum(") and _closes_at_end(body, 3):
+                return body                            # sum(X, 0) binds like a function call
+        return super().parenthesize(item, level, strict)
+
+    def _print_MatAdd(self, expr):
+        terms = sorted(expr.args, key=_negative)       # positive terms first: p - y, not -y + p
+        out = ""
+        for k, t in enumerate(terms):
+            body = self._print(-t if _negative(t) else t)
+            if isinstance(-t if _negative(t) else t, sp.MatAdd):
+                body = f"({body})"
+            out += (" - " if k else "-") + body if _negative(t) else (" + " if k else "") + body
+        return out
 
     def _print_Fn(self, expr):
         return f"{expr.fname}{chr(39) * expr.order}({self._print(expr.args[2])})"
@@ -165,8 +217,20 @@ class TextPrinter(StrPrinter):
 
     def _print_MatMul(self, expr):
         """Ones-vectors read back: 1ᵀX is sum(X, 0), X1 is sum(X, 1), a broadcast 1b is just b."""
+        inner = broadcast_operand(expr)
+        if inner is not None:
+            return self._print(inner)
         coeff, mats = expr.as_coeff_matrices()
+        if coeff.is_negative:
+            return "-" + self.parenthesize(sp.MatMul(-coeff, *mats) if -coeff != 1 else
+                                           (sp.MatMul(*mats) if len(mats) > 1 else mats[0]), 50)
         mats, axes = list(mats), []
+        if len(mats) == 1 and isinstance(mats[0], sp.OneMatrix):
+            return self._print(coeff)                  # a scalar broadcast: N 1_{NxH} is N
+        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
+            mats[:1] = [sp.OneMatrix(mats[0].shape[0], 1), sp.OneMatrix(1, mats[0].shape[1])]
+        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
+            mats = mats[1:]                            # the broadcast of a row: 1_N (1_N^T X) is sum(X, 0)
         if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix):
             if mats[0].shape[1] != 1:
                 axes.append("0")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import symbolic as sy
+from .. import symbolic as sy
 
 
 def _scale(c, m):

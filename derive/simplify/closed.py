@@ -1,0 +1,132 @@
+"""Closed forms a textbook prints: derivative identities in the problem's forward names, entrywise
+islands simplified as scalars (islands.py), forward nodes recognised, and among the equivalent
+forms found the one with the fewest operands kept. Every rewrite is an identity; the result is
+proved numerically like every other (verify.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .. import symbolic as sy
+from .islands import Atoms
+from .size import operands
+
+MAX_OPERANDS = 400       # a longer closed form is left as derived (deep chains: the cost grows fast)
+
+# f'(z) in terms of p = f(z): the textbook's sigma' = p(1 - p), tanh' = 1 - h^2, exp' = exp
+IDENTITIES = {
+    "sigma": lambda p: sp.HadamardProduct(p, sp.MatAdd(sy.ones(*p.shape), -p)),
+    "tanh": lambda p: sp.MatAdd(sy.ones(*p.shape), -sp.HadamardPower(p, 2)),
+    "exp": lambda p: p,
+}
+
+
+@dataclass(frozen=True)
+class Mode:
+    identities: bool      # f'(z) written in the node f(z)
+    linear: bool          # sums split over terms, constants taken out
+    eliminate: bool       # c -> xhat / s where xhat = c ⊙ s, s constant along an axis
+
+
+def closed_form(expr, problem):
+    """The smallest equivalent form of a result found by the rewrites above (expr if none is smaller)."""
+    if not isinstance(expr, MatrixExpr) or operands(expr) > MAX_OPERANDS:
+        return expr
+    sym = problem.scope.symbols
+    eqs = [(sym[e.name], e.expr) for e in problem.equations if isinstance(e.expr, MatrixExpr)]
+    ident = {sy.Apply(rhs.fname, 1, rhs.arg): IDENTITIES[rhs.fname](node) for node, rhs in eqs
+             if isinstance(rhs, sy.Apply) and rhs.order == 0 and rhs.fname in IDENTITIES}
+    centred = _centred(eqs)
+    best, best_size = expr, operands(expr)
+    for flags in product((False, True), repeat=3):
+        mode = Mode(*flags)
+        if (mode.identities and not ident) or (mode.eliminate and not centred):
+            continue
+        cand = _Pass(mode, eqs, ident, centred).run(expr)
+        size = operands(cand)
+        if size < best_size:
+            best, best_size = cand, size
+    return best
+
+
+def _centred(eqs) -> dict:
+    """Nodes whose entries sum to zero along an axis: c = h - mean(h, axis), and c ⊙ s for s constant there."""
+    atoms = Atoms()
+    means, out = {}, {}
+    for node, rhs in eqs:
+        coeff, mats = rhs.as_coeff_matrices() if isinstance(rhs, sp.MatMul) else (1, [rhs])
+        for axis, ones, x in ((0, mats[0], mats[-1]), (1, mats[-1], mats[0])):
+            if len(mats) == 2 and isinstance(ones, sp.OneMatrix) and ones.shape[axis] == 1 \
+                    and ones.shape[1 - axis] != 1 and coeff * ones.shape[1 - axis] == 1:
+                means[node] = (x, axis)
+    for node, rhs in eqs:
+        for m, (x, axis) in means.items():
+            if isinstance(rhs, sp.MatAdd) and set(rhs.args) == {x, -sy.broadcast(m, x.shape)}:
+                out[node] = (axis,)
+        d = atoms.scalar(rhs)
+        if d.is_Mul:
+            for axis in (0, 1):
+                varying = [f for f in d.args if (atoms.shape(f) or (1, 1))[axis] != 1]
+                if len(varying) == 1 and varying[0].is_Symbol and \
+                        axis in out.get(atoms.matrix_of[varying[0]], ()):
+                    out[node] = (axis,)
+    return out
+
+
+class _Pass:
+    """One simplification pass in one mode; atoms are shared by every level of the expression."""
+
+    def __init__(self, mode: Mode, eqs, ident: dict, centred: dict):
+        self.mode, self.ident = mode, ident
+        self.atoms = Atoms(mode.linear, centred, inner=self.simplify, rewrite=self.rewrite)
+        self.defs = []           # (scalar definition, node atom), last equation first
+        self.elims = []          # (atom, its value in a node): c -> xhat / s
+        for node, rhs in reversed(eqs):
+            d = self.atoms.scalar(rhs)
+            n = self.atoms.atom(node)
+            if d != n and not d.is_Symbol or (d.is_Symbol and d != n):
+                self.defs.append((d, n))
+            if mode.eliminate and d.is_Mul:
+                full = [f for f in d.args if self.atoms.shape(f) == node.shape]
+                if len(full) == 1 and full[0].is_Symbol:
+                    self.elims.append((full[0], n / (d / full[0])))
+
+    def run(self, expr):
+        if self.mode.identities:
+            expr = expr.xreplace(self.ident)
+        return self.simplify(expr)
+
+    def simplify(self, e):
+        if not isinstance(e, MatrixExpr) or not e.args or isinstance(e, (sp.MatrixSymbol, sp.OneMatrix)):
+            return e
+        s = self.rewrite(self.atoms.scalar(e))
+        best, best_size = None, None
+        for cand in _variants(s):
+            m = self.atoms.matrix(cand, e.shape)
+            size = operands(m)
+            if best is None or size < best_size:
+                best, best_size = m, size
+        return best
+
+    def rewrite(self, s):
+        s = self.recognise(s)
+        return self.recognise(s.subs(self.elims)) if self.elims else s
+
+    def recognise(self, s):
+        for d, n in self.defs:
+            if s.has(*d.free_symbols):
+                s = s.subs(d, n)
+        return s
+
+
+def _variants(s):
+    yield s
+    if len(sp.Add.make_args(sp.expand(s, deep=False))) <= 40:
+        for f in (sp.factor, sp.cancel, lambda x: sp.factor_terms(sp.expand(x))):
+            try:
+                yield f(s)
+            except (sp.PolynomialError, TypeError, ValueError):
+                continue

@@ -1,0 +1,190 @@
+"""Entrywise islands: a matrix expression built of entrywise operations on operands of one shape
+(or broadcast to it) is a scalar expression in disguise. Each operand becomes a scalar symbol, an
+atom; SymPy simplifies the scalar expression; `matrix` puts the atoms back.
+
+Reductions (the engine's ones-vector products 1ᵀX and X1) are linear: a sum over an axis is split
+over the terms of its argument, and the factors that do not vary along that axis move outside, so
+sum(gamma ⊙ X, 0) = gamma ⊙ sum(X, 0) and sum(c, 0) = 0 for a node c centred along axis 0.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .. import symbolic as sy
+
+MAX_TERMS = 60          # a reduction's argument expanded beyond this stays one atom
+
+
+def _ones(e) -> bool:
+    return isinstance(e, sp.OneMatrix)
+
+
+class Atoms:
+    """The operands of the islands of one expression, each a scalar symbol, with its matrix and shape.
+
+    `linear`: split reductions over terms (the alternative keeps sum(X, 0) whole);
+    `centred`: {atom matrix: axes along which its entries sum to zero}."""
+
+    def __init__(self, linear: bool = True, centred: dict | None = None, inner=None, rewrite=None):
+        self.of: dict = {}          # matrix expression -> symbol
+        self.matrix_of: dict = {}   # symbol -> matrix expression
+        self.linear, self.centred = linear, centred or {}
+        self.inner = inner or (lambda e: e)   # how a non-entrywise operand's parts are simplified
+        self.rewrite = rewrite or (lambda s: s)   # forward nodes recognised in a scalar expression
+
+    def atom(self, e):
+        if not isinstance(e, MatrixExpr):
+            return e
+        if isinstance(e, sp.Transpose) and e.arg.shape == (1, 1):
+            e = e.arg
+        s = self.of.get(e)
+        if s is None:
+            s = sp.Symbol(f"_a{len(self.of)}")
+            self.of[e], self.matrix_of[s] = s, e
+        return s
+
+    def shape(self, s):
+        """The shape an atom (or a scalar expression in atoms) has before broadcasting; None: a scalar."""
+        rows = cols = 1
+        found = False
+        for a in s.free_symbols:
+            m = self.matrix_of.get(a)
+            if m is not None:
+                found = True
+                rows, cols = (m.shape[0] if m.shape[0] != 1 else rows), (m.shape[1] if m.shape[1] != 1 else cols)
+        return (rows, cols) if found else None
+
+    # ---- matrix -> scalar ------------------------------------------------------------------
+    def scalar(self, e):
+        """The scalar expression of an entrywise matrix expression (atoms for everything else)."""
+        if not isinstance(e, MatrixExpr):
+            return e
+        if _ones(e):
+            return sp.Integer(1)
+        if isinstance(e, sp.ZeroMatrix):
+            return sp.Integer(0)
+        if isinstance(e, sp.MatAdd):
+            return sp.Add(*[self.scalar(a) for a in e.args])
+        if isinstance(e, sp.HadamardProduct):
+            return sp.Mul(*[self.scalar(a) for a in e.args])
+        if isinstance(e, sp.HadamardPower):
+            return self.scalar(e.args[0]) ** e.args[1]
+        if isinstance(e, sp.MatMul):
+            return self._product(e)
+        if isinstance(e, sp.Transpose) and isinstance(e.arg, (sp.MatAdd, sp.HadamardProduct, sp.HadamardPower)):
+            return self.scalar(_push_transpose(e.arg))
+        if isinstance(e, sp.Transpose) and not isinstance(e.arg, sp.MatrixSymbol):
+            return self.atom(sp.Transpose(self.inner(e.arg)))
+        if isinstance(e, sy.Apply):
+            return self.atom(sy.Apply(e.fname, e.order, self.inner(e.arg)))
+        return self.atom(e)
+
+    def _product(self, e):
+        coeff, mats = e.as_coeff_matrices()
+        mats = list(mats)
+        if len(mats) > 1 and _ones(mats[0]) and 1 not in mats[0].shape:      # 1_{NxN} X = 1_N (1_N^T X)
+            mats[:1] = [sy.ones(mats[0].shape[0], 1), sy.ones(1, mats[0].shape[1])]
+        if len(mats) > 1 and _ones(mats[-1]) and 1 not in mats[-1].shape:
+            mats[-1:] = [sy.ones(mats[-1].shape[0], 1), sy.ones(1, mats[-1].shape[1])]
+        # broadcasting: a column of ones on the left of a row, a row of ones on the right of a column
+        while len(mats) > 1 and _ones(mats[0]) and mats[0].shape[1] == 1:
+            mats = mats[1:]
+        while len(mats) > 1 and _ones(mats[-1]) and mats[-1].shape[0] == 1:
+            mats = mats[:-1]
+        scal = []                               # 1x1 factors at an end of a vector product are scalars
+        while len(mats) > 1 and mats[0].shape == (1, 1) and mats[1].shape[0] == 1:
+            scal.append(self.scalar(mats.pop(0)))
+        while len(mats) > 1 and mats[-1].shape == (1, 1) and mats[-2].shape[1] == 1:
+            scal.append(self.scalar(mats.pop()))
+        c = coeff * sp.Mul(*scal)
+        if len(mats) == 1:
+            return c * self.scalar(mats[0])
+        if _ones(mats[0]) and mats[0].shape[0] == 1:
+            rest = mats[1:]
+            inner = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
+            if len(rest) == 2 and _ones(rest[1]) and rest[1].shape[1] == 1:
+                return c * self.reduce(self.reduce_expr(rest[0], 0), 1)
+            if len(rest) == 1 or not _ones(rest[-1]):
+                return c * self.reduce(inner, 0)
+        if _ones(mats[-1]) and mats[-1].shape[1] == 1:
+            rest = mats[:-1]
+            return c * self.reduce(rest[0] if len(rest) == 1 else sp.MatMul(*rest), 1)
+        return c * self.atom(sp.MatMul(*[self.inner(m) for m in mats]).doit(deep=False))
+
+    def reduce_expr(self, x, axis):
+        """sum(x, axis) as a matrix expression, simplified (for a total: sum over one axis, then the other)."""
+        return self.matrix(self.reduce(x, axis), (1, x.shape[1]) if axis == 0 else (x.shape[0], 1))
+
+    def reduce(self, x, axis):
+        """sum(x, axis) as a scalar expression: linear over x's terms, constants taken outside."""
+        n = x.shape[axis]
+        whole = self._sum_atom(x, axis)
+        if not self.linear:
+            return whole
+        body = sp.expand(self.rewrite(self.scalar(x)), deep=False, mul=True, multinomial=False, power_exp=False, log=False)
+        terms = sp.Add.make_args(body)
+        if len(terms) > MAX_TERMS:
+            return whole
+        out = []
+        for t in terms:
+            const, var = [], []
+            for f in sp.Mul.make_args(t):
+                (var if self._varies(f, axis) else const).append(f)
+            var_e = sp.Mul(*var)
+            if not var:
+                out.append(sp.Mul(*const) * n)
+            elif var_e.is_Symbol and axis in self.centred.get(self.matrix_of.get(var_e), ()):
+                continue
+            else:
+                out.append(sp.Mul(*const) * self._sum_atom(self.matrix(var_e, x.shape), axis))
+        return sp.Add(*out)
+
+    def _varies(self, f, axis) -> bool:
+        sh = self.shape(f)
+        return sh is not None and sh[axis] != 1
+
+    def _sum_atom(self, x, axis):
+        r, c = x.shape
+        return self.atom(sp.MatMul(sy.ones(1, r), x) if axis == 0 else sp.MatMul(x, sy.ones(c, 1)))
+
+    # ---- scalar -> matrix -----------------------------------------------------------------
+    def matrix(self, s, shape):
+        """The matrix expression of shape `shape` a scalar expression in atoms stands for."""
+        s = sp.sympify(s)
+        if not (s.free_symbols & set(self.matrix_of)):
+            return s if shape is None else _scaled(s, sy.ones(*shape))
+        own = self.shape(s)
+        if own != shape:                        # lower-shaped: build at its own shape, broadcast once
+            return sy.broadcast(self.matrix(s, own), shape)
+        if s.is_Add:
+            return sp.MatAdd(*[self.matrix(t, shape) for t in s.args])
+        if s.is_Symbol:
+            return self.matrix_of[s]
+        if s.is_Pow:
+            base = self.matrix(s.base, shape)
+            return sp.HadamardPower(base, s.exp)
+        coeff, mats = sp.Integer(1), []
+        for f in sp.Mul.make_args(s):
+            if f.free_symbols & set(self.matrix_of):
+                mats.append(self.matrix(f, shape))
+            else:
+                coeff *= f
+        flat = []
+        for m in mats:
+            flat.extend(m.args if isinstance(m, sp.HadamardProduct) else [m])
+        body = flat[0] if len(flat) == 1 else sp.HadamardProduct(*flat)
+        return _scaled(coeff, body)
+
+
+def _scaled(c, m):
+    return m if c == 1 else sp.MatMul(c, m)
+
+
+def _push_transpose(e):
+    """(A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (A^∘p)ᵀ = (Aᵀ)^∘p: transposes down to the operands."""
+    if isinstance(e, sp.MatAdd):
+        return sp.MatAdd(*[sp.Transpose(a) for a in e.args])
+    if isinstance(e, sp.HadamardProduct):
+        return sp.HadamardProduct(*[sp.Transpose(a) for a in e.args])
+    return sp.HadamardPower(sp.Transpose(e.args[0]), e.args[1])
