@@ -204,7 +204,14 @@ class TextPrinter(StrPrinter):
         return f"softmax({self._print(expr.arg)})"
 
     def _print_HadamardProduct(self, expr):
-        return " ⊙ ".join(self.parenthesize(a, 60) for a in expr.args)
+        """A broadcast 1x1 factor reads as a scalar: lambda*w, not lambda ⊙ w."""
+        scalars = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
+        rest = [a for a in expr.args if a not in scalars]
+        body = " ⊙ ".join(self.parenthesize(a, 60) for a in rest)
+        if not scalars or not rest:
+            return body if rest else " ⊙ ".join(self.parenthesize(a, 60) for a in expr.args)
+        body = f"({body})" if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        return "*".join(self.parenthesize(broadcast_operand(a), 50) for a in scalars) + "*" + body
 
     def _print_HadamardPower(self, expr):
         return f"{self.parenthesize(expr.args[0], 1000, strict=True)}^{self._print(expr.args[1])}"
@@ -216,7 +223,8 @@ class TextPrinter(StrPrinter):
         return "1"
 
     def _print_MatMul(self, expr):
-        """Ones-vectors read back: 1ᵀX is sum(X, 0), X1 is sum(X, 1), a broadcast 1b is just b."""
+        """Ones-vectors read back: 1ᵀX is sum(X, 0), X1 is sum(X, 1) (sum(x) for a vector), a broadcast
+        1b is just b; a coefficient 1/N is written as a division."""
         inner = broadcast_operand(expr)
         if inner is not None:
             return self._print(inner)
@@ -224,27 +232,45 @@ class TextPrinter(StrPrinter):
         if coeff.is_negative:
             return "-" + self.parenthesize(sp.MatMul(-coeff, *mats) if -coeff != 1 else
                                            (sp.MatMul(*mats) if len(mats) > 1 else mats[0]), 50)
-        mats, axes = list(mats), []
+        mats = list(mats)
         if len(mats) == 1 and isinstance(mats[0], sp.OneMatrix):
             return self._print(coeff)                  # a scalar broadcast: N 1_{NxH} is N
+        body = self._product(mats)
+        if coeff == 1:
+            return body
+        num, den = coeff.as_numer_denom()
+        rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+        if num == 1 and den != 1:
+            body = f"({body})" if isinstance(rest, (sp.MatAdd, sp.HadamardProduct)) and body[0] != "(" or \
+                body.startswith("-") else body
+            return f"{body}/{self.parenthesize(den, 60, strict=True)}"
+        if num.is_Integer and den != 1:
+            body = f"({body})" if isinstance(rest, sp.MatAdd) and not body.startswith("sum(") else body
+            return f"{num}*{body}/{self.parenthesize(den, 60, strict=True)}"
+        if isinstance(rest, (sp.MatAdd,)) and not body.startswith("sum("):
+            body = f"({body})"
+        return f"{self.parenthesize(coeff, 50)}*{body}"
+
+    def _product(self, mats) -> str:
         if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
             mats[:1] = [sp.OneMatrix(mats[0].shape[0], 1), sp.OneMatrix(1, mats[0].shape[1])]
         if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
             mats = mats[1:]                            # the broadcast of a row: 1_N (1_N^T X) is sum(X, 0)
-        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix):
+        axes = []
+        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[0] == 1:
             if mats[0].shape[1] != 1:
                 axes.append("0")
             mats = mats[1:]
-        if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix):
+        if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and mats[-1].shape[1] == 1:
             if mats[-1].shape[0] != 1:
                 axes.append("1")
             mats = mats[:-1]
-        if not axes and len(mats) == len(expr.as_coeff_matrices()[1]):
-            return super()._print_MatMul(expr)
-        inner = self._print(sp.MatMul(*mats) if len(mats) > 1 else mats[0])
-        for axis in axes:
-            inner = f"sum({inner}, {axis})"
-        return inner if coeff == 1 else f"{self.parenthesize(coeff, 50)}*{inner}"
+        operand = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+        if not axes:
+            return super()._print_MatMul(operand) if len(mats) > 1 else self._print(operand)
+        if len(axes) == 2 or 1 in operand.shape:     # every entry: sum(x) of a vector, sum(X) of all of X
+            return f"sum({self._print(operand)})"
+        return f"sum({self._print(operand)}, {axes[0]})"
 
     def _print_KroneckerDelta(self, expr):
         return f"delta_{self._print(expr.args[0])}{self._print(expr.args[1])}"

@@ -100,6 +100,10 @@ class Atoms:
         c = coeff * sp.Mul(*scal)
         if len(mats) == 1:
             return c * self.scalar(mats[0])
+        if len(mats) > 2 and _ones(mats[-2]) and mats[-2].shape[0] == 1 and mats[-1].shape[1] == 1:
+            return c * self.reduce(mats[-1], 0) * self.scalar(sp.MatMul(*mats[:-2]))   # a (1ᵀx): a scalar
+        if len(mats) > 2 and _ones(mats[1]) and mats[1].shape[1] == 1 and mats[0].shape[0] == 1:
+            return c * self.reduce(mats[0], 1) * self.scalar(sp.MatMul(*mats[2:]))
         if _ones(mats[0]) and mats[0].shape[0] == 1:
             rest = mats[1:]
             inner = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
@@ -119,25 +123,31 @@ class Atoms:
     def reduce(self, x, axis):
         """sum(x, axis) as a scalar expression: linear over x's terms, constants taken outside."""
         n = x.shape[axis]
-        whole = self._sum_atom(x, axis)
         if not self.linear:
-            return whole
-        body = sp.expand(self.rewrite(self.scalar(x)), deep=False, mul=True, multinomial=False, power_exp=False, log=False)
+            return self._sum_atom(self.inner(x), axis)
+        body = self.rewrite(self.scalar(x))
+        if any(p.exp.is_negative and p.base.is_Add for p in body.atoms(sp.Pow)):
+            body = sp.cancel(body)             # p(1-p) (1-y)/(1-p): cancel before the terms are split
+        body = sp.expand(body, deep=False, mul=True, multinomial=False, power_exp=False, log=False)
         terms = sp.Add.make_args(body)
         if len(terms) > MAX_TERMS:
-            return whole
-        out = []
+            return self._sum_atom(self.inner(x), axis)
+        groups: dict = {}                      # constant factor -> the varying parts summed under it
         for t in terms:
             const, var = [], []
             for f in sp.Mul.make_args(t):
                 (var if self._varies(f, axis) else const).append(f)
             var_e = sp.Mul(*var)
-            if not var:
-                out.append(sp.Mul(*const) * n)
-            elif var_e.is_Symbol and axis in self.centred.get(self.matrix_of.get(var_e), ()):
+            if var and var_e.is_Symbol and axis in self.centred.get(self.matrix_of.get(var_e), ()):
                 continue
-            else:
-                out.append(sp.Mul(*const) * self._sum_atom(self.matrix(var_e, x.shape), axis))
+            coeff, rest = sp.Mul(*const).as_coeff_Mul()
+            groups.setdefault(rest, []).append(coeff * var_e)
+        out = []
+        for const, parts in groups.items():
+            total = sp.factor_terms(sp.Add(*parts))
+            c, var_e = total.as_independent(*[a for a in total.free_symbols if self._varies(a, axis)],
+                                            as_Add=False)
+            out.append(const * c * (n if var_e == 1 else self._sum_atom(self.matrix(var_e, x.shape), axis)))
         return sp.Add(*out)
 
     def _varies(self, f, axis) -> bool:
@@ -165,7 +175,14 @@ class Atoms:
             base = self.matrix(s.base, shape)
             return sp.HadamardPower(base, s.exp)
         coeff, mats = sp.Integer(1), []
-        for f in sp.Mul.make_args(s):
+        factors = list(sp.Mul.make_args(s))
+        adds = [k for k, f in enumerate(factors) if f.is_Add]
+        if s.could_extract_minus_sign() and len(adds) == 1:     # -(y - p)/N is (p - y)/N
+            factors = [-f if f.is_Number else f for f in factors]
+            factors[adds[0]] = sp.Add(*[-t for t in factors[adds[0]].args])
+            if not any(f.is_Number for f in factors):
+                factors = [sp.Integer(-1)] + factors
+        for f in factors:
             if f.free_symbols & set(self.matrix_of):
                 mats.append(self.matrix(f, shape))
             else:
@@ -178,7 +195,12 @@ class Atoms:
 
 
 def _scaled(c, m):
-    return m if c == 1 else sp.MatMul(c, m)
+    if c == 1:
+        return m
+    if isinstance(m, sp.MatMul):
+        inner, mats = m.as_coeff_matrices()
+        return sp.MatMul(c * inner, *mats) if c * inner != 1 else sp.MatMul(*mats)
+    return sp.MatMul(c, m)
 
 
 def _push_transpose(e):
