@@ -1,0 +1,42 @@
+"""The size of an expression: the number of operands (symbols and numbers) in its plain-text
+form, the measure by which a derived closed form is compared with a textbook's (issue 11).
+
+Function names (sigma', sum), the transpose mark (^T) and the axis of sum(X, 0) are not
+operands; the ones-vector 1 and every number written are.
+"""
+from __future__ import annotations
+
+from .functions import ACTIVATIONS, FUNCTION_ALIASES, MATRIX_FUNCTIONS
+from .lexers import lex_text
+from .notation import text
+
+CALLABLE = frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+AXIS_TAKING = frozenset({"sum", "mean"})
+
+
+def size(expr, names: dict | None = None, functions=()) -> int:
+    """Operands of `expr` (a SymPy expression, printed with notation.text, or text already).
+    `names` maps a problem's multi-character names (dL/dy) to one name each, as the answer
+    lexer reads them (Problem.scope.aliases); `functions` are its abstract functions (f1)."""
+    tokens = lex_text(expr if isinstance(expr, str) else text(expr), names)
+    callable_ = CALLABLE | frozenset(functions)
+    count, calls = 0, []                # calls: for each open bracket, the function it calls (or None)
+    for k, t in enumerate(tokens):
+        before = tokens[k - 1] if k else None
+        after = tokens[k + 1] if k + 1 < len(tokens) else None
+        if t.kind == "(":
+            fn = before.value if before is not None and before.kind == "name" and \
+                (before.value in callable_ or before.primes) else None
+            calls.append(fn)
+        elif t.kind == ")":
+            if calls:
+                calls.pop()
+        elif t.kind == "name":
+            is_call = after is not None and after.kind == "(" and (t.value in callable_ or t.primes)
+            is_transpose = t.value in ("T", "top") and before is not None and before.value == "^"
+            count += not (is_call or is_transpose)
+        elif t.kind == "num":
+            is_axis = (before is not None and before.kind == "," and after is not None and after.kind == ")"
+                       and calls and calls[-1] in AXIS_TAKING)
+            count += not is_axis
+    return count
