@@ -35,6 +35,7 @@ class Result:
     closed: object       # closed form, in forward names and givens only
     shape: tuple | None
     index_form: object = None   # entry form for index quantities (P_i - y_i)
+    paths: object = None        # in the named and `keep` gradients, one term per path as the steps have it
 
 
 @dataclass(frozen=True)
@@ -279,21 +280,23 @@ class Engine:
         _, general, closed = adjoints[q.wrt]
         # answers are written in terms of the problem's named gradients (delta3), not expanded;
         # `keep` names the steps a sheet shows, and the result is stated in closed form
-        expr = _in_named(general, problem, adjoints) if _named(problem) else closed
+        kept = _named(problem) | set(problem.keep)
+        paths = _in_named(general, problem, adjoints, kept) if kept else closed
+        expr = _in_named(general, problem, adjoints, _named(problem)) if _named(problem) else closed
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
-            expr = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
+            expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:
             expr = closed_form(expr, problem)
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
                       for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
-            expr, closed = expr.T.xreplace(public), closed.T.xreplace(public)
+            expr, closed, paths = (e.T.xreplace(public) for e in (expr, closed, paths))
             shape = (shape[1], shape[0])
         index_form = None
         if q.index:
             i = sp.Symbol(q.index, integer=True)
             index_form = closed[i, 0] if shape[1] == 1 else closed[0, i]
-        return Result(q, expr, closed, shape, index_form)
+        return Result(q, expr, closed, shape, index_form, paths)
 
 
 def value_subs(problem: Problem) -> dict:
@@ -318,9 +321,8 @@ def _named(problem: Problem) -> set:
             if v not in problem.given and not v.startswith(f"d{problem.output}/d")}
 
 
-def _in_named(expr, problem: Problem, adjoints: dict):
-    """Substitute the unnamed adjoints (dL/dH2) until only the problem's named ones (delta3) remain."""
-    keep = _named(problem)
+def _in_named(expr, problem: Problem, adjoints: dict, keep: set):
+    """Substitute the adjoints not in `keep` (dL/dH2) until only the kept ones (delta3) remain."""
     subs = {sym: general for node, (sym, general, _) in adjoints.items() if str(sym) not in keep}
     for _ in range(len(subs) + 1):
         new = expr.xreplace(subs)

@@ -335,7 +335,7 @@ def graded_results(derivation):
 def reference_form(p, result):
     """The reference form mutants are made from: the shorter of the two, among those written in
     the symbols the quantity allows."""
-    forms = sorted({result.expr, result.closed}, key=sp.count_ops)
+    forms = sorted({f for f in (result.expr, result.closed, result.paths) if f is not None}, key=sp.count_ops)
     allowed = {p.scope.aliases.get(a, a) for a in result.quantity.allowed}
     if allowed:
         dims = set(p.scope.dims)

@@ -1,0 +1,189 @@
+"""The plain-text notation: what `derive` prints as text reads back in as the same expression
+(f1'(x), H2 ⊙ (1 - H2), W3^T, sum(X, 0), (p - y)/N)."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+
+def broadcast_operand(e):
+    """X for a broadcast 1_N X, X 1_M^T or 1_N X 1_M^T of a lower-shaped X (printed as X alone), else None."""
+    if not isinstance(e, sp.MatMul):
+        return None
+    coeff, mats = e.as_coeff_matrices()
+    if coeff != 1 or len(mats) < 2:
+        return None
+    mats = list(mats)
+    if isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
+        mats = mats[1:]
+    if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and mats[-1].shape[0] == 1 and mats[-2].shape[1] == 1:
+        mats = mats[:-1]
+    if len(mats) == 1 and not isinstance(mats[0], sp.OneMatrix) and mats[0].shape != e.shape:
+        return mats[0]
+    return None
+
+
+def _closes_at_end(body: str, start: int) -> bool:
+    depth = 0
+    for k, ch in enumerate(body[start:], start):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            return k == len(body) - 1
+    return False
+
+
+def _negative(e) -> bool:
+    if isinstance(e, sp.MatMul):
+        c = e.args[0]
+        return bool(getattr(c, "is_number", False) and c.is_negative)
+    return False
+
+
+class TextPrinter(StrPrinter):
+    """Plain text a student could type back: f1'(x), H2 ⊙ (1 - H2), W3^T."""
+
+    def parenthesize(self, item, level, strict=False):
+        inner = broadcast_operand(item)
+        item = item if inner is None else inner
+        if isinstance(item, sp.MatMul) and item.args[0] != -1:
+            body = self._print(item)
+            if body.startswith("sum(") and _closes_at_end(body, 3):
+                return body                            # sum(X, 0) binds like a function call
+        return super().parenthesize(item, level, strict)
+
+    def _print_MatAdd(self, expr):
+        terms = sorted(expr.args, key=_negative)       # positive terms first: p - y, not -y + p
+        out = ""
+        for k, t in enumerate(terms):
+            body = self._print(-t if _negative(t) else t)
+            if isinstance(-t if _negative(t) else t, sp.MatAdd):
+                body = f"({body})"
+            out += (" - " if k else "-") + body if _negative(t) else (" + " if k else "") + body
+        return out
+
+    def _print_Fn(self, expr):
+        return f"{expr.fname}{chr(39) * expr.order}({self._print(expr.args[2])})"
+
+    def _print_Apply(self, expr):
+        return f"{expr.fname}{chr(39) * expr.order}({self._print(expr.arg)})"
+
+    def _print_Softmax(self, expr):
+        return f"softmax({self._print(expr.arg)})"
+
+    def _print_HadamardProduct(self, expr):
+        """A broadcast 1x1 factor reads as a scalar: lambda*w, not lambda ⊙ w."""
+        scalars = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
+        rest = [a for a in expr.args if a not in scalars]
+        body = " ⊙ ".join(self.parenthesize(a, 60) for a in rest)
+        if not scalars or not rest:
+            return body if rest else " ⊙ ".join(self.parenthesize(a, 60) for a in expr.args)
+        body = f"({body})" if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        return "*".join(self.parenthesize(broadcast_operand(a), 50) for a in scalars) + "*" + body
+
+    def _print_HadamardPower(self, expr):
+        p = expr.args[1]
+        power = self._print(p) if p.is_Integer and p >= 0 else f"({self._print(p)})"   # x^(-3/2), not x^-3/2
+        return f"{self.parenthesize(expr.args[0], 1000, strict=True)}^{power}"
+
+    def _print_Transpose(self, expr):
+        return f"{self.parenthesize(expr.arg, 1000, strict=True)}^T"
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_MatMul(self, expr):
+        """Ones-vectors read back: 1ᵀX is sum(X, 0), X1 is sum(X, 1) (sum(x) for a vector), a broadcast
+        1b is just b; a coefficient 1/N is written as a division."""
+        inner = broadcast_operand(expr)
+        if inner is not None:
+            return self._print(inner)
+        coeff, mats = expr.as_coeff_matrices()
+        if coeff.is_negative:
+            return "-" + self.parenthesize(sp.MatMul(-coeff, *mats) if -coeff != 1 else
+                                           (sp.MatMul(*mats) if len(mats) > 1 else mats[0]), 50)
+        mats = list(mats)
+        if len(mats) == 1 and isinstance(mats[0], sp.OneMatrix):
+            return self._print(coeff)                  # a scalar broadcast: N 1_{NxH} is N
+        body = self._product(mats)
+        if coeff == 1:
+            return body
+        num, den = coeff.as_numer_denom()
+        rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+        if num == 1 and den != 1:
+            body = f"({body})" if isinstance(rest, (sp.MatAdd, sp.HadamardProduct)) and body[0] != "(" or \
+                body.startswith("-") else body
+            return f"{body}/{self.parenthesize(den, 60, strict=True)}"
+        if num.is_Integer and den != 1:
+            body = f"({body})" if isinstance(rest, sp.MatAdd) and not body.startswith("sum(") else body
+            return f"{num}*{body}/{self.parenthesize(den, 60, strict=True)}"
+        if isinstance(rest, (sp.MatAdd,)) and not body.startswith("sum("):
+            body = f"({body})"
+        return f"{self.parenthesize(coeff, 50)}*{body}"
+
+    def _product(self, mats) -> str:
+        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
+            mats[:1] = [sp.OneMatrix(mats[0].shape[0], 1), sp.OneMatrix(1, mats[0].shape[1])]
+        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
+            mats = mats[1:]                            # the broadcast of a row: 1_N (1_N^T X) is sum(X, 0)
+        axes = []
+        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[0] == 1:
+            if mats[0].shape[1] != 1:
+                axes.append("0")
+            mats = mats[1:]
+        if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and mats[-1].shape[1] == 1:
+            if mats[-1].shape[0] != 1:
+                axes.append("1")
+            mats = mats[:-1]
+        operand = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+        if not axes:
+            return super()._print_MatMul(operand) if len(mats) > 1 else self._print(operand)
+        if len(axes) == 2 or 1 in operand.shape:     # every entry: sum(x) of a vector, sum(X) of all of X
+            return f"sum({self._print(operand)})"
+        return f"sum({self._print(operand)}, {axes[0]})"
+
+    def _print_KroneckerDelta(self, expr):
+        return f"delta_{self._print(expr.args[0])}{self._print(expr.args[1])}"
+
+    def _print_DiagMatrix(self, expr):
+        return f"diag({self._print(expr.args[0])})"
+
+    def _print_Symbol(self, expr):
+        return "x" if expr.name == "_x" else expr.name
+
+    def _print_MatrixSymbol(self, expr):
+        return expr.name.rstrip("@")
+
+    def _print_MatrixElement(self, expr):
+        parent, i, j = expr.args
+        idx = [str(k) for k, n in ((i, parent.shape[0]), (j, parent.shape[1])) if n != 1]
+        return f"{parent}_{''.join(idx)}"
+
+
+class _MemoText(TextPrinter):
+    """The plain-text printer, remembering every subexpression it printed: the mutants of one
+    reference share all but one site, and SymPy's printer is slow on matrix expressions."""
+
+    def __init__(self):
+        super().__init__()
+        self.memo = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        if expr not in self.memo:
+            self.memo[expr] = super()._print(expr)
+        return self.memo[expr]
+
+
+_MEMO = _MemoText()
+
+
+def memo_text(expr) -> str:
+    """text(), remembering subexpressions across calls (mutants.py prints many near-copies)."""
+    if len(_MEMO.memo) > 20000:
+        _MEMO.memo.clear()
+    return _MEMO.doprint(expr)
+
+
+def text(expr) -> str:
+    return TextPrinter().doprint(expr)
