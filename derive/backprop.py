@@ -16,7 +16,7 @@ from sympy.matrices.expressions import MatrixExpr
 from . import symbolic as sy
 from .errors import UnsupportedError
 from .problem import Problem, Quantity
-from .simplify import closed_form, tidy
+from .simplify import Simplifier, tidy
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,7 @@ class Engine:
 
     def __init__(self, problem: Problem, adjoints: dict):
         self.problem, self.adjoints = problem, adjoints
+        self.simplifier = Simplifier(problem)
 
     def dims(self, q) -> Result:
         """The asked dimensions, at the problem's values where given."""
@@ -286,7 +287,7 @@ class Engine:
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
             expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:
-            expr = closed_form(expr, problem)
+            expr = self.simplifier.closed_form(expr)
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
                       for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}

@@ -6,6 +6,9 @@ operands; the ones-vector 1 and every number written are.
 """
 from __future__ import annotations
 
+import sympy as sp
+
+from . import symbolic as sy
 from .functions import ACTIVATIONS, FUNCTION_ALIASES, MATRIX_FUNCTIONS
 from .lexers import lex_text
 from .notation import text
@@ -40,3 +43,26 @@ def size(expr, names: dict | None = None, functions=()) -> int:
                        and calls and calls[-1] in AXIS_TAKING)
             count += not is_axis
     return count
+
+
+def operands(e) -> int:
+    """size() counted on the SymPy tree, without printing (the simplifier compares many candidates)."""
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+        return 1
+    if isinstance(e, sp.Number):
+        return 0 if e in (1, -1) else (1 if e.is_Integer or e.q == 1 else 2)
+    if isinstance(e, sp.OneMatrix):
+        return 1
+    if isinstance(e, sp.MatMul):
+        coeff, mats = e.as_coeff_matrices()
+        rest = [m for m in mats if not isinstance(m, sp.OneMatrix)]
+        if not rest:
+            return operands(coeff) + 1
+        return operands(coeff) + sum(operands(m) for m in rest)
+    if isinstance(e, (sy.Apply, sy.Fn)):
+        return operands(e.args[2])
+    if isinstance(e, sp.Pow) and e.exp in (-1, sp.S.Half, -sp.S.Half):
+        return operands(e.base)                # 1/x, sqrt(x), 1/sqrt(x): the exponent is not written
+    if isinstance(e, sp.HadamardPower) and e.args[1] == -1:
+        return operands(e.args[0])
+    return sum(operands(a) for a in e.args) if e.args else 1

@@ -13,11 +13,7 @@ def broadcast_operand(e):
     coeff, mats = e.as_coeff_matrices()
     if coeff != 1 or len(mats) < 2:
         return None
-    mats = list(mats)
-    if isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
-        mats = mats[1:]
-    if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and mats[-1].shape[0] == 1 and mats[-2].shape[1] == 1:
-        mats = mats[:-1]
+    mats = _strip_broadcast(_split_ones(list(mats)))
     if len(mats) == 1 and not isinstance(mats[0], sp.OneMatrix) and mats[0].shape != e.shape:
         return mats[0]
     return None
@@ -34,9 +30,27 @@ def _closes_at_end(body: str, start: int) -> bool:
 
 def _negative(e) -> bool:
     if isinstance(e, sp.MatMul):
-        c = e.args[0]
-        return bool(getattr(c, "is_number", False) and c.is_negative)
+        c = e.as_coeff_matrices()[0]
+        return bool(c.is_number and c.is_negative)
     return False
+
+
+def _split_ones(mats: list) -> list:
+    """1_{NxM} at either end of a product as 1_N 1_M^T, so broadcasts and sums are told apart."""
+    if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
+        mats = [sp.OneMatrix(mats[0].shape[0], 1), sp.OneMatrix(1, mats[0].shape[1])] + mats[1:]
+    if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and 1 not in mats[-1].shape:
+        mats = mats[:-1] + [sp.OneMatrix(mats[-1].shape[0], 1), sp.OneMatrix(1, mats[-1].shape[1])]
+    return mats
+
+
+def _strip_broadcast(mats: list) -> list:
+    """Drop the ones-vectors that only stretch a row down (1_N r) or a column across (c 1_M^T)."""
+    if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
+        mats = mats[1:]
+    if len(mats) > 1 and isinstance(mats[-1], sp.OneMatrix) and mats[-1].shape[0] == 1 and mats[-2].shape[1] == 1:
+        mats = mats[:-1]
+    return mats
 
 
 class TextPrinter(StrPrinter):
@@ -116,15 +130,12 @@ class TextPrinter(StrPrinter):
         if num.is_Integer and den != 1:
             body = f"({body})" if isinstance(rest, sp.MatAdd) and not body.startswith("sum(") else body
             return f"{num}*{body}/{self.parenthesize(den, 60, strict=True)}"
-        if isinstance(rest, (sp.MatAdd,)) and not body.startswith("sum("):
+        if isinstance(rest, (sp.MatAdd, sp.HadamardProduct)) and not body.startswith("sum("):
             body = f"({body})"
         return f"{self.parenthesize(coeff, 50)}*{body}"
 
     def _product(self, mats) -> str:
-        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
-            mats[:1] = [sp.OneMatrix(mats[0].shape[0], 1), sp.OneMatrix(1, mats[0].shape[1])]
-        if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
-            mats = mats[1:]                            # the broadcast of a row: 1_N (1_N^T X) is sum(X, 0)
+        mats = _strip_broadcast(_split_ones(list(mats)))   # the broadcast of a sum: 1_N (1_N^T X) is sum(X, 0)
         axes = []
         if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[0] == 1:
             if mats[0].shape[1] != 1:

@@ -1,6 +1,5 @@
-"""Closed forms a textbook prints: `tidy` (light rewrites while deriving) and `closed_form`."""
-from .closed import closed_form
-from .size import operands
+"""Closed forms a textbook prints: `tidy` (light rewrites while deriving) and `Simplifier`."""
+from .closed import Simplifier, closed_form
 from .tidy import tidy
 
-__all__ = ["closed_form", "operands", "tidy"]
+__all__ = ["Simplifier", "closed_form", "tidy"]

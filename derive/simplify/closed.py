@@ -12,7 +12,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .. import symbolic as sy
 from .islands import Atoms
-from .size import operands
+from ..size import operands
 
 MAX_OPERANDS = 400       # a longer closed form is left as derived (deep chains: the cost grows fast)
 
@@ -31,25 +31,37 @@ class Mode:
     eliminate: bool       # c -> xhat / s where xhat = c ⊙ s, s constant along an axis
 
 
+class Simplifier:
+    """The closed forms of one problem's results; passes (and their atoms and memos) are shared."""
+
+    def __init__(self, problem):
+        sym = problem.scope.symbols
+        self.eqs = [(sym[e.name], e.expr) for e in problem.equations if isinstance(e.expr, MatrixExpr)]
+        self.ident = {sy.Apply(rhs.fname, 1, rhs.arg): IDENTITIES[rhs.fname](node) for node, rhs in self.eqs
+                      if isinstance(rhs, sy.Apply) and rhs.order == 0 and rhs.fname in IDENTITIES}
+        self.centred = _centred(self.eqs)
+        modes = [Mode(*flags) for flags in product((False, True), repeat=3)]
+        self.modes = [m for m in modes if (self.ident or not m.identities) and (self.centred or not m.eliminate)]
+        self.passes: dict = {}
+
+    def closed_form(self, expr):
+        """The smallest equivalent form of a result found by the rewrites above (expr if none is smaller)."""
+        if not isinstance(expr, MatrixExpr) or operands(expr) > MAX_OPERANDS:
+            return expr
+        best, best_size = expr, operands(expr)
+        for mode in self.modes:
+            if mode not in self.passes:
+                self.passes[mode] = _Pass(mode, self.eqs, self.ident, self.centred)
+            cand = self.passes[mode].run(expr)
+            size = operands(cand)
+            if size < best_size:
+                best, best_size = cand, size
+        return best
+
+
 def closed_form(expr, problem):
-    """The smallest equivalent form of a result found by the rewrites above (expr if none is smaller)."""
-    if not isinstance(expr, MatrixExpr) or operands(expr) > MAX_OPERANDS:
-        return expr
-    sym = problem.scope.symbols
-    eqs = [(sym[e.name], e.expr) for e in problem.equations if isinstance(e.expr, MatrixExpr)]
-    ident = {sy.Apply(rhs.fname, 1, rhs.arg): IDENTITIES[rhs.fname](node) for node, rhs in eqs
-             if isinstance(rhs, sy.Apply) and rhs.order == 0 and rhs.fname in IDENTITIES}
-    centred = _centred(eqs)
-    best, best_size = expr, operands(expr)
-    for flags in product((False, True), repeat=3):
-        mode = Mode(*flags)
-        if (mode.identities and not ident) or (mode.eliminate and not centred):
-            continue
-        cand = _Pass(mode, eqs, ident, centred).run(expr)
-        size = operands(cand)
-        if size < best_size:
-            best, best_size = cand, size
-    return best
+    """The closed form of one expression of a problem (Simplifier(problem) for several)."""
+    return Simplifier(problem).closed_form(expr)
 
 
 def _centred(eqs) -> dict:
@@ -81,6 +93,7 @@ class _Pass:
 
     def __init__(self, mode: Mode, eqs, ident: dict, centred: dict):
         self.mode, self.ident = mode, ident
+        self.memo: dict = {}
         self.atoms = Atoms(mode.linear, centred, inner=self.simplify, rewrite=self.rewrite)
         self.defs = []           # (scalar definition, node atom), last equation first
         self.elims = []          # (atom, its value in a node): c -> xhat / s
@@ -102,6 +115,11 @@ class _Pass:
     def simplify(self, e):
         if not isinstance(e, MatrixExpr) or not e.args or isinstance(e, (sp.MatrixSymbol, sp.OneMatrix)):
             return e
+        if e not in self.memo:
+            self.memo[e] = self._simplify(e)
+        return self.memo[e]
+
+    def _simplify(self, e):
         s = self.rewrite(self.atoms.scalar(e))
         best, best_size = None, None
         for cand in _variants(s):

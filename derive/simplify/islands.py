@@ -114,7 +114,7 @@ class Atoms:
         if _ones(mats[-1]) and mats[-1].shape[1] == 1:
             rest = mats[:-1]
             return c * self.reduce(rest[0] if len(rest) == 1 else sp.MatMul(*rest), 1)
-        return c * self.atom(sp.MatMul(*[self.inner(m) for m in mats]).doit(deep=False))
+        return c * self.atom(_matmul([self.inner(m) for m in mats]))
 
     def reduce_expr(self, x, axis):
         """sum(x, axis) as a matrix expression, simplified (for a total: sum over one axis, then the other)."""
@@ -166,7 +166,7 @@ class Atoms:
             return s if shape is None else _scaled(s, sy.ones(*shape))
         own = self.shape(s)
         if own != shape:                        # lower-shaped: build at its own shape, broadcast once
-            return sy.broadcast(self.matrix(s, own), shape)
+            return _broadcast(self.matrix(s, own), shape)
         if s.is_Add:
             return sp.MatAdd(*[self.matrix(t, shape) for t in s.args])
         if s.is_Symbol:
@@ -192,6 +192,28 @@ class Atoms:
             flat.extend(m.args if isinstance(m, sp.HadamardProduct) else [m])
         body = flat[0] if len(flat) == 1 else sp.HadamardProduct(*flat)
         return _scaled(coeff, body)
+
+
+def _matmul(mats):
+    """A product without SymPy's canonical rewriting (slow): nested products flattened, coefficients in front."""
+    coeff, flat = sp.Integer(1), []
+    for m in mats:
+        if isinstance(m, sp.MatMul):
+            c, ms = m.as_coeff_matrices()
+            coeff, flat = coeff * c, flat + list(ms)
+        else:
+            flat.append(m)
+    return _scaled(coeff, flat[0] if len(flat) == 1 else sp.MatMul(*flat))
+
+
+def _broadcast(e, shape):
+    """e stretched to `shape` with ones-vectors (symbolic.broadcast without the canonical product)."""
+    r, c = e.shape
+    if r == 1 and shape[0] != 1:
+        e = sp.MatMul(sy.ones(shape[0], 1), *(e.args if isinstance(e, sp.MatMul) else (e,)))
+    if c == 1 and shape[1] != 1:
+        e = sp.MatMul(*(e.args if isinstance(e, sp.MatMul) else (e,)), sy.ones(1, shape[1]))
+    return e
 
 
 def _scaled(c, m):
