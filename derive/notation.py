@@ -9,7 +9,8 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .textnotation import TextPrinter, broadcast_operand, memo_text, text  # noqa: F401  (callers import from here)
+from .textnotation import (TextPrinter, broadcast_operand, memo_text, negated, negative,  # noqa: F401
+                           split_ones, strip_broadcast, text)  # (callers import text from here)
 
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
@@ -52,6 +53,8 @@ def _cheap_precedence(item):
     product canonically (slow on an answer's long matrix expressions); a product's place is known."""
     if isinstance(item, sp.HadamardProduct):
         return PRECEDENCE["Mul"]
+    if isinstance(item, sp.Transpose) and isinstance(item.arg, sp.MatrixSymbol):
+        return PRECEDENCE["Atom"]
     if isinstance(item, sp.MatMul):
         coeff = item.args[0]
         return PRECEDENCE["Add"] if getattr(coeff, "is_number", False) and coeff.is_negative else PRECEDENCE["Mul"]
@@ -60,21 +63,34 @@ def _cheap_precedence(item):
     return None
 
 
+def _scaled(e) -> bool:
+    """A Hadamard product with a broadcast 1x1 factor prints as a product (lambda w): no parentheses in a product."""
+    return isinstance(e, sp.HadamardProduct) and \
+        any(getattr(broadcast_operand(a), "shape", None) == (1, 1) for a in e.args)
+
+
 class Printer(LatexPrinter):
     """TA notation: ⊙, ^⊤, σ'(Z_2), named gradients as fractions, 1 for ones-vectors."""
 
     def _print_MatMul(self, expr):
-        """SymPy's own, without the canonical rewriting its sign test does (see _cheap_precedence)."""
-        args = list(expr.args)
+        """SymPy's own, without the canonical rewriting its sign test does (see _cheap_precedence);
+        broadcasting is implicit, as in the text form: 1_N b^T is b^T, 1_N 1_N^T X is 1_N^T X."""
+        inner = broadcast_operand(expr)
+        if inner is not None:
+            return self._print(inner)
+        coeff, mats = expr.as_coeff_matrices()
+        mats = strip_broadcast(split_ones(list(mats)))
+        args = ([coeff] if coeff != 1 else []) + mats
         neg = getattr(args[0], "is_number", False) and args[0].is_negative
         if neg:
             args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
         level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
-        body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul)
+        body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
                         else self.parenthesize(a, level, False) for a in args)
         return "- " + body if neg else body
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
+        item = broadcast_operand(item) if broadcast_operand(item) is not None else item
         prec = _cheap_precedence(item)
         if prec is None:
             return super().parenthesize(item, level, is_neg, strict)
@@ -104,7 +120,27 @@ class Printer(LatexPrinter):
         return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
 
     def _print_HadamardProduct(self, expr):
-        return r" \odot ".join(self.parenthesize(a, 60) for a in expr.args)
+        """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
+        scalars = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
+        rest = [a for a in expr.args if a not in scalars] or scalars[-1:]
+        scalars = [a for a in scalars if a not in rest]
+        body = r" \odot ".join(self.parenthesize(a, 60) for a in rest)
+        if not scalars:
+            return body
+        body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        return " ".join(self.parenthesize(broadcast_operand(a), 50) for a in scalars) + " " + body
+
+    def _print_MatAdd(self, expr):
+        """Positive terms first, as the text form: p - y, not -y + p."""
+        terms = sorted(expr.args, key=negative)
+        out = ""
+        for k, t in enumerate(terms):
+            neg = negative(t)
+            body = self._print(negated(t) if neg else t)
+            if isinstance(negated(t) if neg else t, sp.MatAdd):
+                body = self._add_parens(body)
+            out += ("- " if not k else " - ") + body if neg else (" + " if k else "") + body
+        return out
 
     def _print_HadamardPower(self, expr):
         base, p = expr.args
@@ -116,6 +152,9 @@ class Printer(LatexPrinter):
 
     def _print_Transpose(self, expr):
         return rf"{self.parenthesize(expr.arg, 1000, strict=True)}^{{\top}}"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
 
     def _print_OneMatrix(self, expr):
         r, c = expr.shape

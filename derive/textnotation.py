@@ -13,7 +13,7 @@ def broadcast_operand(e):
     coeff, mats = e.as_coeff_matrices()
     if coeff != 1 or len(mats) < 2:
         return None
-    mats = _strip_broadcast(_split_ones(list(mats)))
+    mats = strip_broadcast(split_ones(list(mats)))
     if len(mats) == 1 and not isinstance(mats[0], sp.OneMatrix) and mats[0].shape != e.shape:
         return mats[0]
     return None
@@ -28,14 +28,20 @@ def _closes_at_end(body: str, start: int) -> bool:
     return False
 
 
-def _negative(e) -> bool:
+def negative(e) -> bool:
     if isinstance(e, sp.MatMul):
         c = e.as_coeff_matrices()[0]
-        return bool(c.is_number and c.is_negative)
+        return bool(c.as_coeff_Mul()[0].is_negative)      # -1/N too, not only numbers
     return False
 
 
-def _split_ones(mats: list) -> list:
+def negated(e):
+    """-e for a term with a negative coefficient, built without SymPy's rewriting (which may keep the sign)."""
+    c, mats = e.as_coeff_matrices()
+    return sp.MatMul(-c, *mats) if -c != 1 else (sp.MatMul(*mats) if len(mats) > 1 else mats[0])
+
+
+def split_ones(mats: list) -> list:
     """1_{NxM} at either end of a product as 1_N 1_M^T, so broadcasts and sums are told apart."""
     if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
         mats = [sp.OneMatrix(mats[0].shape[0], 1), sp.OneMatrix(1, mats[0].shape[1])] + mats[1:]
@@ -44,7 +50,7 @@ def _split_ones(mats: list) -> list:
     return mats
 
 
-def _strip_broadcast(mats: list) -> list:
+def strip_broadcast(mats: list) -> list:
     """Drop the ones-vectors that only stretch a row down (1_N r) or a column across (c 1_M^T)."""
     if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1 and mats[1].shape[0] == 1:
         mats = mats[1:]
@@ -66,13 +72,13 @@ class TextPrinter(StrPrinter):
         return super().parenthesize(item, level, strict)
 
     def _print_MatAdd(self, expr):
-        terms = sorted(expr.args, key=_negative)       # positive terms first: p - y, not -y + p
+        terms = sorted(expr.args, key=negative)       # positive terms first: p - y, not -y + p
         out = ""
         for k, t in enumerate(terms):
-            body = self._print(-t if _negative(t) else t)
-            if isinstance(-t if _negative(t) else t, sp.MatAdd):
+            body = self._print(negated(t) if negative(t) else t)
+            if isinstance(negated(t) if negative(t) else t, sp.MatAdd):
                 body = f"({body})"
-            out += (" - " if k else "-") + body if _negative(t) else (" + " if k else "") + body
+            out += (" - " if k else "-") + body if negative(t) else (" + " if k else "") + body
         return out
 
     def _print_Fn(self, expr):
@@ -130,12 +136,13 @@ class TextPrinter(StrPrinter):
         if num.is_Integer and den != 1:
             body = f"({body})" if isinstance(rest, sp.MatAdd) and not body.startswith("sum(") else body
             return f"{num}*{body}/{self.parenthesize(den, 60, strict=True)}"
-        if isinstance(rest, (sp.MatAdd, sp.HadamardProduct)) and not body.startswith("sum("):
+        if isinstance(rest, sp.MatAdd) or isinstance(rest, sp.HadamardProduct) and " ⊙ " in body \
+                and not body.startswith("sum("):
             body = f"({body})"
         return f"{self.parenthesize(coeff, 50)}*{body}"
 
     def _product(self, mats) -> str:
-        mats = _strip_broadcast(_split_ones(list(mats)))   # the broadcast of a sum: 1_N (1_N^T X) is sum(X, 0)
+        mats = strip_broadcast(split_ones(list(mats)))   # the broadcast of a sum: 1_N (1_N^T X) is sum(X, 0)
         axes = []
         if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[0] == 1:
             if mats[0].shape[1] != 1:

@@ -83,9 +83,16 @@ def test_graph_left_off_question_sheet_when_the_problem_asks_to_draw_it():
     assert "tikzpicture" in sheet.render_sheet(solutions("sigmoid-graph"))
 
 
-def test_long_closed_forms_are_left_out_not_overflowing():
+def test_batchnorm_sheet_states_the_compact_closed_form():
+    """Seed 002's one wrong result: the sheet boxes dL/dh in the forward names and the given gradient
+    only (no dL/dc, dL/dmu from `keep`), and no step's closed form is left out."""
     tex = sheet.render_sheet(solutions("batchnorm-backward"))
-    assert "too long to be useful" in tex
+    assert "too long to be useful" not in tex
+    results = tex[tex.index(r"\subsection*{Results}"):]
+    boxed = re.findall(r"\\boxed\{\\begin\{aligned\}\n(.*?)\\end\{aligned\}", results, re.S)
+    dh = next(b for b in boxed if b.startswith(r"\frac{\partial L}{\partial h}"))
+    assert r"\frac{\partial L}{\partial c}" not in dh and r"\frac{\partial L}{\partial \mu}" not in dh
+    assert r"\hat{h}" in dh and r"\gamma" in dh and r"\frac{\partial L}{\partial y}" in dh
     for line in tex.splitlines():
         assert len(line) < 900, line[:80]
 

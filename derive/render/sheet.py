@@ -20,13 +20,13 @@ from ..backprop import forward_subs
 from ..errors import HeaderError, LatexError, RenderError
 from ..pipeline import solve
 from ..problem import catalogue
+from ..simplify import Simplifier
 from . import graph as gr
 from .pdf import INSTALL_HINT, compile_pdf, log_excerpt, tex_engine  # noqa: F401 (log_excerpt: re-exported)
 from .templates import Tex, escape_tex, render_template, templates_dir  # noqa: F401 (the API)
 
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
-CLOSED_MAX_LINES = 3     # longer closed forms are left as "substitute the steps above"
-CLOSED_MAX_NODES = 120   # closed forms bigger than this (SymPy tree nodes) are not even printed
+CLOSED_MAX_NODES = 400   # a step's closed form bigger than this (SymPy tree nodes) even simplified is not printed
 
 
 # ---- what a sheet shows -----------------------------------------------------------------------
@@ -87,11 +87,6 @@ def display(lhs, *forms, suffix=None) -> list:
     return out
 
 
-def _closed_or_nothing(lines) -> list:
-    """A closed form worth printing: a few lines that fit; otherwise nothing."""
-    return lines if len(lines) <= CLOSED_MAX_LINES and pr.fits(lines, LINE_WIDTH) else []
-
-
 def _asks_for_graph(problem) -> bool:
     """A problem that asks the student to draw the graph does not get it on the question sheet."""
     return bool(re.search(r"\bdraw\b", problem.statement, re.IGNORECASE))
@@ -117,15 +112,15 @@ def problem_context(solution, questions: bool = False) -> dict:
     }
     if questions:
         return ctx
+    simplifier = Simplifier(p)
     for s in d.steps:
         name = Tex(pr.name_latex(s.name))
-        huge = sum(1 for _ in sp.preorder_traversal(s.closed)) > CLOSED_MAX_NODES
-        raw_closed = [Tex("...")] * (CLOSED_MAX_LINES + 1) if huge else \
-            _lines(s.closed) if s.closed != s.general else []
-        closed = _closed_or_nothing(raw_closed)
+        closed_expr = simplifier.closed_form(s.closed)
+        huge = sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
+        closed = [] if huge or s.closed == s.general or closed_expr == s.general else _lines(closed_expr)
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": s.rule,
                              "rows": display(name, _lines(s.general), closed),
-                             "closed_omitted": bool(raw_closed) and not closed})
+                             "closed_omitted": huge})
     for r in d.results:
         q = r.quantity
         c = solution.check_for(q.name)

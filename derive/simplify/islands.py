@@ -163,6 +163,8 @@ class Atoms:
         """The matrix expression of shape `shape` a scalar expression in atoms stands for."""
         s = sp.sympify(s)
         if not (s.free_symbols & set(self.matrix_of)):
+            if s == 0 and shape is not None:
+                return sp.ZeroMatrix(*shape)
             return s if shape is None else _scaled(s, sy.ones(*shape))
         own = self.shape(s)
         if own != shape:                        # lower-shaped: build at its own shape, broadcast once
