@@ -276,9 +276,10 @@ class Engine:
         problem, adjoints = self.problem, self.adjoints
         out_shape = problem.node_shape(problem.output) if problem.output in problem.scope.symbols else None
         if out_shape not in (None, (1, 1)) and not problem.given:
+            jac_hint = f"ask for its Jacobian ({q.name} without kind = \"gradient\"), " if 1 in out_shape else ""
             raise UnsupportedError(f"{q.name}: {problem.output} is a {sy.show_shape(out_shape)} matrix, not a scalar, so "
-                                   f"it has no gradient; ask for its Jacobian ({{name = \"{q.name}\", kind = \"jacobian\"}}), "
-                                   f"make the output a scalar (e.g. a loss), or give the upstream gradient in [given]")
+                                   f"it has no gradient; {jac_hint}make the output a scalar (e.g. a loss), or give "
+                                   f"the upstream gradient in [given]")
         shape = problem.node_shape(q.wrt)
         if q.wrt not in adjoints:
             return Result(q, _zero(shape), _zero(shape), shape)
