@@ -110,18 +110,19 @@ def _sum(terms):
         if key is not None:
             out.append(_mul(_sum(rest), key) if len(rest) > 1 else _mul(rest[0], key))
             continue
-        diags = [t for t in rest if isinstance(_factors(t)[1][0], sp.DiagMatrix) and len(_factors(t)[1]) == 1]
+        diags = [t for t in rest if len(_factors(t)[1]) == 1 and isinstance(_factors(t)[1][0], sp.DiagMatrix)]
         if len(diags) > 1:
             v = [_factors(d)[1][0].args[0] for d in diags]
             v = [_mul(_factors(d)[0], x if x.shape == v[0].shape else x.T) for d, x in zip(diags, v)]
             rest = [_diag(sp.MatAdd(*v).doit(deep=False))] + [t for t in rest if t not in diags]
         scaled: dict = {}                   # M -> the broadcast scalars s of the terms s ⊙ M
         for t in rest:
-            s = _scalar(t.args[0]) if isinstance(t, sp.HadamardProduct) and len(t.args) == 2 else None
-            if s is not None and isinstance(s, MatrixExpr):
-                scaled.setdefault(t.args[1], []).append(s)
-            else:
+            two = isinstance(t, sp.HadamardProduct) and len(t.args) == 2
+            k = next((k for k in (0, 1) if two and isinstance(_scalar(t.args[k]), MatrixExpr)), None)
+            if k is None:
                 out.append(t)
+            else:
+                scaled.setdefault(t.args[1 - k], []).append(_scalar(t.args[k]))
         out.extend(_times(sp.MatAdd(*s).doit(deep=False) if len(s) > 1 else s[0], m) for m, s in scaled.items())
     return out[0] if len(out) == 1 else sp.MatAdd(*out).doit(deep=False)
 
@@ -140,47 +141,45 @@ def _outer(p, q):
 
 
 class Chain:
-    """Forward mode from `wrt` to `of`: the Jacobian of each vector expression, None where constant."""
+    """Forward mode from `wrt` to `of`: the Jacobian of each vector expression, None where constant.
+    The nodes between are taken in equation order, so each finds those it uses already done."""
 
     def __init__(self, problem: Problem, q: Quantity):
-        self.q, self.sym = q, problem.scope.symbols
-        self.eqs = {problem.scope.symbols[e.name]: e for e in problem.equations}
-        wrt = self.sym[q.wrt]
+        self.q, sym = q, problem.scope.symbols
+        wrt, self.of = sym[q.wrt], sym[q.of]
         self.memo = {wrt: sp.Identity(_length(wrt))}
-        self.live = {wrt}                        # nodes known to depend on wrt
-        self.dead = set()                        # nodes known not to
+        self.live = {wrt}                        # nodes that depend on wrt (wrt itself is held)
+        for eq in problem.equations:
+            if sym[eq.name] != wrt and eq.expr.free_symbols & self.live:
+                self.live.add(sym[eq.name])
+        need = {self.of}                         # nodes `of` is computed from
+        for eq in reversed(problem.equations):
+            if sym[eq.name] in need and sym[eq.name] != wrt:
+                need |= eq.expr.free_symbols
+        self.path = [(sym[eq.name], eq) for eq in problem.equations
+                     if sym[eq.name] in need & self.live and sym[eq.name] != wrt]
 
-    def depends(self, e) -> bool:
-        for s in e.free_symbols:
-            if s in self.live:
-                return True
-            if s in self.eqs and s not in self.dead:
-                if self.depends(self.eqs[s].expr):
-                    self.live.add(s)
-                    return True
-                self.dead.add(s)
-        return False
+    def jacobian(self):
+        for node, eq in self.path:
+            J = self(eq.expr, node)
+            self.memo[node] = J.xreplace({eq.expr: node}) if J is not None and not eq.expr.is_symbol else J
+        return self.memo.get(self.of)            # softmax(z) -> p above: what has a name is named
 
-    def __call__(self, e):
+    def __call__(self, e, node=None):
         if e in self.memo:
             return self.memo[e]
-        if not isinstance(e, sp.Basic) or not self.depends(e):
+        if not isinstance(e, sp.Basic) or not e.free_symbols & self.live:
             return None
-        if not _is_vector(e):
+        if not _is_vector(e) or node is not None and not _is_vector(node):
+            bad = node if node is not None and not _is_vector(node) else e
             raise UnsupportedError(f"{self.q.name}: the chain from {self.q.wrt} to {self.q.of} passes through "
-                                   f"{e}, a {sy.show_shape(sy.shape_of(e))} matrix; a Jacobian is derived "
+                                   f"{bad}, a {sy.show_shape(sy.shape_of(bad))} matrix; a Jacobian is derived "
                                    f"between vectors, through vectors only (ask for a gradient of a scalar instead)")
-        if e in self.eqs:                        # a named node: its equation's Jacobian
-            eq = self.eqs[e]
-            J = self(eq.expr)
-            J = J.xreplace({eq.expr: e}) if J is not None else None     # softmax(z) -> p: name it
-        else:
-            rule = RULES.get(type(e))
-            if rule is None:
-                raise UnsupportedError(f"{self.q.name}: the engine has no Jacobian rule for {type(e).__name__} "
-                                       f"(in {e}); a Jacobian is derived across {SUPPORTED}")
-            J = rule(self, e)
-        self.memo[e] = J
+        rule = RULES.get(type(e))
+        if rule is None:
+            raise UnsupportedError(f"{self.q.name}: the engine has no Jacobian rule for {type(e).__name__} "
+                                   f"(in {e}); a Jacobian is derived across {SUPPORTED}")
+        J = self.memo[e] = rule(self, e)
         return J
 
 
@@ -193,7 +192,12 @@ def _matmul(f, e):
         if Ja is None:
             continue
         left = sp.MatMul(*mats[:i]).doit(deep=False) if i else None
-        right = sp.MatMul(*mats[i + 1:]).doit(deep=False).T if i + 1 < len(mats) else None
+        right = sp.MatMul(*mats[i + 1:]).doit(deep=False) if i + 1 < len(mats) else None
+        right = right.T if right is not None and right.shape != (1, 1) else right   # a 1×1 is its transpose
+        alone = right if left is None else left if right is None else None
+        if alone is not None and alone.shape == (1, 1):       # x s, s x: a 1×1 factor scales
+            terms.append(_times(alone, Ja))
+            continue
         k = _outer(right, left)
         terms.append(Ja if k is None else _mul(k, Ja))
     J = _sum(terms)
@@ -264,7 +268,7 @@ def across(problem: Problem, q: Quantity):
             raise UnsupportedError(f"{q.name}: {name} is a {sy.show_shape(node.shape)} matrix; a Jacobian is "
                                    f"derived between vectors (columns or rows), across {SUPPORTED}; for a "
                                    f"matrix ask for the gradient of a scalar of it")
-    J = Chain(problem, q)(of)
+    J = Chain(problem, q).jacobian()
     return sp.ZeroMatrix(_length(of), _length(wrt)) if J is None else tidy(J, problem.onehot)
 
 

@@ -9,6 +9,7 @@ import sympy as sp
 
 import derive
 from derive import kinds
+from derive.backprop import derive as derivation_of
 from derive.cli import main
 from derive.numeric import evaluate, rel_error
 from derive.verify import forward, instance
@@ -47,12 +48,23 @@ TORCH = {
     ("mlp.toml", "dz2/dz1"): lambda e: lambda z1: e["W2"] @ _sig(z1) + e["b2"],
     ("mlp-rows.toml", "dz2/dx"): lambda e: lambda x: _sig(x @ e["W1"] + e["b1"]) @ e["W2"] + e["b2"],
     ("mlp-rows.toml", "dh1/dx"): lambda e: lambda x: _sig(x @ e["W1"] + e["b1"]),
+    ("products.toml", "dy/dx"): lambda e: lambda x: x @ (x.T @ x),
+    ("products.toml", "ds/dx"): lambda e: lambda x: x.T @ x,
+    ("products.toml", "dq/dx"): lambda e: lambda x: (x.T @ x) * x,
+    ("products.toml", "dv/dx"): lambda e: lambda x: (e["W"] @ x).T @ e["W"],
+    ("products.toml", "dw/dx"): lambda e: lambda x: _w((e["W"] @ x).T @ e["W"]),
+    ("products.toml", "dw/dt"): lambda e: lambda t: _w(t.T @ e["W"]),
+    ("products.toml", "dm/dx"): lambda e: lambda x: torch.softmax(x, dim=0) * x + x ** 2,
     ("residual.toml", "dz/dx"): lambda e: lambda x: x + e["W"] @ torch.relu(x),
     ("tanh-softmax-rows.toml", "dp/dx"): lambda e: lambda x: torch.softmax(torch.tanh(x @ e["W"] + e["b"]), dim=1),
     ("tanh-softmax-rows.toml", "dp/dz"): lambda e: lambda z: torch.softmax(torch.tanh(z), dim=1),
     ("gates.toml", "dy/dx"): lambda e: lambda x: _gates(e, x)[0],
     ("gates.toml", "dr/dx"): lambda e: lambda x: _gates(e, x)[1],
 }
+
+
+def _w(v):
+    return v * v + 2 * v
 
 
 def _gates(e, x):
@@ -105,6 +117,27 @@ def test_an_allowed_list_writes_the_jacobian_in_those_names_only(solved):
     r = solved["mlp-rows.toml"].derivation.result("dh1/dx")
     assert {str(s) for s in r.expr.atoms(sp.MatrixSymbol)} == {"x", "W1", "b1"}
     assert {str(s) for s in r.closed.atoms(sp.MatrixSymbol)} == {"z1", "W1"}     # the closed form keeps the node
+
+
+def test_a_deep_chain_is_one_product_of_its_local_jacobians(tmp_path):
+    layers = 60                     # 120 equations: the forward pass takes them in order, no deep recursion
+    forward_eqs, symbols, prev = [], ['x = ["n", 1]'], "x"
+    for i in range(1, layers + 1):
+        forward_eqs += [f'"z{i} = W{i} {prev} + b{i}"', f'"h{i} = tanh(z{i})"']
+        symbols += [f'W{i} = ["n", "n"]', f'b{i} = ["n", 1]']
+        prev = f"h{i}"
+    f = tmp_path / "deep.toml"
+    f.write_text(f'id = "deep"\ntitle = "deep"\ndims = ["n"]\nforward = [{", ".join(forward_eqs)}]\n'
+                 f'quantities = ["d{prev}/dx"]\n[symbols]\n' + "\n".join(symbols) + "\n")
+    p = derive.load(str(f))
+    r = derivation_of(p).results[0]
+    assert len(r.closed.args) == 2 * layers
+    inst = instance(p, 5)
+    env = forward(p, inst)
+    want = np.eye(np.size(env["x"]))             # the chain rule by hand, in numpy
+    for i in range(1, layers + 1):
+        want = np.diag(1 - np.tanh(env[f"z{i}"]).ravel() ** 2) @ env[f"W{i}"] @ want
+    assert rel_error(evaluate(r.closed, env, inst.dims, inst.functions), want) < 1e-10
 
 
 def test_solve_shows_the_jacobian(capsys):
