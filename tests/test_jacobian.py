@@ -161,6 +161,7 @@ VERDICTS = [
     ("mlp.toml", "dz2/dx", "W2 diag(sigma(z1)) W1", "incorrect", ("derivative",)),
     ("mlp.toml", "dz2/dx", "dz2/dx", "invalid", ("not_allowed",)),
     ("mlp.toml", "dz2/dz1", "W2 diag(h1 ⊙ (1 - h1))", "correct", ()),
+    ("mlp.toml", "dz2/dx", "dz2/dz1 W1", "correct", ()),          # the chain rule through a named Jacobian
     ("mlp-rows.toml", "dz2/dx", "W2^T diag(h1 ⊙ (1 - h1)) W1^T", "correct", ()),
     ("mlp-rows.toml", "dz2/dx", "W1 diag(sigma'(z1)) W2", "incorrect", ("transpose",)),
     ("mlp-rows.toml", "dh1/dx", "diag(sigma'(x W1 + b1)) W1^T", "correct", ()),
