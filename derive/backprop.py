@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from . import jacobian as jac
 from . import symbolic as sy
 from .errors import UnsupportedError
 from .problem import Problem, Quantity
@@ -187,13 +188,15 @@ def derive(problem: Problem) -> Derivation:
     sym = problem.scope.symbols
     nodes = frozenset(list(problem.inputs) + [e.name for e in problem.equations])
     adj_sym = {n: internal_symbol(problem, n) for n in nodes}
-    seeds = {problem.output: sp.Integer(1)} if problem.output in nodes else {}
+    # a vector output has no gradient (its Jacobians are jacobian.py's): nothing is pulled back from it
+    scalar_out = problem.output in nodes and problem.node_shape(problem.output) in (None, (1, 1))
+    seeds = {problem.output: sp.Integer(1)} if scalar_out else {}
     for gname, node in problem.given.items():
         seeds[node] = adj_sym[node]
 
     contributions: dict[str, list] = {}
     for eq in reversed(problem.equations):
-        if eq.name == problem.output:
+        if eq.name == problem.output and scalar_out:
             g = sp.Integer(1)
         elif eq.name in contributions or eq.name in seeds:
             g = adj_sym[eq.name]
@@ -266,15 +269,19 @@ class Engine:
         return Result(q, expr, expr, sy.shape_of(expr), index_form)
 
     def jacobian(self, q) -> Result:
-        return _jacobian(self.problem, q)
+        """d(node)/d(node) across the chain between them (jacobian.py), in the allowed names if any."""
+        J = jac.across(self.problem, q)
+        expr = J.xreplace(forward_subs(self.problem, keep=set(q.allowed))) if q.allowed else J
+        return Result(q, expr, J, J.shape, jac.entry(q, J))
 
     def adjoint(self, q) -> Result:
         problem, adjoints = self.problem, self.adjoints
         out_shape = problem.node_shape(problem.output) if problem.output in problem.scope.symbols else None
         if out_shape not in (None, (1, 1)) and not problem.given:
+            jac_hint = f"ask for its Jacobian ({q.name} without kind = \"gradient\"), " if 1 in out_shape else ""
             raise UnsupportedError(f"{q.name}: {problem.output} is a {sy.show_shape(out_shape)} matrix, not a scalar, so "
-                                   f"it has no gradient; ask for a Jacobian (across one op) or make the output a "
-                                   f"scalar (e.g. a loss), or give the upstream gradient in [given]")
+                                   f"it has no gradient; {jac_hint}make the output a scalar (e.g. a loss), or give "
+                                   f"the upstream gradient in [given]")
         shape = problem.node_shape(q.wrt)
         if q.wrt not in adjoints:
             return Result(q, _zero(shape), _zero(shape), shape)
@@ -346,36 +353,3 @@ def forward_subs(problem: Problem, keep=frozenset()) -> dict:
 def _forward_closed(problem: Problem, name: str):
     s = problem.scope.symbols[name]
     return forward_subs(problem).get(s, s)
-
-
-def _jacobian(problem: Problem, q: Quantity) -> Result:
-    """d(node)/d(input) for a node that is one op of its input (numerator layout: J[j, i] = ∂a_j/∂b_i)."""
-    sym = problem.scope.symbols
-    eq = next((e for e in problem.equations if e.name == q.of), None)
-    if eq is None:
-        raise UnsupportedError(f"{q.name}: {q.of} is an input of this problem, not computed from {q.wrt}; "
-                               f"a Jacobian d(node)/d(input) needs a forward equation for the node")
-    b = sym[q.wrt]
-    e = eq.expr
-    if sy.shape_of(b) is None or sy.shape_of(sym[q.of]) is None:
-        raise UnsupportedError(f"{q.name}: a Jacobian is derived between vectors; in a problem of scalars "
-                               f"ask for the gradient of the output {problem.output}")
-    if isinstance(e, sy.Softmax) and e.arg == b:
-        p = sym[q.of] if sym[q.of].shape[1] == 1 else sym[q.of].T
-        J = sp.DiagMatrix(p) - p * p.T
-    elif isinstance(e, sy.Apply) and e.arg == b:
-        J = sp.DiagMatrix(sy.Apply(e.fname, 1, b))
-    elif e == b:
-        J = sp.Identity(b.shape[0])
-    else:
-        raise UnsupportedError(f"{q.name}: a Jacobian is derived only when {q.of} is one entrywise function, "
-                               f"softmax or copy of {q.wrt}; here {q.of} = {eq.text.split('=', 1)[1].strip()}. "
-                               f"Ask for the Jacobian of each step, or for the gradient of a scalar")
-    index_form = None
-    if q.index:
-        # dP_j/dh_i: entry (j, i)
-        outer = q.name.split("/")[0][1:]
-        j = sp.Symbol(outer.split("_")[1] if "_" in outer else "j", integer=True)
-        i = sp.Symbol(q.index, integer=True)
-        index_form = J[j, i]
-    return Result(q, J, J, J.shape, index_form)

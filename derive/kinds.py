@@ -85,6 +85,9 @@ class Jacobian(Kind):
     def derive(self, engine, q):
         return engine.jacobian(q)
 
+    def own_symbol(self, problem, q):
+        return problem.scope.symbols.get(q.name)
+
     def verify(self, verifier, r):
         return verifier.node_finite_differences(r)
 

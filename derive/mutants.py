@@ -261,6 +261,11 @@ def _matmul_mutants(e, root, roles, dims, add, swap, on):
         new = coeff * sp.MatMul(*[x.T if i == k else x for i, x in enumerate(mats)]) if square else None
         add("transpose", lambda: _with(root, e, lead + "*".join(parts)), swap(e, new) if square else None,
             f"a factor is transposed: {roles.factor(m)}{on}", m)
+    for k, m in enumerate(mats):                      # a Jacobian's diag(f'(z)) left out of the chain
+        if isinstance(m, sp.DiagMatrix):
+            new = coeff * sp.MatMul(*(mats[:k] + mats[k + 1:]))
+            add("drop_factor", lambda: _with(root, e, text(new)), swap(e, new),
+                f"a factor is missing: {roles.factor(m.args[0])}{on}", m)
     if sum(not _scalarish(m) for m in mats) < 2:      # a 1x1 factor commutes in an answer
         return
     rev = mats[::-1]

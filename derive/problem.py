@@ -225,7 +225,8 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if q.kind.name_is_symbol and sy.shape_of(symbols[q.of]) and sy.shape_of(symbols[q.wrt]):
             rows = max(symbols[q.of].shape, key=lambda d: d != 1)
             cols = max(symbols[q.wrt].shape, key=lambda d: d != 1)
-            symbols.setdefault(q.name, sp.MatrixSymbol(q.name, rows, cols))
+            if q.name not in symbols or q.of == output:    # d(output)/dx: the Jacobian, not a gradient name
+                symbols[q.name] = sp.MatrixSymbol(q.name, rows, cols)
             aliases.setdefault(q.name, q.name)    # so the answer lexer reads dz2/dz1 as one name
     values, raw_values = {}, dict(data.get("values", {}))
     for k, v in raw_values.items():

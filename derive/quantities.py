@@ -66,10 +66,14 @@ def read_quantity(path, i, q, symbols, output, adjoint_names, aliases) -> Quanti
         if q["of"] not in symbols:
             fail(path, key, f"{name}: unknown node {q['of']}")
         return Quantity(name, kind or kinds.VALUE, q["of"], index=q.get("index", ""), allowed=allowed)
+    m = GRAD.match(name)
+    out_shape = sy.shape_of(symbols.get(output))
+    if kind is None and m and aliases.get(m["out"], m["out"]) == output and out_shape and 1 in out_shape \
+            and out_shape != (1, 1):
+        kind = kinds.JACOBIAN                   # d(vector output)/dB: it has no gradient, only a Jacobian
     named = {v: k for k, v in adjoint_names.items()}
     if name in named:                                  # delta3, dL/dh3
         return Quantity(name, kind or kinds.GRADIENT, output, named[name], allowed=allowed)
-    m = GRAD.match(name)
     if m:
         out, wrt = aliases.get(m["out"], m["out"]), aliases.get(m["wrt"], m["wrt"])
         for n in (out, wrt):

@@ -18,7 +18,9 @@ DATA = Path(__file__).parent / "data" / "unsupported"
 
 # file -> (quantity, words the message must contain); one file per `raise UnsupportedError` of the engine
 CASES = {
-    "two-op-jacobian.toml": ("dz2/dx", "a Jacobian is derived only when z2 is one entrywise function"),
+    "matrix-jacobian.toml": ("dZ/dX", "Z is a h×m matrix; a Jacobian is derived between vectors"),
+    "matrix-chain-jacobian.toml": ("dz/dx", "the chain from x to z passes through H, a n×n matrix"),
+    "no-jacobian-rule.toml": ("dz/ds", "the engine has no Jacobian rule for DiagMatrix"),
     "vector-output.toml": ("dz2/dx", "z2 is a h×1 matrix, not a scalar, so it has no gradient"),
     "no-rule.toml": ("dL/dv", "the engine cannot differentiate DiagMatrix(v)"),
     "input-jacobian.toml": ("dx/dz", "x is an input"),
@@ -33,7 +35,7 @@ def _run(*args):
 
 def test_every_engine_limit_has_a_case():
     raises = 0
-    for mod in ("backprop.py",):
+    for mod in ("backprop.py", "jacobian.py"):
         tree = ast.parse((ROOT / "derive" / mod).read_text())
         raises += sum(1 for n in ast.walk(tree) if isinstance(n, ast.Raise) and n.exc is not None
                       and isinstance(n.exc, ast.Call) and getattr(n.exc.func, "id", "") == "UnsupportedError")
@@ -53,15 +55,15 @@ def test_an_engine_limit_is_one_error_line_with_exit_2(name, capsys):
 
 
 def test_a_fresh_process_prints_no_traceback():
-    proc = _run("solve", str(DATA / "two-op-jacobian.toml"))
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.startswith("Error: dz2/dx: ")
+    proc = _run("solve", str(DATA / "matrix-chain-jacobian.toml"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.startswith("Error: dz/dx: ")
 
 
 def test_the_library_raises_unsupported_error():
-    with pytest.raises(UnsupportedError, match="a Jacobian is derived only when z2"):
-        derive.solve(str(DATA / "two-op-jacobian.toml"))
-    with pytest.raises(UnsupportedError, match="a Jacobian is derived only when z2"):
-        derive.check(str(DATA / "two-op-jacobian.toml"), "dz2/dx", "W2 diag(sigma'(z1)) W1")
+    with pytest.raises(UnsupportedError, match="the chain from x to z passes through H"):
+        derive.solve(str(DATA / "matrix-chain-jacobian.toml"))
+    with pytest.raises(UnsupportedError, match="the chain from x to z passes through H"):
+        derive.check(str(DATA / "matrix-chain-jacobian.toml"), "dz/dx", "H")
 
 
 def test_a_graph_of_an_unknown_operation_is_refused_with_a_message():
