@@ -271,7 +271,8 @@ class Engine:
     def jacobian(self, q) -> Result:
         """d(node)/d(node) across the chain between them (jacobian.py), in the allowed names if any."""
         J = jac.across(self.problem, q)
-        expr = J.xreplace(forward_subs(self.problem, keep=set(q.allowed))) if q.allowed else J
+        expr = J.xreplace(forward_subs(self.problem, keep=set(q.allowed))) if q.allowed else \
+            self.simplifier.closed_form(J)
         return Result(q, expr, J, J.shape, jac.entry(q, J))
 
     def adjoint(self, q) -> Result:

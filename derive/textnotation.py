@@ -152,12 +152,25 @@ class TextPrinter(StrPrinter):
             if mats[-1].shape[0] != 1:
                 axes.append("1")
             mats = mats[:-1]
+        for i in range(1, len(mats) - 1):        # a row times a column of ones inside a product: a scalar
+            if isinstance(mats[i], sp.OneMatrix) and mats[i].shape[1] == 1 and mats[0].shape[0] == 1 \
+                    and not axes:
+                head = mats[:i]
+                rest = mats[i + 1:]
+                total = f"sum({self._print(head[0] if len(head) == 1 else sp.MatMul(*head))})"
+                tail = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
+                return f"{total}*{self.parenthesize(tail, 50)}"
         operand = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
         if not axes:
             return super()._print_MatMul(operand) if len(mats) > 1 else self._print(operand)
         if len(axes) == 2 or 1 in operand.shape:     # every entry: sum(x) of a vector, sum(X) of all of X
             return f"sum({self._print(operand)})"
         return f"sum({self._print(operand)}, {axes[0]})"
+
+    def _print_Sum(self, expr):
+        """sum_j exp(z_j): the index's range is the vector's, as a class writes it."""
+        body, (j, _, _) = expr.args[0], expr.args[1]
+        return f"(sum_{j} {self.parenthesize(body, 50)})"
 
     def _print_KroneckerDelta(self, expr):
         return f"delta_{self._print(expr.args[0])}{self._print(expr.args[1])}"
