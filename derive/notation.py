@@ -53,14 +53,17 @@ def _cheap_precedence(item):
     product canonically (slow on an answer's long matrix expressions); a product's place is known."""
     if isinstance(item, sp.HadamardProduct):
         return PRECEDENCE["Mul"]
-    if isinstance(item, sp.Transpose) and isinstance(item.arg, sp.MatrixSymbol):
-        return PRECEDENCE["Atom"]
     if isinstance(item, sp.MatMul):
         coeff = item.args[0]
         return PRECEDENCE["Add"] if getattr(coeff, "is_number", False) and coeff.is_negative else PRECEDENCE["Mul"]
     if isinstance(item, sp.MatAdd):
         return PRECEDENCE["Add"]
     return None
+
+
+def _plain_transpose(e) -> bool:
+    """W^T of a named matrix needs no parentheses as a factor (but does under a power: no double superscript)."""
+    return isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol)
 
 
 def _scaled(e) -> bool:
@@ -124,7 +127,7 @@ class Printer(LatexPrinter):
         scalars = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
         rest = [a for a in expr.args if a not in scalars] or scalars[-1:]
         scalars = [a for a in scalars if a not in rest]
-        body = r" \odot ".join(self.parenthesize(a, 60) for a in rest)
+        body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
         if not scalars:
             return body
         body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)

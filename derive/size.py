@@ -11,6 +11,7 @@ import sympy as sp
 from . import symbolic as sy
 from .functions import ACTIVATIONS, FUNCTION_ALIASES, MATRIX_FUNCTIONS
 from .lexers import lex_text
+from .memo import IdMemo
 from .notation import text
 
 CALLABLE = frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
@@ -47,6 +48,10 @@ def size(expr, names: dict | None = None, functions=()) -> int:
 
 def operands(e) -> int:
     """size() counted on the SymPy tree, without printing (the simplifier compares many candidates)."""
+    return _OPERANDS(e)
+
+
+def _count(e) -> int:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
         return 1
     if isinstance(e, sp.Number):
@@ -66,3 +71,6 @@ def operands(e) -> int:
     if isinstance(e, sp.HadamardPower) and e.args[1] == -1:
         return operands(e.args[0])
     return sum(operands(a) for a in e.args) if e.args else 1
+
+
+_OPERANDS = IdMemo(_count)

@@ -14,7 +14,8 @@ from .. import symbolic as sy
 from .islands import Atoms
 from ..size import operands
 
-MAX_OPERANDS = 400       # a longer closed form is left as derived (deep chains: the cost grows fast)
+MAX_IDENTITY_SITES = 4   # derivative identities are tried in results with at most this many f'(z)
+MAX_OPERANDS = 150       # a longer closed form is left as derived (deep chains: the cost grows with depth)
 
 # f'(z) in terms of p = f(z): the textbook's sigma' = p(1 - p), tanh' = 1 - h^2, exp' = exp
 IDENTITIES = {
@@ -49,7 +50,14 @@ class Simplifier:
         if not isinstance(expr, MatrixExpr) or operands(expr) > MAX_OPERANDS:
             return expr
         best, best_size = expr, operands(expr)
+        sums = expr.has(sp.OneMatrix)             # no ones-vector: no sum, so linear or not is the same
+        # f'(z) -> p ⊙ (1 - p) trades one operand for three and pays only when it cancels (near a
+        # loss); a deep chain's many derivative sites never do, and each would cost a pass
+        sites = len(expr.atoms(sy.Apply) & set(self.ident)) if self.ident else 0
+        applies = 0 < sites <= MAX_IDENTITY_SITES
         for mode in self.modes:
+            if (mode.identities and not applies) or (not mode.linear and not sums):
+                continue
             if mode not in self.passes:
                 self.passes[mode] = _Pass(mode, self.eqs, self.ident, self.centred)
             cand = self.passes[mode].run(expr)
@@ -101,7 +109,7 @@ class _Pass:
             d = self.atoms.scalar(rhs)
             n = self.atoms.atom(node)
             if d != n and not d.is_Symbol or (d.is_Symbol and d != n):
-                self.defs.append((d, n))
+                self.defs.append((d, n, d.free_symbols))
             if mode.eliminate and d.is_Mul:
                 full = [f for f in d.args if self.atoms.shape(f) == node.shape]
                 if len(full) == 1 and full[0].is_Symbol:
@@ -115,7 +123,7 @@ class _Pass:
     def simplify(self, e):
         if not isinstance(e, MatrixExpr) or not e.args or isinstance(e, (sp.MatrixSymbol, sp.OneMatrix)):
             return e
-        if e not in self.memo:
+        if e not in self.memo:              # equal subtrees recur across a problem's results
             self.memo[e] = self._simplify(e)
         return self.memo[e]
 
@@ -134,17 +142,30 @@ class _Pass:
         return self.recognise(s.subs(self.elims)) if self.elims else s
 
     def recognise(self, s):
-        for d, n in self.defs:
-            if s.has(*d.free_symbols):
+        for d, n, needs in self.defs:
+            if needs <= s.free_symbols:
                 s = s.subs(d, n)
         return s
 
 
 def _variants(s):
     yield s
+    if not _worth_factoring(s):
+        return
     if len(sp.Add.make_args(sp.expand(s, deep=False))) <= 40:
         for f in (sp.factor, sp.cancel, lambda x: sp.factor_terms(sp.expand(x))):
             try:
                 yield f(s)
             except (sp.PolynomialError, TypeError, ValueError):
                 continue
+
+
+def _worth_factoring(s) -> bool:
+    """A sum, a quotient of sums, or a product with a sum of products in it: something may cancel
+    or come out. A monomial such as h (1 - h) A has nothing to offer (and deep chains are made of them)."""
+    if s.is_Add:
+        return True
+    if any(p.exp.is_negative and p.base.has(sp.Add) for p in s.atoms(sp.Pow)):
+        return True
+    return any(f.is_Add and any(len(t.free_symbols) > 1 or abs(t.as_coeff_Mul()[0]) != 1 for t in f.args)
+               for f in sp.Mul.make_args(s))

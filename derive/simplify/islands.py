@@ -28,6 +28,7 @@ class Atoms:
 
     def __init__(self, linear: bool = True, centred: dict | None = None, inner=None, rewrite=None):
         self.of: dict = {}          # matrix expression -> symbol
+        self._shapes: dict = {}
         self.matrix_of: dict = {}   # symbol -> matrix expression
         self.linear, self.centred = linear, centred or {}
         self.inner = inner or (lambda e: e)   # how a non-entrywise operand's parts are simplified
@@ -46,6 +47,11 @@ class Atoms:
 
     def shape(self, s):
         """The shape an atom (or a scalar expression in atoms) has before broadcasting; None: a scalar."""
+        if s not in self._shapes:
+            self._shapes[s] = self._shape(s)
+        return self._shapes[s]
+
+    def _shape(self, s):
         rows = cols = 1
         found = False
         for a in s.free_symbols:
