@@ -29,7 +29,8 @@ from .problem import Problem, load
 
 FRAMEWORKS = {"numpy": NumpyPrinter, "torch": TorchPrinter}
 _RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {
-    "np", "torch", "sys", "forward", "backward", "main", "nodes", "values", "node", "value", "softmax"} | {helper_name(f, k) for f in sy.ACTIVATIONS for k in range(4)}
+    "np", "torch", "sys", "forward", "backward", "main", "nodes", "values", "node", "value", "softmax",
+    "DIMS", "INPUTS", "SHAPES", "POSITIVE", "ONEHOT", "GRADIENTS"} | {helper_name(f, k) for f in sy.ACTIVATIONS for k in range(4)}
 TOLERANCE = 1e-5
 ENTRYWISE_LIMIT = 60
 

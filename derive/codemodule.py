@@ -47,7 +47,8 @@ def helper_source(key, framework: str, printer) -> tuple[str, tuple]:
 
 IMPORTS = {"numpy": "import sys\n\nimport numpy as np", "torch": "import sys\n\nimport numpy as np\nimport torch"}
 FRAMEWORK_VALUES = {
-    "numpy": "def _framework(values):\n    return dict(values)\n\n\ndef _array(v):\n    return np.asarray(v, dtype=float)",
+    "numpy": "def _framework(values):\n    \"\"\"The draws as the module computes with them (numpy arrays already).\"\"\"\n"
+             "    return dict(values)\n\n\ndef _array(v):\n    return np.asarray(v, dtype=float)",
     "torch": "def _framework(values):\n    \"\"\"numpy draws as float64 tensors.\"\"\"\n"
              "    return {k: torch.as_tensor(v, dtype=torch.float64) for k, v in values.items()}\n\n\n"
              "def _array(v):\n    return v.detach().numpy() if torch.is_tensor(v) else np.asarray(v, dtype=float)",
@@ -122,7 +123,8 @@ def _error(values, nodes, node, grad, step=1e-6):
 
 
 def main(seed=0, tolerance=$tolerance):
-    """backward() against central finite differences at random sizes and values."""
+    """backward() against central finite differences at random sizes and values
+    (`python FILE.py SEED` draws others)."""
     sizes, values = _draw(np.random.default_rng(seed))
     args = _framework(values)
     grads = backward(*(args[k] for k in SHAPES))
@@ -141,5 +143,5 @@ def main(seed=0, tolerance=$tolerance):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
 ''')

@@ -163,6 +163,8 @@ class NumpyPrinter(StrPrinter):
         return self._sum([(_coeff_isneg(t), -t if _coeff_isneg(t) else t) for t in terms], False)
 
     def _sum(self, signed, compact):
+        if compact:                                       # X W + b: the broadcast terms last
+            signed = sorted(signed, key=lambda t: is_broadcast(t[1]))
         if not all(neg for neg, _ in signed):             # h - mu, not -mu + h
             signed = [t for t in signed if not t[0]] + [t for t in signed if t[0]]
         out = []
@@ -320,30 +322,30 @@ class NumpyPrinter(StrPrinter):
             out, coeff = self._reduced(inner, "0", ones.shape[1], coeff)
             if left:
                 lhs, coeff = self._product(left, coeff, False)
-                out = self._times(lhs, out, sp.MatMul(*right).shape[1] == 1)
+                out = self._times(lhs, out, sp.MatMul(*left).shape == (1, 1) and sp.MatMul(*right).shape[1] == 1)
             return out, coeff
         inner, coeff = self._product(left, coeff, False)                                 # X 1: row sums
         out, coeff = self._reduced(inner, "1", ones.shape[0], coeff)
         if right:
             rhs, coeff = self._product(right, coeff, False)
-            out = self._times(out, rhs, sp.MatMul(*left).shape[0] == 1)
+            out = self._times(out, rhs, sp.MatMul(*left).shape[0] == 1 and sp.MatMul(*right).shape == (1, 1))
         return out, coeff
 
     def _times(self, a: Code, b: Code, scalar: bool) -> Code:
-        """a @ b, or a * b where one side is 1×1 (a 1×1 matrix acts as a scalar)."""
+        """a @ b, or a * b when both are 1×1 (scalars)."""
         op = "*" if scalar else "@"
         return piece(f"{self.wrap(a, MUL, op=op)} {op} {self.wrap(b, MUL, op=op)}", MUL, op)
 
     def _plain_product(self, mats) -> Code:
-        """A product without ones-vectors; its 1×1 factors are scalars (a b c with b 1×1 is b · a c)."""
-        scalars = [m for m in mats if m.shape == (1, 1)]
-        others = [m for m in mats if m.shape != (1, 1)] or [scalars.pop()]
-        out = self._print(others[0]) if len(others) == 1 else \
-            piece(" @ ".join(self.wrap(self._print(m), MUL, op="@") for m in others), MUL, "@")
-        if not scalars:
-            return out
-        lead = " * ".join(self.wrap(self._print(m), MUL, op="*") for m in scalars)
-        return piece(f"{lead} * {self.wrap(out, MUL, op='*')}", MUL, "*")
+        """A product without ones-vectors: `@`, and `*` between two 1×1 factors (scalars)."""
+        if len(mats) == 1:
+            return self._print(mats[0])
+        ops = ["*" if x.shape == (1, 1) and y.shape == (1, 1) else "@" for x, y in zip(mats, mats[1:])]
+        op = "@" if "@" in ops else "*"
+        text = self.wrap(self._print(mats[0]), MUL, op=op)
+        for o, m in zip(ops, mats[1:]):
+            text += f" {o} {self.wrap(self._print(m), MUL, op=op)}"
+        return piece(text, MUL, op)
 
     def _reduced(self, inner, axis, count, coeff):
         """A sum over an axis, or the mean where the coefficient divides by the axis's size."""
