@@ -196,8 +196,8 @@ class _Writer:
 
     def result(self, q) -> str:
         p, shape = self.p, self.p.node_shape(q.wrt)
-        if q.wrt not in self.d.adjoints:
-            return self.expr(sp.ZeroMatrix(*shape)) if shape else "0.0"
+        if q.wrt not in self.d.adjoints and q.wrt not in p.given.values():
+            return self.expr(sp.ZeroMatrix(*shape)) if shape else "0.0"       # the output does not depend on it
         var = self.names(str(self.internal[q.wrt]))
         return f"{var}.T" if p.layout == "numerator" and shape and shape != (1, 1) else var
 
@@ -264,7 +264,8 @@ class _Writer:
             terms = []
             for g, node in p.given.items():
                 t = ".T" if self.p.layout == "numerator" and str(self.internal[node]).endswith(INTERNAL) else ""
-                terms.append(f"(values[{_literal(g)}]{t} * {self.names(node)}).sum()")
+                term = f"values[{_literal(g)}]{t} * {self.names(node)}"
+                terms.append(f"({term}).sum()" if p.scope.matrix_mode else term)
             return f"return float({' + '.join(terms)})"
         out = self.names(p.output)
         return f"return float({out}.sum())" if p.scope.matrix_mode else f"return float({out})"
