@@ -127,7 +127,8 @@ class _Writer:
     def dims_lines(self, lines: list[str]) -> list[str]:
         """`N, D = X.shape` for the dimensions the lines use, read off the inputs' shapes."""
         dims = {self.names(str(d)): d for d in self.p.scope.dims.values()}
-        wanted = [n for n in dims if any(re.search(rf"\b{n}\b", line) for line in lines)]
+        bare = [re.sub(r'"[^"]*"', "", line.split("  # ")[0]) for line in lines]     # not keys or comments
+        wanted = [n for n in dims if any(re.search(rf"\b{n}\b", line) for line in bare)]
         out, found = [], set()
         for name in self.p.inputs:
             shape = self.p.node_shape(name) or ()
