@@ -309,9 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-commands registered by their stage's module (sheet/graph, grade, variant, validate)."""
+    """Sub-commands registered by their stage's module (sheet/graph, variant, validate, code, serve)."""
     out = []
-    for mod in ("derive.render.commands", "derive.variants", "derive.validate", "derive.serve"):
+    for mod in ("derive.render.commands", "derive.variants", "derive.validate", "derive.codegen", "derive.serve"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
