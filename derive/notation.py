@@ -149,8 +149,8 @@ class Printer(LatexPrinter):
         base, p = expr.args
         if p == -1:
             return rf"1 \oslash {self.parenthesize(base, 1000, strict=True)}"
-        if p == 2:
-            return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ 2}}"
+        if p.is_Integer and p > 0:
+            return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ {p}}}"
         return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
 
     def _print_Transpose(self, expr):

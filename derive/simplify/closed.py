@@ -49,7 +49,7 @@ class Simplifier:
         """The smallest equivalent form of a result found by the rewrites above (expr if none is smaller)."""
         if not isinstance(expr, MatrixExpr) or operands(expr) > MAX_OPERANDS:
             return expr
-        best, best_size = expr, operands(expr)
+        best, best_size = expr, _size(expr)
         sums = expr.has(sp.OneMatrix)             # no ones-vector: no sum, so linear or not is the same
         # f'(z) -> p ⊙ (1 - p) trades one operand for three and pays only when it cancels (near a
         # loss); a deep chain's many derivative sites never do, and each would cost a pass
@@ -61,7 +61,7 @@ class Simplifier:
             if mode not in self.passes:
                 self.passes[mode] = _Pass(mode, self.eqs, self.ident, self.centred)
             cand = self.passes[mode].run(expr)
-            size = operands(cand)
+            size = _size(cand)
             if size < best_size:
                 best, best_size = cand, size
         return best
@@ -132,7 +132,7 @@ class _Pass:
         best, best_size = None, None
         for cand in _variants(s):
             m = self.atoms.matrix(cand, e.shape)
-            size = operands(m)
+            size = _size(m)
             if best is None or size < best_size:
                 best, best_size = m, size
         return best
@@ -169,3 +169,12 @@ def _worth_factoring(s) -> bool:
         return True
     return any(f.is_Add and any(len(t.free_symbols) > 1 or abs(t.as_coeff_Mul()[0]) != 1 for t in f.args)
                for f in sp.Mul.make_args(s))
+
+
+def _size(e) -> tuple:
+    """Fewest operands first; between equals, the smaller tree (sum(p - y)/N over sum((p - y)/N))."""
+    return operands(e), sp.count_ops(e, visual=False) if not isinstance(e, MatrixExpr) else _nodes(e)
+
+
+def _nodes(e) -> int:
+    return 1 + sum(_nodes(a) for a in e.args) if e.args else 1
