@@ -9,7 +9,7 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .textnotation import (TextPrinter, broadcast_operand, memo_text, negated, negative,  # noqa: F401
+from .textnotation import (TextPrinter, broadcast_operand, join_terms, memo_text, scalar_factors,  # noqa: F401
                            split_ones, strip_broadcast, text)  # (callers import text from here)
 
 
@@ -124,26 +124,16 @@ class Printer(LatexPrinter):
 
     def _print_HadamardProduct(self, expr):
         """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
-        scalars = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
-        rest = [a for a in expr.args if a not in scalars] or scalars[-1:]
-        scalars = [a for a in scalars if a not in rest]
+        scalars, rest = scalar_factors(expr)
         body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
         if not scalars:
             return body
         body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
-        return " ".join(self.parenthesize(broadcast_operand(a), 50) for a in scalars) + " " + body
+        return " ".join(self.parenthesize(s, 50) for s in scalars) + " " + body
 
     def _print_MatAdd(self, expr):
         """Positive terms first, as the text form: p - y, not -y + p."""
-        terms = sorted(expr.args, key=negative)
-        out = ""
-        for k, t in enumerate(terms):
-            neg = negative(t)
-            body = self._print(negated(t) if neg else t)
-            if isinstance(negated(t) if neg else t, sp.MatAdd):
-                body = self._add_parens(body)
-            out += ("- " if not k else " - ") + body if neg else (" + " if k else "") + body
-        return out
+        return join_terms(expr, self._print, self._add_parens, "- ")
 
     def _print_HadamardPower(self, expr):
         base, p = expr.args

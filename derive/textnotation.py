@@ -41,6 +41,26 @@ def negated(e):
     return sp.MatMul(-c, *mats) if -c != 1 else (sp.MatMul(*mats) if len(mats) > 1 else mats[0])
 
 
+def join_terms(expr, show, paren, lead: str) -> str:
+    """A matrix sum with its positive terms first (p - y, not -y + p), each negative one after ' - '."""
+    out = ""
+    for k, t in enumerate(sorted(expr.args, key=negative)):
+        neg = negative(t)
+        term = negated(t) if neg else t
+        body = paren(show(term)) if isinstance(term, sp.MatAdd) else show(term)
+        out += ((" - " if k else lead) if neg else (" + " if k else "")) + body
+    return out
+
+
+def scalar_factors(expr) -> tuple[list, list]:
+    """A Hadamard product's broadcast 1x1 factors (as the scalars they are) and its other factors."""
+    scalars = [broadcast_operand(a) for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
+    rest = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) != (1, 1)]
+    if not rest:                      # all scalars: the last one is the product's body
+        rest, scalars = [expr.args[-1]], scalars[:-1]
+    return scalars, rest
+
+
 def split_ones(mats: list) -> list:
     """1_{NxM} at either end of a product as 1_N 1_M^T, so broadcasts and sums are told apart."""
     if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
@@ -72,14 +92,7 @@ class TextPrinter(StrPrinter):
         return super().parenthesize(item, level, strict)
 
     def _print_MatAdd(self, expr):
-        terms = sorted(expr.args, key=negative)       # positive terms first: p - y, not -y + p
-        out = ""
-        for k, t in enumerate(terms):
-            body = self._print(negated(t) if negative(t) else t)
-            if isinstance(negated(t) if negative(t) else t, sp.MatAdd):
-                body = f"({body})"
-            out += (" - " if k else "-") + body if negative(t) else (" + " if k else "") + body
-        return out
+        return join_terms(expr, self._print, lambda b: f"({b})", "-")
 
     def _print_Fn(self, expr):
         return f"{expr.fname}{chr(39) * expr.order}({self._print(expr.args[2])})"
@@ -92,13 +105,12 @@ class TextPrinter(StrPrinter):
 
     def _print_HadamardProduct(self, expr):
         """A broadcast 1x1 factor reads as a scalar: lambda*w, not lambda ⊙ w."""
-        scalars = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
-        rest = [a for a in expr.args if a not in scalars]
+        scalars, rest = scalar_factors(expr)
         body = " ⊙ ".join(self.parenthesize(a, 60) for a in rest)
-        if not scalars or not rest:
-            return body if rest else " ⊙ ".join(self.parenthesize(a, 60) for a in expr.args)
+        if not scalars:
+            return body
         body = f"({body})" if len(rest) > 1 else self.parenthesize(rest[0], 50)
-        return "*".join(self.parenthesize(broadcast_operand(a), 50) for a in scalars) + "*" + body
+        return "*".join(self.parenthesize(s, 50) for s in scalars) + "*" + body
 
     def _print_HadamardPower(self, expr):
         p = expr.args[1]
