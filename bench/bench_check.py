@@ -28,7 +28,7 @@ import derive  # noqa: E402
 from derive import sandbox  # noqa: E402
 from derive import mutants  # noqa: E402
 from derive.grading import check  # noqa: E402
-from derive.backprop import derive  # noqa: E402
+from derive.backprop import derive as derive_problem  # noqa: E402
 from derive.grading.key import key_of  # noqa: E402
 from derive.grading.read import AnswerBuilder, indices, parse_answer  # noqa: E402
 from derive.grading.reference import reference  # noqa: E402
@@ -162,7 +162,7 @@ def mutant_rows(per_kind=1):
     for p in catalogue():
         if not any(q.graded and q.kind.mutated for q in p.quantities):
             continue
-        d = derive(p)
+        d = derive_problem(p)
         for r in mutants.graded_results(d):
             seen = {}
             for m in mutants.distinct(d, r, mutants.mutants(d, r)):

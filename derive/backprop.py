@@ -298,14 +298,19 @@ class Engine:
             expr = self.simplifier.closed_form(expr)
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
-                      for n in adjoints if str(internal_symbol(problem, n)).endswith(INTERNAL)}
-            expr, closed, paths = (e.T.xreplace(public) for e in (expr, closed, paths))
+                      for n in {*adjoints, *problem.given.values()} if str(internal_symbol(problem, n)).endswith(INTERNAL)}
+            expr, closed, paths = (_untranspose(e.T.xreplace(public)) for e in (expr, closed, paths))
             shape = (shape[1], shape[0])
         index_form = None
         if q.index:
             i = sp.Symbol(q.index, integer=True)
             index_form = closed[i, 0] if shape[1] == 1 else closed[0, i]
         return Result(q, expr, closed, shape, index_form, paths)
+
+
+def _untranspose(e):
+    """(Xᵀ)ᵀ = X, left by putting a transposed given gradient inside a transposed result."""
+    return e.replace(lambda t: isinstance(t, sp.Transpose) and isinstance(t.arg, sp.Transpose), lambda t: t.arg.arg)
 
 
 def value_subs(problem: Problem) -> dict:

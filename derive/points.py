@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from . import symbolic as sy
-from .backprop import INTERNAL, Derivation
+from .backprop import INTERNAL, Derivation, internal_symbol
 from .numeric import evaluate
 from .problem import Problem
 
@@ -110,8 +110,12 @@ def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
     """env plus the value of every gradient name, under the engine's name and the problem's
     (transposed, in numerator layout), and of every Jacobian quantity's name."""
     out = dict(env)
+    for gname, node in derivation.problem.given.items():    # a given gradient in numerator layout:
+        inner = str(internal_symbol(derivation.problem, node))   # the engine works with its transpose
+        if inner.endswith(INTERNAL) and gname in out:
+            out[inner] = np.asarray(out[gname]).T
     for node, (symbol, _, closed) in derivation.adjoints.items():
-        value = evaluate(closed, env, inst.dims, inst.functions)
+        value = evaluate(closed, out, inst.dims, inst.functions)
         out[str(symbol)] = value
         if str(symbol).endswith(INTERNAL):
             out[str(symbol)[:-len(INTERNAL)]] = np.asarray(value).T
