@@ -19,13 +19,18 @@ def broadcast_operand(e):
     return None
 
 
-def _closes_at_end(body: str, start: int) -> bool:
-    depth = 0
-    for k, ch in enumerate(body[start:], start):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth == 0:
-            return k == len(body) - 1
-    return False
+def _is_sum(e) -> bool:
+    """A product that prints as sum(...): ones-vectors reducing one operand, nothing else."""
+    if not isinstance(e, sp.MatMul):
+        return False
+    coeff, mats = e.as_coeff_matrices()
+    if coeff != 1:
+        return False
+    mats = strip_broadcast(split_ones(list(mats)))
+    ones = [isinstance(m, sp.OneMatrix) for m in mats]
+    if len(mats) == 2:
+        return (ones[0] and mats[0].shape[0] == 1) != (ones[1] and mats[1].shape[1] == 1)
+    return len(mats) == 3 and ones == [True, False, True] and mats[0].shape[0] == 1 and mats[2].shape[1] == 1
 
 
 def negative(e) -> bool:
@@ -85,10 +90,8 @@ class TextPrinter(StrPrinter):
     def parenthesize(self, item, level, strict=False):
         inner = broadcast_operand(item)
         item = item if inner is None else inner
-        if isinstance(item, sp.MatMul) and item.args[0] != -1:
-            body = self._print(item)
-            if body.startswith("sum(") and _closes_at_end(body, 3):
-                return body                            # sum(X, 0) binds like a function call
+        if _is_sum(item):
+            return self._print(item)                   # sum(X, 0) binds like a function call
         return super().parenthesize(item, level, strict)
 
     def _print_MatAdd(self, expr):
