@@ -11,7 +11,7 @@ from .errors import DeriveError
 from .grading import DEFAULT_TIMEOUT, Checker
 from .grading.job import prepare
 from .grading.key import key_of
-from .grading.steps import check_answer
+from .grading.steps import check_answer, ecf_run
 from .problem import load as load_problem
 
 MEMO_SIZE = 8192               # distinct (question, answer) results remembered
@@ -32,6 +32,7 @@ def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, che
         memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
             checker, load(problem), quantity, answer, timeout=timeout, variant=variant))
         memo.checker, memo.load = checker, load     # grade_group grades a student's steps together
+        memo.ecf = EcfMemo()
         yield memo
 
 
@@ -75,11 +76,13 @@ class _Problems:
 class Memo:
     """Identical answers to one question get one check: a class types the same few spellings many
     times, and a check is a pure function of (problem, quantity, answer, variant). Bounded (LRU);
-    answers too long to be valid are not kept. Safe to call from several threads."""
+    answers too long to be valid are not kept. Safe to call from several threads: a second thread
+    asking what a first is still checking waits for that check instead of running it again."""
 
     def __init__(self, fn: Callable, size: int = MEMO_SIZE):
         self.fn, self.size = fn, size
         self.cache: OrderedDict = OrderedDict()
+        self.running: dict = {}                     # key -> Event set when its first caller is done
         self.lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -87,18 +90,44 @@ class Memo:
         return (problem, quantity, answer, variant) in self.cache
 
     def __call__(self, problem: str, quantity: str, answer: str, variant: int | None = None):
-        key = (problem, quantity, answer, variant)
-        with self.lock:
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.cache.move_to_end(key)
-                self.hits += 1
-                return hit
-            self.misses += 1
-        result = self.fn(problem, quantity, answer, variant)
-        if len(answer) <= MEMO_MAX_ANSWER:
+        return self._lookup((problem, quantity, answer, variant), lambda: self.fn(problem, quantity, answer, variant),
+                            lambda result: len(answer) <= MEMO_MAX_ANSWER)
+
+    def _lookup(self, key, compute: Callable, keep: Callable):
+        while True:
             with self.lock:
-                self.cache[key] = result
-                if len(self.cache) > self.size:
-                    self.cache.popitem(last=False)
-        return result
+                hit = self.cache.get(key)
+                if hit is not None:
+                    self.cache.move_to_end(key)
+                    self.hits += 1
+                    return hit
+                wait = self.running.get(key)
+                if wait is None:
+                    self.running[key] = threading.Event()
+                    self.misses += 1
+                    break
+            wait.wait()                 # then the cache has it, or (not kept) this thread computes
+        try:
+            result = compute()
+            if keep(result):
+                with self.lock:
+                    self.cache[key] = result
+                    if len(self.cache) > self.size:
+                        self.cache.popitem(last=False)
+            return result
+        finally:
+            with self.lock:
+                self.running.pop(key).set()
+
+
+class EcfMemo(Memo):
+    """Identical derivations get one ECF job: many students make the same mistake in the same
+    steps, and the job is a pure function of (problem key, the steps' answers and verdicts, format).
+    A job that ran out of time is not kept. Stands in for steps.ecf_run."""
+
+    def __init__(self, size: int = MEMO_SIZE):
+        super().__init__(ecf_run, size)
+
+    def __call__(self, checker, key, todo: tuple, format: str, seconds: float):
+        return self._lookup((key, todo, format), lambda: self.fn(checker, key, todo, format, seconds),
+                            lambda result: not result[1] and all(len(a) <= MEMO_MAX_ANSWER for _, a, _ in todo))

@@ -34,6 +34,8 @@ from .summary import SummaryBuilder, Totals
 RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
 VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
 MAX_AHEAD = 2000               # distinct questions derived before the workers start
+THREADS = 2                    # grading threads per worker: one waits on a worker while another queues
+WINDOW = 16                    # groups in flight per worker, so one slow check does not idle the others
 
 
 @dataclass(frozen=True)
@@ -89,14 +91,15 @@ def _grade_row(row: Row, check_one: Callable) -> tuple:
 def grade_group(rows: list, check_one: Callable) -> list:
     """One student's consecutive rows of one problem -> Graded each, as one derivation (grouped.py)."""
     pairs = [_grade_row(row, check_one) for row in rows]
-    return grouped.carry(rows, pairs, getattr(check_one, "checker", None), getattr(check_one, "load", None))
+    return grouped.carry(rows, pairs, getattr(check_one, "checker", None), getattr(check_one, "load", None),
+                         getattr(check_one, "ecf", None))
 
 
 def graded_in_order(rows: Iterator[Row], check_one: Memo, workers: int) -> Iterator[Graded]:
-    """Grade rows on `workers` threads, yielding results in input order, one student's consecutive
-    rows of a problem together (grade_group), at most 4 groups per worker in flight. Groups that
+    """Grade rows on THREADS threads per worker, yielding results in input order, one student's consecutive
+    rows of a problem together (grade_group), at most WINDOW groups per worker in flight. Groups that
     need no check (unusable rows, or answers already checked) are graded here."""
-    ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derive-grade")
+    ex = ThreadPoolExecutor(max_workers=THREADS * workers, thread_name_prefix="derive-grade")
     window: deque = deque()
     try:
         for group in grouped.groups(rows):
@@ -105,7 +108,7 @@ def graded_in_order(rows: Iterator[Row], check_one: Memo, workers: int) -> Itera
                 window.append(grade_group(group, check_one))
             else:
                 window.append(ex.submit(grade_group, group, check_one))
-            while window and (len(window) >= 4 * workers or isinstance(window[0], list)):
+            while window and (len(window) >= WINDOW * workers or isinstance(window[0], list)):
                 head = window.popleft()
                 yield from head if isinstance(head, list) else head.result()
         while window:

@@ -32,12 +32,12 @@ def groups(rows: Iterator[Row]) -> Iterator[list]:
         yield group
 
 
-def carry(rows: list, pairs: list, checker, load) -> list:
+def carry(rows: list, pairs: list, checker, load, memo=None) -> list:
     """Rows and their (Graded, CheckResult or None) -> Graded each, the rows graded as one
     derivation: a step consistent with the student's own earlier mistake is `consistent` with ECF
     credit; a row without max_score is worth the problem's points for it; the first row of a
     derivation with a mistake carries the line naming it. Of two answers to one quantity the
-    last is the step. `checker` None: the rows as graded alone."""
+    last is the step. `checker` None: the rows as graded alone; `memo`: the batch's EcfMemo."""
     graded = [g for g, _ in pairs]
     if checker is None:
         return graded
@@ -56,7 +56,7 @@ def carry(rows: list, pairs: list, checker, load) -> list:
         problem = load(pairs[next(iter(last.values()))][1].problem)
         res = carry_forward(checker, variants.variant_of(problem, variant) if variant is not None else problem,
                             [(pairs[i][1].quantity, pairs[i][1].answer, pairs[i][1]) for i in last.values()],
-                            points=given)
+                            points=given, memo=memo)
     except DeriveError:
         return graded
     steps = {s.quantity: s for s in res.steps}

@@ -22,7 +22,8 @@ from ..errors import UnknownError, UsageError
 from ..problem import Quantity
 from .checker import MAX_TIMEOUT, RAISED, Checker, default_checker, valid_timeout
 from .ecf import ancestors, ecf_job, ecf_prepare, node_of, step_job, step_node, step_prepare
-from .key import key_of, resolve
+from .key import key_of
+from .reference import reference
 from .result import CheckResult
 
 
@@ -134,37 +135,53 @@ def check_answer(checker: Checker, problem, name: str, answer: str, format: str 
         p.quantity(name)
     except UnknownError:
         seconds = checker.timeout if timeout is None else valid_timeout(timeout)
-        q = _quantity(p, checker.solve(p).derivation, name)
+        q = _quantity(p, reference(key_of(p)).derivation, name)
         return checker.run(key_of(p, variant), q, answer, format, seconds, job_fn=step_job, prepare_fn=step_prepare)
     return checker.check(p, name, answer, format, timeout=timeout, variant=variant)
 
 
 def carry_forward(checker: Checker, problem, checked, ecf: float | None = None, *, format: str = "auto",
-                  timeout: float | None = None, points: dict | None = None) -> SubmissionResult:
+                  timeout: float | None = None, points: dict | None = None, memo=None) -> SubmissionResult:
     """Step-level verdicts and scores from answers already checked alone: `checked` is
-    [(quantity, answer, CheckResult)], one per quantity; `points` overrides the problem's points."""
+    [(quantity, answer, CheckResult)], one per quantity; `points` overrides the problem's points.
+    `memo`: a callable standing in for ecf_run (a batch's memo of identical derivations)."""
     seconds = checker.timeout if timeout is None else valid_timeout(timeout)
     key = key_of(checker.load(problem))
-    p = resolve(key)
+    ref = reference(key)                # the workers' derivation, not checker.solve's verified copy:
+    p, derivation = ref.problem, ref.derivation     # a batch derived it here ahead already
     share = valid_ecf(ecf if ecf is not None else p.ecf if p.ecf is not None else 1.0)
-    derivation = checker.solve(p).derivation
     entries = [(_quantity(p, derivation, n), a, c) for n, a, c in checked]
     _unique([q for q, _, _ in entries])
     entries = _ordered(p, derivation, entries)
     ecf_out, note = {}, ""
     if any(c.verdict == "incorrect" for _, _, c in entries):
         # undecided answers (a timeout among them) have no value to carry: the reference stands in
-        todo = tuple((q.name, a, c.verdict) for q, a, c in entries
-                     if isinstance(a, str) and c.verdict in ("correct", "incorrect"))
-        out = checker.pool.run(ecf_job, (key, todo, format), timeout=min(MAX_TIMEOUT, seconds * (1 + len(todo))),
-                               prepare=(ecf_prepare, (key,)))
-        if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
-            ecf_out = out.value
-        elif isinstance(out, sandbox.Crashed) and isinstance(out.error, RAISED):
-            raise out.error
-        else:
-            note = "whether it follows from your earlier answers could not be checked in time"
+        used = [(q, a, c) for q, a, c in entries if isinstance(a, str) and c.verdict in ("correct", "incorrect")]
+        todo = tuple((q.name, a, c.verdict) for q, a, c in used)
+        if _may_follow(p, derivation, [q for q, _, _ in used]):
+            ecf_out, note = (memo or ecf_run)(checker, key, todo, format, seconds)
     return _score(p, entries, ecf_out, note, share, points or {})
+
+
+def _may_follow(p, derivation, qs) -> bool:
+    """Whether one of these steps builds on another: if none does, ecf_job finds nothing to carry
+    (every step's `follows` is empty), so the job is not run."""
+    if any(q.kind == kinds.JACOBIAN for q in qs):
+        return len(qs) > 1
+    nodes = {n for n in (node_of(p, q) for q in qs) if n is not None}
+    return any(ancestors(p, derivation, n) & nodes for n in nodes)
+
+
+def ecf_run(checker: Checker, key, todo: tuple, format: str, seconds: float) -> tuple[dict, str]:
+    """One ECF job: (what ecf_job found per step, '') or ({}, the note saying it ran out of time).
+    A pure function of (key, todo, format) whenever the note is ''."""
+    out = checker.pool.run(ecf_job, (key, todo, format), timeout=min(MAX_TIMEOUT, seconds * (1 + len(todo))),
+                           prepare=(ecf_prepare, (key,)))
+    if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
+        return out.value, ""
+    if isinstance(out, sandbox.Crashed) and isinstance(out.error, RAISED):
+        raise out.error
+    return {}, "whether it follows from your earlier answers could not be checked in time"
 
 
 def _unique(qs) -> None:
