@@ -107,16 +107,17 @@ def cmd_grade(args) -> int:
     try:
         out = grade.grade_file(args.answers, args.output, totals=args.totals, summary=args.summary,
                                gradescope_out=args.gradescope, workers=args.workers, timeout=args.timeout,
-                               extra=args.problems, student=args.student, progress=progress)
+                               extra=args.problems, student=args.student, force=args.force, progress=progress)
     except Interrupted as e:
         if progress:
             progress.clear()
-        print(f"Interrupted: {e.saved:,} of {e.total:,} rows are graded and saved in {e.journal}; "
-              "run the same command again to resume from there.", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:                    # before the first row: nothing to keep
-        print("Interrupted before any row was graded.", file=sys.stderr)
-        return 130
+        print(f"{'Terminated' if e.terminated else 'Interrupted'}: {e.saved:,} of {e.total:,} rows are graded "
+              f"and saved in {e.journal}; run the same command again to resume from there.", file=sys.stderr)
+        return cliutil.EXIT_TERMINATED if e.terminated else cliutil.EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:               # before the first row: nothing to keep
+        terminated = isinstance(e, cliutil.Terminated)
+        print(f"{'Terminated' if terminated else 'Interrupted'} before any row was graded.", file=sys.stderr)
+        return cliutil.EXIT_TERMINATED if terminated else cliutil.EXIT_INTERRUPTED
     finally:
         if progress:
             progress.clear()
@@ -159,8 +160,10 @@ def _register_grading(sub) -> None:
                        "quantity, answer; optional variant, max_score) or of one student's answer file "
                        "(see `derive template`). The report has the input's columns plus verdict, score, "
                        "diagnosis and feedback, in input order. A run that was interrupted or killed "
-                       "resumes when run again with the same -o. Exit status: 0 when every row was "
-                       "graded, 2 when the input is unusable.",
+                       "resumes when run again with the same -o. An existing output file is "
+                       "overwritten only if derive wrote it (see --force). Exit status: 0 when every row "
+                       "was graded, 2 when the input is unusable, 130 on Ctrl-C and 143 on SIGTERM "
+                       "(the rows graded so far are kept for the next run).",
                        epilog="example: derive grade answers.csv -o report.csv --totals totals.csv "
                        "--summary summary.html --workers 2")
     p.add_argument("answers", help="a .csv or .jsonl file, or an answer file (any other name)")
@@ -171,6 +174,7 @@ def _register_grading(sub) -> None:
     p.add_argument("--student", help="whose answer file this is (default: the file's name)")
     p.add_argument("--workers", type=int, default=1, help="checking processes (default 1)")
     p.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT, help="seconds per answer (default 2)")
+    p.add_argument("--force", action="store_true", help="overwrite the output files even if derive did not write them")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("template", help="the answer file a student fills in",
                        description="Write the answer file for some problems: the statement as # comments, "

@@ -3,8 +3,12 @@
 Kept apart from cli.py so every sub-command (wherever it registers) uses the same rules:
 - an output file is written only into an existing folder, never onto a folder or a special
   file, and never over a file that is not ours unless --force is given. "Ours" means a file
-  derive wrote (its first line is the marker comment below; a PDF carries it in its /Creator
-  field), so re-running a command overwrites its own output and nothing else;
+  derive wrote (its first line is the marker comment below, `<!-- ... -->` in HTML; a PDF
+  carries it in its /Creator field), so re-running a command overwrites its own output and
+  nothing else. Where a comment would break the file's readers (the CSV, JSONL and JSON that
+  `derive grade` writes) the command passes check_output a signature instead: what only its
+  own output looks like (grade.py: a report's header ends with verdict, score, diagnosis,
+  feedback; the totals' header; results.json's summary sentence);
 - SIGTERM unwinds like Ctrl-C, so temporary folders are removed and TeX children killed;
 - standard output never fails on a character the terminal's encoding lacks (escapes instead);
 - control characters in echoed input are shown escaped, as --json does.
@@ -19,6 +23,7 @@ import sys
 import unicodedata
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from .errors import DeriveError
 
@@ -40,8 +45,12 @@ class OutputError(DeriveError):
 # ---- output files ---------------------------------------------------------------------------
 def marker_line(path) -> str:
     """The first line derive writes into a text file of this kind ('' where comments do not exist)."""
-    lead = COMMENT.get(Path(path).suffix.lower())
-    return f"{lead} {MARKER}; derive overwrites this file, but no file without this line\n" if lead else ""
+    suffix = Path(path).suffix.lower()
+    text = f"{MARKER}; derive overwrites this file, but no file without this line"
+    if suffix in (".html", ".htm"):
+        return f"<!-- {text} -->\n"
+    lead = COMMENT.get(suffix)
+    return f"{lead} {text}\n" if lead else ""
 
 
 def is_ours(path) -> bool:
@@ -57,8 +66,19 @@ def is_ours(path) -> bool:
     return MARKER.encode() in head.split(b"\n", 1)[0]
 
 
-def check_output(path, force: bool = False) -> Path:
-    """The path, if derive may write it; otherwise OutputError saying why and what to do."""
+def first_line(path, limit: int = 1 << 20) -> bytes:
+    """The first line of a file (at most `limit` bytes, without the newline); b'' if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            return f.readline(limit).rstrip(b"\r\n")
+    except OSError:
+        return b""
+
+
+def check_output(path, force: bool = False, signature: Callable[[Path], bool] | None = None) -> Path:
+    """The path, if derive may write it; otherwise OutputError saying why and what to do.
+    `signature`: a test that an existing file is this command's output, for formats that
+    cannot carry the marker line."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -73,7 +93,7 @@ def check_output(path, force: bool = False) -> Path:
         raise OutputError(f"cannot write {path}: it is a folder; give a file name inside it")
     if not stat.S_ISREG(st.st_mode):
         raise OutputError(f"cannot write {path}: it is not a regular file")
-    if not force and not is_ours(path):
+    if not force and not is_ours(path) and not (signature is not None and signature(path)):
         raise OutputError(f"{path} exists and was not written by derive; use --force to overwrite it")
     return path
 

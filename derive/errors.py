@@ -52,10 +52,11 @@ class InputError(DeriveError):
 
 
 class Interrupted(DeriveError):
-    """Grading stopped (Ctrl-C); `saved` rows are in the journal and the same command resumes."""
+    """Grading stopped (Ctrl-C, or SIGTERM: `terminated`); `saved` rows are in the journal and
+    the same command resumes."""
 
-    def __init__(self, saved: int, total: int, journal):
-        self.saved, self.total, self.journal = saved, total, journal
+    def __init__(self, saved: int, total: int, journal, terminated: bool = False):
+        self.saved, self.total, self.journal, self.terminated = saved, total, journal, terminated
         super().__init__(f"interrupted: {saved:,} of {total:,} rows are saved in {journal}")
 
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import gradescope, grouped
+from . import cliutil, gradescope, grouped
 from .errors import DeriveError, Interrupted, UsageError
 from .grading import DEFAULT_TIMEOUT, Checker
 from .grading.checker import valid_timeout
 from .batchcheck import Memo, checking
+from .cliutil import Terminated
 from .journal import Graded, Journal
 from .render.summary import html
 from .rows import Row, Source, digest, open_source, rows
@@ -126,22 +127,26 @@ def _variant(fields: dict) -> int | None:
 # ---- the whole batch --------------------------------------------------------------------------
 def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=None, workers: int = 1,
                timeout: float = DEFAULT_TIMEOUT, extra=None, student: str | None = None,
-               expected=(), checker: Checker | None = None,
+               expected=(), checker: Checker | None = None, force: bool = False,
                progress: Callable[[int, int], None] | None = None) -> Outcome:
     """Grade every row of `path` into `output` (default: beside the input, NAME.report.csv).
     `expected` (problem id, quantity) pairs fix the Gradescope tests (see gradescope.results);
-    `checker`: a warm Checker to use (and leave open) instead of starting one with `workers`.
-    Raises InputError for an unusable input, Interrupted on Ctrl-C (the journal keeps the rows)."""
+    `checker`: a warm Checker to use (and leave open) instead of starting one with `workers`;
+    an existing output is overwritten only if derive wrote it (is_report...), or with `force`.
+    Raises InputError for an unusable input, OutputError for an output it may not write,
+    Interrupted on Ctrl-C or SIGTERM (the journal keeps the rows)."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UsageError(f"the number of workers is a whole number ≥ 1, not {workers!r}")
     valid_timeout(timeout)
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
-    for out in filter(None, (output, totals, summary, gradescope_out)):
+    outputs = ((output, is_report), (totals, is_totals), (summary, None), (gradescope_out, gradescope.is_results))
+    for out, signature in outputs:
+        if not out:
+            continue
         if Path(out).resolve() == src.path.resolve():
             raise UsageError(f"{out} is the input file; write the results to another file")
-        if not Path(out).resolve().parent.is_dir():          # found now, not after grading every row
-            raise UsageError(f"cannot write {out}: the folder {Path(out).parent} does not exist")
+        cliutil.check_output(out, force, signature)          # found now, not after grading every row
     total, questions = 0, {}
     for r in rows(src):
         total += 1
@@ -164,9 +169,9 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
                 done += 1
                 if progress:
                     progress(done, total)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             journal.close()
-            raise Interrupted(journal.count, total, journal.path) from None
+            raise Interrupted(journal.count, total, journal.path, isinstance(e, Terminated)) from None
         finally:
             results.close()
             journal.close()
@@ -174,8 +179,8 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     seconds = time.perf_counter() - t0
     try:
         counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
-    except KeyboardInterrupt:
-        raise Interrupted(journal.count, total, journal.path) from None
+    except KeyboardInterrupt as e:
+        raise Interrupted(journal.count, total, journal.path, isinstance(e, Terminated)) from None
     except OSError as e:                 # every row is in the journal: the same command finishes the job
         raise DeriveError(f"cannot write the results ({e.strerror or e}{': ' + e.filename if e.filename else ''}); "
                           f"all {journal.count:,} rows are saved in {journal.path}, run the same command "
@@ -219,13 +224,48 @@ def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, ex
         written["totals"] = Path(totals)
     if summ is not None:
         with _atomic(Path(summary)) as f:
-            f.write(html(summ.build(src.path.name)))
+            f.write(cliutil.marker_line(summary) + html(summ.build(src.path.name)))
         written["summary"] = Path(summary)
     if mine is not None:
         with _atomic(Path(gs)) as f:
             json.dump(gradescope.results(mine, expected), f, indent=2, ensure_ascii=False)
         written["gradescope"] = Path(gs)
     return counts, written
+
+
+# ---- which existing files are derive's own output (cliutil.check_output) ---------------------------
+def is_report(path) -> bool:
+    """A report derive wrote: its CSV header, or its JSONL first row's keys, end with RESULT_COLUMNS
+    (an empty .jsonl is the report of an empty input)."""
+    head = cliutil.first_line(path)
+    if Path(path).suffix.lower() != ".jsonl":
+        return _header(head)[-4:] == list(RESULT_COLUMNS)
+    if not head:
+        return _empty(path)
+    try:
+        row = json.loads(head)
+    except ValueError:
+        return False
+    return isinstance(row, dict) and list(row)[-4:] == list(RESULT_COLUMNS)
+
+
+def is_totals(path) -> bool:
+    """Per-student totals derive wrote: exactly its header (summary.Totals.write_csv)."""
+    return _header(cliutil.first_line(path)) == ["student", "score", "max_score", "answers", *VERDICTS]
+
+
+def _header(line: bytes) -> list:
+    try:
+        return next(csv.reader([line.decode("utf-8-sig")]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return []
+
+
+def _empty(path) -> bool:
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
 
 
 def _num(x: float) -> str:

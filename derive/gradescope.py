@@ -6,11 +6,15 @@ The format (gradescope-autograders.readthedocs.io, "Autograder Specifications"):
 """
 from __future__ import annotations
 
+import json
+import os
+import re
 from typing import Iterable
 
 from .errors import InputError
 
 VISIBILITY = "visible"        # students see each question's feedback as soon as it is graded
+SIGNATURE = re.compile(r"\d+ of \d+ answers with full credit; score \S+ / \S+(\n|$)")   # results()'s first line
 
 
 def one_student(path, students: Iterable[str]) -> str:
@@ -78,9 +82,21 @@ def results(graded: list, expected: Iterable[tuple] = (), missing_score: float =
     score = sum(t["score"] for t in tests)
     top = sum(t["max_score"] for t in tests)
     passed = sum(t["status"] == "passed" for t in tests)
-    summary = f"{passed} of {len(tests)} answers with full credit; score {score:g} / {top:g}"
+    summary = f"{passed} of {len(tests)} answers with full credit; score {score:g} / {top:g}"   # see SIGNATURE
     return {"score": score, "output": "\n".join([summary] + notes), "output_format": "text",
             "visibility": VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
+
+
+def is_results(path, limit: int = 64 << 20) -> bool:
+    """A results.json derive wrote: a JSON object whose output starts with results()'s summary line."""
+    try:
+        if os.stat(path).st_size > limit:
+            return False
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("output"), str) and bool(SIGNATURE.match(data["output"]))
 
 
 def _name(problem: str, quantity: str) -> str:

@@ -382,7 +382,8 @@ def test_report_is_never_half_written(tmp_path, monkeypatch, checker):
     src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"],
                     [("a", "problem1", "dL/db3", "dL/dh3 f3'")] * 5)
     report = tmp_path / "r.csv"
-    report.write_text("the previous report\n")
+    previous = "student,problem,quantity,answer,verdict,score,diagnosis,feedback\nold,problem1,dL/db3,x,incorrect,0,,\n"
+    report.write_text(previous)                 # an earlier run's report, so derive may replace it
     real = grade.Journal.replay
 
     def broken(self):
@@ -392,7 +393,7 @@ def test_report_is_never_half_written(tmp_path, monkeypatch, checker):
     monkeypatch.setattr(grade.Journal, "replay", broken)
     with pytest.raises(DeriveError, match=r"cannot write the results \(disk full\); all 5 rows are saved in "):
         grade.grade_file(src, report, checker=checker)
-    assert report.read_text() == "the previous report\n"
+    assert report.read_text() == previous
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []
     monkeypatch.undo()
     assert grade.grade_file(src, report, checker=checker).resumed == 5
@@ -435,3 +436,81 @@ def test_variant_column_grades_each_row_against_its_variant(tmp_path, checker):
     r = read_csv(tmp_path / "r.csv")
     assert [x["verdict"] for x in r] == ["correct", "incorrect", "correct", "invalid"]
     assert r[3]["feedback"] == "variant 'x' is not a whole number"
+
+
+# ---- outputs: only derive's own files are overwritten (cliutil.check_output) ----------------------
+OUTPUTS = {"report": "r.csv", "totals": "t.csv", "summary": "s.html", "gradescope_out": "g.json"}
+
+
+def _outputs(tmp_path, report="r.csv"):
+    paths = {k: tmp_path / (report if k == "report" else name) for k, name in OUTPUTS.items()}
+    return paths.pop("report"), paths
+
+
+@pytest.mark.parametrize("which", list(OUTPUTS))
+def test_a_file_derive_did_not_write_is_refused_and_left_untouched(tmp_path, checker, which):
+    src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"],
+                    [("a", "problem1", "dL/db3", "dL/dh3 f3'")] * 2)
+    report, others = _outputs(tmp_path)
+    theirs = report if which == "report" else others[which]
+    foreign = {".csv": "student,problem,quantity,answer,grade\na,problem1,dL/db3,x,A\n",
+               ".html": "<!DOCTYPE html>\n<p>my notes</p>\n", ".json": '{"score": 3, "output": "mine"}\n'}
+    theirs.write_text(foreign[theirs.suffix], encoding="utf-8")
+    with pytest.raises(DeriveError, match=re.escape(f"{theirs} exists and was not written by derive; "
+                                                     "use --force to overwrite it")):
+        grade.grade_file(src, report, checker=checker, **others)
+    assert theirs.read_text(encoding="utf-8") == foreign[theirs.suffix]
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted(["in.csv", theirs.name])   # nor a journal
+    out = grade.grade_file(src, report, checker=checker, force=True, **others)
+    assert out.counts["correct"] == 2 and set(out.written.values()) == {report, *others.values()}
+    assert theirs.read_text(encoding="utf-8") != foreign[theirs.suffix]
+    again = grade.grade_file(src, report, checker=checker, **others)         # its own outputs: no --force
+    assert again.counts == out.counts
+    assert [r["verdict"] for r in read_csv(report)] == ["correct"] * 2
+    assert json.loads(others["gradescope_out"].read_text(encoding="utf-8"))["score"] == 2
+
+
+def test_a_jsonl_report_is_recognised_by_its_columns(tmp_path, checker):
+    src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"], [("a", "problem1", "dL/db3", "x")])
+    report = tmp_path / "r.jsonl"
+    report.write_text('{"student": "a", "verdict": "correct"}\n')     # someone's own JSONL
+    with pytest.raises(DeriveError, match="was not written by derive"):
+        grade.grade_file(src, report, checker=checker)
+    grade.grade_file(src, report, checker=checker, force=True)
+    grade.grade_file(src, report, checker=checker)
+    assert json.loads(report.read_text().splitlines()[0])["verdict"] == "incorrect"
+    empty = write_csv(tmp_path / "empty.csv", ["student", "problem", "quantity", "answer"], [])
+    grade.grade_file(empty, report, checker=checker)                   # the report of no rows is empty ...
+    assert report.read_text() == ""
+    grade.grade_file(empty, report, checker=checker)                   # ... and still derive's
+
+
+def test_refusal_is_one_error_line_exit_2_and_force_overwrites(tmp_path):
+    src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"], [("a", "problem1", "dL/db3", "x")])
+    summary = tmp_path / "summary.html"
+    summary.write_text("<p>the class photo page</p>\n")
+    p = cli("grade", src, "-o", tmp_path / "r.csv", "--summary", summary)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == f"Error: {summary} exists and was not written by derive; use --force to overwrite it\n"
+    assert summary.read_text() == "<p>the class photo page</p>\n" and not (tmp_path / "r.csv").exists()
+    p = cli("grade", src, "-o", tmp_path / "r.csv", "--summary", summary, "--force")
+    assert p.returncode == 0, p.stderr
+    assert summary.read_text(encoding="utf-8").startswith("<!-- generated by derive")
+    p = cli("grade", src, "-o", tmp_path / "r.csv", "--summary", summary)
+    assert p.returncode == 0, p.stderr
+
+
+def test_sigterm_mid_run_exits_143_and_the_rerun_resumes(tmp_path, checker):
+    src, rows, expected = _resume_input(tmp_path)
+    report = tmp_path / "report.csv"
+    journal = tmp_path / "report.csv.partial.jsonl"
+    proc = _start(["grade", src, "-o", report, "--timeout", "30"], tmp_path)
+    _wait_for_rows(journal, proc)
+    os.kill(proc.pid, signal.SIGTERM)                  # what a job scheduler or `kill PID` sends
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    saved = _journal_lines(journal)
+    assert f"Terminated: {saved:,} of {len(rows):,} rows are graded and saved in {journal}" in err
+    assert 20 <= saved < len(rows) and not report.exists()
+    out = grade.grade_file(src, report, timeout=30, checker=checker)
+    assert out.resumed == saved and [r["verdict"] for r in read_csv(report)] == expected
