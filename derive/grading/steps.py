@@ -158,18 +158,29 @@ def carry_forward(checker: Checker, problem, checked, ecf: float | None = None, 
         # undecided answers (a timeout among them) have no value to carry: the reference stands in
         used = [(q, a, c) for q, a, c in entries if isinstance(a, str) and c.verdict in ("correct", "incorrect")]
         todo = tuple((q.name, a, c.verdict) for q, a, c in used)
-        if _may_follow(p, derivation, [q for q, _, _ in used]):
+        if _may_follow(key, p, derivation, [q for q, _, _ in used]):
             ecf_out, note = (memo or ecf_run)(checker, key, todo, format, seconds)
     return _score(p, entries, ecf_out, note, share, points or {})
 
 
-def _may_follow(p, derivation, qs) -> bool:
+_ANCESTORS: dict = {}           # (ProblemKey, node) -> ancestors(...): a batch asks the same few
+
+
+def _may_follow(key, p, derivation, qs) -> bool:
     """Whether one of these steps builds on another: if none does, ecf_job finds nothing to carry
     (every step's `follows` is empty), so the job is not run."""
     if any(q.kind == kinds.JACOBIAN for q in qs):
         return len(qs) > 1
     nodes = {n for n in (node_of(p, q) for q in qs) if n is not None}
-    return any(ancestors(p, derivation, n) & nodes for n in nodes)
+    for n in nodes:
+        up = _ANCESTORS.get((key, n))
+        if up is None:
+            if len(_ANCESTORS) > 4096:
+                _ANCESTORS.clear()
+            up = _ANCESTORS[key, n] = frozenset(ancestors(p, derivation, n))
+        if up & nodes:
+            return True
+    return False
 
 
 def ecf_run(checker: Checker, key, todo: tuple, format: str, seconds: float) -> tuple[dict, str]:
