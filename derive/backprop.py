@@ -14,6 +14,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from . import jacobian as jac
+from . import limits
 from . import symbolic as sy
 from .errors import UnsupportedError
 from .problem import Problem, Quantity
@@ -159,6 +160,7 @@ def pull_back(rhs, g, names: frozenset) -> dict:
     adj = {rhs: (g, ())}
     leaves = {}
     for e in reversed(_topo(rhs, names)):
+        limits.check()
         if e not in adj:
             continue
         ge, labels = adj.pop(e)
@@ -196,6 +198,7 @@ def derive(problem: Problem) -> Derivation:
 
     contributions: dict[str, list] = {}
     for eq in reversed(problem.equations):
+        limits.check()
         if eq.name == problem.output and scalar_out:
             g = sp.Integer(1)
         elif eq.name in contributions or eq.name in seeds:
@@ -214,6 +217,7 @@ def derive(problem: Problem) -> Derivation:
     for node in order:
         if node not in contributions or node in seeds and node in problem.given.values():
             continue
+        limits.check()
         parts = contributions[node]
         general = sp.Add(*[c for _, c, _ in parts]) if len(parts) > 1 else parts[0][1]
         if len(parts) > 1:
@@ -339,6 +343,7 @@ def _in_named(expr, problem: Problem, adjoints: dict, keep: set):
     """Substitute the adjoints not in `keep` (dL/dH2) until only the kept ones (delta3) remain."""
     subs = {sym: general for node, (sym, general, _) in adjoints.items() if str(sym) not in keep}
     for _ in range(len(subs) + 1):
+        limits.check()
         new = expr.xreplace(subs)
         if new == expr:
             break

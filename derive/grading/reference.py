@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from .. import verify as V
 from ..backprop import Derivation, derive
 from ..numeric import evaluate
@@ -59,9 +60,11 @@ class Reference:
 
 @functools.lru_cache(maxsize=64)
 def reference(key: ProblemKey) -> Reference:
-    """Derived once per worker and problem file version (an edited file has a new key)."""
+    """Derived once per worker and problem file version (an edited file has a new key), within
+    the limit on deriving a problem (the worker's prepare phase is not timed per answer)."""
     p = resolve(key)
-    return Reference(p, derive(p))
+    with limits.deadline(limits.SOLVE_TIMEOUT, key.path):
+        return Reference(p, derive(p))
 
 
 # ---- the secret --------------------------------------------------------------------------------

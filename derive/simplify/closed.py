@@ -10,6 +10,7 @@ from itertools import product
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .. import limits
 from .. import symbolic as sy
 from .islands import Atoms
 from ..size import operands
@@ -58,6 +59,7 @@ class Simplifier:
         for mode in self.modes:
             if (mode.identities and not applies) or (not mode.linear and not sums):
                 continue
+            limits.check()
             if mode not in self.passes:
                 self.passes[mode] = _Pass(mode, self.eqs, self.ident, self.centred)
             cand = self.passes[mode].run(expr)
@@ -131,6 +133,7 @@ class _Pass:
         s = self.rewrite(self.atoms.scalar(e))
         best, best_size = None, None
         for cand in _variants(s):
+            limits.check()                  # between SymPy calls (each one is bounded in size)
             m = self.atoms.matrix(cand, e.shape)
             size = _size(m)
             if best is None or size < best_size:
