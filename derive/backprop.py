@@ -8,7 +8,7 @@ over named intermediates (a Step); substituting them gives the closed form.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
@@ -46,6 +46,11 @@ class Derivation:
     steps: tuple         # Step, from the output backwards
     results: tuple       # Result, one per asked quantity
     adjoints: dict       # node -> (symbol, general, closed)
+    simplifier: object = field(default=None, compare=False, repr=False)   # its closed forms' memo, for the steps
+
+    def closed_form(self, expr):
+        """expr (a step's closed form, say) simplified as the results were, sharing their work."""
+        return (self.simplifier or Simplifier(self.problem)).closed_form(expr)
 
     def result(self, name: str) -> Result:
         q = self.problem.quantity(name)
@@ -233,7 +238,7 @@ def derive(problem: Problem) -> Derivation:
     engine = Engine(problem, adjoints)
     results = tuple(q.kind.derive(engine, q) for q in problem.quantities)
     # shapes, counts and formulas ask no gradient: the adjoints are not a solution step to show
-    return Derivation(problem, tuple(steps) if problem.asks_gradients else (), results, adjoints)
+    return Derivation(problem, tuple(steps) if problem.asks_gradients else (), results, adjoints, engine.simplifier)
 
 
 INTERNAL = "@"   # suffix of an adjoint kept in the parameter's shape when the problem's layout differs
@@ -303,7 +308,9 @@ class Engine:
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
                       for n in {*adjoints, *problem.given.values()} if str(internal_symbol(problem, n)).endswith(INTERNAL)}
-            expr, closed, paths = (_untranspose(e.T.xreplace(public)) for e in (expr, closed, paths))
+            done: dict = {}                  # paths is often closed or expr: transpose each once (a deep doit)
+            expr, closed, paths = (done.setdefault(e, _untranspose(e.T.xreplace(public), problem))
+                                   for e in (expr, closed, paths))
             shape = (shape[1], shape[0])
         index_form = None
         if q.index:
@@ -312,8 +319,10 @@ class Engine:
         return Result(q, expr, closed, shape, index_form, paths)
 
 
-def _untranspose(e):
+def _untranspose(e, problem: Problem):
     """(Xᵀ)ᵀ = X, left by putting a transposed given gradient inside a transposed result."""
+    if not problem.given:
+        return e
     return e.replace(lambda t: isinstance(t, sp.Transpose) and isinstance(t.arg, sp.Transpose), lambda t: t.arg.arg)
 
 

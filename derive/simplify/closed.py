@@ -155,12 +155,15 @@ def _variants(s):
     yield s
     if not _worth_factoring(s):
         return
-    if len(sp.Add.make_args(sp.expand(s, deep=False))) <= 40:
-        for f in (sp.factor, sp.cancel, lambda x: sp.factor_terms(sp.expand(x))):
-            try:
+    if len(sp.Add.make_args(sp.expand(s, deep=False))) > 40:
+        return
+    fractions = any(p.exp.is_negative and p.base.has(sp.Add) for p in s.atoms(sp.Pow))
+    for f in (sp.factor, sp.cancel if fractions else None, lambda x: sp.factor_terms(sp.expand(x))):
+        try:
+            if f is not None:
                 yield f(s)
-            except (sp.PolynomialError, TypeError, ValueError):
-                continue
+        except (sp.PolynomialError, TypeError, ValueError):
+            continue
 
 
 def _worth_factoring(s) -> bool:
