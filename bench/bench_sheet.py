@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     from derive import problem
 
     def cold():
-        sheet._solve.cache_clear()
+        sheet.solved.cache_clear()
         problem._load_unchanged.cache_clear()
         __import__("derive.notation").notation._latex_cached.cache_clear()
         return sheet.render_sheet(sheet.resolve([], all_=True))

@@ -8,12 +8,13 @@ over named intermediates (a Step); substituting them gives the closed form.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from . import jacobian as jac
+from . import limits
 from . import symbolic as sy
 from .errors import UnsupportedError
 from .problem import Problem, Quantity
@@ -45,6 +46,11 @@ class Derivation:
     steps: tuple         # Step, from the output backwards
     results: tuple       # Result, one per asked quantity
     adjoints: dict       # node -> (symbol, general, closed)
+    simplifier: object = field(default=None, compare=False, repr=False)   # its closed forms' memo, for the steps
+
+    def closed_form(self, expr):
+        """expr (a step's closed form, say) simplified as the results were, sharing their work."""
+        return (self.simplifier or Simplifier(self.problem)).closed_form(expr)
 
     def result(self, name: str) -> Result:
         q = self.problem.quantity(name)
@@ -159,6 +165,7 @@ def pull_back(rhs, g, names: frozenset) -> dict:
     adj = {rhs: (g, ())}
     leaves = {}
     for e in reversed(_topo(rhs, names)):
+        limits.check()
         if e not in adj:
             continue
         ge, labels = adj.pop(e)
@@ -196,6 +203,7 @@ def derive(problem: Problem) -> Derivation:
 
     contributions: dict[str, list] = {}
     for eq in reversed(problem.equations):
+        limits.check()
         if eq.name == problem.output and scalar_out:
             g = sp.Integer(1)
         elif eq.name in contributions or eq.name in seeds:
@@ -214,6 +222,7 @@ def derive(problem: Problem) -> Derivation:
     for node in order:
         if node not in contributions or node in seeds and node in problem.given.values():
             continue
+        limits.check()
         parts = contributions[node]
         general = sp.Add(*[c for _, c, _ in parts]) if len(parts) > 1 else parts[0][1]
         if len(parts) > 1:
@@ -229,7 +238,7 @@ def derive(problem: Problem) -> Derivation:
     engine = Engine(problem, adjoints)
     results = tuple(q.kind.derive(engine, q) for q in problem.quantities)
     # shapes, counts and formulas ask no gradient: the adjoints are not a solution step to show
-    return Derivation(problem, tuple(steps) if problem.asks_gradients else (), results, adjoints)
+    return Derivation(problem, tuple(steps) if problem.asks_gradients else (), results, adjoints, engine.simplifier)
 
 
 INTERNAL = "@"   # suffix of an adjoint kept in the parameter's shape when the problem's layout differs
@@ -299,7 +308,9 @@ class Engine:
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
                       for n in {*adjoints, *problem.given.values()} if str(internal_symbol(problem, n)).endswith(INTERNAL)}
-            expr, closed, paths = (_untranspose(e.T.xreplace(public)) for e in (expr, closed, paths))
+            done: dict = {}                  # paths is often closed or expr: transpose each once (a deep doit)
+            expr, closed, paths = (done.setdefault(e, _untranspose(e.T.xreplace(public), problem))
+                                   for e in (expr, closed, paths))
             shape = (shape[1], shape[0])
         index_form = None
         if q.index:
@@ -308,8 +319,10 @@ class Engine:
         return Result(q, expr, closed, shape, index_form, paths)
 
 
-def _untranspose(e):
+def _untranspose(e, problem: Problem):
     """(Xᵀ)ᵀ = X, left by putting a transposed given gradient inside a transposed result."""
+    if not problem.given:
+        return e
     return e.replace(lambda t: isinstance(t, sp.Transpose) and isinstance(t.arg, sp.Transpose), lambda t: t.arg.arg)
 
 
@@ -339,6 +352,7 @@ def _in_named(expr, problem: Problem, adjoints: dict, keep: set):
     """Substitute the adjoints not in `keep` (dL/dH2) until only the kept ones (delta3) remain."""
     subs = {sym: general for node, (sym, general, _) in adjoints.items() if str(sym) not in keep}
     for _ in range(len(subs) + 1):
+        limits.check()
         new = expr.xreplace(subs)
         if new == expr:
             break

@@ -22,7 +22,7 @@ import sympy as sp
 from . import cliutil
 from . import symbolic as sy
 from .backprop import INTERNAL, derive
-from .codemodule import FRAMEWORK_VALUES, IMPORTS, SOFTMAX, TEMPLATE, helper_name, helper_source
+from .codemodule import FRAMEWORK_VALUES, IMPORTS, SOFTMAX, TEMPLATE, helper_name, helper_source, stand_in
 from .codeprint import NumpyPrinter, TorchPrinter
 from .errors import UnsupportedError, UsageError
 from .problem import Problem, load
@@ -54,11 +54,6 @@ def _supported(p: Problem) -> None:
     if not trains:
         raise UnsupportedError(f"{p.id} asks no gradient (its quantities are {_kinds(p)}), so there is no "
                                "backward pass to write as code; derive code needs a problem that asks gradients")
-    used = sorted({c.fname for e in p.equations for c in e.expr.atoms(sy.Fn, sy.Apply)} & set(p.scope.functions))
-    if used:
-        raise UnsupportedError(f"{p.id} uses the abstract function{'s' * (len(used) > 1)} {', '.join(used)} "
-                               f"(no formula), which code cannot compute; define {'them' if len(used) > 1 else 'it'} "
-                               "in the forward equations (for example with sigma or tanh) to generate code")
 
 
 def _kinds(p: Problem) -> str:
@@ -110,6 +105,7 @@ class _Writer:
         for n in list(p.inputs) + [str(d) for d in p.scope.dims.values()] + [e.name for e in p.equations]:
             self.names(n)
         self.printer = FRAMEWORKS[framework](self.names)
+        self.printer.abstract = tuple(sorted(p.scope.functions))
         self.trains = [q for q in p.quantities if q.kind.trains]
         self.internal = {node: sym for node, (sym, _, _) in derivation.adjoints.items()}
         for g, node in p.given.items():
@@ -209,10 +205,13 @@ class _Writer:
             if key in done:
                 continue
             done.add(key)
-            body, deps = helper_source(key, self.framework, self.printer)
+            if key[0] in self.printer.abstract:
+                (body, what), deps = stand_in(*key, self.printer.abstract, self.framework), ()
+            else:
+                body, deps = helper_source(key, self.framework, self.printer)
+                what = "softmax over the entries of a vector" if key == SOFTMAX else \
+                    f"{key[0]}{chr(39) * key[1]}, entrywise"
             todo += [d for d in deps if d not in done]
-            what = "softmax over the entries of a vector" if key == SOFTMAX else \
-                f"{key[0]}{chr(39) * key[1]}, entrywise"
             out.append(f"def {helper_name(*key)}(x):\n    \"\"\"{what}\"\"\"\n    {body}\n")
         return sorted(out)
 

@@ -68,6 +68,7 @@ class NumpyPrinter(StrPrinter):
         super().__init__(settings)
         self.names = names
         self.helpers: set = set()        # (fname, order) the printed code calls
+        self.abstract: tuple = ()        # the problem's abstract functions, in order (stand-ins)
         self._compact = False            # the next MatMul may leave its broadcast to numpy
 
     def doprint(self, expr) -> str:
@@ -119,6 +120,9 @@ class NumpyPrinter(StrPrinter):
         return out
 
     def function(self, fname: str, order: int, arg) -> Code:
+        if fname in self.abstract:                 # a stand-in the module defines (codemodule.stand_in)
+            self.helpers.add((fname, order))
+            return piece(f"{helper_name(fname, order)}({self._print(arg)})")
         if fname not in sy.ACTIVATIONS:
             raise UnsupportedError(f"{fname} is an abstract function of the problem (no formula), so it has no "
                                    f"code; give it a definition in the forward equations (e.g. sigma or tanh)")

@@ -26,6 +26,11 @@ def _rebuild(cls, text, file, key, position):
     return e
 
 
+class Unsolvable(ProblemSpecError):
+    """A served problem that cannot be solved (over the time limit, an engine limit); the message
+    names the file but none of the server's folders."""
+
+
 class AnswerError(DeriveError):
     """Typed text that cannot be understood; `offset` points at the place (0-based)."""
 

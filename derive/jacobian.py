@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from . import limits
 from . import symbolic as sy
 from .errors import UnsupportedError
 from .problem import Problem, Quantity
@@ -161,6 +162,7 @@ class Chain:
 
     def jacobian(self):
         for node, eq in self.path:
+            limits.check()
             J = self(eq.expr, node)
             self.memo[node] = J.xreplace({eq.expr: node}) if J is not None and not eq.expr.is_symbol else J
         return self.memo.get(self.of)            # softmax(z) -> p above: what has a name is named
@@ -168,6 +170,7 @@ class Chain:
     def __call__(self, e, node=None):
         if e in self.memo:
             return self.memo[e]
+        limits.check()
         if not isinstance(e, sp.Basic) or not e.free_symbols & self.live:
             return None
         if not _is_vector(e) or node is not None and not _is_vector(node):

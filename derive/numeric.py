@@ -11,6 +11,7 @@ import re
 import numpy as np
 import sympy as sp
 
+from . import limits
 from . import symbolic as sy
 from .errors import EvalError
 
@@ -54,6 +55,7 @@ class Evaluator:
             return float(e)
         if e.is_Number:
             return float(e)
+        limits.check()
         method = getattr(self, f"_{type(e).__name__}", None)
         if method is None:
             if e is sp.E:

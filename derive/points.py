@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from . import limits
 from . import symbolic as sy
 from .backprop import INTERNAL, Derivation, internal_symbol
 from .numeric import evaluate
@@ -99,6 +100,7 @@ def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
 def point(problem: Problem, seed: int, sizes=SIZES[0]) -> tuple[Instance, dict]:
     """A random instance and its forward values, redrawn (seed + 1, ...) while near a kink."""
     for attempt in range(20):
+        limits.check()
         inst = instance(problem, seed + attempt, sizes)
         env = forward(problem, inst)
         if not near_kink(problem, inst, env):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import limits
 from .backprop import Derivation, Result
 from .numeric import evaluate, rel_error
 from .points import (SIZES, Given, Instance, adjoint_values, at_given_values, forward,  # noqa: F401 (the API)
@@ -54,6 +55,7 @@ def finite_difference(problem: Problem, inst: Instance, base: dict, wrt: str, of
     flat = np.atleast_1d(x0).reshape(-1)
     outs = []
     for k in range(flat.size):
+        limits.check()
         vals = []
         for sgn in (1, -1):
             x = flat.copy()
@@ -117,6 +119,7 @@ def directional_error(problem: Problem, inst: Instance, env: dict, wrt: str, gra
     x0 = np.asarray(env[wrt], dtype=float)
     got, want = [], []
     for _ in range(count):
+        limits.check()
         v = rng.normal(size=x0.shape)
         vals = []
         for sgn in (1, -1):
@@ -134,12 +137,14 @@ def verify(derivation: Derivation, seeds=(1, 2), given: Given | None = None) -> 
     for n, seed in enumerate(seeds):
         inst, env = point(p, seed * 100, SIZES[n % len(SIZES)])
         for r in derivation.results:
+            limits.check()
             worst[r.quantity.name] = max(worst[r.quantity.name], check_result(derivation, r, inst, env))
     values = {}
     given = given or at_given_values(derivation)
     if given is not None:
         inst = given.inst
         for r in derivation.results:
+            limits.check()
             err = check_result(derivation, r, inst, given.env)
             worst[r.quantity.name] = max(worst[r.quantity.name], err)
             if not r.quantity.kind.has_value:

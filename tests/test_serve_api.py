@@ -5,13 +5,16 @@ import json
 import re
 import subprocess
 import sys
+import time
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from mlp import mlp_file
 from serving import request, running
 
+from derive import limits
 from derive.cli import main
 from derive.serve.app import MAX_ANSWER, MAX_BODY, Settings
 
@@ -196,6 +199,26 @@ def test_an_internal_error_is_a_json_message_without_a_traceback(served, monkeyp
     status, headers, body = request(base, "GET", "/api/problems")
     assert status == 500 and body == {"error": "internal error; the server's log has the details"}
     assert "content-security-policy" in headers
+
+
+def test_a_problem_over_the_solve_limit_is_a_json_error_not_a_hang(tmp_path, monkeypatch):
+    """A served folder's problem that takes seconds to solve, under a tiny limit: the request's
+    thread stops at the limit (it holds in any thread), the answer is a JSON 500 naming the
+    problem and the limit but not the folder; the failure is remembered (asked again with the
+    default limit it answers at once), and the other problems are served."""
+    mlp_file(40, 3, str(tmp_path))               # about 4 s to solve on a quiet machine
+    monkeypatch.setattr(limits, "SOLVE_TIMEOUT", 0.05)
+    with running(Settings(problems=(str(tmp_path),), rate_limit=0, workers=1)) as (base, _):
+        for limit in (0.05, 30):
+            monkeypatch.setattr(limits, "SOLVE_TIMEOUT", limit)
+            start = time.monotonic()
+            status, headers, body = request(base, "GET", "/api/problems/mlp-40x3")
+            assert time.monotonic() - start < 3
+            assert status == 500 and headers["content-type"].startswith("application/json")
+            assert "mlp-40x3" in body["error"] and "took longer than 0.05 s" in body["error"], body
+            assert str(tmp_path) not in body["error"] and "Traceback" not in body["error"]
+        status, _, p = request(base, "GET", "/api/problems/problem1")
+        assert status == 200 and p["solution"]["quantities"]
 
 
 def test_hostile_answers_are_graded_never_run(server, tmp_path):

@@ -16,12 +16,13 @@ import pytest
 from derive import Checker, grade, submission
 from derive.errors import ProblemSpecError, UnknownError, UsageError
 from derive.grading import VERDICTS
-from derive.grading.ecf import ancestors, node_of, step_result
-from derive.grading.reference import Reference
+from derive.backprop import derive as derive_problem
+from derive.grading.ecf import World, ancestors, node_of, step_result
+from derive.grading.reference import Points, Reference
 from derive.grading.steps import check_answer, check_submission
 from derive.cli import main
 from derive.notation import text
-from derive.problem import catalogue, load_file
+from derive.problem import catalogue, load, load_file
 
 DATA = Path(__file__).parent / "data" / "submissions"
 EXPECTED = tomllib.loads((DATA / "expected.toml").read_text(encoding="utf-8"))
@@ -286,3 +287,16 @@ def test_ecf_key_is_validated(tmp_path, value):
 def test_seed_003_points_add_up_to_20():
     p = load_file(ROOT / "problems" / "two-hidden-deltas.toml")
     assert sum(p.points_of(q.name) for q in p.quantities) == 20
+
+
+def test_the_ecf_world_offers_what_decide_asks_of_a_reference():
+    """decide() grades against Points: the reference, or a student's world. A new attribute of the
+    reference that decide() starts to use must be listed in Points.ATTRIBUTES and set by the world too
+    (once, a missing one came back as 'could not be checked in time')."""
+    p = load("problem6")
+    ref = Reference(p, derive_problem(p))
+    world = World(ref, {}, {})
+    for name in Points.ATTRIBUTES:
+        assert hasattr(ref, name) and hasattr(world, name), name
+    for obj in (ref, world):
+        assert type(obj).point is not Points.point and type(obj).value is not Points.value

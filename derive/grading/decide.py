@@ -23,7 +23,7 @@ from ..numeric import evaluate
 from ..verify import rel_error
 from .diagnose import diagnose as diagnose_answer
 from .index import IndexForm
-from .reference import Reference, secret_points
+from .reference import Points, Reference, secret_points
 
 TOLERANCE = 1e-6             # relative, at each point
 FIXED_POINTS = 4
@@ -87,7 +87,7 @@ def _value(expr, inst, env, reductions):
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
 
 
-def decide(ref: Reference, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
+def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
            reveal: bool = False):
     """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`. Without `diagnose`
     (another reading of an ambiguous answer) only whether it is right matters: the first differing

@@ -24,7 +24,7 @@ from .decide import FIXED_POINTS, TOLERANCE, _value, decide, warm
 from .job import Grader
 from .key import ProblemKey
 from .read import AnswerBuilder, indices, parse_answer
-from .reference import reference
+from .reference import Points, reference
 
 EVAL_ERRORS = (EvalError, KeyError, ValueError, TypeError, ArithmeticError)
 
@@ -120,8 +120,8 @@ class Answer:
             return None
 
 
-class World:
-    """Duck-types Reference for decide(): the same points, the student's values of the gradients."""
+class World(Points):
+    """The student's world for decide(): the reference's points, the student's values of the gradients."""
 
     def __init__(self, ref, answered: dict, jacobians: dict):
         self.ref, self.problem, self.derivation = ref, ref.problem, ref.derivation

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from .. import verify as V
 from ..backprop import Derivation, derive
 from ..numeric import evaluate
@@ -26,8 +27,23 @@ FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n +
 SECRET_POOL = 16            # secret points per problem; each answer is checked at some of them
 
 
+class Points:
+    """What decide() and the diagnosis ask of what they grade against: the problem, its derivation,
+    the mutants, and values at the decision points. Reference is the truth; the ECF world
+    (ecf.World) is the student's own values at the same points. A subclass sets every attribute
+    listed here (tests/test_steps.py checks the world does)."""
+
+    ATTRIBUTES = ("problem", "derivation", "mutants", "mutant_values")
+
+    def point(self, family: str, n: int):
+        raise NotImplementedError
+
+    def value(self, r, family: str, n: int):
+        raise NotImplementedError
+
+
 @dataclass
-class Reference:
+class Reference(Points):
     problem: Problem
     derivation: Derivation
     points: dict = field(default_factory=dict)     # ("fixed" | "secret" | "values", n) -> (Instance, env)
@@ -59,9 +75,11 @@ class Reference:
 
 @functools.lru_cache(maxsize=64)
 def reference(key: ProblemKey) -> Reference:
-    """Derived once per worker and problem file version (an edited file has a new key)."""
+    """Derived once per worker and problem file version (an edited file has a new key), within
+    the limit on deriving a problem (the worker's prepare phase is not timed per answer)."""
     p = resolve(key)
-    return Reference(p, derive(p))
+    with limits.deadline(limits.SOLVE_TIMEOUT, key.path):
+        return Reference(p, derive(p))
 
 
 # ---- the secret --------------------------------------------------------------------------------

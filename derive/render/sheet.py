@@ -20,7 +20,6 @@ from ..backprop import forward_subs
 from ..errors import HeaderError, LatexError, RenderError
 from ..pipeline import solve
 from ..problem import catalogue
-from ..simplify import Simplifier
 from . import graph as gr
 from .pdf import INSTALL_HINT, compile_pdf, log_excerpt, tex_engine  # noqa: F401 (log_excerpt: re-exported)
 from .templates import Tex, escape_tex, render_template, templates_dir  # noqa: F401 (the API)
@@ -112,10 +111,9 @@ def problem_context(solution, questions: bool = False) -> dict:
     }
     if questions:
         return ctx
-    simplifier = Simplifier(p)
     for s in d.steps:
         name = Tex(pr.name_latex(s.name))
-        closed_expr = simplifier.closed_form(s.closed)
+        closed_expr = d.closed_form(s.closed)
         huge = sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
         closed = [] if huge or s.closed == s.general or closed_expr == s.general else _lines(closed_expr)
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": s.rule,

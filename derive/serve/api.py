@@ -2,18 +2,22 @@
 a preview (parse only) and a check (through the shared checker).
 
 Problems are looked up only by id or alias in the catalogue read at start: a request can never
-name a file. Solving (derive + verify) is trusted work and is cached per problem; a check goes
-through the checker's worker pool under its per-answer time limit.
+name a file. Solving (derive + verify) runs in the request's thread under limits.SOLVE_TIMEOUT
+and is cached per problem, failures too, so a problem over the limit holds a thread once; a
+check goes through the checker's worker pool under its per-answer time limit (deriving the
+reference there is under the same solve limit).
 """
 from __future__ import annotations
 
 import re
 import threading
+from pathlib import Path
 
 from .. import notation as pr
-from ..errors import AnswerError, UnknownError
+from ..errors import AnswerError, ProblemSpecError, UnknownError, Unsolvable, UnsupportedError
 from ..grading import DEFAULT_TIMEOUT, Checker, CheckResult
 from ..grading.read import parse_answer, shape_pieces
+from ..limits import TimeLimit
 from ..pipeline import Solution, solve
 from ..problem import Problem, catalogue
 from ..render.svg import svg
@@ -53,7 +57,9 @@ class Catalogue:
         self.by_name = {k: p for p in self.problems for k in (p.id, p.alias) if k}
         self.solutions = solutions
         self._lock = threading.Lock()
-        self._solved: dict[str, Solution] = {}
+        self._solving: dict[str, threading.Lock] = {}          # one per problem: others are not held up
+        self._solved: dict[str, Solution | str] = {}           # a str: why it cannot be solved
+        self._failed: dict[str, str] = {}                      # problems whose reference is over the limit
         self._graphs: dict[str, str | None] = {}
 
     def get(self, name: str) -> Problem:
@@ -63,10 +69,19 @@ class Catalogue:
             raise UnknownError(f"unknown problem {name!r}; see /api/problems for the list") from None
 
     def solution(self, p: Problem) -> Solution:
+        """derive.solve, once per problem (ProblemSpecError if it cannot be, the same every time)."""
         with self._lock:
+            lock = self._solving.setdefault(p.id, threading.Lock())
+        with lock:
             if p.id not in self._solved:
-                self._solved[p.id] = solve(p)          # trusted work, once per problem
-            return self._solved[p.id]
+                try:
+                    self._solved[p.id] = solve(p)      # under limits.SOLVE_TIMEOUT, in any thread
+                except (ProblemSpecError, UnsupportedError) as e:
+                    self._solved[p.id] = _public(p, e)
+            out = self._solved[p.id]
+        if isinstance(out, str):
+            raise Unsolvable(out)
+        return out
 
     def graph(self, p: Problem) -> str | None:
         with self._lock:
@@ -101,7 +116,14 @@ class Catalogue:
         if not q.kind.graded and not self.solutions:       # its feedback would be the model answer
             return CheckResult(p.id, q.name, answer, "undecided",
                                feedback=("this question is not auto-graded; your instructor reads the answer",))
-        return checker.check(p, q.name, answer, fmt)
+        if p.id in self._failed:
+            raise Unsolvable(self._failed[p.id])
+        try:
+            return checker.check(p, q.name, answer, fmt)
+        except (ProblemSpecError, UnsupportedError) as e:
+            if isinstance(e, TimeLimit):       # deriving the reference took too long: it always will
+                self._failed[p.id] = _public(p, e)
+            raise Unsolvable(_public(p, e)) from None
 
     def preview(self, name: str, quantity: str, answer: str, fmt: str = "auto") -> dict:
         """Parse only: the LaTeX of what was read, or the error with its offset."""
@@ -116,6 +138,11 @@ class Catalogue:
         except AnswerError as e:
             out.update(ok=False, error=e.message, offset=e.offset, code=e.code)
         return out
+
+
+def _public(p: Problem, e: Exception) -> str:
+    """Why a problem cannot be solved, naming its file but not the server's folders."""
+    return f"problem {p.id} cannot be solved here: " + str(e).replace(p.path, Path(p.path).name)
 
 
 # ---- a problem's LaTeX prose -> paragraphs of text, math and emphasis -------------------------

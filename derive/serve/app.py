@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import UnknownError
+from ..errors import UnknownError, Unsolvable
 from ..grading.checker import valid_timeout
 from .api import FORMATS, Catalogue, make_checker
 
@@ -200,6 +200,10 @@ def create_app(settings: Settings = Settings()) -> Guard:
     async def unknown(request, exc: UnknownError):
         return _json({"error": str(exc)}, 404)
 
+    async def unsolvable(request, exc: Unsolvable):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _json({"error": str(exc)}, 500)
+
     async def http_error(request, exc: HTTPException):
         message = {404: f"nothing at {request.url.path[:100]}",
                    405: f"{request.method} is not allowed on {request.url.path[:100]}"}.get(exc.status_code, exc.detail)
@@ -222,5 +226,6 @@ def create_app(settings: Settings = Settings()) -> Guard:
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={ApiError: api_error, UnknownError: unknown, HTTPException: http_error,
+                                        Unsolvable: unsolvable,
                                         Exception: crash})
     return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue)

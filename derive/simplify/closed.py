@@ -10,6 +10,7 @@ from itertools import product
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .. import limits
 from .. import symbolic as sy
 from .islands import Atoms
 from ..size import operands
@@ -58,6 +59,7 @@ class Simplifier:
         for mode in self.modes:
             if (mode.identities and not applies) or (not mode.linear and not sums):
                 continue
+            limits.check()
             if mode not in self.passes:
                 self.passes[mode] = _Pass(mode, self.eqs, self.ident, self.centred)
             cand = self.passes[mode].run(expr)
@@ -131,6 +133,7 @@ class _Pass:
         s = self.rewrite(self.atoms.scalar(e))
         best, best_size = None, None
         for cand in _variants(s):
+            limits.check()                  # between SymPy calls (each one is bounded in size)
             m = self.atoms.matrix(cand, e.shape)
             size = _size(m)
             if best is None or size < best_size:
@@ -152,12 +155,15 @@ def _variants(s):
     yield s
     if not _worth_factoring(s):
         return
-    if len(sp.Add.make_args(sp.expand(s, deep=False))) <= 40:
-        for f in (sp.factor, sp.cancel, lambda x: sp.factor_terms(sp.expand(x))):
-            try:
+    if len(sp.Add.make_args(sp.expand(s, deep=False))) > 40:
+        return
+    fractions = any(p.exp.is_negative and p.base.has(sp.Add) for p in s.atoms(sp.Pow))
+    for f in (sp.factor, sp.cancel if fractions else None, lambda x: sp.factor_terms(sp.expand(x))):
+        try:
+            if f is not None:
                 yield f(s)
-            except (sp.PolynomialError, TypeError, ValueError):
-                continue
+        except (sp.PolynomialError, TypeError, ValueError):
+            continue
 
 
 def _worth_factoring(s) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .. import limits
 from .. import symbolic as sy
 
 MAX_TERMS = 60          # a reduction's argument expanded beyond this stays one atom
@@ -128,6 +129,7 @@ class Atoms:
 
     def reduce(self, x, axis):
         """sum(x, axis) as a scalar expression: linear over x's terms, constants taken outside."""
+        limits.check()
         n = x.shape[axis]
         if not self.linear:
             return self._sum_atom(self.inner(x), axis)
@@ -140,6 +142,7 @@ class Atoms:
             return self._sum_atom(self.inner(x), axis)
         groups: dict = {}                      # constant factor -> the varying parts summed under it
         for t in terms:
+            limits.check()
             const, var = [], []
             for f in sp.Mul.make_args(t):
                 (var if self._varies(f, axis) else const).append(f)

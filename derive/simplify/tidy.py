@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .. import limits
 from .. import symbolic as sy
 
 
@@ -28,6 +29,7 @@ def tidy(e, onehot=()):
 
 
 def _tidy(e, onehot):
+    limits.check()                          # once per new node (tidy is memoized)
     args = [tidy(a, onehot) for a in e.args]
     if isinstance(e, sy.Apply) and e.order == 1 and e.fname in ("log", "exp"):
         return sp.HadamardPower(args[2], -1) if e.fname == "log" else sy.Apply("exp", 0, args[2])
