@@ -14,6 +14,7 @@ import sympy as sp
 from . import limits
 from . import symbolic as sy
 from .errors import EvalError
+from .memo import IdMemo
 
 # what a student may have written, for the class names SymPy gives it
 _WORDS = {"ImaginaryUnit": "the imaginary unit (a square root of a negative number)",
@@ -33,10 +34,13 @@ def _activation(name: str, order: int) -> sp.Expr:
     return sy.activation_derivative(name, order)
 
 
+_DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
+
+
 class Evaluator:
     def __init__(self, env: dict, dims: dict, functions: dict | None = None):
         self.env = env                       # name -> float | ndarray
-        self.dims = {str(k): v for k, v in dims.items()}   # dimension name -> int
+        self.dims = _DIM_NAMES(dims)         # dimension name -> int
         self.functions = functions or {}     # abstract name -> body in x_
 
     def body(self, fname: str, order: int) -> sp.Expr:
