@@ -94,20 +94,22 @@ class Memo:
                             lambda result: len(answer) <= MEMO_MAX_ANSWER)
 
     def _lookup(self, key, compute: Callable, keep: Callable):
-        while True:
-            with self.lock:
-                hit = self.cache.get(key)
-                if hit is not None:
-                    self.cache.move_to_end(key)
-                    self.hits += 1
-                    return hit
-                wait = self.running.get(key)
-                if wait is None:
-                    self.running[key] = threading.Event()
-                    self.misses += 1
-                    break
-            wait.wait()                 # then the cache has it, or (not kept) this thread computes
-        try:
+        mine = False                    # this thread computes key: it must wake the waiters, whatever
+        try:                            # happens (Ctrl-C lands anywhere in the main thread)
+            while True:
+                with self.lock:
+                    hit = self.cache.get(key)
+                    if hit is not None:
+                        self.cache.move_to_end(key)
+                        self.hits += 1
+                        return hit
+                    wait = self.running.get(key)
+                    if wait is None:
+                        mine = True
+                        self.running[key] = threading.Event()
+                        self.misses += 1
+                        break
+                wait.wait()             # then the cache has it, or (not kept) this thread computes
             result = compute()
             if keep(result):
                 with self.lock:
@@ -116,8 +118,11 @@ class Memo:
                         self.cache.popitem(last=False)
             return result
         finally:
-            with self.lock:
-                self.running.pop(key).set()
+            if mine:
+                with self.lock:
+                    done = self.running.pop(key, None)
+                if done is not None:
+                    done.set()
 
 
 class EcfMemo(Memo):

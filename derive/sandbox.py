@@ -45,8 +45,8 @@ class Pool:
 
     def _acquire(self) -> Worker | None:
         with self.cond:
-            while not self.idle and self.busy + len(self.idle) >= self.size:
-                self.cond.wait()
+            while not self.closed and not self.idle and self.busy + len(self.idle) >= self.size:
+                self.cond.wait()        # (closed: stop waiting for a worker, so an interrupted run can end)
             if self.closed:
                 raise RuntimeError("this checker is closed")
             self.busy += 1
