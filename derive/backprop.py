@@ -46,11 +46,11 @@ class Derivation:
     steps: tuple         # Step, from the output backwards
     results: tuple       # Result, one per asked quantity
     adjoints: dict       # node -> (symbol, general, closed)
-    simplifier: object = field(default=None, compare=False, repr=False)   # its closed forms' memo, for the steps
+    simplifier: Simplifier = field(compare=False, repr=False)   # its closed forms' memo, for the steps
 
     def closed_form(self, expr):
         """expr (a step's closed form, say) simplified as the results were, sharing their work."""
-        return (self.simplifier or Simplifier(self.problem)).closed_form(expr)
+        return self.simplifier.closed_form(expr)
 
     def result(self, name: str) -> Result:
         q = self.problem.quantity(name)
@@ -298,32 +298,31 @@ class Engine:
         _, general, closed = adjoints[q.wrt]
         # answers are written in terms of the problem's named gradients (delta3), not expanded;
         # `keep` names the steps a sheet shows, and the result is stated in closed form
-        kept = _named(problem) | set(problem.keep)
+        named = _named(problem)
+        kept = named | set(problem.keep)
         paths = _in_named(general, problem, adjoints, kept) if kept else closed
-        expr = _in_named(general, problem, adjoints, _named(problem)) if _named(problem) else closed
+        expr = _in_named(general, problem, adjoints, named) if named else closed
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
             expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:
             expr = self.simplifier.closed_form(expr)
         if problem.layout == "numerator" and shape and shape != (1, 1):
-            public = {internal_symbol(problem, n): problem.scope.symbols[problem.adjoint_names[n]].T
-                      for n in {*adjoints, *problem.given.values()} if str(internal_symbol(problem, n)).endswith(INTERNAL)}
+            public = {}                      # the engine's own-shape copy -> the problem's gradient, transposed
+            for n in {*adjoints, *problem.given.values()}:
+                inner = internal_symbol(problem, n)
+                if str(inner).endswith(INTERNAL):
+                    mine = problem.scope.symbols[problem.adjoint_names[n]]
+                    public[inner], public[inner.T] = mine.T, mine
             done: dict = {}                  # paths is often closed or expr: transpose each once (a deep doit)
-            expr, closed, paths = (done.setdefault(e, _untranspose(e.T.xreplace(public), problem))
-                                   for e in (expr, closed, paths))
+            for e in {expr, closed, paths}:
+                done[e] = e.T.xreplace(public)
+            expr, closed, paths = done[expr], done[closed], done[paths]
             shape = (shape[1], shape[0])
         index_form = None
         if q.index:
             i = sp.Symbol(q.index, integer=True)
             index_form = closed[i, 0] if shape[1] == 1 else closed[0, i]
         return Result(q, expr, closed, shape, index_form, paths)
-
-
-def _untranspose(e, problem: Problem):
-    """(Xᵀ)ᵀ = X, left by putting a transposed given gradient inside a transposed result."""
-    if not problem.given:
-        return e
-    return e.replace(lambda t: isinstance(t, sp.Transpose) and isinstance(t.arg, sp.Transpose), lambda t: t.arg.arg)
 
 
 def value_subs(problem: Problem) -> dict:

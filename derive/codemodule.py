@@ -27,25 +27,24 @@ _HELPERS = {
 
 
 # An abstract function (f1, f2 in a problem file) has no formula: the module computes with a stand-in
-# per function (numpy body, torch body, by derivative order), to be replaced by the function meant.
-STAND_INS = (
-    (("np.sin(x)", "torch.sin(x)"), ("np.cos(x)", "torch.cos(x)"), ("-np.sin(x)", "-torch.sin(x)")),
-    (("np.tanh(x)", "torch.tanh(x)"), ("1 - np.tanh(x) ** 2", "1 - torch.tanh(x) ** 2"),
+# per function, to be replaced by the function meant.
+STAND_INS = (   # (its name, then (numpy body, torch body) for derivative order 0, 1, 2)
+    ("sin", ("np.sin(x)", "torch.sin(x)"), ("np.cos(x)", "torch.cos(x)"), ("-np.sin(x)", "-torch.sin(x)")),
+    ("tanh", ("np.tanh(x)", "torch.tanh(x)"), ("1 - np.tanh(x) ** 2", "1 - torch.tanh(x) ** 2"),
      ("-2 * np.tanh(x) * (1 - np.tanh(x) ** 2)", "-2 * torch.tanh(x) * (1 - torch.tanh(x) ** 2)")),
-    (("np.logaddexp(0, x)", "torch.nn.functional.softplus(x)"), ("1 / (1 + np.exp(-x))", "torch.sigmoid(x)"),
-     ("np.exp(-x) / (1 + np.exp(-x)) ** 2", "torch.sigmoid(x) * (1 - torch.sigmoid(x))")),
+    ("softplus", ("np.logaddexp(0, x)", "torch.nn.functional.softplus(x)"),
+     ("1 / (1 + np.exp(-x))", "torch.sigmoid(x)"), ("np.exp(-x) / (1 + np.exp(-x)) ** 2", "torch.sigmoid(x) * (1 - torch.sigmoid(x))")),
 )
-STAND_IN_WORDS = ("sin", "tanh", "softplus")
 
 
 def stand_in(fname: str, order: int, abstract: tuple, framework: str) -> tuple[str, str]:
     """(body, what) of the stand-in for abstract function `fname` (derivative `order` at most 2)."""
-    k = abstract.index(fname) % len(STAND_INS)
-    if order >= len(STAND_INS[k]):
+    word, *bodies = STAND_INS[abstract.index(fname) % len(STAND_INS)]
+    if order >= len(bodies):
         raise UnsupportedError(f"{fname}{chr(39) * order}: the code's stand-in for an abstract function has "
                                "derivatives up to the second only")
-    body = STAND_INS[k][order][framework == "torch"]
-    what = (f"{fname}{chr(39) * order}, with {fname} = {STAND_IN_WORDS[k]}: a stand-in ({fname} is abstract "
+    body = bodies[order][framework == "torch"]
+    what = (f"{fname}{chr(39) * order}, with {fname} = {word}: a stand-in ({fname} is abstract "
             "in the problem); replace it by the function meant")
     return "return " + body, what
 

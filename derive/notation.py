@@ -68,8 +68,7 @@ def _plain_transpose(e) -> bool:
 
 def _scaled(e) -> bool:
     """A Hadamard product with a broadcast 1x1 factor prints as a product (lambda w): no parentheses in a product."""
-    return isinstance(e, sp.HadamardProduct) and \
-        any(getattr(broadcast_operand(a), "shape", None) == (1, 1) for a in e.args)
+    return isinstance(e, sp.HadamardProduct) and bool(scalar_factors(e)[0])
 
 
 class Printer(LatexPrinter):
@@ -93,7 +92,8 @@ class Printer(LatexPrinter):
         return "- " + body if neg else body
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
-        item = broadcast_operand(item) if broadcast_operand(item) is not None else item
+        inner = broadcast_operand(item)
+        item = item if inner is None else inner
         prec = _cheap_precedence(item)
         if prec is None:
             return super().parenthesize(item, level, is_neg, strict)

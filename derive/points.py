@@ -108,14 +108,22 @@ def point(problem: Problem, seed: int, sizes=SIZES[0]) -> tuple[Instance, dict]:
     return inst, env
 
 
+def given_in_node_shape(problem: Problem, gname: str, value):
+    """A given upstream gradient in its node's shape: in numerator layout it is given transposed
+    (backprop.internal_symbol is the engine's copy in the node's shape)."""
+    value = np.asarray(value)
+    return value.T if str(internal_symbol(problem, problem.given[gname])).endswith(INTERNAL) else value
+
+
 def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
     """env plus the value of every gradient name, under the engine's name and the problem's
     (transposed, in numerator layout), and of every Jacobian quantity's name."""
     out = dict(env)
-    for gname, node in derivation.problem.given.items():    # a given gradient in numerator layout:
-        inner = str(internal_symbol(derivation.problem, node))   # the engine works with its transpose
+    p = derivation.problem
+    for gname, node in p.given.items():          # a given gradient in numerator layout: the engine works
+        inner = str(internal_symbol(p, node))    # with its copy in the node's shape
         if inner.endswith(INTERNAL) and gname in out:
-            out[inner] = np.asarray(out[gname]).T
+            out[inner] = given_in_node_shape(p, gname, out[gname])
     for node, (symbol, _, closed) in derivation.adjoints.items():
         value = evaluate(closed, out, inst.dims, inst.functions)
         out[str(symbol)] = value

@@ -59,8 +59,9 @@ def join_terms(expr, show, paren, lead: str) -> str:
 
 def scalar_factors(expr) -> tuple[list, list]:
     """A Hadamard product's broadcast 1x1 factors (as the scalars they are) and its other factors."""
-    scalars = [broadcast_operand(a) for a in expr.args if getattr(broadcast_operand(a), "shape", None) == (1, 1)]
-    rest = [a for a in expr.args if getattr(broadcast_operand(a), "shape", None) != (1, 1)]
+    inner = [(a, broadcast_operand(a)) for a in expr.args]
+    scalars = [b for a, b in inner if getattr(b, "shape", None) == (1, 1)]
+    rest = [a for a, b in inner if getattr(b, "shape", None) != (1, 1)]
     if not rest:                      # all scalars: the last one is the product's body
         rest, scalars = [expr.args[-1]], scalars[:-1]
     return scalars, rest
@@ -134,8 +135,7 @@ class TextPrinter(StrPrinter):
             return self._print(inner)
         coeff, mats = expr.as_coeff_matrices()
         if coeff.is_negative:
-            return "-" + self.parenthesize(sp.MatMul(-coeff, *mats) if -coeff != 1 else
-                                           (sp.MatMul(*mats) if len(mats) > 1 else mats[0]), 50)
+            return "-" + self.parenthesize(negated(expr), 50)
         mats = list(mats)
         if len(mats) == 1 and isinstance(mats[0], sp.OneMatrix):
             return self._print(coeff)                  # a scalar broadcast: N 1_{NxH} is N

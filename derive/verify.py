@@ -12,7 +12,7 @@ from . import limits
 from .backprop import Derivation, Result
 from .numeric import evaluate, rel_error
 from .points import (SIZES, Given, Instance, adjoint_values, at_given_values, forward,  # noqa: F401 (the API)
-                     instance, point)
+                     given_in_node_shape, instance, point)
 from .problem import Problem
 from .properties import grade as grade_properties
 
@@ -29,15 +29,10 @@ class Check:
     value: float | None       # the number, where the problem gives numeric inputs
 
 
-def _as_node(g, node):
-    """A given gradient in the node's own shape (in numerator layout it is given transposed)."""
-    return g.T if g.shape != node.shape and g.T.shape == node.shape else g
-
-
 def objective(problem: Problem, env: dict) -> float:
     """The differentiated scalar: the output, or Σ G ⊙ node for each given upstream gradient G."""
     if problem.given:
-        return float(sum(np.sum(_as_node(np.asarray(env[g]), np.asarray(env[n])) * np.asarray(env[n]))
+        return float(sum(np.sum(given_in_node_shape(problem, g, env[g]) * np.asarray(env[n]))
                          for g, n in problem.given.items()))
     return float(np.sum(env[problem.output]))
 

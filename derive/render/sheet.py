@@ -113,9 +113,9 @@ def problem_context(solution, questions: bool = False) -> dict:
         return ctx
     for s in d.steps:
         name = Tex(pr.name_latex(s.name))
-        closed_expr = d.closed_form(s.closed)
-        huge = sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
-        closed = [] if huge or s.closed == s.general or closed_expr == s.general else _lines(closed_expr)
+        closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
+        huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
+        closed = [] if closed_expr is None or huge or closed_expr == s.general else _lines(closed_expr)
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": s.rule,
                              "rows": display(name, _lines(s.general), closed),
                              "closed_omitted": huge})

@@ -12,7 +12,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .. import limits
 from .. import symbolic as sy
-from .islands import Atoms
+from .islands import Atoms, has_fraction
 from ..size import operands
 
 MAX_IDENTITY_SITES = 4   # derivative identities are tried in results with at most this many f'(z)
@@ -69,11 +69,6 @@ class Simplifier:
         return best
 
 
-def closed_form(expr, problem):
-    """The closed form of one expression of a problem (Simplifier(problem) for several)."""
-    return Simplifier(problem).closed_form(expr)
-
-
 def _centred(eqs) -> dict:
     """Nodes whose entries sum to zero along an axis: c = h - mean(h, axis), and c ⊙ s for s constant there."""
     atoms = Atoms()
@@ -110,7 +105,7 @@ class _Pass:
         for node, rhs in reversed(eqs):
             d = self.atoms.scalar(rhs)
             n = self.atoms.atom(node)
-            if d != n and not d.is_Symbol or (d.is_Symbol and d != n):
+            if d != n:
                 self.defs.append((d, n, d.free_symbols))
             if mode.eliminate and d.is_Mul:
                 full = [f for f in d.args if self.atoms.shape(f) == node.shape]
@@ -157,8 +152,7 @@ def _variants(s):
         return
     if len(sp.Add.make_args(sp.expand(s, deep=False))) > 40:
         return
-    fractions = any(p.exp.is_negative and p.base.has(sp.Add) for p in s.atoms(sp.Pow))
-    for f in (sp.factor, sp.cancel if fractions else None, lambda x: sp.factor_terms(sp.expand(x))):
+    for f in (sp.factor, sp.cancel if has_fraction(s) else None, lambda x: sp.factor_terms(sp.expand(x))):
         try:
             if f is not None:
                 yield f(s)
@@ -171,7 +165,7 @@ def _worth_factoring(s) -> bool:
     or come out. A monomial such as h (1 - h) A has nothing to offer (and deep chains are made of them)."""
     if s.is_Add:
         return True
-    if any(p.exp.is_negative and p.base.has(sp.Add) for p in s.atoms(sp.Pow)):
+    if has_fraction(s):
         return True
     return any(f.is_Add and any(len(t.free_symbols) > 1 or abs(t.as_coeff_Mul()[0]) != 1 for t in f.args)
                for f in sp.Mul.make_args(s))
@@ -179,7 +173,7 @@ def _worth_factoring(s) -> bool:
 
 def _size(e) -> tuple:
     """Fewest operands first; between equals, the smaller tree (sum(p - y)/N over sum((p - y)/N))."""
-    return operands(e), sp.count_ops(e, visual=False) if not isinstance(e, MatrixExpr) else _nodes(e)
+    return operands(e), _nodes(e)
 
 
 def _nodes(e) -> int:

@@ -13,8 +13,14 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .. import limits
 from .. import symbolic as sy
+from ..textnotation import split_ones, strip_broadcast
 
 MAX_TERMS = 60          # a reduction's argument expanded beyond this stays one atom
+
+
+def has_fraction(s) -> bool:
+    """A scalar expression dividing by a sum: something may cancel (p(1-p) (1-y)/(1-p))."""
+    return any(p.exp.is_negative and p.base.has(sp.Add) for p in s.atoms(sp.Pow))
 
 
 def _ones(e) -> bool:
@@ -89,16 +95,7 @@ class Atoms:
 
     def _product(self, e):
         coeff, mats = e.as_coeff_matrices()
-        mats = list(mats)
-        if len(mats) > 1 and _ones(mats[0]) and 1 not in mats[0].shape:      # 1_{NxN} X = 1_N (1_N^T X)
-            mats[:1] = [sy.ones(mats[0].shape[0], 1), sy.ones(1, mats[0].shape[1])]
-        if len(mats) > 1 and _ones(mats[-1]) and 1 not in mats[-1].shape:
-            mats[-1:] = [sy.ones(mats[-1].shape[0], 1), sy.ones(1, mats[-1].shape[1])]
-        # broadcasting: a column of ones on the left of a row, a row of ones on the right of a column
-        while len(mats) > 1 and _ones(mats[0]) and mats[0].shape[1] == 1:
-            mats = mats[1:]
-        while len(mats) > 1 and _ones(mats[-1]) and mats[-1].shape[0] == 1:
-            mats = mats[:-1]
+        mats = strip_broadcast(split_ones(list(mats)))     # broadcasts are implicit in an island
         scal = []                               # 1x1 factors at an end of a vector product are scalars
         while len(mats) > 1 and mats[0].shape == (1, 1) and mats[1].shape[0] == 1:
             scal.append(self.scalar(mats.pop(0)))
@@ -134,7 +131,7 @@ class Atoms:
         if not self.linear:
             return self._sum_atom(self.inner(x), axis)
         body = self.rewrite(self.scalar(x))
-        if any(p.exp.is_negative and p.base.is_Add for p in body.atoms(sp.Pow)):
+        if has_fraction(body):
             body = sp.cancel(body)             # p(1-p) (1-y)/(1-p): cancel before the terms are split
         body = sp.expand(body, deep=False, mul=True, multinomial=False, power_exp=False, log=False)
         terms = sp.Add.make_args(body)
