@@ -23,3 +23,9 @@ def solved():
 @pytest.fixture
 def data_dir():
     return Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _own_disk_cache(tmp_path_factory, monkeypatch):
+    """Each test starts from an empty disk cache of its own (commands it runs inherit it)."""
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path_factory.mktemp("derive-cache")))

@@ -25,11 +25,12 @@ from derive.grading.key import ProblemKey, key_of, resolve
 from derive.grading.read import parse_answer, shape_pieces
 from derive.grading.result import CheckResult
 from derive.problem.load import Problem, load, load_file, problem_dirs
+from derive.runtime.limits import CHECK_TIMEOUT
 from derive.runtime.pool import Pool
 from derive.runtime.workers import MAX_JOBS, MAX_RSS_MB, Crashed, Ok, Timeout
 from derive.verify.solve import Solution, solve
 
-DEFAULT_TIMEOUT = 2.0        # seconds of wall clock per check
+DEFAULT_TIMEOUT = CHECK_TIMEOUT        # seconds of wall clock per check
 MAX_TIMEOUT = 3600.0
 RAISED = (UnknownError, ProblemSpecError, UnsupportedError)   # the worker's errors that are the caller's
 
