@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import importlib
 
-from derive.errors import (
+from derive.runtime import bytecode as _bytecode
+from derive.runtime import diskcache as _diskcache
+
+_bytecode.install(_diskcache.folder())      # before anything else of derive is imported
+
+from derive.errors import (  # noqa: E402
            AnswerError,
            DeriveError,
            ProblemSpecError,

@@ -1,10 +1,13 @@
 import functools
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DERIVE_CACHE", tempfile.mkdtemp(prefix="derive-test-cache-"))   # never the user's
 sys.path.insert(0, str(ROOT / "bench"))
 
 

@@ -75,14 +75,17 @@ class Checker:
     """Checks answers with `workers` warm processes; safe to call from many threads at once."""
 
     def __init__(self, workers: int = 1, problems=(), timeout: float = DEFAULT_TIMEOUT, *,
-                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB):
+                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB, prefork: bool = True):
+        """prefork: start the workers' parent process now, while the caller is likely single-threaded
+        (see runtime.pool), rather than at the first check."""
         self.problems = folders(problems)
         self.timeout = valid_timeout(timeout)
         self.pool = Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
-        try:
-            self.pool.zygote.start()         # now, while the caller is likely single-threaded (see sandbox)
-        except OSError:
-            pass                             # retried on first use
+        if prefork:
+            try:
+                self.pool.zygote.start()
+            except OSError:
+                pass                         # retried on first use
         self._solutions: dict[ProblemKey, Solution] = {}
         self._paths: dict[tuple, tuple] = {}       # (name, folders) -> (path, folders' stamp, looked at)
         self._problems: dict[ProblemKey, Problem] = {}
@@ -185,6 +188,11 @@ class Checker:
             q.kind.grade(_Preparse(p, answer, format))
         except AnswerError as e:
             return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+        if self.pool.zygote.pid is None and threading.active_count() == 1:
+            try:          # the workers' parent is forked from this process next: it inherits the reference
+                prepare_fn(key, q.name)
+            except Exception:
+                pass      # the worker prepares it again and reports what went wrong
         out = self.pool.run(job_fn, (key, q.name, answer, format, bool(reveal)), timeout=seconds,
                             prepare=(prepare_fn, (key, q.name)))
         if isinstance(out, Ok) and isinstance(out.value, dict):
@@ -215,7 +223,7 @@ def default_checker() -> Checker:
     global _default
     with _default_lock:
         if _default is None or _default.pool.closed:
-            _default = Checker()
+            _default = Checker(prefork=False)       # forked at the first check, with its reference
         return _default
 
 

@@ -30,8 +30,7 @@ def contexts(names, all_: bool = False, extra=None, questions: bool = False) -> 
             from derive.render import sheet
             sol = sheet.solved(name, extra)
             ctx = sheet.problem_context(sol, questions)
-            digest = diskcache.file_digest(sol.problem.path)
-            if digest and sol.problem.variant is None:
+            if digest and diskcache.file_digest(sol.problem.path) == digest and sol.problem.variant is None:
                 diskcache.put("sheet", (digest, bool(questions)), ctx)
         out.append(ctx)
     return out

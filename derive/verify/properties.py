@@ -30,7 +30,8 @@ PROPERTIES, DEFAULT_CHECKS = Property.CHECKS, Property.DEFAULT_CHECKS
 SCENARIOS = 4            # draws of the other symbols (a, b)
 FAR = 1e6                # |z| where an unbounded answer must still be growing
 DENSE = np.linspace(-10.0, 10.0, 4001)
-GRID = np.unique(np.concatenate([-np.logspace(-4, 6, 300), [0.0], np.logspace(-4, 6, 300), DENSE]))
+GRID = np.sort(np.concatenate([-np.logspace(-4, 6, 300), [0.0], np.logspace(-4, 6, 300), DENSE]))
+GRID = GRID[np.r_[True, GRID[1:] != GRID[:-1]]]      # np.unique's values, without importing numpy.ma
 DEAD_STEPS, DEAD_RATE = 20, 0.1
 
 
