@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from derive.engine.backprop import derive
+from derive.expr import compiled
 from derive.expr.numeric import evaluate
 from derive.notation.text import text
 from derive.problem.kinds import Property
@@ -284,8 +285,7 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
 
 
 def _eval_full(e, full, inst):
-    with np.errstate(all="ignore"):
-        return evaluate(e, full, inst.dims, inst.functions)
+    return compiled.evaluate(e, full, inst.dims, inst.functions)
 
 
 def _show_env(env, skip) -> str:
