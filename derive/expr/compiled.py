@@ -31,8 +31,18 @@ class _Context:
 def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
     """numeric.evaluate of a trusted expression, compiled on first use (per expression object)."""
     with np.errstate(all="ignore"):
-        limits.check()
-        return compile_expr(expr)(_Context(env, dims, functions))
+        return run(expr, _Context(env, dims, functions))
+
+
+def context(env: dict, dims: dict, functions: dict | None = None) -> _Context:
+    """Where several expressions are evaluated in turn (env may grow between them)."""
+    return _Context(env, dims, functions)
+
+
+def run(expr, ctx: _Context):
+    """One expression in a context; the caller holds np.errstate(all="ignore") as evaluate does."""
+    limits.check()
+    return compile_expr(expr)(ctx)
 
 
 def _size(f):

@@ -82,11 +82,13 @@ def forward(problem: Problem, inst: Instance, override: dict | None = None) -> d
     """Values of every node; `override` pins nodes (for derivatives at an intermediate)."""
     env = dict(inst.env)
     env.update(override or {})
-    for eq in problem.equations:
-        if override and eq.name in override:
-            continue
-        v = compiled.evaluate(eq.expr, env, inst.dims, inst.functions)
-        env[eq.name] = v if isinstance(v, np.ndarray) or not problem.scope.matrix_mode else np.array([[v]])
+    ctx = compiled.context(env, inst.dims, inst.functions)
+    with np.errstate(all="ignore"):
+        for eq in problem.equations:
+            if override and eq.name in override:
+                continue
+            v = compiled.run(eq.expr, ctx)
+            env[eq.name] = v if isinstance(v, np.ndarray) or not problem.scope.matrix_mode else np.array([[v]])
     return env
 
 
@@ -127,13 +129,15 @@ def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
     for gname, inner in given:
         if gname in out:
             out[inner] = given_in_node_shape(p, gname, out[gname])
-    for name, closed in adjoints:
-        value = compiled.evaluate(closed, out, inst.dims, inst.functions)
-        out[name] = value
-        if name.endswith(INTERNAL):
-            out[name[:-len(INTERNAL)]] = np.asarray(value).T
-    for name, closed in results:
-        out[name] = compiled.evaluate(closed, out, inst.dims, inst.functions)
+    ctx = compiled.context(out, inst.dims, inst.functions)
+    with np.errstate(all="ignore"):
+        for name, closed in adjoints:
+            value = compiled.run(closed, ctx)
+            out[name] = value
+            if name.endswith(INTERNAL):
+                out[name[:-len(INTERNAL)]] = np.asarray(value).T
+        for name, closed in results:
+            out[name] = compiled.run(closed, ctx)
     return out
 
 
