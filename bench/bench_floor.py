@@ -5,7 +5,9 @@ and compare — against derive.check of the same answer in the same warm process
 
     python bench/bench_floor.py [--runs 2000]
 
-derive's figure is its median over the floor's median (issue 23: at most 1.0).
+derive's figure is its median over the floor's median (issue 23: at most 1.0). Then a property
+answer (dead-relu's b1_dead: gradient descent from the answer's b1) against a gradient answer of
+the same problem (issue 23: at most 3x).
 """
 from __future__ import annotations
 
@@ -64,6 +66,20 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=2000)
     args = ap.parse_args(argv)
     import derive
+    # first, in a fresh process: a property answer (the dead-unit scenarios) against a gradient
+    # answer of the same problem
+    with derive.Checker() as c:
+        assert c.check("dead-relu", "b1_dead", "-w1 x - 1").verdict == "correct"
+        assert c.check("dead-relu", "dL/dw1", "-2 (y - f) w2 relu'(z1) x").verdict == "correct"
+        g, pr = [], []
+        for k in range(2, 42):               # alternating, distinct answers, all right
+            t = time.perf_counter()
+            assert c.check("dead-relu", "dL/dw1", f"{k}/{k} (-2 (y - f) w2 relu'(z1) x)").verdict == "correct"
+            g.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            assert c.check("dead-relu", "b1_dead", f"-w1 x - {k}").verdict == "correct"
+            pr.append(time.perf_counter() - t)
+    g, pr = statistics.median(g) * 1e3, statistics.median(pr) * 1e3
     rng = np.random.default_rng(0)
     assert floor_check(rng)
     # distinct answers (no check can be remembered), all right: k/k delta2 x^T
@@ -81,6 +97,8 @@ def main(argv=None) -> int:
     print(f"numpy floor (6 instances, forward + reference + answer): median {floor:.3f} ms")
     print(f"derive warm check, problem6 drho/dW1 'k/k delta2 x^T':    median {right:.3f} ms")
     print(f"ratio derive / floor: {right / floor:.2f}   (median of 5 interleaved rounds of {args.runs // 5})")
+    print(f"dead-relu: gradient answer median {g:.2f} ms, property answer (dead unit) median {pr:.2f} ms, "
+          f"ratio {pr / g:.1f}")
     return 0
 
 
