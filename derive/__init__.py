@@ -6,7 +6,7 @@ import importlib
 from derive.runtime import bytecode as _bytecode
 from derive.runtime import diskcache as _diskcache
 
-_bytecode.install(_diskcache.folder())      # before anything else of derive is imported
+_bytecode.install(_diskcache.usable())      # before anything else of derive is imported
 
 from derive.errors import (  # noqa: E402
            AnswerError,

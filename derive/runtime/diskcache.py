@@ -5,7 +5,8 @@ size and modification time of every source file and template, so an edited check
 new version) and the caller's own parts. The folder is safe to delete at any time.
 
 DERIVE_CACHE=off (or 0, no, none) turns it off; DERIVE_CACHE=DIR puts it in DIR; by default it is
-derive/ in the user's cache folder (XDG_CACHE_HOME, else ~/.cache).
+derive/ in the user's cache folder (XDG_CACHE_HOME, else ~/.cache). A folder that another user, or
+a group, may write to is not used.
 """
 from __future__ import annotations
 
@@ -27,6 +28,22 @@ def folder() -> Path | None:
         return None if env.strip().lower() in OFF or not env.strip() else Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "derive"
+
+
+def usable() -> Path | None:
+    """folder(), created if need be, when only this user can write to it; else None (off). Entries
+    are loaded as code (pickles, bytecode), so a folder others may write to is never read."""
+    base = folder()
+    if base is None:
+        return None
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(base)
+    except OSError:
+        return None
+    if st.st_mode & 0o022 or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()):
+        return None
+    return base
 
 
 def version() -> str:
@@ -59,7 +76,7 @@ def file_digest(path) -> str | None:
 
 
 def _entry(kind: str, parts: tuple) -> Path | None:
-    base = folder()
+    base = usable()
     if base is None:
         return None
     key = hashlib.sha256(repr((version(),) + tuple(parts)).encode()).hexdigest()

@@ -94,3 +94,14 @@ def test_the_cache_goes_where_derive_cache_says_and_is_safe_to_delete(tmp_path, 
     import shutil
     shutil.rmtree(where)
     assert _tex(f) == first and len(counted) == 3
+
+
+def test_a_folder_others_may_write_to_is_not_used(tmp_path, counted, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("DERIVE_CACHE", str(shared))
+    f, _ = _copy(tmp_path)
+    _tex(f)
+    _tex(f)
+    assert len(counted) == 2 and not any(shared.iterdir()) and diskcache.usable() is None
