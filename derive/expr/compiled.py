@@ -65,18 +65,18 @@ def _scalar_function(c, fname, order, x):
     return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
 
 
-def _compile(e):
+def _compile(e, comp):
     if isinstance(e, (int, float)) or e.is_Number:
         v = float(e)
         return lambda c: v
     rule = _RULES.get(type(e).__name__)
     if rule is not None:
-        return rule(e)
+        return rule(e, comp)
     if e is sp.E:
         v = float(np.e)
         return lambda c: v
     if isinstance(e, sp.Heaviside):
-        f = compile_expr(e.args[0])
+        f = comp(e.args[0])
         return lambda c: np.where(np.asarray(f(c)) > 0, 1.0, 0.0)
     message = f"it contains {_WORDS.get(type(e).__name__, f'this kind of expression ({type(e).__name__})')}, " \
               "which has no value here"
@@ -86,15 +86,35 @@ def _compile(e):
     return fail
 
 
-compile_expr = IdMemo(_compile)
+compile_expr = IdMemo(lambda e: _compile(e, compile_expr))    # trusted expressions, kept per object
 
 
-def _args(e):
-    return [compile_expr(a) for a in e.args]
+def once(expr):
+    """expr compiled for a few evaluations and then dropped (an answer: nothing kept per object)."""
+    memo: dict = {}
+
+    def comp(e):
+        hit = memo.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        f = _compile(e, comp)
+        memo[id(e)] = (e, f)
+        return f
+    return comp(expr)
+
+
+def run_once(fn, env: dict, dims: dict, functions: dict | None = None):
+    """A function from once() evaluated as numeric.evaluate evaluates its expression."""
+    with np.errstate(all="ignore"):
+        return fn(_Context(env, dims, functions))
+
+
+def _args(e, comp):
+    return [comp(a) for a in e.args]
 
 
 # ---- leaves -------------------------------------------------------------------------------------
-def _symbol(e):
+def _symbol(e, comp):
     if e == sy.x_:
         return lambda c: c.env["__x"]
     name = e.name
@@ -110,8 +130,8 @@ def _symbol(e):
     return f
 
 
-def _matrix_symbol(e):
-    name, rows, cols = e.name, _size(compile_expr(e.shape[0])), _size(compile_expr(e.shape[1]))
+def _matrix_symbol(e, comp):
+    name, rows, cols = e.name, _size(comp(e.shape[0])), _size(comp(e.shape[1]))
 
     def f(c):
         if name not in c.env:
@@ -121,25 +141,25 @@ def _matrix_symbol(e):
 
 
 def _filled(make):
-    def rule(e):
-        rows, cols = _size(compile_expr(e.shape[0])), _size(compile_expr(e.shape[1]))
+    def rule(e, comp):
+        rows, cols = _size(comp(e.shape[0])), _size(comp(e.shape[1]))
         return lambda c: make((rows(c), cols(c)))
     return rule
 
 
-def _identity(e):
-    n = _size(compile_expr(e.shape[0]))
+def _identity(e, comp):
+    n = _size(comp(e.shape[0]))
     return lambda c: np.eye(n(c))
 
 
 # ---- algebra (entrywise on arrays) ----------------------------------------------------------------
-def _add(e):
-    first, *rest = _args(e)
+def _add(e, comp):
+    first, *rest = _args(e, comp)
     return lambda c: sum((f(c) for f in rest), first(c))
 
 
-def _mul(e):
-    first, *rest = _args(e)
+def _mul(e, comp):
+    first, *rest = _args(e, comp)
 
     def f(c):
         out = first(c)
@@ -149,38 +169,38 @@ def _mul(e):
     return f
 
 
-def _pow(e):
-    b, p = _args(e)
+def _pow(e, comp):
+    b, p = _args(e, comp)
     return lambda c: np.power(b(c), p(c))
 
 
 def _unary(fn):
-    def rule(e):
-        a = compile_expr(e.args[0])
+    def rule(e, comp):
+        a = comp(e.args[0])
         return lambda c: fn(a(c))
     return rule
 
 
 def _reduce(fn):
-    def rule(e):
-        fs = _args(e)
+    def rule(e, comp):
+        fs = _args(e, comp)
         return lambda c: functools.reduce(fn, [np.asarray(f(c), dtype=float) for f in fs])
     return rule
 
 
-def _fn(e):
-    fname, order, a = e.fname, e.order, compile_expr(e.args[2])
+def _fn(e, comp):
+    fname, order, a = e.fname, e.order, comp(e.args[2])
     return lambda c: _scalar_function(c, fname, order, a(c))
 
 
-def _apply(e):
-    fname, order, a = e.fname, e.order, compile_expr(e.arg)
+def _apply(e, comp):
+    fname, order, a = e.fname, e.order, comp(e.arg)
     return lambda c: _scalar_function(c, fname, order, np.asarray(a(c), dtype=float))
 
 
 # ---- matrices -------------------------------------------------------------------------------------
-def _matmul(e):
-    fs = _args(e)
+def _matmul(e, comp):
+    fs = _args(e, comp)
 
     def f(c):
         out = None
@@ -198,8 +218,8 @@ def _matmul(e):
     return f
 
 
-def _matpow(e):
-    b, p = _args(e)
+def _matpow(e, comp):
+    b, p = _args(e, comp)
 
     def f(c):
         base, q = np.asarray(b(c), dtype=float), p(c)
@@ -211,13 +231,13 @@ def _matpow(e):
     return f
 
 
-def _transpose(e):
-    a = compile_expr(e.arg)
+def _transpose(e, comp):
+    a = comp(e.arg)
     return lambda c: np.asarray(a(c)).T
 
 
-def _softmax(e):
-    a = compile_expr(e.arg)
+def _softmax(e, comp):
+    a = comp(e.arg)
 
     def f(c):
         z = np.asarray(a(c), dtype=float)
@@ -226,18 +246,18 @@ def _softmax(e):
     return f
 
 
-def _diag(e):
-    a = compile_expr(e.args[0])
+def _diag(e, comp):
+    a = comp(e.args[0])
     return lambda c: np.diag(np.asarray(a(c)).ravel())
 
 
-def _element(e):
-    m, i, j = _args(e)
+def _element(e, comp):
+    m, i, j = _args(e, comp)
     return lambda c: m(c)[int(i(c)), int(j(c))]
 
 
-def _delta(e):
-    a, b = _args(e)
+def _delta(e, comp):
+    a, b = _args(e, comp)
     return lambda c: 1.0 if a(c) == b(c) else 0.0
 
 
@@ -245,14 +265,14 @@ _OPS = {sp.Eq: np.equal, sp.Ne: np.not_equal, sp.Lt: np.less, sp.Le: np.less_equ
         sp.Ge: np.greater_equal}
 
 
-def _condition(cond):
+def _condition(cond, comp):
     if cond == sp.true:
         return lambda c: True
     if type(cond) in _OPS:
-        op, (a, b) = _OPS[type(cond)], _args(cond)
+        op, (a, b) = _OPS[type(cond)], _args(cond, comp)
         return lambda c: op(a(c), b(c))
     if isinstance(cond, sp.And):
-        parts = [_condition(a) for a in cond.args]
+        parts = [_condition(a, comp) for a in cond.args]
         return lambda c: all(p(c) for p in parts)
     message = f"cannot evaluate condition {cond}"
 
@@ -261,8 +281,8 @@ def _condition(cond):
     return fail
 
 
-def _piecewise(e):
-    branches = [(compile_expr(expr), _condition(cond)) for expr, cond in e.args]
+def _piecewise(e, comp):
+    branches = [(comp(expr), _condition(cond, comp)) for expr, cond in e.args]
 
     def f(c):
         for value, cond in branches:

@@ -15,8 +15,10 @@ import hashlib
 import re
 
 import numpy as np
+import sympy as sp
 
 from derive.errors import EvalError
+from derive.expr import compiled
 from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
@@ -78,13 +80,26 @@ def warm(ref: Reference, r) -> None:
             ref.value(r, family, n)
 
 
-def _value(expr, inst, env, reductions):
+def _value(expr, inst, env, reductions, fn=None):
+    """The answer at a point; `fn`: the answer compiled once (compiled.once) for all its points."""
     if isinstance(expr, IndexForm):
         return expr.value(inst, env)
     if reductions:
         env = {**env, **{n: np.array([[np.max(evaluate(v, env, inst.dims, inst.functions))]])
                          for n, v in reductions.items()}}
+    if fn is not None:
+        return np.asarray(compiled.run_once(fn, env, inst.dims, inst.functions), dtype=float)
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
+
+
+def _compiled(expr):
+    """The answer compiled for its points (the walker's operations in its order), or None."""
+    if not isinstance(expr, sp.Basic):
+        return None
+    try:
+        return compiled.once(expr)
+    except Exception:         # noqa: BLE001 — the walker evaluates it and reports what is wrong
+        return None
 
 
 def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
@@ -96,6 +111,7 @@ def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *,
     plan = _plan(p, r, answer)
     at_values = plan[0][0] == "values"
     rows, undefined, seen = [], [], []          # seen: the answer at the fixed points (its fingerprint)
+    fn = _compiled(expr)
     for family, numbers, wanted in plan:
         used = 0
         for n in numbers:
@@ -106,7 +122,7 @@ def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *,
             if not np.all(np.isfinite(b)):
                 continue
             try:
-                a = _value(expr, inst, env, reductions)
+                a = _value(expr, inst, env, reductions, fn)
             except (EvalError, KeyError) as e:
                 return "undecided", [], [f"the answer could not be evaluated: {e}"], None
             except (ValueError, TypeError, ArithmeticError) as e:
