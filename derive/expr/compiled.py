@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive.errors import EvalError
 from derive.expr import functions as sy
-from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value
+from derive.expr.numeric import _DIM_NAMES, Evaluator, _no_value
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
@@ -69,21 +69,20 @@ def _compile(e, comp):
     if isinstance(e, (int, float)) or e.is_Number:
         v = float(e)
         return lambda c: v
-    rule = _RULES.get(type(e).__name__)
-    if rule is not None:
+    name = type(e).__name__
+    rule = _RULES.get(name)
+    if rule is not None and not hasattr(type(e), "numeric") and hasattr(Evaluator, f"_{name}"):
         return rule(e, comp)
-    if e is sp.E:
-        v = float(np.e)
-        return lambda c: v
-    if isinstance(e, sp.Heaviside):
-        f = comp(e.args[0])
-        return lambda c: np.where(np.asarray(f(c)) > 0, 1.0, 0.0)
-    message = f"it contains {_WORDS.get(type(e).__name__, f'this kind of expression ({type(e).__name__})')}, " \
-              "which has no value here"
+    return _walked(e)
 
-    def fail(c):
-        raise EvalError(message)
-    return fail
+
+def _walked(e):
+    """A node compiled here only where the walker has a method of that name; every other node (an
+    op that evaluates itself, a function of SymPy's, a construct without values) is evaluated by
+    the walker itself, so its value and its error are the walker's."""
+    def f(c):
+        return Evaluator(c.env, c.dims, c.functions)(e)
+    return f
 
 
 compile_expr = IdMemo(lambda e: _compile(e, compile_expr))    # trusted expressions, kept per object
