@@ -88,6 +88,7 @@ def load_problem(path):
     return load_file(path)
 
 
+@pytest.mark.slow
 def test_catalogue_validates_through_the_library_and_the_command_line(capsys):
     reports = validate(BUILTIN, mutants="none")
     assert len(reports) == len(catalogue()) >= 17

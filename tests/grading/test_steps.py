@@ -26,9 +26,9 @@ from derive.grading.steps import check_answer, check_submission
 from derive.notation.text import text
 from derive.problem.load import catalogue, load, load_file
 
-DATA = Path(__file__).parent / "data" / "submissions"
+DATA = Path(__file__).parent.parent / "data" / "submissions"
 EXPECTED = tomllib.loads((DATA / "expected.toml").read_text(encoding="utf-8"))
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,7 @@ def test_a_wrong_shape_earlier_answer_is_not_substituted(checker):
 CHAINED = [p.id for p in catalogue() if p.asks_gradients]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", CHAINED)
 def test_a_wrong_step_with_right_inputs_stays_incorrect(checker, problem):
     """The last asked gradient that builds on other gradients, doubled, after every gradient it
