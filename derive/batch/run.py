@@ -30,12 +30,12 @@ from derive.batch.statistics import SummaryBuilder, Totals
 from derive.errors import DeriveError, Interrupted, UsageError
 from derive.grading import DEFAULT_TIMEOUT, Checker
 from derive.grading.checker import valid_timeout
+from derive.grading.verdicts import VERDICTS
 from derive.render.summary import html
 from derive.runtime import commandline as cliutil
 from derive.runtime.commandline import Terminated
 
 RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
-VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
 MAX_AHEAD = 2000               # distinct questions derived before the workers start
 THREADS = 2                    # grading threads per worker: one waits on a worker while another queues
 WINDOW = 16                    # groups in flight per worker, so one slow check does not idle the others

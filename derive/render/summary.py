@@ -8,9 +8,8 @@ import functools
 import jinja2
 
 from derive.batch.statistics import ClassSummary
+from derive.grading.verdicts import summary_verdicts
 from derive.render.templates import templates_dir
-
-VERDICTS = ("correct", "incorrect", "invalid", "undecided")
 
 
 @functools.lru_cache(maxsize=1)
@@ -22,5 +21,4 @@ def _environment() -> jinja2.Environment:
 
 
 def html(summary: ClassSummary) -> str:
-    verdicts = VERDICTS + tuple(v for v in summary.verdicts if v not in VERDICTS)
-    return _environment().get_template("summary.html.j2").render(s=summary, verdicts=verdicts)
+    return _environment().get_template("summary.html.j2").render(s=summary, verdicts=summary_verdicts(summary.verdicts))
