@@ -31,7 +31,7 @@ class DecisionBasis:
     """What decide() and the diagnosis ask of what they grade against: the problem, its derivation,
     the mutants, and values at the decision points. Reference is the truth; the ECF world
     (ecf.World) is the student's own values at the same points. A subclass sets every attribute
-    listed here (tests/test_steps.py checks the world does)."""
+    listed here (tests/grading/test_steps.py checks the world does)."""
 
     ATTRIBUTES = ("problem", "derivation", "mutants", "mutant_values")
 

@@ -3,7 +3,7 @@ for these tests), the generated module runs and its own gradient check passes; b
 with torch autograd through the module's forward(), and forward() with the engine's evaluator;
 the printers agree with derive.expr.numeric on each construct; a golden module; the command line.
 
-Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python -m pytest tests/test_codegen.py
+Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python -m pytest tests/codegen/test_codegen.py
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Sheets: golden .tex per problem, escaping, header, CLI, and (where TeX exists) PDFs.
 
-Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python3 -m pytest tests/test_sheet.py
+Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python3 -m pytest tests/render/test_sheet.py
 """
 from __future__ import annotations
 
