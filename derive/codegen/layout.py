@@ -69,6 +69,23 @@ def helper_source(key, framework: str, printer) -> tuple[str, tuple]:
     return "return " + text, deps
 
 
+ONE_HOT_DRAW = {   # Problem.onehot_sums: one 1 in all of a vector, in each row, in each column
+    "all": "np.eye(v.size)[rng.integers(v.size)].reshape(v.shape)",
+    "rows": "np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]",
+    "columns": "np.eye(shape[0])[:, rng.integers(shape[0], size=shape[1])]",
+}
+
+
+def one_hot_draw(sums: tuple) -> str:
+    """The expression drawing a one-hot input `name` of `shape` in the module's _draw."""
+    out = ONE_HOT_DRAW["all"]
+    for where in ("rows", "columns"):
+        names = tuple(n for n, w in sums if w == where)
+        if names:
+            out = f"{ONE_HOT_DRAW[where]} if name in {names!r} else {out}"
+    return out
+
+
 IMPORTS = {"numpy": "import sys\n\nimport numpy as np", "torch": "import sys\n\nimport numpy as np\nimport torch"}
 FRAMEWORK_VALUES = {
     "numpy": "def _framework(values):\n    \"\"\"The draws as the module computes with them (numpy arrays already).\"\"\"\n"
@@ -121,7 +138,7 @@ def _draw(rng):
         if name in POSITIVE:
             v = np.abs(v) + 0.1
         if name in ONEHOT:
-            v = np.eye(v.size)[rng.integers(v.size)].reshape(v.shape)
+            v = $onehot_draw
         values[name] = v if shape else float(v)
     return sizes, values
 

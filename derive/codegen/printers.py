@@ -15,6 +15,7 @@ from sympy.printing.str import StrPrinter
 from derive.codegen.layout import SOFTMAX, helper_name
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
+from derive.expr import matrix as mx
 
 ADD, NEG, MUL, POW, ATOM = 40, 45, 50, 60, 100
 # SymPy's scalar functions that numpy and torch both have under these names
@@ -159,7 +160,7 @@ class NumpyPrinter(StrPrinter):
         return self.constant("zeros", e.shape)
 
     def _print_Identity(self, e):
-        return self.identity(e.shape[0])
+        return piece("1") if mx.is_one(e) else self.identity(e.shape[0])
 
     # ---- scalar algebra (entrywise on arrays) -------------------------------------------------
     def _print_Add(self, e):

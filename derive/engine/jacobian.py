@@ -273,7 +273,7 @@ def across(problem: Problem, q: Quantity):
                                    f"derived between vectors (columns or rows), across {SUPPORTED}; for a "
                                    f"matrix ask for the gradient of a scalar of it")
     J = Chain(problem, q).jacobian()
-    return sp.ZeroMatrix(_length(of), _length(wrt)) if J is None else tidy(J, problem.onehot)
+    return sp.ZeroMatrix(_length(of), _length(wrt)) if J is None else tidy(J, problem.onehot_sums)
 
 
 def entry(q: Quantity, J):

@@ -9,6 +9,7 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from derive.expr.matrix import is_one
 from derive.notation.text import (
     broadcast_operand,
     join_terms,
@@ -153,6 +154,9 @@ class Printer(LatexPrinter):
 
     def _print_ZeroMatrix(self, expr):
         return "0"
+
+    def _print_Identity(self, expr):
+        return "1" if is_one(expr) else super()._print_Identity(expr)
 
     def _print_OneMatrix(self, expr):
         r, c = expr.shape

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from derive.expr.matrix import is_one
+
 
 def broadcast_operand(e):
     """X for a broadcast 1_N X, X 1_M^T or 1_N X 1_M^T of a lower-shaped X (printed as X alone), else None."""
@@ -126,6 +128,9 @@ class TextPrinter(StrPrinter):
 
     def _print_OneMatrix(self, expr):
         return "1"
+
+    def _print_Identity(self, expr):
+        return "1" if is_one(expr) else "I"
 
     def _print_MatMul(self, expr):
         """Ones-vectors read back: 1ᵀX is sum(X, 0), X1 is sum(X, 1) (sum(x) for a vector), a broadcast

@@ -18,6 +18,7 @@ from sympy.core.function import _coeff_isneg
 
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
+from derive.expr import matrix as mx
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
@@ -112,7 +113,7 @@ def _decompose(e, names):
         return "ref", str(e), ()
     if isinstance(e, (sp.Number, sp.NumberSymbol)) or isinstance(e, sp.Symbol):
         return "const", e, ()
-    if isinstance(e, sp.OneMatrix):
+    if isinstance(e, sp.OneMatrix) or mx.is_one(e):
         return "const", sp.Integer(1), ()
     if isinstance(e, (sp.Add, sp.MatAdd)):
         args = list(e.args)
