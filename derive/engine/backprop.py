@@ -111,7 +111,7 @@ def _softmax_rule(e, g):
 
 def _fn_rule(e, g):
     arg = e.args[2]
-    d = fns.apply(e.fname, e.order + 1, arg)
+    d = fns.derivative(e.fname, e.order + 1, arg)
     return [(arg, sy.hadamard(g, d) if isinstance(arg, MatrixExpr) else g * d)]
 
 

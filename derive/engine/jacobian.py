@@ -233,7 +233,7 @@ def _hpow(f, e):
 
 def _apply(f, e):
     Ja = f(e.arg)
-    return None if Ja is None else _mul(_diag(fns.Apply(e.fname, e.order + 1, e.arg)), Ja)
+    return None if Ja is None else _mul(_diag(fns.derivative(e.fname, e.order + 1, e.arg)), Ja)
 
 
 def _softmax(f, e):

@@ -33,6 +33,7 @@ from derive.expr.matrix import (
 from derive.notation import parser as mp
 from derive.notation import tokens
 
+CONSTANTS = {"e": sp.E, "pi": sp.pi}   # unless the problem names a symbol so
 MAX_EXPONENT = 64          # |p| in a^p where both are numbers, or p is a number
 
 
@@ -93,8 +94,8 @@ class Builder:
         return sp.Rational(Fraction(node.text))
 
     def _build_Name(self, node: mp.Name):
-        if node.id in ("e",) and "e" not in self.scope.symbols:
-            return sp.E
+        if node.id in CONSTANTS and node.id not in self.scope.symbols:
+            return CONSTANTS[node.id]
         if node.id in self.scope.dims:
             return self.scope.dims[node.id]
         if node.id.startswith(tokens.ONES):

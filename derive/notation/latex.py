@@ -9,6 +9,7 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from derive.expr import functions as fns
 from derive.expr.matrix import is_one
 from derive.notation.text import (
     broadcast_operand,
@@ -20,10 +21,13 @@ from derive.notation.text import (
 )
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
-SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
-           "_x": "x", "relu": r"\operatorname{ReLU}", "softplus": r"\operatorname{softplus}",
-           "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sqrt": r"\operatorname{sqrt}",
-           "abs": r"\operatorname{abs}"}
+SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}", "_x": "x"}
+
+
+def function_latex(fname: str) -> str:
+    """A named function as it typesets: its row of the function table, or an abstract f1 as f_{1}."""
+    row = fns.row(fname)
+    return row.tex if row is not None else name_latex(fname)
 
 
 def name_latex(name: str) -> str:
@@ -114,10 +118,11 @@ class Printer(LatexPrinter):
         return name_latex(expr.name)
 
     def _function(self, fname, order, arg):
-        if fname == "relu" and order == 1:
-            return rf"\mathbb{{1}}\left[{self._print(arg)} > 0\right]"
+        row = fns.row(fname)
+        if order == 1 and row is not None and row.prime_latex:
+            return row.prime_latex.format(self._print(arg))
         primes = "'" * order
-        return rf"{name_latex(fname)}{primes}\left({self._print(arg)}\right)"
+        return rf"{function_latex(fname)}{primes}\left({self._print(arg)}\right)"
 
     def _print_Fn(self, expr):
         return self._function(expr.fname, expr.order, expr.args[2])
@@ -287,8 +292,8 @@ def error_latex(err: float) -> str:
 
 OP_LABELS = {
     "add": "+", "sub": "-", "neg": "-", "mul": r"\times", "matmul": r"\times", "hadamard": r"\odot",
-    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "exp": r"\exp", "log": r"\log",
-    "tanh": r"\tanh", "sum": r"\Sigma", "mean": r"\operatorname{mean}", "id": "=",
+    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "sum": r"\Sigma",
+    "mean": r"\operatorname{mean}", "id": "=",
 }
 
 
@@ -300,7 +305,8 @@ def op_latex(kind: str, param=None) -> str:
         circ = r"\circ " if kind == "hpow" else ""
         return rf"(\cdot)^{{{circ}{latex(param)}}}"
     if kind == "fn":
-        return name_latex(str(param))
+        name, primes = str(param).rstrip("'"), str(param)[len(str(param).rstrip("'")):]
+        return function_latex(name) + primes
     if kind == "scale":
         return rf"{latex(param)}\,\times"
     return OP_LABELS[kind]

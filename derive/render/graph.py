@@ -156,7 +156,7 @@ def _decompose(e, names):
         return "hpow", e.args[1], (e.args[0],)
     if isinstance(e, sp.Pow):
         if e.base == sp.E:
-            return "exp", None, (e.exp,)
+            return "fn", "exp", (e.exp,)
         return "pow", e.exp, (e.base,)
     if isinstance(e, sp.Transpose):
         return "transpose", None, (e.arg,)
@@ -165,8 +165,8 @@ def _decompose(e, names):
         return "fn", e.fname + "'" * e.order, (arg,)
     if isinstance(e, sy.Softmax):
         return "softmax", None, (e.arg,)
-    if isinstance(e, (sp.exp, sp.log, sp.tanh)):
-        return type(e).__name__, None, (e.args[0],)
+    if type(e) in sy.NATIVE:                         # SymPy's own exp, tanh, cosh: a row of the table
+        return "fn", sy.NATIVE[type(e)].name, (e.args[0],)
     raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
                            "powers, transposes, softmax and named functions")
 

@@ -19,12 +19,6 @@ from derive.runtime import limits
 MAX_IDENTITY_SITES = 4   # derivative identities are tried in results with at most this many f'(z)
 MAX_OPERANDS = 150       # a longer closed form is left as derived (deep chains: the cost grows with depth)
 
-# f'(z) in terms of p = f(z): the textbook's sigma' = p(1 - p), tanh' = 1 - h^2, exp' = exp
-IDENTITIES = {
-    "sigma": lambda p: sp.HadamardProduct(p, sp.MatAdd(sy.ones(*p.shape), -p)),
-    "tanh": lambda p: sp.MatAdd(sy.ones(*p.shape), -sp.HadamardPower(p, 2)),
-    "exp": lambda p: p,
-}
 
 
 @dataclass(frozen=True)
@@ -40,8 +34,10 @@ class Simplifier:
     def __init__(self, problem):
         sym = problem.scope.symbols
         self.eqs = [(sym[e.name], e.expr) for e in problem.equations if isinstance(e.expr, MatrixExpr)]
-        self.ident = {fns.Apply(rhs.fname, 1, rhs.arg): IDENTITIES[rhs.fname](node) for node, rhs in self.eqs
-                      if isinstance(rhs, fns.Apply) and rhs.order == 0 and rhs.fname in IDENTITIES}
+        # f'(z) in terms of p = f(z), each row's identity: sigma' = p(1 - p), tanh' = 1 - h^2, exp' = exp
+        self.ident = {fns.Apply(rhs.fname, 1, rhs.arg): fns.FUNCTIONS[rhs.fname].identity(node, rhs.arg)
+                      for node, rhs in self.eqs if isinstance(rhs, fns.Apply) and rhs.order == 0
+                      and rhs.fname in fns.FUNCTIONS and fns.FUNCTIONS[rhs.fname].identity}
         self.centred = _centred(self.eqs)
         modes = [Mode(*flags) for flags in product((False, True), repeat=3)]
         self.modes = [m for m in modes if (self.ident or not m.identities) and (self.centred or not m.eliminate)]
