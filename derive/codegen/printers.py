@@ -16,6 +16,7 @@ from derive.codegen.layout import SOFTMAX, helper_name
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
+from derive.notation.text import decimal
 
 ADD, NEG, MUL, POW, ATOM = 40, 45, 50, 60, 100
 class Code(str):
@@ -135,6 +136,8 @@ class NumpyPrinter(StrPrinter):
         return piece(str(e.p), NEG if e.p < 0 else ATOM)
 
     def _print_Rational(self, e):
+        if decimal(e):                                 # 0.7978845608, not 997355701/1250000000
+            return piece(decimal(e), NEG if e.p < 0 else ATOM)
         return piece(f"{e.p}/{e.q}", NEG if e.p < 0 else MUL, "*")
 
     def _print_Float(self, e):

@@ -13,6 +13,7 @@ from derive.expr import functions as fns
 from derive.expr.matrix import is_one
 from derive.notation.text import (
     broadcast_operand,
+    decimal,
     join_terms,
     scalar_factors,
     split_ones,
@@ -98,7 +99,7 @@ class Printer(LatexPrinter):
             args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
         level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
         body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
-                        else self.parenthesize(a, level, False) for a in args)
+                        or decimal(a) and a > 0 else self.parenthesize(a, level, False) for a in args)
         return "- " + body if neg else body
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
@@ -110,6 +111,16 @@ class Printer(LatexPrinter):
         if prec < level or (not strict and prec <= level):
             return self._add_parens(self._print(item))
         return self._print(item)
+
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        d = decimal(c)
+        if d is None or rest == 1:
+            return super()._print_Mul(expr)
+        return f"{d} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
 
     def _print_Symbol(self, expr, style="plain"):
         return name_latex(expr.name)
