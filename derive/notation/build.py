@@ -256,8 +256,11 @@ class Builder:
         return self.elementwise(op, a, b, node)
 
     def power(self, a, b, node):
+        if a == sp.E and isinstance(b, MatrixExpr):     # e^{Z}: exp(Z), entrywise as exp is
+            return apply("exp", 0, b)
         if isinstance(b, MatrixExpr):
-            raise self.fail("an exponent must be a scalar", node)
+            raise self.fail("an exponent must be a scalar; e^{Z} is exp(Z) entrywise, and a power of each "
+                            "entry is written with the base as the matrix (Z^2)", node)
         if b.is_Number and abs(b) > MAX_EXPONENT:
             raise self.fail(f"the exponent {b if len(str(b)) < 20 else '(huge)'} is larger than "
                             f"{MAX_EXPONENT} allowed", node, "too_complex")
