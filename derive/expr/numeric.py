@@ -13,6 +13,7 @@ import sympy as sp
 
 from derive.errors import EvalError
 from derive.expr import functions as sy
+from derive.expr.matrix_ops import Op
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
@@ -62,6 +63,8 @@ class Evaluator:
         limits.check()
         method = getattr(self, f"_{type(e).__name__}", None)
         if method is None:
+            if isinstance(e, Op):                 # matrix_ops, conv_ops: each op evaluates itself
+                return e.numeric(self)
             if e is sp.E:
                 return float(np.e)
             if isinstance(e, sp.Heaviside):

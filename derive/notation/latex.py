@@ -9,6 +9,7 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from derive.expr.matrix import dimension
 from derive.notation.text import (
     broadcast_operand,
     join_terms,
@@ -192,11 +193,11 @@ def _latex_cached(expr) -> str:
 def shape_latex(shape) -> str:
     if shape is None:
         return r"\mathbb{R}"
-    return rf"\mathbb{{R}}^{{{latex(shape[0])} \times {latex(shape[1])}}}"
+    return rf"\mathbb{{R}}^{{{dimension(shape[0], latex)} \times {dimension(shape[1], latex)}}}"
 
 
 def shape_text(shape) -> str | None:
-    return None if shape is None else f"{text(shape[0])}×{text(shape[1])}"
+    return None if shape is None else f"{dimension(shape[0], text)}×{dimension(shape[1], text)}"
 
 
 # ---- sheet helpers: line breaking, numbers, graph operator labels -------------------------------
@@ -297,6 +298,8 @@ def op_latex(kind: str, param=None) -> str:
         return rf"(\cdot)^{{{circ}{latex(param)}}}"
     if kind == "fn":
         return name_latex(str(param))
+    if kind == "matrixop":
+        return rf"\operatorname{{{param.replace('_', '')}}}"
     if kind == "scale":
         return rf"{latex(param)}\,\times"
     return OP_LABELS[kind]
@@ -306,7 +309,7 @@ def op_text(kind: str, param=None) -> str:
     """The same label as plain text, for Graphviz."""
     if kind in ("pow", "hpow"):
         return f"^{text(param)}"
-    if kind == "fn":
+    if kind in ("fn", "matrixop"):
         return str(param)
     if kind == "scale":
         return f"{text(param)}×"

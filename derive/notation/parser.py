@@ -195,11 +195,11 @@ class Parser:
 
     def power(self) -> Node:
         node = self.postfix()
-        if self.tok.kind == "op" and self.tok.value == "^":
+        if self.tok.kind == "op" and self.tok.value in ("^", "^∘"):
             op = self.advance()
             self.expect_operand(op)
             self.nest()
-            node = BinOp("^", node, self.unary(), op.pos)
+            node = BinOp(op.value, node, self.unary(), op.pos)
             self.depth -= 1
             node = self.transposes(node)
         return node
@@ -336,7 +336,7 @@ class Parser:
         args = [self.indicator(self.expr())]
         while self.tok.kind == ",":
             self.advance()
-            args.append(self.expr())
+            args.append(self.indicator(self.expr()))     # axis=1: a keyword (symbolic.build reads it)
         if self.tok.kind != ")":
             raise self.fail(f"the '(' at column {open_.pos + 1} is never closed")
         self.advance()

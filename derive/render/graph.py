@@ -18,6 +18,7 @@ from sympy.core.function import _coeff_isneg
 
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
+from derive.expr.matrix_ops import Op
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
@@ -164,6 +165,8 @@ def _decompose(e, names):
         return "fn", e.fname + "'" * e.order, (arg,)
     if isinstance(e, sy.Softmax):
         return "softmax", None, (e.arg,)
+    if isinstance(e, Op):
+        return "matrixop", e.name, e.inputs
     if isinstance(e, (sp.exp, sp.log, sp.tanh)):
         return type(e).__name__, None, (e.args[0],)
     raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
