@@ -112,7 +112,7 @@ class Dilate(Op):
 
     def param_text(self, show):
         sr, sc = self.args[1:3]
-        return [show(sr)] if sr == sc else [f"stride_h={show(sr)}", f"stride_w={show(sc)}"]
+        return [show(sr)] if sr == sc else [show(sr), show(sc)]
 
     def numeric(self, ev):
         g = np.asarray(ev(self.arg), dtype=float)

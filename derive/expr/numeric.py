@@ -61,10 +61,10 @@ class Evaluator:
         if e.is_Number:
             return float(e)
         limits.check()
+        if isinstance(e, Op):                     # matrix_ops, conv_ops: each op evaluates itself
+            return e.numeric(self)
         method = getattr(self, f"_{type(e).__name__}", None)
         if method is None:
-            if isinstance(e, Op):                 # matrix_ops, conv_ops: each op evaluates itself
-                return e.numeric(self)
             if e is sp.E:
                 return float(np.e)
             if isinstance(e, sp.Heaviside):

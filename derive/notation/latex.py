@@ -10,6 +10,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from derive.expr.matrix import dimension
+from derive.expr.matrix_ops import Inverse
 from derive.notation.text import (
     broadcast_operand,
     join_terms,
@@ -150,6 +151,8 @@ class Printer(LatexPrinter):
         return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
 
     def _print_Transpose(self, expr):
+        if isinstance(expr.arg, Inverse):        # X^{-T}, not a double superscript
+            return rf"{self.parenthesize(expr.arg.arg, 1000, strict=True)}^{{-\top}}"
         return rf"{self.parenthesize(expr.arg, 1000, strict=True)}^{{\top}}"
 
     def _print_ZeroMatrix(self, expr):

@@ -22,7 +22,7 @@ _FUNCS = {"exp", "log", "ln", "tanh", "max", "min", "det", "tr", "sqrt", "cosh",
           "arsinh", "arcsinh", "arcosh", "arccosh", "artanh", "arctanh", "sgn", "sign", "floor", "ceil"}
 _DELIMS = {"lfloor": ("name", "floor"), "lceil": ("name", "ceil"), "rfloor": (")", ")"), "rceil": (")", ")")}
 _INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=[^{}]*)?\}|([a-z]))")
-_OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*"}
+_OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*", "oslash": "/"}
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
           "big", "Big", "displaystyle", "limits"}
 _WRAP = {"mathrm", "text", "operatorname", "mathit", "mathbf", "boldsymbol", "bm", "vec", "mathsf",
@@ -127,8 +127,7 @@ class _Lexer:
                     continue
                 m = _INVERSE_T.match(text, i)
                 if m:                                   # X^{-T}: the inverse, transposed
-                    for kind, value in (("op", "^"), ("(", "("), ("op", "-"), ("num", "1"), (")", ")"), ("T", "^T")):
-                        self.emit(kind, value, i)
+                    self.emit("op", "^-T", i)
                     i = m.end()
                     continue
                 m = _TRANSPOSE.match(text, i)

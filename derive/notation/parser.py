@@ -195,6 +195,9 @@ class Parser:
 
     def power(self) -> Node:
         node = self.postfix()
+        if self.tok.kind == "op" and self.tok.value == "^-T":        # X^{-T}: the inverse, transposed
+            op = self.advance()
+            return self.transposes(Transpose(BinOp("^", node, Num("-1", op.pos), op.pos), op.pos))
         if self.tok.kind == "op" and self.tok.value in ("^", "^∘"):
             op = self.advance()
             self.expect_operand(op)
