@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
-from derive.errors import UnsupportedError
+from derive.errors import ShapeError, UnsupportedError
 from derive.expr.matrix_ops import Op
 
 
@@ -44,6 +44,9 @@ class Conv(Op):
     def numeric(self, ev):
         x, k = (np.asarray(ev(a), dtype=float) for a in self.inputs)
         sr, sc, pr, pc = _ints(ev, *self.args[2:6])
+        if k.shape[0] > x.shape[0] + 2 * pr or k.shape[1] > x.shape[1] + 2 * pc:
+            raise ShapeError(f"{self.name}: the kernel ({k.shape[0]}×{k.shape[1]}) is larger than the input "
+                            f"({x.shape[0]}×{x.shape[1]}, padded by {pr}, {pc})")
         windows = sliding_window_view(np.pad(x, ((pr, pr), (pc, pc))), k.shape)[::sr, ::sc]
         return np.einsum("ijkl,kl->ij", windows, k)
 

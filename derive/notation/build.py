@@ -169,8 +169,7 @@ class Builder:
             if name not in self.scope.node_inputs:
                 raise self.fail(f"{node.fn}' needs an argument here, as in {node.fn}'(...)", node, "syntax")
             return apply(name, node.order, self.scope.node_inputs[name])
-        keyword = [isinstance(a, mp.Call) and a.fn == "eq" and isinstance(a.args[0], mp.Name)
-                   and a.args[0].id in build_ops.KEYWORDS for a in node.args]     # axis=1, as (axis = 1)
+        keyword = [build_ops.is_keyword(a) for a in node.args]         # axis=1, read as (axis = 1)
         args = [self.scalar(self.build(a)) for a, k in zip(node.args, keyword) if not k]
         kwargs = {a.args[0].id: self.scalar(self.build(a.args[1])) for a, k in zip(node.args, keyword) if k}
         if kwargs and name in ("sum", "mean") and not args[1:]:

@@ -8,7 +8,8 @@ from sympy.matrices.expressions import MatrixExpr
 
 from derive.expr import conv_ops as cv
 from derive.expr import matrix_ops as mo
-from derive.expr.matrix import show_shape, shape_of
+from derive.expr.matrix import shape_of, show_shape
+from derive.notation import parser as mp
 
 ALIASES = {"trace": "tr", "inverse": "inv", "logsoftmax": "log_softmax"}
 NAMES = frozenset({"log_softmax", "logsumexp", "argmax", "argmin", "tr", "det", "logdet", "inv", "norm",
@@ -18,6 +19,12 @@ KEYWORDS = frozenset({"axis", "stride", "padding", "stride_h", "stride_w", "padd
 _ALLOWED = {"softmax": {"axis"}, "log_softmax": {"axis"}, "logsumexp": {"axis"}, "max": {"axis"},
             "min": {"axis"}, "argmax": {"axis"}, "argmin": {"axis"}, "sum": {"axis"}, "mean": {"axis"},
             "conv1d": {"stride", "padding"}, "conv2d": KEYWORDS - {"axis"}}
+
+
+def is_keyword(node) -> bool:
+    """axis=1 inside a call's brackets: the parser reads it as the equality (axis = 1)."""
+    return isinstance(node, mp.Call) and node.fn == "eq" and isinstance(node.args[0], mp.Name) \
+        and node.args[0].id in KEYWORDS
 
 
 def owns(name: str, args: list, kwargs: dict) -> bool:

@@ -202,7 +202,12 @@ class Parser:
             op = self.advance()
             self.expect_operand(op)
             self.nest()
-            node = BinOp(op.value, node, self.unary(), op.pos)
+            exponent, moved = self.unary(), 0
+            while isinstance(exponent, Transpose):     # X^(-1)^T: the transpose is the power's, not the exponent's
+                exponent, moved = exponent.operand, moved + 1
+            node = BinOp(op.value, node, exponent, op.pos)
+            for _ in range(moved):
+                node = Transpose(node, op.pos)
             self.depth -= 1
             node = self.transposes(node)
         return node
