@@ -13,6 +13,7 @@ from derive.expr.matrix import dimension
 from derive.expr.matrix_ops import Inverse
 from derive.notation.text import (
     broadcast_operand,
+    divisors,
     join_terms,
     scalar_factors,
     split_ones,
@@ -132,10 +133,14 @@ class Printer(LatexPrinter):
     def _print_HadamardProduct(self, expr):
         """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
         scalars, rest = scalar_factors(expr)
+        scalars, den = divisors(scalars)
         body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
+        if den:                                       # \frac{e}{L}, not L^{-1} e
+            body = rf"\frac{{{body}}}{{{' '.join(self._print(d) for d in den)}}}"
         if not scalars:
             return body
-        body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        if not den:
+            body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
         return " ".join(self.parenthesize(s, 50) for s in scalars) + " " + body
 
     def _print_MatAdd(self, expr):
