@@ -15,7 +15,7 @@ import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from derive.errors import ShapeError, UnsupportedError
-from derive.expr.matrix_ops import Op
+from derive.expr.matrix_ops import Op, value
 
 
 def _ints(ev, *params) -> list[int]:
@@ -42,9 +42,9 @@ class Conv(Op):
                         show)
 
     def numeric(self, ev):
-        x, k = (np.asarray(ev(a), dtype=float) for a in self.inputs)
+        x, k = (value(ev, a) for a in self.inputs)
         sr, sc, pr, pc = _ints(ev, *self.args[2:6])
-        if k.shape[0] > x.shape[0] + 2 * pr or k.shape[1] > x.shape[1] + 2 * pc:
+        if k.shape[0] > x.shape[0] + 2 * pr or k.shape[1] > x.shape[1] + 2 * pc or min(pr, pc) < 0:
             raise ShapeError(f"{self.name}: the kernel ({k.shape[0]}×{k.shape[1]}) is larger than the input "
                             f"({x.shape[0]}×{x.shape[1]}, padded by {pr}, {pc})")
         windows = sliding_window_view(np.pad(x, ((pr, pr), (pc, pc))), k.shape)[::sr, ::sc]
@@ -94,7 +94,7 @@ class Flip(Op):
         return self.arg.shape
 
     def numeric(self, ev):
-        return np.asarray(ev(self.arg), dtype=float)[::-1, ::-1]
+        return value(ev, self.arg)[::-1, ::-1]
 
     def vjp(self, g):
         return [(self.arg, Flip(g))]
@@ -118,7 +118,7 @@ class Dilate(Op):
         return [show(sr)] if sr == sc else [show(sr), show(sc)]
 
     def numeric(self, ev):
-        g = np.asarray(ev(self.arg), dtype=float)
+        g = value(ev, self.arg)
         sr, sc = _ints(ev, *self.args[1:3])
         out = np.zeros((sr * (g.shape[0] - 1) + 1, sc * (g.shape[1] - 1) + 1))
         out[::sr, ::sc] = g
@@ -158,7 +158,7 @@ class MaxPool(Op):
         return [show(kr)] if kr == kc else [show(kr), show(kc)]
 
     def numeric(self, ev):
-        x = np.asarray(ev(self.arg), dtype=float)
+        x = value(ev, self.arg)
         kr, kc = _ints(ev, *self.args[1:3])
         return sliding_window_view(x, (kr, kc))[::kr, ::kc].max(axis=(2, 3))
 
@@ -190,7 +190,7 @@ class Unpool(Op):
         return MaxPool(self.args[1], *self.args[2:]).param_text(show)
 
     def numeric(self, ev):
-        g, x = (np.asarray(ev(a), dtype=float) for a in self.inputs)
+        g, x = (value(ev, a) for a in self.inputs)
         kr, kc = _ints(ev, *self.args[2:4])
         windows = sliding_window_view(x, (kr, kc))[::kr, ::kc]
         ho, wo = windows.shape[:2]

@@ -31,12 +31,19 @@ def stretched(g, shape):
 
 
 def reduced_shape(shape, axis: int):
-    return (1, 1) if axis == ALL else (1, shape[1]) if axis == 0 else (shape[0], 1)
+    one = sp.S.One
+    return (one, one) if axis == ALL else (one, shape[1]) if axis == 0 else (shape[0], one)
 
 
 def along(shape) -> int:
     """The axis a vector runs along: 0 for a column, 1 for a row."""
     return 1 if shape[0] == 1 and shape[1] != 1 else 0
+
+
+def value(ev, a) -> np.ndarray:
+    """An operand's value as a 2-d array of its shape (a scalar where a 1×1 stands for one)."""
+    shape = getattr(a, "shape", (1, 1))
+    return np.array(np.broadcast_to(np.asarray(ev(a), dtype=float), tuple(ev.size(d) for d in shape)))
 
 
 def _np_axis(axis: int) -> str:
@@ -105,7 +112,7 @@ class SoftmaxAxis(Op):
         return [str(self.axis)]
 
     def numeric(self, ev):
-        z = np.asarray(ev(self.arg), dtype=float)
+        z = value(ev, self.arg)
         z = np.exp(z - z.max(axis=self.axis, keepdims=True))
         return z / z.sum(axis=self.axis, keepdims=True)
 
@@ -126,7 +133,7 @@ class LogSoftmax(SoftmaxAxis):
     name, tex, rule = "log_softmax", r"\operatorname{logsoftmax}", "log-softmax Jacobian along the axis"
 
     def numeric(self, ev):
-        z = np.asarray(ev(self.arg), dtype=float)
+        z = value(ev, self.arg)
         m = z.max(axis=self.axis, keepdims=True)
         return z - m - np.log(np.exp(z - m).sum(axis=self.axis, keepdims=True))
 
@@ -151,7 +158,7 @@ class LogSumExp(SoftmaxAxis):
         return reduced_shape(self.arg.shape, self.axis)
 
     def numeric(self, ev):
-        z = np.asarray(ev(self.arg), dtype=float)
+        z = value(ev, self.arg)
         m = z.max(axis=self.axis, keepdims=True)
         return m + np.log(np.exp(z - m).sum(axis=self.axis, keepdims=True))
 
@@ -192,7 +199,7 @@ class Max(Op):
         return [] if self.axis == ALL else [f"axis={self.axis}"]
 
     def numeric(self, ev):
-        z = np.asarray(ev(self.arg), dtype=float)
+        z = value(ev, self.arg)
         f = np.max if self.name == "max" else np.min
         return f(z, keepdims=True) if self.axis == ALL else f(z, axis=self.axis, keepdims=True)
 
@@ -223,7 +230,7 @@ class ArgMax(Max):
         return self.arg.shape
 
     def numeric(self, ev):
-        z = np.asarray(ev(self.arg), dtype=float)
+        z = value(ev, self.arg)
         pick = np.argmax if self.name == "argmax" else np.argmin
         out = np.zeros_like(z)
         if self.axis == ALL:
@@ -266,7 +273,7 @@ class Trace(Scalar):
     name, tex, rule = "tr", r"\operatorname{tr}", "trace: d tr(A) = I"
 
     def numeric(self, ev):
-        return np.array([[np.trace(np.asarray(ev(self.arg), dtype=float))]])
+        return np.array([[np.trace(value(ev, self.arg))]])
 
     def vjp(self, g):
         return [(self.arg, scaled(g, sp.Identity(self.arg.shape[0])))]
@@ -279,7 +286,7 @@ class Det(Scalar):
     name, tex, rule = "det", r"\det", "determinant: d det(A) = det(A) A^{-T}"
 
     def numeric(self, ev):
-        return np.array([[np.linalg.det(np.asarray(ev(self.arg), dtype=float))]])
+        return np.array([[np.linalg.det(value(ev, self.arg))]])
 
     def vjp(self, g):
         return [(self.arg, scaled(g, mx.hadamard(mx.broadcast(self, self.arg.shape), Inverse(self.arg).T)))]
@@ -294,7 +301,7 @@ class LogDet(Scalar):
     name, tex, rule = "logdet", r"\log\det", "log-determinant: d log det(A) = A^{-T}"
 
     def numeric(self, ev):
-        return np.array([[np.linalg.slogdet(np.asarray(ev(self.arg), dtype=float))[1]]])
+        return np.array([[np.linalg.slogdet(value(ev, self.arg))[1]]])
 
     def vjp(self, g):
         return [(self.arg, scaled(g, Inverse(self.arg).T))]
@@ -312,7 +319,7 @@ class Norm(Scalar):
     name, rule = "norm", "norm: d ‖A‖ = A / ‖A‖"
 
     def numeric(self, ev):
-        return np.array([[np.linalg.norm(np.asarray(ev(self.arg), dtype=float))]])
+        return np.array([[np.linalg.norm(value(ev, self.arg))]])
 
     def vjp(self, g):
         inv = mx.broadcast(sp.HadamardPower(self, -1), self.arg.shape)
@@ -336,7 +343,7 @@ class Inverse(Op):
         return self.arg.shape
 
     def numeric(self, ev):
-        return np.linalg.inv(np.asarray(ev(self.arg), dtype=float))
+        return np.linalg.inv(value(ev, self.arg))
 
     def vjp(self, g):
         """−B^T G B^T for B = A^{-1}."""

@@ -43,8 +43,17 @@ def check_keywords(b, name: str, kwargs: dict, node) -> None:
 
 
 def call(b, name: str, args: list, kwargs: dict, node):
-    """The op for name(args, kwargs); `b` is the Builder (for its errors)."""
-    name = ALIASES.get(name, name)
+    """The op for name(args, kwargs); `b` is the Builder (for its errors). Its sizes must be whole
+    and positive where they are numbers (maxpool2d of a column would be 1/2 wide)."""
+    op = _call(b, ALIASES.get(name, name), args, kwargs, node)
+    for d in op.shape:
+        if d.is_number and not (d.is_Integer and d >= 1) or d.is_nonpositive:
+            raise b.fail(f"{name} of {', '.join(show_shape(a.shape) for a in op.inputs)} would be "
+                         f"{show_shape(op.shape)}: its window, stride or padding does not fit", node)
+    return op
+
+
+def _call(b, name: str, args: list, kwargs: dict, node):
     check_keywords(b, name, kwargs, node)
     if name in ("softmax", "log_softmax", "logsumexp"):
         z = _matrix(b, name, args, node, count=(1, 2))
@@ -119,11 +128,20 @@ def _conv(b, name, args, kwargs, node):
             raise b.fail(f"conv1d takes two vectors, both columns or both rows, not {show_shape(x.shape)} and "
                          f"{show_shape(k.shape)}; one channel only", node)
         if mo.along(x.shape) == 0:
-            return cv.Conv(x, k, stride, 1, pad, 0, 1)
-        return cv.Conv(x, k, 1, stride, 0, pad, 1)
+            return _padded(b, name, cv.Conv(x, k, stride, 1, pad, 0, 1), node)
+        return _padded(b, name, cv.Conv(x, k, 1, stride, 0, pad, 1), node)
     sr, sc = (_size(b, name, kwargs.get(f"stride_{a}", stride), node, 1) for a in "hw")
     pr, pc = (_size(b, name, kwargs.get(f"padding_{a}", pad), node, 0) for a in "hw")
-    return cv.Conv(x, k, sr, sc, pr, pc, 2)
+    return _padded(b, name, cv.Conv(x, k, sr, sc, pr, pc, 2), node)
+
+
+def _padded(b, name, op, node):
+    """A padding up to the kernel's size - 1 (beyond it, a border of zeros only; unsupported)."""
+    for p, k in zip(op.args[4:6], op.args[1].shape):
+        if (k - 1 - p).is_negative:
+            raise b.fail(f"{name}: a padding of {p} is more than the kernel's size - 1 ({k - 1}); "
+                         "pad at most that much", node)
+    return op
 
 
 def _pool(b, name, args, node):
