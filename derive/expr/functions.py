@@ -38,13 +38,17 @@ ACTIVATIONS: dict[str, sp.Expr] = {
 FUNCTION_ALIASES = {"sigmoid": "sigma", "σ": "sigma", "ReLU": "relu", "Relu": "relu", "ln": "log",
                     "Tanh": "tanh", "arsinh": "asinh", "arcsinh": "asinh", "arcosh": "acosh",
                     "arccosh": "acosh", "artanh": "atanh", "arctanh": "atanh", "arcoth": "acoth",
-                    "arccoth": "acoth", "ceiling": "ceil", "sgn": "sign"}
+                    "arccoth": "acoth", "ceiling": "ceil", "sgn": "sign",
+                    # numpy / torch / Matlab spellings (the prefix np., torch. is the lexer's)
+                    "expit": "sigma", "absolute": "abs", "maximum": "max", "minimum": "min",
+                    "multiply": "hadamard", "dot": "matmul", "matmul": "matmul", "diagflat": "diag",
+                    "diag_embed": "diag"}
 # distance of an argument to the points finite differences must stay away from
 _TO_ZERO = np.abs
 KINKS = {"relu": _TO_ZERO, "abs": _TO_ZERO, "sign": _TO_ZERO,
          "floor": lambda a: np.abs(a - np.round(a)), "ceil": lambda a: np.abs(a - np.round(a))}
 STEPS = {"relu", "floor", "ceil", "sign"}        # piecewise: sympy.diff is not the derivative
-MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag"}
+MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul"}
 
 
 def activation_derivative(name: str, order: int) -> sp.Expr:

@@ -16,10 +16,13 @@ class Token:
 
 
 UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
-           "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
+           "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha", "τ": "tau",
+           "φ": "phi", "ϕ": "phi", "ψ": "psi", "ω": "omega", "ξ": "xi", "ζ": "zeta", "ν": "nu",
+           "κ": "kappa", "π": "pi", "χ": "chi", "ℓ": "l"}
 MAX_LENGTH = 2000          # characters in one answer
 ONES = "1"                 # Name id prefix of the ones-vector \\mathbf{1}_N (no name starts with a digit)
-NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+# 6.2e-1 and 1E3 are numbers; 2e, 2e^x and e^{-x} keep Euler's e (digits must follow the e)
+NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![.\w]))?")
 OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
              "/": "/", ">": ">", "=": "="}
 
