@@ -59,6 +59,8 @@ class Reference(Points):
             if family == "values":
                 inst = V.instance(p, 0, use_values=True)
                 env = V.forward(p, inst)
+            elif family == "kink":                    # inputs scaled by 10^-n (decide.KINK_SCALES)
+                inst, env = V.scaled_point(p, FIXED_SEED * (n + 1), 10.0 ** -n)
             else:
                 seed = FIXED_SEED * (n + 1) if family == "fixed" else secret_seed(n)
                 inst, env = V.point(p, seed, V.SIZES[n % len(V.SIZES)])

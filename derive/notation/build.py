@@ -133,6 +133,9 @@ class Builder:
         if not size:
             return OnesVector()
         if size.isdigit():
+            if len(size) > 4:
+                raise self.fail(f"the ones-vector's size {size[:12]} is larger than a check can use; write its "
+                                f"dimension's name", node, "too_complex")
             return ones(int(size), 1)
         if size not in self.scope.dims:
             raise self.fail(f"the ones-vector's size {size} is not a dimension of this problem; "
@@ -303,7 +306,7 @@ class Builder:
     def star(self, a, b, node):
         """a * b: the matrix product, or the entrywise one where only that conforms (said)."""
         sa, sb = shape_of(a), shape_of(b)
-        if sa and sb and sa[1] != sb[0] and (1, 1) not in (sa, sb) and _common(sa, sb) is not False:
+        if sa and sb and sa[1] != sb[0] and sa == sb:
             self.note(f"read * as the entrywise product ⊙: a matrix product of a {show_shape(sa)} and a "
                       f"{show_shape(sb)} value does not conform")
             return self.elementwise("hadamard", a, b, node)

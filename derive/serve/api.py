@@ -27,7 +27,7 @@ from derive.notation import latex as pr
 from derive.problem.load import Problem, catalogue
 from derive.render.svg import svg
 from derive.runtime.limits import TimeLimit
-from derive.serve.preview import tree_latex
+from derive.notation.echo import tree_latex
 from derive.verify.solve import Solution, solve
 
 FORMATS = formats.NAMES
