@@ -11,7 +11,7 @@ import re
 
 from derive.errors import AnswerError
 from derive.notation.tokens import NUMBER as _NUMBER
-from derive.notation.tokens import ONES, OPERATORS, KnownNames, Token
+from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, KnownNames, Token, canonical_name
 from derive.notation.tokens import UNICODE as _UNICODE
 
 # commands that are a name (greek letters and named functions)
@@ -72,13 +72,6 @@ def _plain_name(raw: str) -> str | None:
     return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^\(?[A-Za-z0-9]+\)?)?", s) else None
 
 
-def _canonical(name: str, names: dict) -> str:
-    """A name the problem spells another way (W^{(1)}, Z^1, hat{y}) as the problem's own (W1, Z1, yhat)."""
-    bare = name.replace("(", "").replace(")", "")
-    for k in (name, bare, name.replace("^", "^("), re.sub(r"\^(\w+)$", r"^(\1)", bare)):
-        if k in names:
-            return names[k]
-    return name
 
 
 _SINGLE = {c: ("op", v) for c, v in OPERATORS.items()} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"),
@@ -161,6 +154,13 @@ class _Lexer:
             if c in _UNICODE:
                 i = self.name(_UNICODE[c], i, i + 1)
                 continue
+            m = DERIVATIVE.match(text, i)
+            if m and (i == 0 or not text[i - 1].isalnum()):      # dl/dW^{(1)}: the problem's dl/dW1
+                name = f"d{canonical_name(m.group(1), self.names)}/d{canonical_name(m.group(2), self.names)}"
+                if name in self.names or name in self.names.values():
+                    self.emit("name", self.names.get(name, name), i)
+                    i = m.end()
+                    continue
             m = re.compile(r"[A-Za-z][A-Za-z0-9]*").match(text, i)
             if m:
                 i = self.name(m.group(), i, m.end())
@@ -331,7 +331,7 @@ class _Lexer:
             if a and b:
                 x, y = _plain_name(a.group(1)), _plain_name(b.group(1))
                 if x and y:
-                    return f"d{_canonical(x, self.names)}/d{_canonical(y, self.names)}"
+                    return f"d{canonical_name(x, self.names)}/d{canonical_name(y, self.names)}"
         return None
 
     def partial_slash(self, i: int, j: int) -> int:
@@ -345,7 +345,7 @@ class _Lexer:
         x, y = _plain_name(m.group(1)), _plain_name(m.group(2))
         if not (x and y):
             raise _err("this derivative is not understood", i, self.text)
-        return self.name(f"d{_canonical(x, self.names)}/d{_canonical(y, self.names)}", i, m.end())
+        return self.name(f"d{canonical_name(x, self.names)}/d{canonical_name(y, self.names)}", i, m.end())
 
     def bar(self, i: int, j: int) -> int:
         """|x|, \\lvert x \\rvert, \\left| x \\right|: abs(x)."""

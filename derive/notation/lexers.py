@@ -10,7 +10,7 @@ from derive.errors import AnswerError
 from derive.notation import formats
 from derive.notation.latex_lexer import lex_latex
 from derive.notation.normalise import normalise
-from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, KnownNames, Token
+from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, DERIVATIVE, KnownNames, Token, canonical_name
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
@@ -65,6 +65,12 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             name = known_names[known] + ("_" + entry.group(1).replace(",", "") if entry else "")
             i = _name_token(tokens, name, text, i, entry.end() if entry else end)
             continue
+        m = DERIVATIVE.match(text, i)
+        if m and (i == 0 or not text[i - 1].isalnum()):      # dl/dW^(1), dL/dZ^{1}: the problem's dl/dW1
+            name = f"d{canonical_name(m.group(1), known_names)}/d{canonical_name(m.group(2), known_names)}"
+            if name in known_names or name in known_names.values():
+                i = _name_token(tokens, known_names.get(name, name), text, i, m.end())
+                continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
             i += 2
