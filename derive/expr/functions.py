@@ -48,7 +48,8 @@ _TO_ZERO = np.abs
 KINKS = {"relu": _TO_ZERO, "abs": _TO_ZERO, "sign": _TO_ZERO,
          "floor": lambda a: np.abs(a - np.round(a)), "ceil": lambda a: np.abs(a - np.round(a))}
 STEPS = {"relu", "floor", "ceil", "sign"}        # piecewise: sympy.diff is not the derivative
-MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul"}
+MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul",
+                    "heaviside"}
 
 
 def activation_derivative(name: str, order: int) -> sp.Expr:

@@ -112,9 +112,7 @@ class Builder:
             letters = self.split(node.id)
             if e.code != "unknown_symbol" or letters is None:
                 raise
-        note = f"read {node.id} as the product {' '.join(letters)}"
-        if note not in self.notes:
-            self.notes.append(note)
+        self.note(f"read {node.id} as the product {' '.join(letters)}")
         out = self.build(mp.Name(letters[0], node.pos))
         for k, letter in enumerate(letters[1:], 1):
             out = self.product(out, self.build(mp.Name(letter, node.pos + k)), node)
@@ -217,6 +215,8 @@ class Builder:
             return self.elementwise("hadamard", args[0], args[1], node)
         if name in ("max", "min"):
             return self.extremum(name, args, node)
+        if name == "heaviside":                          # np.heaviside(z, 0): the step, ReLU'(z)
+            return apply("relu", 1, a)
         if name in ("outer", "matmul"):
             if len(args) != 2:
                 raise self.fail(f"{node.fn} takes two arguments", node, "syntax")
@@ -288,6 +288,8 @@ class Builder:
         return self.elementwise(op, a, b, node)
 
     def power(self, a, b, node):
+        if isinstance(b, MatrixExpr) and a == sp.E:
+            return apply("exp", 0, b)                   # e^{-(W x + b)}: entrywise
         if isinstance(b, MatrixExpr):
             raise self.fail("an exponent must be a scalar", node)
         if b.is_Number and abs(b) > MAX_EXPONENT:

@@ -21,6 +21,7 @@ _ENTRY = re.compile(r"_\{?([a-z](?:,?[a-z]){0,2})\}?(?![A-Za-z0-9])")   # dL/dy_
 _PREFIX = re.compile(r"(?:np|numpy|torch(?:\s*\.\s*nn\s*\.\s*functional)?|scipy\s*\.\s*special)\s*\.\s*(?=[A-Za-z])")
 _KEYWORD = re.compile(r"(axis|dim|keepdims|keepdim)\s*=\s*(?:(True|False)\b)?")
 _OPERAND_END = ("name", ")", "T", "num")
+_METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 
 
 def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
@@ -71,6 +72,11 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             if name in known_names or name in known_names.values():
                 i = _name_token(tokens, known_names.get(name, name), text, i, m.end())
                 continue
+        m = _METHOD.match(text, i)
+        if m and tokens and tokens[-1].kind in _OPERAND_END:             # a.dot(b), a.matmul(b): a @ (b)
+            tokens.append(Token("op", "@", i))
+            i = m.end() - 1
+            continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
             i += 2

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from derive.notation.tokens import UNICODE
+
 SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿⁱᵀᵃᵇᶜᵈᵉᶠᵍʰʲᵏˡᵐᵒᵖʳˢᵘᵛʷˣʸᶻᴺᴷ",
                        "0123456789+-()niTabcdefghjklmoprsuvwxyzNK"))
 SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-()aeoxhklmnpstijruv"))
@@ -62,8 +64,8 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                     j += 1
                 run = "".join(table[t] for t in text[i:j])
                 if mark == "^" and run == "T":
-                    put("^T", i)
-                elif len(run) == 1:
+                    put("^T" if latex else "^T ", i)          # xᵀy: the T ends there
+                elif len(run) == 1 and mark == "^":
                     put(mark + run, i)
                 elif mark == "_" or latex:
                     put(mark + "{" + run + "}", i)
@@ -77,6 +79,8 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 out[-1] = out[-1][:-1]
                 where.pop()
                 put(_accent(letter, ACCENTS[c], latex), i - 1)
+            elif c in UNICODE and not latex:       # δ³ is delta^3, which the problem may name
+                put(UNICODE[c], i)
             else:
                 put(_char(c, latex), i)
             i += 1
