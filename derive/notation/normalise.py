@@ -66,11 +66,11 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 if mark == "^" and run == "T":
                     put("^T" if latex else "^T ", i)          # xᵀy: the T ends there
                 elif len(run) == 1 and mark == "^":
-                    put(mark + run, i)
+                    put(mark + run + ("" if latex else " "), i)      # δ²x: the exponent ends there
                 elif mark == "_" or latex:
                     put(mark + "{" + run + "}", i)
                 else:
-                    put(mark + "(" + run + ")", i)
+                    put(mark + "(" + run + ") ", i)
                 i = j
                 break
         else:

@@ -102,7 +102,7 @@ class Problem:
 
     def _alias(self, part: str) -> str:
         bare = part.replace("{", "").replace("}", "").replace("\\", "")
-        for k in (part, bare, bare.replace("(", "").replace(")", ""), re.sub(r"\^(\w+)$", r"^(\1)", bare),
+        for k in (part, part.replace("\\", ""), bare, bare.replace("(", "").replace(")", ""), re.sub(r"\^(\w+)$", r"^(\1)", bare),
                   bare.replace("_", "")):
             canon = self.scope.aliases.get(k, k if k in self.scope.symbols else None)
             if canon is not None:

@@ -113,7 +113,7 @@ def problem10(rng, scale=1.0):
         "dyhat": 2 * (yh - y).T, "dyhat_col": None, "dyhat_sign": 2 * (y - yh).T,
         "J3": np.diag((yh * (1 - yh)).ravel()), "J3_sq": np.diag((yh * (1 - yh) ** 2).ravel()),
         "J1": np.diag(step.ravel()), "J1_steep": np.diag(((1 + np.tanh(1000 * z1v)) / 2).ravel()),
-        "J1_sig": np.diag(sig(1000 * z1v).ravel()), "J1_relu": np.diag(np.maximum(0, z1v).ravel()),
+        "J1_sig": np.diag(sig(1000 * z1v).ravel()), "J1_steep6": np.diag(((1 + np.tanh(1e6 * z1v)) / 2).ravel()), "J1_relu": np.diag(np.maximum(0, z1v).ravel()),
         "dz3": dz3, "dz3_col": None,
         "dz1": dz1, "dz1_noW": None, "dW2": z2v @ dz3, "dW2_T": None, "db2": dz3,
         "dW1": x @ dz1, "dW1_T": None, "db1": dz1,
