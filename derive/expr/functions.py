@@ -43,6 +43,8 @@ FUNCTION_ALIASES = {"sigmoid": "sigma", "σ": "sigma", "ReLU": "relu", "Relu": "
                     "expit": "sigma", "absolute": "abs", "maximum": "max", "minimum": "min",
                     "multiply": "hadamard", "dot": "matmul", "matmul": "matmul", "diagflat": "diag",
                     "diag_embed": "diag"}
+# names that are a function only after a library prefix (torch.mm, torch.t): bare, they stay symbols
+PREFIXED = {"mm": "matmul", "mv": "matmul", "t": "transpose", "sigmoid": "sigma", "exp": "exp"}
 # distance of an argument to the points finite differences must stay away from
 _TO_ZERO = np.abs
 KINKS = {"relu": _TO_ZERO, "abs": _TO_ZERO, "sign": _TO_ZERO,
