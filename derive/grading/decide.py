@@ -89,10 +89,14 @@ def _steepness(tree) -> float:
     """The largest of |c| and 1/|c| over the answer's number literals."""
     out = 1.0
     for node in nodes(tree):
+        v = None
         if isinstance(node, mp.Num):
             v = abs(float(Fraction(node.text)))
-            if v and math.isfinite(v):
-                out = max(out, v, 1 / v)
+        elif isinstance(node, mp.BinOp) and node.op == "^" and isinstance(node.left, mp.Num) \
+                and isinstance(node.right, mp.Num) and abs(float(Fraction(node.right.text))) <= 64:
+            v = abs(float(Fraction(node.left.text)) ** float(Fraction(node.right.text)))      # 10^3
+        if v and math.isfinite(v):
+            out = max(out, v, 1 / v)
     return out
 
 
@@ -141,7 +145,8 @@ def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *,
             try:
                 a = _value(expr, inst, env, reductions)
             except (EvalError, KeyError) as e:
-                return "undecided", [], [f"the answer could not be evaluated: {e}"], None
+                why = "its shapes do not fit" if re.search(r"\(\d+, \d+\)", str(e)) else str(e)   # no trial sizes
+                return "undecided", [], [f"the answer could not be evaluated: {why}"], None
             except (ValueError, TypeError, ArithmeticError):
                 return "undecided", [], ["the answer could not be evaluated at the test points (an operation "
                                          "without a value there); write it in a simpler form"], None
