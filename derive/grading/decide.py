@@ -171,15 +171,15 @@ def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *,
                                  "cannot decide"], fp
     errs = [rel_error(a, b) for a, b, _, _ in rows]
     agree = all(e <= TOLERANCE for e in errs)
+    if agree and undefined:
+        return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
+                                 f"{len(rows) + len(undefined)} points tried, where {name} has one: "
+                                 "they are not the same function"], fp
     if agree and any(not np.all(np.isfinite(a)) or _scale_free_error(a, b) > TOLERANCE for a, b in small):
         return "incorrect", [], [f"the answer agrees with {name} at random values of the inputs but not at small "
                                  "ones" + (" (near a kink of the reference, where a ReLU, abs, max or floor "
                                            "changes slope)" if V.has_kink(p) else "")
                                  + ": they are not the same function"], fp
-    if agree and undefined:
-        return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
-                                 f"{len(rows) + len(undefined)} points tried, where {name} has one: "
-                                 "they are not the same function"], fp
     if agree and at_values:
         return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"], fp
     if agree and len(rows) >= MIN_POINTS:
