@@ -74,6 +74,8 @@ ACTIVATIONS: dict[str, sp.Expr] = {}       # name -> body
 FUNCTION_ALIASES: dict[str, str] = {}      # alias -> name
 KINKS: dict[str, Callable] = {}            # name -> distance to its kinks
 NATIVE: dict[type, Function] = {}          # SymPy class -> row
+# names that are a function only after a library prefix (torch.mm, torch.t): bare, they stay symbols
+PREFIXED = {"mm": "matmul", "mv": "matmul", "t": "transpose", "sigmoid": "sigma", "exp": "exp"}
 MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul",
                     "heaviside"}
 # numpy / torch / Matlab spellings of the matrix functions (the prefix np., torch. is the lexer's)

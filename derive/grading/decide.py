@@ -89,10 +89,14 @@ def _steepness(tree) -> float:
     """The largest of |c| and 1/|c| over the answer's number literals."""
     out = 1.0
     for node in nodes(tree):
+        v = None
         if isinstance(node, mp.Num):
             v = abs(float(Fraction(node.text)))
-            if v and math.isfinite(v):
-                out = max(out, v, 1 / v)
+        elif isinstance(node, mp.BinOp) and node.op == "^" and isinstance(node.left, mp.Num) \
+                and isinstance(node.right, mp.Num) and abs(float(Fraction(node.right.text))) <= 64:
+            v = abs(float(Fraction(node.left.text)) ** float(Fraction(node.right.text)))      # 10^3
+        if v and math.isfinite(v):
+            out = max(out, v, 1 / v)
     return out
 
 
@@ -143,7 +147,8 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
             except ShapeError as e:
                 return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
             except (EvalError, KeyError) as e:
-                return "undecided", [], [f"the answer could not be evaluated: {e}"], None
+                why = "its shapes do not fit" if re.search(r"\(\d+, \d+\)", str(e)) else str(e)   # no trial sizes
+                return "undecided", [], [f"the answer could not be evaluated: {why}"], None
             except (ValueError, TypeError, ArithmeticError):
                 return "undecided", [], ["the answer could not be evaluated at the test points (an operation "
                                          "without a value there); write it in a simpler form"], None
@@ -168,15 +173,15 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
                                  "cannot decide"], fp
     errs = [rel_error(a, b) for a, b, _, _ in rows]
     agree = all(e <= TOLERANCE for e in errs)
+    if agree and undefined:
+        return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
+                                 f"{len(rows) + len(undefined)} points tried, where {name} has one: "
+                                 "they are not the same function"], fp
     if agree and any(not np.all(np.isfinite(a)) or _scale_free_error(a, b) > TOLERANCE for a, b in small):
         return "incorrect", [], [f"the answer agrees with {name} at random values of the inputs but not at small "
                                  "ones" + (" (near a kink of the reference, where a ReLU, abs, max or floor "
                                            "changes slope)" if instances.has_kink(p) else "")
                                  + ": they are not the same function"], fp
-    if agree and undefined:
-        return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
-                                 f"{len(rows) + len(undefined)} points tried, where {name} has one: "
-                                 "they are not the same function"], fp
     if agree and at_values:
         return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"], fp
     if agree and len(rows) >= MIN_POINTS:

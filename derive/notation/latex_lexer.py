@@ -277,6 +277,9 @@ class _Lexer:
                 return self.bigop(word, i, end)
             if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
                 return self.name(word, i, end)
+            greek = re.fullmatch(r"\\([A-Za-z]+)", word)
+            if greek and greek.group(1) in _GREEK:              # \boldsymbol{\delta}_2
+                return self.name(_RENAME.get(greek.group(1), greek.group(1)), i, end)
             self.emit("(", "(", i)
             self.closers.append([Token(")", ")", i)])
             return k + 1

@@ -4,9 +4,8 @@ into the same Token stream, bounded in length before anything reads the text."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-
 from derive.errors import AnswerError
+from derive.expr.functions import PREFIXED
 from derive.notation import formats
 from derive.notation.latex_lexer import lex_latex
 from derive.notation.normalise import normalise
@@ -21,6 +20,8 @@ _ENTRY = re.compile(r"_\{?([a-z](?:,?[a-z]){0,2})\}?(?![A-Za-z0-9])")   # dL/dy_
 _PREFIX = re.compile(r"(?:np|numpy|torch(?:\s*\.\s*nn\s*\.\s*functional)?|scipy\s*\.\s*special)\s*\.\s*(?=[A-Za-z])")
 _KEYWORD = re.compile(r"(axis|dim|keepdims|keepdim)\s*=\s*(?:(True|False)\b)?")
 _OPERAND_END = ("name", ")", "T", "num")
+_NO_OP = re.compile(r"\.\s*(?:flatten|ravel|squeeze)\s*\(\s*\)")
+_TRANSPOSED = re.compile(r"\.\s*(?:transpose|t)\s*\(\s*\)")
 _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 
 
@@ -38,6 +39,20 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             continue
         m = _PREFIX.match(text, i)
         if m and not (tokens and tokens[-1].kind in _OPERAND_END):       # np.sum, torch.sigmoid: the name
+            word = re.compile(r"[A-Za-z]\w*").match(text, m.end())
+            if word.group() in PREFIXED:                                 # torch.mm, torch.t
+                tokens.append(Token("name", PREFIXED[word.group()], i))
+                i = word.end()
+                continue
+            i = m.end()
+            continue
+        m = _NO_OP.match(text, i)
+        if m and tokens and tokens[-1].kind in _OPERAND_END:             # .flatten(), .ravel(): a vector stays one
+            i = m.end()
+            continue
+        m = _TRANSPOSED.match(text, i)
+        if m and tokens and tokens[-1].kind in _OPERAND_END:             # a.transpose(), a.t()
+            tokens.append(Token("T", ".T", i))
             i = m.end()
             continue
         m = _KEYWORD.match(text, i)
@@ -172,7 +187,10 @@ def tokenize(text: str, fmt: str = "auto", names: dict[str, str] | None = None,
         tokens = lex_latex(plain, names) if lexer == "latex" else lex_text(plain, names, fmt)
     except AnswerError as e:
         raise _in_original(e, where, text) from None
-    return [replace(t, pos=where[min(t.pos, len(where) - 1)]) for t in tokens]
+    if plain == text:
+        return tokens
+    last = len(where) - 1
+    return [Token(t.kind, t.value, where[min(t.pos, last)], t.primes) for t in tokens]
 
 
 def _in_original(e: AnswerError, where: list[int], text: str) -> AnswerError:

@@ -146,11 +146,22 @@ def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
     return False
 
 
+_KINKED: dict = {}
+
+
 def has_kink(problem: Problem) -> bool:
-    """Whether a forward equation applies a function with a kink (ReLU, abs, max, floor)."""
+    """Whether a forward equation applies a function with a kink (ReLU, abs, max, floor); remembered
+    per problem object (the object is kept, so its id is not reused while the entry lives)."""
+    hit = _KINKED.get(id(problem))
+    if hit is not None and hit[0] is problem:
+        return hit[1]
     kinked = (sp.Abs, sp.Max, sp.Min, sp.floor, sp.ceiling, sp.sign, sp.Heaviside)
-    return any(call.fname in sy.KINKS for eq in problem.equations for call in eq.expr.atoms(sy.Fn, sy.Apply)) \
+    out = any(call.fname in sy.KINKS for eq in problem.equations for call in eq.expr.atoms(sy.Fn, sy.Apply)) \
         or any(eq.expr.atoms(*kinked) for eq in problem.equations)
+    if len(_KINKED) > 256:
+        _KINKED.clear()
+    _KINKED[id(problem)] = (problem, out)
+    return out
 
 
 def scaled_point(problem: Problem, seed: int, scale: float) -> tuple[Instance, dict]:
