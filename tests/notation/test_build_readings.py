@@ -67,7 +67,7 @@ def test_sum_dims_read_both_ways(text, fmt, first, notes):
     out = R.readings(text, fmt, names=p.scope.aliases, functions=p.scope.callable_names())
     tree, said = out[0]
     call = tree if tree.__class__.__name__ == "Call" else tree.left
-    axis = call.args[1].right if call.args[1].__class__.__name__ == "BinOp" else call.args[1]   # axis=1
+    axis = call.args[1].args[1] if getattr(call.args[1], "fn", "") == "eq" else call.args[1]   # axis=1
     assert axis.text == first and said == notes
     assert len(out) == (1 if not notes else 2)
 
