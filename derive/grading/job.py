@@ -18,6 +18,7 @@ from derive.grading.read import (
     indices,
     interpreted,
     not_allowed,
+    not_yet,
     own_symbol,
     readings,
 )
@@ -118,6 +119,10 @@ class Grader:
         if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:
             return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
                         feedback=(f"{q.name} cannot be answered in terms of {own} itself",))
+        later = not_yet(p, ref.derivation, q, tree)
+        if later:
+            return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
+                        feedback=tuple(why for _, why in later))
         bad = not_allowed(p, q, tree, builder)
         if bad:
             return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
