@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.engine.backprop import derive
-from derive.errors import DeriveError, LatexError, ProblemSpecError
+from derive.errors import DeriveError, LatexError, ProblemSpecError, RenderError
 from derive.grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check, mutants
 from derive.problem.load import catalogue_dir, load_file
 from derive.render import pdf as pdf_build, sheet
@@ -266,8 +266,12 @@ def _typeset(reports: list) -> list:
 
 
 def _tex_error(solutions) -> str | None:
-    """None when the sheet of these solutions compiles, else the LaTeX error excerpt."""
-    tex = sheet.render_sheet(solutions)
+    """None when the sheet of these solutions compiles, else the LaTeX error excerpt (or the command
+    the allow-list refuses: such a file never reaches TeX)."""
+    try:
+        tex = sheet.render_sheet(solutions)
+    except RenderError as e:
+        return str(e)
     with tempfile.TemporaryDirectory(prefix="derive-validate-") as tmp:
         (Path(tmp) / "sheet.tex").write_text(tex, encoding="utf-8")
         cmd = ["pdflatex", "-draftmode", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",

@@ -1,7 +1,8 @@
 """The PDF build: LaTeX source -> PDF with TeX sandboxed.
 
 TeX runs with -no-shell-escape, may read only its own temporary folder and its installation
-(openin_any = p: nothing by absolute path or '..'), may write only there, and is stopped after
+(openin_any = p: nothing by absolute path or '..'; no TEXINPUTS or TEXMF* of the caller's), may
+write only there, and is stopped after
 TEX_TIMEOUT seconds; it runs in its own process group so that a timeout, Ctrl-C or SIGTERM kills
 latexmk together with the pdflatex it started, and the temporary folder is always removed.
 """
@@ -23,6 +24,14 @@ INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get t
 TEX_TIMEOUT = 60.0       # seconds for one TeX run; the whole catalogue takes about 3
 # TeX may read only the files of its own folder and its installation, write only there, run nothing
 TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+# and nothing else of the caller's environment reaches it: TEXINPUTS, TEXMFCNF, TEXMF* or a
+# kpathsea variable could add search paths or another texmf.cnf that lifts the rules above
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SOURCE_DATE_EPOCH", "SYSTEMROOT")
+
+
+def tex_env() -> dict:
+    """The environment TeX runs in: a few harmless variables of ours, then TEX_ENV."""
+    return {k: v for k, v in os.environ.items() if k in PASSED_ENV} | TEX_ENV
 
 
 def tex_engine() -> list | None:
@@ -39,8 +48,7 @@ def run_tex(cmd: list, cwd, timeout: float | None = None) -> tuple[int, str]:
     """One TeX command, sandboxed by TEX_ENV, in its own process group so that a timeout, Ctrl-C or
     SIGTERM kills latexmk and the pdflatex it started. Returns (exit status, terminal output)."""
     timeout = timeout or TEX_TIMEOUT
-    env = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENV
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=tex_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=timeout)
