@@ -154,8 +154,10 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
         total += 1
         if not r.error and len(questions) < MAX_AHEAD:
             questions[r.fields["problem"].strip(), r.fields["quantity"].strip()] = None
+    chosen = student if src.kind != "answers" else None      # --student picks one of a class's files
     if gradescope_out:
-        gradescope.one_student(src.path, (r.fields.get("student", "") for r in rows(src)))
+        chosen = gradescope.one_student(src.path, (r.fields.get("student", "").strip() for r in rows(src)),
+                                         chosen.strip() if chosen is not None else None)
     journal = Journal(output)
     try:
         resumed = journal.resume(digest(src.path))
@@ -180,7 +182,7 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
         checked = check_one.misses
     seconds = time.perf_counter() - t0
     try:
-        counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected)
+        counts, written = _finish(src, journal, output, totals, summary, gradescope_out, expected, chosen)
     except KeyboardInterrupt as e:
         raise Interrupted(journal.count, total, journal.path, isinstance(e, Terminated)) from None
     except OSError as e:                 # every row is in the journal: the same command finishes the job
@@ -191,8 +193,10 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     return Outcome(total, counts, resumed, seconds, checked, written)
 
 
-def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, expected) -> tuple[dict, dict]:
-    """Join input rows and journal into the report (and totals, summary, Gradescope), atomically."""
+def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, expected,
+            chosen=None) -> tuple[dict, dict]:
+    """Join input rows and journal into the report (and totals, summary, Gradescope: the rows of
+    `chosen` if given), atomically."""
     counts = dict.fromkeys(VERDICTS, 0)
     tot = Totals() if totals else None
     summ = SummaryBuilder() if summary else None
@@ -217,7 +221,7 @@ def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, ex
                 tot.add(row.fields.get("student", ""), g)
             if summ is not None:
                 summ.add(row.fields, g)
-            if mine is not None:
+            if mine is not None and (chosen is None or row.fields.get("student", "").strip() == chosen):
                 mine.append((row.fields, g))
     written = {"report": output}
     if tot is not None:
