@@ -12,7 +12,7 @@ from derive.notation.plain import plain
     (r"\frac{a + b}{c}", "(a + b)/c"),
     (r"- \mathrm{params}_{2} + \mathrm{params}_{\mathrm{total}}", "- params_2 + params_total"),
     (r"e^{- x} + \sqrt{x + 1}", "e^(- x) + √(x + 1)"),
-    (r"\hat{y} - y", "ŷ - y"),
+    (r"\hat{y} - y", "y\u0302 - y"),
 ])
 def test_echoes_read_as_typed(latex, text):
     assert plain(latex) == text
