@@ -33,6 +33,7 @@ from derive.grading.checker import valid_timeout
 from derive.render.summary import html
 from derive.runtime import commandline as cliutil
 from derive.runtime.commandline import Terminated
+from derive.runtime.spreadsheet import SafeWriter
 
 RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
 VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
@@ -204,7 +205,7 @@ def _finish(src: Source, journal: Journal, output: Path, totals, summary, gs, ex
     jsonl = output.suffix.lower() == ".jsonl"
     columns = [c for c in src.columns if c not in RESULT_COLUMNS] + list(RESULT_COLUMNS)
     with _atomic(output) as f:
-        writer = None if jsonl else csv.writer(f)
+        writer = None if jsonl else SafeWriter(f)     # cells a student typed cannot start a formula
         if writer:
             writer.writerow(columns)
         for row, g in zip(rows(src), journal.replay(), strict=True):

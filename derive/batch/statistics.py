@@ -6,9 +6,10 @@ grouped by meaning (grade.meaning_key), each group capped in the spellings and s
 """
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass
+
+from derive.runtime.spreadsheet import SafeWriter
 
 TOP_CLUSTERS = 5          # wrong-answer groups shown per question
 MAX_SPELLINGS = 200       # distinct spellings remembered per group
@@ -29,7 +30,7 @@ class Totals:
         t[2][g.verdict] += 1
 
     def write_csv(self, f, verdicts) -> None:
-        w = csv.writer(f)
+        w = SafeWriter(f)              # a student named =HYPERLINK(...) stays text
         w.writerow(["student", "score", "max_score", "answers", *verdicts])
         for name, (score, top, counts) in self.students.items():
             w.writerow([name, f"{score:g}", f"{top:g}", sum(counts.values()), *(counts[v] for v in verdicts)])
