@@ -5,9 +5,11 @@ answer, a line that is not JSON) carries its reason. Only an unusable file raise
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +21,7 @@ REQUIRED = ("student", "problem", "quantity", "answer")
 OPTIONAL = ("variant", "max_score")
 MAX_ANSWER_FILE = 16 << 20      # bytes: an answer file is one student's homework
 FIELD_LIMIT = 64 << 20          # csv's own limit (128 KiB) would end the batch at one long answer
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ def open_source(path, student: str | None = None) -> Source:
     if not path.is_file():
         raise InputError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
     kind = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(path.suffix.lower(), "answers")
+    _utf8(path)
     if kind == "answers":
         if path.stat().st_size > MAX_ANSWER_FILE:
             raise InputError(f"{path} is larger than {MAX_ANSWER_FILE >> 20} MB; an answer file holds one "
@@ -66,6 +70,10 @@ def open_source(path, student: str | None = None) -> Source:
             columns = tuple(obj) if obj else ()
     if not columns or not any(columns):
         raise InputError(f"{path} is empty: expected a header with the columns {', '.join(REQUIRED)}")
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise InputError(f"{path}: the column{'s' if len(twice) > 1 else ''} {', '.join(repr(c[:40]) for c in twice)} "
+                         f"appear{'s' if len(twice) == 1 else ''} more than once in the header; keep one of each (which one to grade would be a guess)")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         shown = ", ".join(c[:40] for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
@@ -76,7 +84,29 @@ def open_source(path, student: str | None = None) -> Source:
 
 
 def _open(path: Path):
-    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+    return open(path, encoding="utf-8-sig", errors="replace", newline="")     # checked by _utf8 first
+
+
+def _utf8(path: Path) -> None:
+    """InputError unless the whole file is UTF-8 (Latin-1's "José" would be graded as "Jos�")."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    line, done = 1, 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            try:
+                dec.decode(block)
+            except UnicodeDecodeError as e:
+                at = done + e.start
+                line += block[:e.start].count(b"\n")
+                raise InputError(f"{path} is not UTF-8 text (byte 0x{block[e.start]:02X} at line {line}, byte "
+                                 f"{at + 1:,}); it was probably saved as Latin-1 or Windows-1252: save it as "
+                                 "UTF-8 (Excel: 'CSV UTF-8'; iconv -f latin1 -t utf-8) and run again") from None
+            line += block.count(b"\n")
+            done += len(block)
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text (it ends inside a character); save it as UTF-8") from None
 
 
 def _text(path: Path) -> str:
@@ -106,16 +136,53 @@ def rows(src: Source) -> Iterator[Row]:
         for line in f:
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                yield Row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
-            else:
-                if isinstance(obj, dict):
-                    yield _row(i, {k: _as_text(v) for k, v in obj.items()})
-                else:
-                    yield Row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+            yield _json_row(i, line)
             i += 1
+
+
+def _json_row(i: int, line: str) -> Row:
+    """One JSONL line -> Row; whatever it holds (a 5,000-digit number, nesting 3,000 deep, a key
+    twice, a lone surrogate) it is a row, invalid with its reason if it cannot be graded."""
+    try:
+        obj = json.loads(line, parse_int=str, object_pairs_hook=_no_twice)   # str: no 4,300-digit limit
+    except RecursionError:
+        return Row(i, {}, "not a JSON object this tool reads: nested too deep")
+    except _Twice as e:
+        return Row(i, {}, f"the key {e.args[0][:40]!r} appears twice in the object; keep one")
+    except json.JSONDecodeError as e:
+        return Row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
+    except ValueError as e:
+        return Row(i, {}, f"not a JSON object ({str(e)[:80]})")
+    if not isinstance(obj, dict):
+        return Row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+    try:
+        fields = {_clean(k): _clean(_as_text(v)) for k, v in obj.items()}
+    except RecursionError:
+        return Row(i, {}, "not a JSON object this tool reads: nested too deep")
+    for k, v in obj.items():
+        hit = _SURROGATE.search(k) or isinstance(v, str) and _SURROGATE.search(v)
+        if hit:
+            return Row(i, fields, f"{_clean(k)[:40]} holds a lone surrogate (\\u{ord(hit[0]):04x}), which is not "
+                                  "text (shown as U+FFFD)")
+    return _row(i, fields)
+
+
+class _Twice(ValueError):
+    pass
+
+
+def _no_twice(pairs) -> dict:
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Twice(k)
+        out[k] = v
+    return out
+
+
+def _clean(s: str) -> str:
+    """A str that can be written as UTF-8: lone surrogates (from JSON escapes) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", s) if isinstance(s, str) else s
 
 
 def _as_text(v) -> str:

@@ -144,6 +144,14 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     src = open_source(path, student)
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
     outputs = ((output, is_report), (totals, is_totals), (summary, None), (gradescope_out, gradescope.is_results))
+    seen = {}
+    for (out, _), what in zip(outputs, ("the report", "--totals", "--summary", "--gradescope")):
+        if out:
+            where = Path(out).resolve()
+            if where in seen:
+                raise UsageError(f"{out}: {seen[where]} and {what} would be written to the same file; "
+                                 "give each output its own path")
+            seen[where] = what
     for out, signature in outputs:
         if not out:
             continue
