@@ -228,9 +228,10 @@ def mutant_report(p, timeout: float | None = None, per_kind: int | None = None) 
                 continue
             res = check(p, r.quantity.name, m.text, timeout=seconds)
             total += 1
-            ok = res.verdict == "incorrect"
+            refused = res.verdict == "invalid" and "not_allowed" in res.diagnosis    # builds on a later node
+            ok = res.verdict == "incorrect" or refused
             rejected += ok
-            hit = ok and bool(set(res.diagnosis) & m.codes)
+            hit = ok and (refused or bool(set(res.diagnosis) & m.codes))
             named += hit
             if not hit:
                 failures.append((r.quantity.name, m.kind, m.text, res.verdict, res.diagnosis))

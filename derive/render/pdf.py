@@ -34,13 +34,15 @@ def tex_env() -> dict:
     return {k: v for k, v in os.environ.items() if k in PASSED_ENV} | TEX_ENV
 
 
-def tex_engine() -> list | None:
-    """The command that compiles a .tex to PDF here, or None."""
-    if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                "-file-line-error"]
-    if shutil.which("pdflatex"):
-        return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+def tex_engine(unicode: bool = False) -> list | None:
+    """The command that compiles a .tex to PDF here (lualatex for a sheet set in fontspec's
+    Unicode fonts, render/fonts.py), or None."""
+    tex = "lualatex" if unicode else "pdflatex"
+    if shutil.which("latexmk") and shutil.which(tex):
+        return ["latexmk", f"-{'lualatex' if unicode else 'pdf'}", "-no-shell-escape", "-interaction=nonstopmode",
+                "-halt-on-error", "-file-line-error"]
+    if shutil.which(tex):
+        return [tex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
     return None
 
 
@@ -84,21 +86,25 @@ def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
     return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
 
 
+UNICODE_MARK = "\\usepackage{fontspec}"     # the preamble of a sheet with names in other scripts
 _CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
 
 
 def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
-    engine = tex_engine()
+    unicode = UNICODE_MARK in tex
+    engine = tex_engine(unicode)
     if engine is None:
         raise RenderError(INSTALL_HINT)
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="derive-sheet-") as tmp:
         src = Path(tmp) / "sheet.tex"
-        src.write_text(f"\\pdfinfo{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
+        info = r"\pdfextension info" if unicode else r"\pdfinfo"
+        src.write_text(f"{info}{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
-        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
-            runs = [["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+        one = "lualatex" if unicode else "pdflatex"
+        if not _CROSS_REFS.search(tex) and shutil.which(one):   # nothing for a second pass to fix
+            runs = [[one, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                      "-file-line-error", "sheet.tex"]]
         for cmd in runs:
             code, out = run_tex(cmd, tmp)

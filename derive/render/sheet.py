@@ -19,6 +19,7 @@ from derive.errors import HeaderError, LatexError, RenderError
 from derive.notation import latex as pr
 from derive.problem.load import catalogue
 from derive.render.allowed_tex import allowed_tex
+from derive.render.fonts import header_plan
 from derive.render import graph as gr
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
 from derive.render.templates import Tex, escape_tex, render_template
@@ -241,8 +242,8 @@ def resolve(names, all_: bool = False, extra=None) -> list:
 def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
     """The LaTeX source of a sheet for these solutions."""
     problems = [problem_context(s, questions) for s in solutions]
-    return render_template("sheet.tex.j2", problems=problems, questions=questions,
-                           header=header or Header(),
+    fonts, header, _ = header_plan(header or Header())     # a course name in another script
+    return render_template("sheet.tex.j2", problems=problems, questions=questions, header=header, fonts=fonts,
                            kind="Questions" if questions else "Solutions")
 
 
