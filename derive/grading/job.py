@@ -64,7 +64,7 @@ class Grader:
         self.ref, self.r, self.answer, self.fmt, self.reveal = ref, r, answer, fmt, reveal
 
     def shape(self) -> dict:
-        return grade_shape(self.ref, self.r, self.answer, self.fmt)
+        return grade_shape(self.ref, self.r, self.answer, self.fmt, self.reveal)
 
     def prose(self) -> dict:
         return dict(verdict="undecided", feedback=(self.r.quantity.kind.ungraded_feedback(self.r.quantity),))
