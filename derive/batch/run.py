@@ -69,7 +69,7 @@ def grade_row(row: Row, check_one: Callable) -> Graded:
 def _grade_row(row: Row, check_one: Callable) -> tuple:
     """(Graded, the CheckResult, or None when the row never reached the checker)."""
     f = row.fields
-    where = dict(problem=f.get("problem", "").strip(), quantity=f.get("quantity", "").strip())
+    where = _canonical(f.get("problem", "").strip(), f.get("quantity", "").strip(), getattr(check_one, "load", None))
     raw = f.get("max_score", "").strip() or "1"
     try:
         max_score = float(raw)
@@ -90,6 +90,21 @@ def _grade_row(row: Row, check_one: Callable) -> tuple:
     return Graded(r.verdict, r.score * max_score, max_score, tuple(r.diagnosis), tuple(r.feedback),
                   r.interpreted, meaning_key(r) if r.verdict not in ("correct", "invalid") else "",
                   r.problem, r.quantity), r
+
+
+def _canonical(problem: str, quantity: str, load) -> dict:
+    """The question's own names (scalar-chain, delta4) for a row that says problem1 or delta^4, so a
+    row that never reaches the checker (an empty answer) is counted under the same question."""
+    try:
+        p = load(problem) if load and problem else None
+    except DeriveError:
+        p = None
+    if p is None:
+        return dict(problem=problem, quantity=quantity)
+    try:
+        return dict(problem=p.id, quantity=p.quantity(quantity).name)
+    except DeriveError:
+        return dict(problem=p.id, quantity=quantity)
 
 
 def grade_group(rows: list, check_one: Callable) -> list:

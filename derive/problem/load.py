@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError
+from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError, did_you_mean
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
@@ -89,7 +89,8 @@ class Problem:
             if q.name == name or self.scope.aliases.get(name) == q.name:
                 return q
         known = ", ".join(q.name for q in self.quantities)
-        raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
+        hint = did_you_mean(name, [q.name for q in self.quantities])
+        raise UnknownError(f"unknown quantity {str(name)[:100]!r} for {self.id}{hint}; known: {known}")
 
     def _repr_latex_(self) -> str:
         lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
@@ -395,4 +396,5 @@ def load(name, extra=None) -> Problem:
         if name in (p.id, p.alias):
             return p
     known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
-    raise UnknownError(f"unknown problem {name!r}; known: {known}")
+    hint = did_you_mean(name, [k for p in problems for k in (p.id, p.alias)])
+    raise UnknownError(f"unknown problem {str(name)[:100]!r}{hint}; known: {known}")
