@@ -235,10 +235,10 @@ def order(p: Problem, derivation) -> dict:
     the asked Jacobians, then gradients in the backward pass (the engine's order). Inputs and given
     gradients have no place: every answer may use them."""
     rank = {e.name: (_FORWARD, i) for i, e in enumerate(p.equations)}
-    forward = dict(rank)
-    for i, q in enumerate(p.quantities):
-        if q.kind.name_is_symbol:
-            rank[q.name] = (_JACOBIAN, forward.get(q.of, (0, -1))[1], i)
+    at = {e.name: i for i, e in enumerate(p.equations)}          # an input: -1
+    for q in p.quantities:
+        if q.kind.name_is_symbol:         # dA/dB after dA/dC for C nearer A: dz2/dx = dz2/dz1 dz1/dx
+            rank[q.name] = (_JACOBIAN, at.get(q.of, -1), -at.get(q.wrt, -1), q.name)
     for i, node in enumerate(derivation.adjoints):
         rank[p.adjoint_names[node]] = (_BACKWARD, i)
     return rank
