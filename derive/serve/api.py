@@ -73,7 +73,8 @@ class Catalogue:
         try:
             return self.by_name[name]
         except KeyError:
-            raise UnknownError(f"unknown problem {name!r}; see /api/problems for the list") from None
+            shown = repr(name[:60]) + ("..." if len(name) > 60 else "")      # never echo 100 KB back
+            raise UnknownError(f"unknown problem {shown}; see /api/problems for the list") from None
 
     def solution(self, p: Problem) -> Solution:
         """derive.solve, once per problem (ProblemSpecError if it cannot be, the same every time)."""
