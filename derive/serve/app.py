@@ -55,6 +55,7 @@ class Settings:
     rate_limit: int = 600         # requests per minute per client address on /api/ (0: no limit)
     burst: int = 60               # requests a client may make at once before the rate applies
     timeout: float = 2.0          # seconds per check
+    course: object = None         # course.Course: students, attempts, dashboard, LTI (None: the open page)
 
 
 class ApiError(Exception):
@@ -90,8 +91,9 @@ class RateLimiter:
 class Guard:
     """ASGI middleware: security headers on every response, the rate limit and the body cap on /api/."""
 
-    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None):
+    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None, identify=None):
         self.app, self.limiter, self.catalogue = app, limiter, catalogue
+        self.identify = identify          # scope -> a student's key (rate limits per student), or None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -104,7 +106,7 @@ class Guard:
 
         if scope["path"].startswith("/api/"):
             if self.limiter is not None:
-                client = (scope.get("client") or ("unknown", 0))[0]
+                client = (self.identify and self.identify(scope)) or (scope.get("client") or ("unknown", 0))[0]
                 wait = self.limiter.wait(client)
                 if wait:
                     seconds = max(1, math.ceil(wait))
@@ -220,12 +222,17 @@ def create_app(settings: Settings = Settings()) -> Guard:
             yield
         finally:
             state.pop("checker").close()
+            if settings.course is not None:
+                settings.course.close()
 
     routes = [Route("/", index), Route("/api/problems", problems), Route("/api/problems/{name}", problem),
               Route("/api/check", check, methods=["POST"]), Route("/api/preview", preview, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    if settings.course is not None:          # its routes come first: they replace the open page's
+        routes = settings.course.routes(catalogue, state, in_thread) + routes
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={ApiError: api_error, UnknownError: unknown, HTTPException: http_error,
                                         Unsolvable: unsolvable,
                                         Exception: crash})
-    return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue)
+    return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue,
+                 settings.course.client if settings.course is not None else None)
