@@ -17,6 +17,7 @@ import hmac
 import io
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from ..variants import Student, read_roster
 
 MAX_TOKEN = 1024                   # characters: anything longer is junk
 DEFAULT_DAYS = 200                 # a personal link lasts a semester and a bit
-KINDS = ("student", "instructor")
+_SHAPE = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{43}\Z")      # base64url payload . 32-byte MAC
+KINDS = ("student", "instructor", "lti")      # lti: an LTI login's state (lti.py)
 
 
 class TokenError(DeriveError):
@@ -94,7 +96,7 @@ class Tokens:
         if not token:
             raise TokenError("this server needs your personal link: open the link your instructor sent "
                              "(or send the header Authorization: Bearer TOKEN)")
-        if len(token) > MAX_TOKEN or token.count(".") != 1:
+        if len(token) > MAX_TOKEN or not _SHAPE.match(token):
             raise TokenError("the token is not a derive token (it is damaged: open your personal link again)")
         head, mac = token.split(".")
         try:

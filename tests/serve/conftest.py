@@ -1,0 +1,70 @@
+"""Fixtures of the course-server tests: a database URL for SQLite and for PostgreSQL, a roster, tokens.
+
+The PostgreSQL half runs where $DERIVE_TEST_PG names a database (CI's .ci/run starts one and sets
+it); each test gets its own schema there, dropped afterwards."""
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))      # tests/serving.py
+
+PG = os.environ.get("DERIVE_TEST_PG", "")
+SECRET = b"a test secret of at least sixteen bytes"
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG else "?"
+    return f"{PG}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "attempts.sqlite")
+        return
+    if not PG:
+        pytest.skip("DERIVE_TEST_PG is not set (CI sets it: .ci/run starts PostgreSQL)")
+    psycopg = pytest.importorskip("psycopg")
+    schema = "t_" + secrets.token_hex(6)
+    with psycopg.connect(PG, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        with psycopg.connect(PG, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def roster_file(tmp_path):
+    p = tmp_path / "roster.csv"
+    p.write_text("id,name\ns1,Ada Lovelace\ns2,<img src=x onerror=alert(1)>\ns3,Carl Gauss\n", encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def tokens():
+    from derive.serve.students import Tokens
+    return Tokens(SECRET)
+
+
+def make_course(db_url, roster_file=None, salt="fall26", lti=None, instructor_token="instructor-token-0123456789"):
+    from derive.serve.attempts import Store
+    from derive.serve.course import Course
+    from derive.serve.students import Roster, Tokens
+    roster = Roster.read(roster_file, salt) if roster_file else None
+    return Course(Tokens(SECRET), Store(db_url), roster, salt, lti, True, instructor_token)
+
+
+@pytest.fixture
+def course_settings():
+    """settings(course, **kw) -> the Settings of a test server for `course`."""
+    from derive.serve.app import Settings
+
+    def settings(course, **kw):
+        return Settings(course=course, workers=1, **{"rate_limit": 0, **kw})
+    return settings
