@@ -134,6 +134,8 @@ class Store:
         return text.replace("?", "%s") if self.dialect == "postgresql" else text
 
     def execute(self, text: str, params=()):
+        if self.dialect == "postgresql" and not params:
+            return self.conn().execute(text)          # no parameters: a literal % is not a placeholder
         return self.conn().execute(self.sql(text), params)
 
     def close(self) -> None:
