@@ -30,6 +30,16 @@ from .attempts import Attempt, Store
 from .students import Roster, TokenError, Tokens, bearer
 
 KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,100}\Z")        # an Idempotency-Key
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+async def read_text(request) -> dict:
+    """read_answer, and no lone surrogate (JSON allows "\\ud800"; no database or UTF-8 page does)."""
+    d = await read_answer(request)
+    for key, value in d.items():
+        if SURROGATE.search(value):
+            raise ApiError(422, f"the field {key!r} holds a lone surrogate (not valid Unicode text)")
+    return d
 
 
 @dataclass
@@ -91,7 +101,7 @@ class Course:
 
         async def preview(request):
             self.student(request)
-            d = await read_answer(request)
+            d = await read_text(request)
             return _json(catalogue.preview(d["problem"], d["quantity"], d["answer"], d["format"]))
 
         async def check(request):
@@ -99,9 +109,7 @@ class Course:
             key = request.headers.get("idempotency-key")
             if key is not None and not KEY_RE.match(key):
                 raise ApiError(400, "the Idempotency-Key header must be 1-100 letters, digits or _.:-")
-            d = await read_answer(request)
-            if any("\ud800" <= c <= "\udfff" for c in d["answer"]):
-                raise ApiError(422, "the answer holds a lone surrogate (not valid Unicode text)")
+            d = await read_text(request)
             res = await in_thread(catalogue.check, state["checker"], d["problem"], d["quantity"], d["answer"],
                                   d["format"], s.seed)
             p = catalogue.get(d["problem"])
