@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sympy as sp  # noqa: E402
 
 import derive  # noqa: E402
-from derive import sandbox  # noqa: E402
-from derive import mutants  # noqa: E402
-from derive.grading import check  # noqa: E402
-from derive.backprop import derive as derive_problem  # noqa: E402
-from derive.grading.key import key_of  # noqa: E402
-from derive.grading.read import AnswerBuilder, indices, parse_answer  # noqa: E402
-from derive.grading.reference import reference  # noqa: E402
-from derive.problem import catalogue, load  # noqa: E402
+from derive.engine.backprop import derive as derive_problem
+from derive.grading import check, mutants
+from derive.grading.key import key_of
+from derive.grading.read import AnswerBuilder, indices, parse_answer
+from derive.grading.reference import reference
+from derive.problem.load import catalogue, load
+from derive.runtime import pool
+from derive.runtime.workers import Crashed, Timeout
 
 BN_DH = (r"\frac{\gamma_j}{N} (\sigma_j^2 + \epsilon)^{-1/2} \left(N \frac{\partial L}{\partial y_{ij}}"
          r" - \sum_k \frac{\partial L}{\partial y_{kj}} - \hat{h}_{ij} \sum_k \frac{\partial L}{\partial y_{kj}} \hat{h}_{kj}\right)")
@@ -255,11 +255,11 @@ def main(argv=None) -> int:
     btimes, bwrong, btimeouts, berrors = [], 0, 0, 0
     for p, q, a, want in parsed:
         t = time.perf_counter()
-        out = sandbox.run(naive, (problems[p], q, a), timeout=args.baseline_timeout)
+        out = pool.run(naive, (problems[p], q, a), timeout=args.baseline_timeout)
         btimes.append(time.perf_counter() - t)
-        if isinstance(out, sandbox.Timeout):
+        if isinstance(out, Timeout):
             btimeouts += 1
-        elif isinstance(out, sandbox.Crashed):
+        elif isinstance(out, Crashed):
             berrors += 1
         elif (want == "correct") != out.value:
             bwrong += 1

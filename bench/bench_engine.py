@@ -16,8 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mlp import mlp_file  # noqa: E402
 
-from derive import backprop, solve  # noqa: E402
-from derive.problem import load, load_file  # noqa: E402
+from derive import solve
+from derive.engine import backprop
+from derive.problem.load import load, load_file
 
 CORE = [f"problem{i}" for i in range(1, 7)]
 
@@ -25,7 +26,7 @@ CORE = [f"problem{i}" for i in range(1, 7)]
 def timed(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
-        sys.modules["derive.simplify.tidy"]._TIDY_CACHE.clear()   # cold: no memo carried between runs
+        sys.modules["derive.engine.simplify.tidy"]._TIDY_CACHE.clear()   # cold: no memo carried between runs
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)

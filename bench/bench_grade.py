@@ -43,7 +43,7 @@ def write_class(path: Path, n: int, distinct: bool = False) -> Path:
 
 def child(src: str, out: str, workers: int) -> None:
     """Inside the measured process: grade, then print the figures as JSON."""
-    from derive import grade
+    from derive.batch import run as grade
     t = time.perf_counter()
     o = grade.grade_file(src, out, totals=out + ".totals.csv", summary=out + ".html", workers=workers)
     wall = time.perf_counter() - t

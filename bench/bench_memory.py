@@ -15,8 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import derive  # noqa: E402
 from bench_check import rows  # noqa: E402
+
+import derive  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:

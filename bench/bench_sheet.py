@@ -35,20 +35,20 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    from derive.render import sheet
+    from derive.render import pdf as pdf_build, sheet
     startup = time.perf_counter() - t0
 
-    from derive import problem
+    from derive.problem import load as problem
 
     def cold():
         sheet.solved.cache_clear()
         problem._load_unchanged.cache_clear()
-        __import__("derive.notation").notation._latex_cached.cache_clear()
+        __import__("derive.notation.latex").notation.latex._latex_cached.cache_clear()
         return sheet.render_sheet(sheet.resolve([], all_=True))
 
     cold_t = median_time(cold, args.runs)
     sols = sheet.resolve([], all_=True)
-    from derive import notation as printer
+    from derive.notation import latex as printer
 
     def warm():
         printer._latex_cached.cache_clear()
@@ -57,13 +57,13 @@ def main(argv=None) -> int:
     print(f"problems: {len(sols)}   import: {startup:.2f} s")
     print(f"tex (cold: derive + verify + render): {cold_t:.2f} s   median of {args.runs}")
     print(f"tex (warm: render only):              {warm_t:.2f} s   median of {args.runs}")
-    engine = sheet.tex_engine()
+    engine = pdf_build.tex_engine()
     if engine is None:
         print("pdf: skipped (no TeX engine)")
         return 0
     tex = sheet.render_sheet(sols)
     with tempfile.TemporaryDirectory() as d:
-        pdf_t = median_time(lambda: sheet.compile_pdf(tex, Path(d) / "all.pdf"), args.pdf_runs)
+        pdf_t = median_time(lambda: pdf_build.compile_pdf(tex, Path(d) / "all.pdf"), args.pdf_runs)
     print(f"pdf ({engine[0]}, from .tex):           {pdf_t:.2f} s   median of {args.pdf_runs}")
     print(f"pdf total (cold tex + pdf):           {cold_t + pdf_t:.2f} s")
     with tempfile.TemporaryDirectory() as d:        # what a user waits for: a fresh process, start-up included

@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from derive import Checker, submission  # noqa: E402
-from derive.grading.steps import check_answer, check_submission  # noqa: E402
+from derive import Checker
+from derive.batch import answer_file as submission
+from derive.grading.steps import check_answer, check_submission
 
 DATA = ROOT / "tests" / "data" / "submissions"
 

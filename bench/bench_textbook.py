@@ -1,5 +1,5 @@
 """Textbook-set benchmark (issue 11; a figure, not a test): for every result of bench/textbook/,
-the size of the derived form (operands, derive.size) against the textbook form's, and the time
+the size of the derived form (operands, derive.notation.size) against the textbook form's, and the time
 to derive+simplify (median of --runs, caches cleared, fresh loads); then the six core problems'
 derivation (median) and width 5 against width 500 (best of --runs, the widths taking turns).
 
@@ -26,7 +26,9 @@ from bench_engine import CORE  # noqa: E402
 from mlp import mlp_file  # noqa: E402
 from textbook_set import TARGET, forms, fresh_load, problem_files, sizes  # noqa: E402
 
-from derive import pipeline, problem as problem_mod, solve  # noqa: E402
+from derive import solve
+from derive.problem import load as problem_mod
+from derive.verify import solve as pipeline
 
 CORE_TARGET = 1.0         # seconds, the six core problems derived and simplified
 WIDTH_TARGET = 1.5        # width 500 / width 5: "the same", with room for a loaded machine

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from derive.problem import catalogue  # noqa: E402
+from derive.problem.load import catalogue
 
 
 def samples() -> list[tuple]:

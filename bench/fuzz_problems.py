@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from derive import DeriveError  # noqa: E402
-from derive.pipeline import solve  # noqa: E402
-from derive.problem import catalogue_dir, load_file  # noqa: E402
+from derive import DeriveError
+from derive.problem.load import catalogue_dir, load_file
+from derive.verify.solve import solve
 
 SOLVE_LIMIT = 10.0     # seconds per mutant: a mutant may ask for a large closed form
 

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from derive import problem as problem_mod, schema  # noqa: E402
-from derive.size import size  # noqa: E402
+from derive.notation.size import size
+from derive.problem import load as problem_mod
+from derive.problem import schema
 
 FOLDER = Path(__file__).resolve().parent / "textbook"
 TARGET = 1.3              # every derived result within 1.3x the textbook form's size

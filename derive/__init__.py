@@ -1,8 +1,14 @@
 """derive: backpropagation homework as data — derive, verify, render and grade gradients."""
-from .errors import AnswerError, DeriveError, ProblemSpecError, UnknownError, UnsupportedError
-from .grading import Checker, CheckResult, check
-from .pipeline import Solution, solve
-from .problem import Problem, catalogue, load
+from derive.errors import (
+           AnswerError,
+           DeriveError,
+           ProblemSpecError,
+           UnknownError,
+           UnsupportedError,
+)
+from derive.grading import Checker, CheckResult, check
+from derive.problem.load import Problem, catalogue, load
+from derive.verify.solve import Solution, solve
 
 __all__ = ["load", "solve", "catalogue", "check", "Checker", "CheckResult", "Problem", "Solution",
            "DeriveError", "ProblemSpecError", "AnswerError", "UnknownError", "UnsupportedError"]

@@ -8,11 +8,18 @@ import sys
 import textwrap
 import time
 
-from . import autograder, cliutil, grade, pipeline, problem as problem_mod, submission, variants
-from .errors import DeriveError, Interrupted, UsageError
-from .grading import DEFAULT_TIMEOUT, check, default_checker
-from .grading.steps import check_submission
-from .notation import shape_text, text
+from derive import variants
+from derive.batch import answer_file as submission
+from derive.batch import autograder
+from derive.batch import run as grade
+from derive.errors import DeriveError, Interrupted, UsageError
+from derive.grading import DEFAULT_TIMEOUT, check, default_checker
+from derive.grading.steps import check_submission
+from derive.notation.latex import shape_text
+from derive.notation.text import text
+from derive.problem import load as problem_mod
+from derive.runtime import commandline as cliutil
+from derive.verify import solve as pipeline
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
@@ -315,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands registered by their stage's module (sheet/graph, variant, validate, code, serve)."""
     out = []
-    for mod in ("derive.render.commands", "derive.variants", "derive.validate", "derive.codegen", "derive.serve"):
+    for mod in ("derive.render.commands", "derive.variants", "derive.validate", "derive.codegen.writer", "derive.serve"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -13,14 +13,13 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import mutants
-from .backprop import derive
-from .errors import DeriveError, LatexError, ProblemSpecError
-from .grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check
-from .pipeline import solve
-from .problem import catalogue_dir, load_file
-from .render import pdf, sheet
-from .variants import instantiate
+from derive.engine.backprop import derive
+from derive.errors import DeriveError, LatexError, ProblemSpecError
+from derive.grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check, mutants
+from derive.problem.load import catalogue_dir, load_file
+from derive.render import pdf as pdf_build, sheet
+from derive.variants import instantiate
+from derive.verify.solve import solve
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
@@ -274,13 +273,13 @@ def _tex_error(solutions) -> str | None:
         cmd = ["pdflatex", "-draftmode", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                "-file-line-error", "sheet.tex"]
         try:
-            code, out = pdf.run_tex(cmd, tmp, TEX_CHECK_TIMEOUT)
+            code, out = pdf_build.run_tex(cmd, tmp, TEX_CHECK_TIMEOUT)
         except LatexError as e:
             return str(e)
         if code == 0:
             return None
         log = Path(tmp) / "sheet.log"
-        excerpt = pdf.log_excerpt(log.read_text(errors="replace") if log.exists() else out)
+        excerpt = pdf_build.log_excerpt(log.read_text(errors="replace") if log.exists() else out)
         return "LaTeX failed: " + " | ".join(line.strip() for line in excerpt.splitlines()[:3] if line.strip())
 
 

@@ -24,14 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import givens
-from . import symbolic as sy
-from . import points as V
-from .backprop import derive, forward_subs
-from .errors import AnswerError, DeriveError, ProblemSpecError
-from .numeric import evaluate
-from .pipeline import solve
-from .problem import Problem, build, load, load_file
+from derive.engine.backprop import derive, forward_subs
+from derive.errors import AnswerError, DeriveError, ProblemSpecError
+from derive.expr import functions as sy
+from derive.expr.numeric import evaluate
+from derive.notation import build as reader
+from derive.problem import variant_table as givens
+from derive.problem.load import Problem, build, load, load_file
+from derive.verify import instances as V
+from derive.verify.solve import solve
 
 MAX_ATTEMPTS = 200        # draws tried per seed before the spec is declared unsatisfiable
 SEED_RANGE = 10**9        # roster seeds are below this (short enough to type)
@@ -135,7 +136,7 @@ def failed_conditions(p: Problem) -> list[str]:
     out = []
     for c in p.variants.require:
         try:
-            a, b = (np.asarray(evaluate(sy.read(side, p.scope, "text"), env, inst.dims, inst.functions), dtype=float)
+            a, b = (np.asarray(evaluate(reader.read(side, p.scope, "text"), env, inst.dims, inst.functions), dtype=float)
                     for side in (c.lhs, c.rhs))
         except AnswerError as e:
             raise ProblemSpecError(f"{c.text!r}: {e.message}", file=p.path, key="variants.require") from None

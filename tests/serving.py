@@ -12,8 +12,8 @@ import pytest
 uvicorn = pytest.importorskip("uvicorn", reason="the serve extra (uvicorn) is not installed")
 pytest.importorskip("starlette", reason="the serve extra (starlette) is not installed")
 
-from derive.serve import listen  # noqa: E402
-from derive.serve.app import Settings, create_app  # noqa: E402
+from derive.serve import listen
+from derive.serve.app import Settings, create_app
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import pytest
 import derive
 from derive import check
 from derive.cli import main
-from derive.problem import catalogue
+from derive.problem.load import catalogue
 
 SAMPLES = [(p.id, s.quantity, s.answer, s.verdict) for p in catalogue() for s in p.samples]
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 import derive
-from derive import sandbox
 from derive.errors import UsageError
-from derive.problem import catalogue
+from derive.problem.load import catalogue
+from derive.runtime import workers
+from derive.runtime.pool import Pool
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = [(p.id, s.quantity, s.answer) for p in catalogue() for s in p.samples][::3]
@@ -89,12 +90,12 @@ def test_a_bad_timeout_is_a_clear_error(timeout):
 
 def test_timeout_none_keeps_the_hard_limit(monkeypatch):
     seen = []
-    real = sandbox.Pool.run
+    real = Pool.run
 
     def spy(self, fn, args, timeout, prepare=None):
         seen.append(timeout)
         return real(self, fn, args, timeout, prepare)
-    monkeypatch.setattr(sandbox.Pool, "run", spy)
+    monkeypatch.setattr(Pool, "run", spy)
     assert derive.check("problem1", "dL/db3", "dL/dh3 f3'", timeout=None).verdict == "correct"
     with derive.Checker(timeout=1.5) as c:
         assert c.check("problem1", "dL/db3", "dL/dh3 f3'", timeout=None).verdict == "correct"
@@ -107,7 +108,7 @@ def test_the_hard_limit_still_holds_in_a_checker():
         r = c.check("problem1", "dL/dw1", "x^64^64^64 * " * 3 + "x")
         assert r.verdict in ("invalid", "undecided")
         out = c.pool.run(_spin, (), timeout=0.3)
-        assert isinstance(out, sandbox.Timeout) and out.seconds == 0.3
+        assert isinstance(out, workers.Timeout) and out.seconds == 0.3
         assert time.perf_counter() - t < 5
         assert c.check("problem1", "dL/db3", "dL/dh3 f3'").verdict == "correct"
 
@@ -118,13 +119,13 @@ def _spin():
 
 
 def test_outcomes_are_typed():
-    with sandbox.Pool(1) as pool:
-        assert pool.run(divmod, (7, 2), timeout=5) == sandbox.Ok((3, 1))
+    with Pool(1) as pool:
+        assert pool.run(divmod, (7, 2), timeout=5) == workers.Ok((3, 1))
         out = pool.run(int, ("not a number",), timeout=5)
-        assert isinstance(out, sandbox.Crashed) and "ValueError" in out.reason
+        assert isinstance(out, workers.Crashed) and "ValueError" in out.reason
         out = pool.run(os._exit, (3,), timeout=5)
-        assert isinstance(out, sandbox.Crashed) and "ended unexpectedly" in out.reason
-        assert pool.run(divmod, (9, 4), timeout=5) == sandbox.Ok((2, 1))
+        assert isinstance(out, workers.Crashed) and "ended unexpectedly" in out.reason
+        assert pool.run(divmod, (9, 4), timeout=5) == workers.Ok((2, 1))
 
 
 def test_workers_are_recycled_after_max_jobs():
@@ -207,8 +208,8 @@ def test_the_installation_secret_is_created_once(tmp_path, monkeypatch):
 # ---- the worker dies with its caller (issue 9, item 2) -----------------------------------------
 CALLER = textwrap.dedent("""
     import sys, time
-    from derive import sandbox
-    pool = sandbox.Pool(1)
+    from derive.runtime.pool import Pool
+    pool = Pool(1)
     pool.run(divmod, (1, 1), timeout=30)
     print(*pool.pids(), pool.zygote.pid, flush=True)
     pool.run(time.sleep, (60,), timeout=60)

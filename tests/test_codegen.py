@@ -1,7 +1,7 @@
 """derive code: for every graded catalogue problem that asks gradients (and three problems written
 for these tests), the generated module runs and its own gradient check passes; backward() agrees
 with torch autograd through the module's forward(), and forward() with the engine's evaluator;
-the printers agree with derive.numeric on each construct; a golden module; the command line.
+the printers agree with derive.expr.numeric on each construct; a golden module; the command line.
 
 Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python -m pytest tests/test_codegen.py
 """
@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import symbolic as sy
 from derive.cli import main
-from derive.cliutil import MARKER
-from derive.codegen import Namer, code
-from derive.codemodule import helper_name, helper_source
-from derive.codeprint import NumpyPrinter, TorchPrinter
+from derive.codegen.layout import helper_name, helper_source
+from derive.codegen.printers import NumpyPrinter, TorchPrinter
+from derive.codegen.writer import Namer, code
 from derive.errors import UnsupportedError
-from derive.numeric import evaluate, rel_error
-from derive.points import point
-from derive.problem import catalogue, load
+from derive.expr import functions as sy
+from derive.expr.numeric import evaluate, rel_error
+from derive.problem.load import catalogue, load
+from derive.runtime.commandline import MARKER
+from derive.verify.instances import point
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
@@ -180,7 +180,7 @@ def test_batchnorm_backward_agrees_with_a_hand_written_torch_forward(tmp_path):
         assert rel_error(got[name], t.grad.numpy()) < 1e-10, name
 
 
-# ---- the printers, construct by construct, against derive.numeric -------------------------------
+# ---- the printers, construct by construct, against derive.expr.numeric -------------------------------
 N, D = sp.Symbol("N", positive=True, integer=True), sp.Symbol("D", positive=True, integer=True)
 X, Y = sp.MatrixSymbol("X", N, D), sp.MatrixSymbol("Y", N, D)
 b, v, a = sp.MatrixSymbol("b", 1, D), sp.MatrixSymbol("v", N, 1), sp.MatrixSymbol("a", 1, 1)

@@ -4,9 +4,10 @@ import pytest
 import sympy as sp
 
 import derive
-from derive import symbolic as sy
-from derive.numeric import evaluate
-from derive.verify import adjoint_values, forward, instance, rel_error
+from derive.expr import functions as sy
+from derive.expr.numeric import evaluate
+from derive.verify.instances import adjoint_values, forward, instance
+from derive.verify.proof import rel_error
 
 CORE = ["problem1", "problem2", "problem3", "problem4", "problem5", "problem6"]
 
@@ -111,8 +112,9 @@ def test_batchnorm_full_backward_against_the_textbook_formula(solved):
 
 def test_dimensions_stay_symbolic_and_width_costs_nothing():
     from mlp import mlp_file
-    from derive.backprop import derive as run
-    from derive.problem import load_file
+
+    from derive.engine.backprop import derive as run
+    from derive.problem.load import load_file
     sizes = []
     for width in (5, 500):
         d = run(load_file(mlp_file(3, width)))

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import check, symbolic as sy
-from derive.numeric import evaluate
-from derive.problem import load
+from derive import check
+from derive.expr import functions as sy
+from derive.expr.numeric import evaluate
+from derive.notation import build as reader
+from derive.problem.load import load
 
 # problem3: y = σ(h), h = 2x + 1; dy/dh = σ(h)(1 - σ(h))
 SIGMOID_SLOPE = [
@@ -85,7 +87,7 @@ def test_function_names_read_in_latex_and_text():
                        (r"\mathrm{arcsinh}(h)", sp.asinh(h)), (r"\lfloor h \rfloor", sp.floor(h)),
                        (r"\lceil h \rceil", sp.ceiling(h)), (r"\log_2 h", sp.log(h, 2)), ("log10(h)", sp.log(h, 10)),
                        (r"\max(h, 1, -h)", sp.Max(h, 1, -h)), ("min(h, 2)", sp.Min(h, 2))]:
-        got = sy.read(text, p.scope)
+        got = reader.read(text, p.scope)
         for v in (0.37, 1.61, 2.2):
             env = {"h": v}
             assert float(evaluate(got, env, {})) == pytest.approx(float(want.subs(h, v))), text

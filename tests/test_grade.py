@@ -4,9 +4,9 @@ Expected verdicts come from tests/data/class.csv's `expected` columns (written b
 seeds: seed 004 prints z = 0 and u1 = -0.8, both wrong) and from the problem files' sample answers.
 """
 import csv
+import html.parser
 import importlib
 import io
-import html.parser
 import json
 import os
 import re
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from derive import Checker, grade
+from derive import Checker
+from derive.batch import run as grade
 from derive.cli import Progress, main
 from derive.errors import DeriveError, InputError
-from derive.problem import catalogue
+from derive.problem.load import catalogue
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from derive import Checker, grade, submission
+from derive import Checker
+from derive.batch import answer_file as submission
+from derive.batch import run as grade
 from derive.cli import main
-from derive.problem import load
+from derive.problem.load import load
 
 ROOT = Path(__file__).resolve().parent.parent
 # drho/dW1 = delta2 x^T, delta3 = sigma'(Z2) ⊙ W3^T delta4 (seed 003, Problem 1(a)); z = 0.62, not the

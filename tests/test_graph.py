@@ -6,7 +6,7 @@ import math
 import pytest
 
 from derive.cli import main
-from derive.problem import catalogue, load
+from derive.problem.load import catalogue, load
 from derive.render import graph as gr
 from derive.render.sheet import resolve
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from derive.cli import main
-from derive.problem import catalogue, load
+from derive.problem.load import catalogue, load
 from derive.render import graph as gr
 from derive.render import svg as sv
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from derive import ProblemSpecError, check, solve
-from derive import limits
 from derive.cli import main
-from derive.cliutil import MARKER, is_ours, shown
-from derive.problem import catalogue_dir, load_file
-from derive.render import pdf, sheet
-from derive.notation import name_latex
+from derive.notation.latex import name_latex
+from derive.problem.load import catalogue_dir, load_file
+from derive.render import pdf as pdf_build, sheet
+from derive.runtime import limits
+from derive.runtime.commandline import MARKER, is_ours, shown
 from derive.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def test_a_tex_command_as_a_name_is_refused_by_the_loader(tmp_path):
 
 def test_tex_is_started_without_shell_escape_and_with_paranoid_file_access():
     assert "-no-shell-escape" in sheet.tex_engine()
-    assert pdf.TEX_ENV == {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+    assert pdf_build.TEX_ENV == {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
 
 
 DOC = "\\documentclass{article}\\begin{document}\n%s\n\\end{document}\n"
@@ -103,7 +103,7 @@ def test_tex_cannot_run_a_command(tmp_path):
 
 @needs_tex
 def test_a_looping_statement_is_stopped_and_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(pdf, "TEX_TIMEOUT", 3.0)
+    monkeypatch.setattr(pdf_build, "TEX_TIMEOUT", 3.0)
     start = time.monotonic()
     with pytest.raises(sheet.LatexError, match=r"did not finish within 3 s .*loops"):
         sheet.compile_pdf(DOC % r"\def\a{\a}\a", tmp_path / "a.pdf")

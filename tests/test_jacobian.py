@@ -8,11 +8,11 @@ import pytest
 import sympy as sp
 
 import derive
-from derive import kinds
-from derive.backprop import derive as derivation_of
 from derive.cli import main
-from derive.numeric import evaluate, rel_error
-from derive.verify import forward, instance
+from derive.engine.backprop import derive as derivation_of
+from derive.expr.numeric import evaluate, rel_error
+from derive.problem import kinds
+from derive.verify.instances import forward, instance
 
 try:
     import torch

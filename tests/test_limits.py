@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from mlp import mlp_file
 
-from derive import limits, solve
+from derive import solve
 from derive.grading.key import key_of
 from derive.grading.reference import reference
-from derive.problem import load_file
+from derive.problem.load import load_file
+from derive.runtime import limits
 
 TINY = 0.05          # seconds: the limit under test
 BOUND = 2.0          # seconds: from the start of the work to the TimeLimit, on a loaded machine

@@ -4,9 +4,10 @@ rejected, and the diagnosis must name the mistake for at least 90% of them. The 
 grades one mutant of each kind per quantity (`derive validate --mutants all` grades them all)."""
 import pytest
 
-from derive import check, mutants as M
-from derive.backprop import derive
-from derive.problem import catalogue
+from derive import check
+from derive.engine.backprop import derive
+from derive.grading import mutants as M
+from derive.problem.load import catalogue
 from derive.validate import mutant_report, mutants_of
 
 MUTATED = [p for p in catalogue() if mutants_of(p)]

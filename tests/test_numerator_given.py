@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import derive
-from derive.numeric import evaluate
-from derive.points import adjoint_values, forward, instance
+from derive.expr.numeric import evaluate
+from derive.verify.instances import adjoint_values, forward, instance
 
 PROBLEM = str(Path(__file__).parent / "data" / "numerator-given.toml")
 

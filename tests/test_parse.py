@@ -1,9 +1,10 @@
 """The one parser: text and LaTeX give the same trees; errors point at the place."""
 import pytest
 
-from derive import mathparse as mp
 from derive.errors import AnswerError
-from derive.latex import lex_latex
+from derive.notation import lexers
+from derive.notation import parser as mp
+from derive.notation.latex_lexer import lex_latex
 
 NAMES = {"W^3": "W3", "delta^4": "delta4", "hat{h}": "hhat", "P(y=i)": "P_i", "Z^2": "Z2", "sigma^2": "var", "dL/dh3": "dL/dh3"}
 FUNCS = frozenset({"sigma", "exp", "log", "relu", "ReLU", "f1", "f3", "tanh", "sqrt"})
@@ -36,7 +37,7 @@ def test_latex_and_text_agree(latex, text):
 
 
 def test_auto_detects_latex():
-    assert mp.detect_format(r"\frac{a}{b}") == "latex" and mp.detect_format("a/b") == "text"
+    assert lexers.detect_format(r"\frac{a}{b}") == "latex" and lexers.detect_format("a/b") == "text"
     assert tree(r"\frac{a}{b}", "auto") == tree("a/b", "text")
 
 

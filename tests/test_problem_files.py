@@ -4,7 +4,7 @@ import re
 import pytest
 
 from derive import ProblemSpecError, UnknownError, catalogue, load
-from derive.problem import load_file
+from derive.problem.load import load_file
 
 GOOD = '''
 id = "tiny"

@@ -5,7 +5,8 @@ import pytest
 import sympy as sp
 
 from derive import check
-from derive.notation import latex, text
+from derive.notation.latex import latex
+from derive.notation.text import text
 
 CORE = [f"problem{i}" for i in range(1, 8)]
 

@@ -5,8 +5,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derive import mathparse, sandbox
 from derive.grading import DEFAULT_TIMEOUT, check
+from derive.notation import tokens as mathparse
+from derive.runtime import pool
+from derive.runtime.workers import Timeout
 
 LIMIT = DEFAULT_TIMEOUT + 1.0      # the hard limit, plus process start-up slack
 
@@ -96,7 +98,7 @@ def _big_power():
 
 def test_hard_limit_holds_inside_a_c_level_big_int_op():
     t = time.perf_counter()
-    assert isinstance(sandbox.run(_big_power, (), timeout=0.5), sandbox.Timeout)
+    assert isinstance(pool.run(_big_power, (), timeout=0.5), Timeout)
     assert time.perf_counter() - t < 0.5 + 1.5
     # the killed worker is replaced: the next check works
     assert check("problem1", "dL/db3", "dL/dh3 f3'").verdict == "correct"
@@ -105,8 +107,7 @@ def test_hard_limit_holds_inside_a_c_level_big_int_op():
 def test_timeout_is_undecided_not_incorrect(monkeypatch):
     # the limit itself is proven above (3**(10**8)); here, what a timeout becomes. A tiny real
     # timeout is racy: a warm worker may answer before the parent starts waiting.
-    from derive import sandbox
-    monkeypatch.setattr(sandbox.Pool, "run", lambda *a, **k: sandbox.Timeout(0.5))   # the limit was hit
+    monkeypatch.setattr(pool.Pool, "run", lambda *a, **k: Timeout(0.5))   # the limit was hit
     r = check("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x", timeout=0.5)
     assert r.verdict == "undecided" and r.diagnosis == ("timeout",), r
     monkeypatch.undo()

@@ -14,8 +14,8 @@ import pytest
 from mlp import mlp_file
 from serving import request, running
 
-from derive import limits
 from derive.cli import main
+from derive.runtime import limits
 from derive.serve.app import MAX_ANSWER, MAX_BODY, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

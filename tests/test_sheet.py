@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from derive.cli import main
-from derive.problem import catalogue
-from derive.render import pdf, sheet
+from derive.problem.load import catalogue
+from derive.render import pdf as pdf_build, sheet, templates
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DERIVE_UPDATE_GOLDEN") == "1"
@@ -98,7 +98,7 @@ def test_batchnorm_sheet_states_the_compact_closed_form():
 
 
 def test_prose_is_escaped_statement_is_not():
-    assert sheet.escape_tex("A & B_1 50% $5 #3 {x} ~ ^ \\") == \
+    assert templates.escape_tex("A & B_1 50% $5 #3 {x} ~ ^ \\") == \
         r"A \& B\_1 50\% \$5 \#3 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
     header = sheet.Header(course="Deep Learning & Co_1", assignment="HW #2", date="")
     tex = sheet.render_sheet(solutions("problem3"), header=header)
@@ -155,7 +155,7 @@ def test_help_has_examples(capsys):
 
 
 def test_pdf_without_tex_writes_tex_and_says_how_to_install(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(pdf.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pdf_build.shutil, "which", lambda name: None)
     assert main(["sheet", "problem3", "-o", str(tmp_path / "s.pdf")]) == 0
     assert (tmp_path / "s.tex").exists() and not (tmp_path / "s.pdf").exists()
     err = capsys.readouterr().err
@@ -165,12 +165,12 @@ def test_pdf_without_tex_writes_tex_and_says_how_to_install(tmp_path, capsys, mo
 def test_log_excerpt_keeps_error_lines_only():
     log = "\n".join(["This is pdfTeX"] + ["(noise)"] * 200 +
                     ["! Undefined control sequence.", "l.12 \\foo", "", "more", "x", "y", "z"] + ["(tail)"] * 50)
-    ex = sheet.log_excerpt(log)
+    ex = pdf_build.log_excerpt(log)
     assert ex.startswith("! Undefined control sequence.") and "l.12" in ex and "(noise)" not in ex
 
 
 def test_templates_found():
-    assert (sheet.templates_dir() / "sheet.tex.j2").is_file()
+    assert (templates.templates_dir() / "sheet.tex.j2").is_file()
 
 
 # ---- PDF (skipped without TeX; CI installs it) -------------------------------------------------
@@ -188,8 +188,8 @@ def all_pdf(tmp_path_factory):
     if not HAVE_TEX:
         pytest.skip("no TeX engine")
     d = tmp_path_factory.mktemp("pdf")
-    pdf = sheet.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True)), d / "all.pdf", keep_log=True)
-    qpdf = sheet.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True), questions=True), d / "q.pdf")
+    pdf = pdf_build.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True)), d / "all.pdf", keep_log=True)
+    qpdf = pdf_build.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True), questions=True), d / "q.pdf")
     return pdf, qpdf
 
 
@@ -211,7 +211,7 @@ def test_whole_catalogue_compiles_with_expected_results(all_pdf):
 @needs_tex
 @pytest.mark.parametrize("pid", IDS)
 def test_each_problem_compiles_alone(pid, tmp_path):
-    pdf = sheet.compile_pdf(sheet.render_sheet(solutions(pid)), tmp_path / f"{pid}.pdf", keep_log=True)
+    pdf = pdf_build.compile_pdf(sheet.render_sheet(solutions(pid)), tmp_path / f"{pid}.pdf", keep_log=True)
     assert pdf.stat().st_size > 1000
     assert not overfull(pdf.with_suffix(".log").read_text(errors="replace"))
 
@@ -220,7 +220,7 @@ def test_each_problem_compiles_alone(pid, tmp_path):
 def test_latex_failure_shows_the_relevant_log_lines(tmp_path):
     bad = "\\documentclass{article}\n\\begin{document}\n\\undefinedmacro\n\\end{document}\n"
     with pytest.raises(sheet.LatexError) as e:
-        sheet.compile_pdf(bad, tmp_path / "bad.pdf")
+        pdf_build.compile_pdf(bad, tmp_path / "bad.pdf")
     msg = str(e.value)
     assert "Undefined control sequence" in msg and "\\undefinedmacro" in msg and len(msg.splitlines()) < 20
 

@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from derive import Checker, grade, submission
+from derive import Checker
+from derive.batch import answer_file as submission
+from derive.batch import run as grade
+from derive.cli import main
+from derive.engine.backprop import derive as derive_problem
 from derive.errors import ProblemSpecError, UnknownError, UsageError
 from derive.grading import VERDICTS
-from derive.backprop import derive as derive_problem
 from derive.grading.ecf import World, ancestors, node_of, step_result
 from derive.grading.reference import Points, Reference
 from derive.grading.steps import check_answer, check_submission
-from derive.cli import main
-from derive.notation import text
-from derive.problem import catalogue, load, load_file
+from derive.notation.text import text
+from derive.problem.load import catalogue, load, load_file
 
 DATA = Path(__file__).parent / "data" / "submissions"
 EXPECTED = tomllib.loads((DATA / "expected.toml").read_text(encoding="utf-8"))

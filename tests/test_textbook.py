@@ -4,14 +4,13 @@ every derived result is within 1.3x the textbook form's size."""
 import numpy as np
 import pytest
 import sympy as sp
-
 from textbook_set import TARGET, derived_text, forms, problem_files, sizes
 
 import derive
-from derive import symbolic as sy
-from derive.numeric import evaluate, rel_error
-from derive.points import Instance, forward
-from derive.size import operands, size
+from derive.expr.numeric import evaluate, rel_error
+from derive.notation import build as sy
+from derive.notation.size import operands, size
+from derive.verify.instances import Instance, forward
 
 try:
     import torch

@@ -4,8 +4,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from derive.numeric import evaluate  # noqa: E402
-from derive.verify import adjoint_values, forward, instance, rel_error  # noqa: E402
+from derive.expr.numeric import evaluate
+from derive.verify.instances import adjoint_values, forward, instance
+from derive.verify.proof import rel_error
 
 
 def _engine(sol, seed):

@@ -14,7 +14,7 @@ import pytest
 
 from derive import ProblemSpecError, catalogue, load
 from derive.cli import main
-from derive.problem import catalogue_dir
+from derive.problem.load import catalogue_dir
 from derive.validate import validate, validate_file
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "problems.md"
@@ -84,7 +84,7 @@ def test_every_builtin_problem_validates(path):
 
 
 def load_problem(path):
-    from derive.problem import load_file
+    from derive.problem.load import load_file
     return load_file(path)
 
 

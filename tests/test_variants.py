@@ -22,7 +22,7 @@ import derive
 from derive import variants as V
 from derive.cli import main
 from derive.errors import ProblemSpecError
-from derive.problem import catalogue_dir
+from derive.problem.load import catalogue_dir
 from derive.render.roster import render_roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +155,7 @@ def test_unsatisfiable_require_is_a_validate_failure(tmp_path):
 def test_bad_variant_specs_name_the_key(tmp_path, spec, message):
     path = write_problem(tmp_path, "[variants]\n" + spec + "\n")
     with pytest.raises(ProblemSpecError, match=message):
-        derive.problem.load_file(path)
+        derive.problem.load.load_file(path)
 
 
 def test_variant_cli_errors_are_one_line(capsys):

@@ -1,7 +1,7 @@
 """Grading answers: read, reference, shapes, decide, diagnose (one module each), the worker's job,
 and the Checker that owns the pool of workers and the caches."""
-from .checker import DEFAULT_TIMEOUT, Checker, check, default_checker
-from .result import CHECK_VERDICTS, INVALID_CODES, VERDICTS, CheckResult
+from derive.grading.checker import DEFAULT_TIMEOUT, Checker, check, default_checker
+from derive.grading.result import CHECK_VERDICTS, INVALID_CODES, VERDICTS, CheckResult
 
 __all__ = ["Checker", "check", "default_checker", "CheckResult", "VERDICTS", "CHECK_VERDICTS", "INVALID_CODES",
            "DEFAULT_TIMEOUT"]

@@ -13,14 +13,21 @@ import math
 import os
 import threading
 
-from .. import sandbox
-from ..errors import AnswerError, ProblemSpecError, UnknownError, UnsupportedError, UsageError
-from ..pipeline import Solution, solve
-from ..problem import Problem, load, load_file, problem_dirs
-from .job import job, prepare
-from .key import ProblemKey, key_of, resolve
-from .read import parse_answer, shape_pieces
-from .result import CheckResult
+from derive.errors import (
+    AnswerError,
+    ProblemSpecError,
+    UnknownError,
+    UnsupportedError,
+    UsageError,
+)
+from derive.grading.job import job, prepare
+from derive.grading.key import ProblemKey, key_of, resolve
+from derive.grading.read import parse_answer, shape_pieces
+from derive.grading.result import CheckResult
+from derive.problem.load import Problem, load, load_file, problem_dirs
+from derive.runtime.pool import Pool
+from derive.runtime.workers import MAX_JOBS, MAX_RSS_MB, Crashed, Ok, Timeout
+from derive.verify.solve import Solution, solve
 
 DEFAULT_TIMEOUT = 2.0        # seconds of wall clock per check
 MAX_TIMEOUT = 3600.0
@@ -64,10 +71,10 @@ class Checker:
     """Checks answers with `workers` warm processes; safe to call from many threads at once."""
 
     def __init__(self, workers: int = 1, problems=(), timeout: float = DEFAULT_TIMEOUT, *,
-                 max_jobs: int = sandbox.MAX_JOBS, max_rss_mb: float = sandbox.MAX_RSS_MB):
+                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB):
         self.problems = folders(problems)
         self.timeout = valid_timeout(timeout)
-        self.pool = sandbox.Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
+        self.pool = Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
         try:
             self.pool.zygote.start()         # now, while the caller is likely single-threaded (see sandbox)
         except OSError:
@@ -155,15 +162,15 @@ class Checker:
             return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
         out = self.pool.run(job_fn, (key, q.name, answer, format, bool(reveal)), timeout=seconds,
                             prepare=(prepare_fn, (key, q.name)))
-        if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
+        if isinstance(out, Ok) and isinstance(out.value, dict):
             return CheckResult(**base, **out.value)
-        if isinstance(out, sandbox.Timeout):
+        if isinstance(out, Timeout):
             return CheckResult(**base, verdict="undecided", diagnosis=("timeout",),
                                feedback=(f"the check took longer than {out.seconds:g} s and was stopped; "
                                          "write the answer in a simpler form",))
-        if isinstance(out, sandbox.Crashed) and isinstance(out.error, RAISED):
+        if isinstance(out, Crashed) and isinstance(out.error, RAISED):
             raise out.error
-        reason = out.reason if isinstance(out, sandbox.Crashed) else f"unexpected result {type(out).__name__}"
+        reason = out.reason if isinstance(out, Crashed) else f"unexpected result {type(out).__name__}"
         return CheckResult(**base, verdict="undecided", feedback=(f"the answer could not be evaluated ({reason})",))
 
 

@@ -16,14 +16,14 @@ import re
 
 import numpy as np
 
-from .. import symbolic as sy
-from ..errors import EvalError
-from ..notation import shape_text
-from ..numeric import evaluate
-from ..verify import rel_error
-from .diagnose import diagnose as diagnose_answer
-from .index import IndexForm
-from .reference import Points, Reference, secret_points
+from derive.errors import EvalError
+from derive.expr import matrix as sy
+from derive.expr.numeric import evaluate
+from derive.grading.diagnose import diagnose as diagnose_answer
+from derive.grading.index import IndexForm
+from derive.grading.reference import Points, Reference, secret_points
+from derive.notation.latex import shape_text
+from derive.verify.proof import rel_error
 
 TOLERANCE = 1e-6             # relative, at each point
 FIXED_POINTS = 4

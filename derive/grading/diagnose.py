@@ -7,12 +7,12 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
-from .. import mutants
-from .. import symbolic as sy
-from ..backprop import INTERNAL
-from ..notation import text
-from ..numeric import evaluate
-from ..verify import rel_error
+from derive.engine.backprop import INTERNAL
+from derive.expr import matrix as sy
+from derive.expr.numeric import evaluate
+from derive.grading import mutants
+from derive.notation.text import text
+from derive.verify.proof import rel_error
 
 
 def parts(e, kind):

@@ -14,17 +14,17 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from .. import kinds
-from ..backprop import INTERNAL, Result, internal_symbol
-from ..errors import AnswerError, EvalError, UnknownError
-from ..numeric import evaluate
-from ..problem import Problem, Quantity
-from ..verify import rel_error
-from .decide import FIXED_POINTS, TOLERANCE, _value, decide, warm
-from .job import Grader
-from .key import ProblemKey
-from .read import AnswerBuilder, indices, parse_answer
-from .reference import Points, reference
+from derive.engine.backprop import INTERNAL, Result, internal_symbol
+from derive.errors import AnswerError, EvalError, UnknownError
+from derive.expr.numeric import evaluate
+from derive.grading.decide import FIXED_POINTS, TOLERANCE, _value, decide, warm
+from derive.grading.job import Grader
+from derive.grading.key import ProblemKey
+from derive.grading.read import AnswerBuilder, indices, parse_answer
+from derive.grading.reference import Points, reference
+from derive.problem import kinds
+from derive.problem.load import Problem, Quantity
+from derive.verify.proof import rel_error
 
 EVAL_ERRORS = (EvalError, KeyError, ValueError, TypeError, ArithmeticError)
 

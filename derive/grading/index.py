@@ -16,10 +16,11 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from .. import mathparse as mp
-from .. import symbolic as sy
-from ..errors import AnswerError
-from ..numeric import Evaluator
+from derive.errors import AnswerError
+from derive.expr import functions as sy
+from derive.expr import matrix as mx
+from derive.expr.numeric import Evaluator
+from derive.notation import parser as mp
 
 _ENTRY = re.compile(r"(.+?)_\{?([a-z]{1,3})\}?")
 _DELTA = {"delta", "KroneckerDelta"}
@@ -288,7 +289,7 @@ class IndexForm:
         free = list(t.axes)
         if len(free) > sum(n > 1 for n in shape):
             raise self.fail(f"the answer has {len(free)} free indices ({', '.join(sorted(free))}) but the quantity "
-                            f"is {sy.show_shape(self.shape)}; sum over the others", self.tree)
+                            f"is {mx.show_shape(self.shape)}; sum over the others", self.tree)
         rows, cols = shape
         want = [a for a, n in (("row", rows), ("col", cols)) if n > 1]
         order = self.order(free, want, shape, t)
@@ -308,7 +309,7 @@ class IndexForm:
                 out[a] = fits[0]
                 left.remove(fits[0])
         if left:
-            raise self.fail(f"the free index {left[0]} labels no axis of the {sy.show_shape(self.shape)} quantity",
+            raise self.fail(f"the free index {left[0]} labels no axis of the {mx.show_shape(self.shape)} quantity",
                             self.tree)
         return out
 

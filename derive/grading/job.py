@@ -8,16 +8,23 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from .. import symbolic as sy
-from ..errors import AnswerError
-from ..properties import grade as grade_properties
-from .decide import decide, first_point, warm
-from .index import IndexForm
-from .key import ProblemKey
-from .read import AnswerBuilder, indices, interpreted, not_allowed, own_symbol, readings
-from .reference import reference
-from .result import INVALID_CODES
-from .shapes import grade_shape
+from derive.errors import AnswerError
+from derive.expr import matrix as sy
+from derive.grading.decide import decide, first_point, warm
+from derive.grading.index import IndexForm
+from derive.grading.key import ProblemKey
+from derive.grading.read import (
+    AnswerBuilder,
+    indices,
+    interpreted,
+    not_allowed,
+    own_symbol,
+    readings,
+)
+from derive.grading.reference import reference
+from derive.grading.result import INVALID_CODES
+from derive.grading.shapes import grade_shape
+from derive.verify.properties import grade as grade_properties
 
 
 def prepare(key: ProblemKey, qname: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .. import variants
-from ..errors import ProblemSpecError
-from ..problem import Problem, load_file
+from derive import variants
+from derive.errors import ProblemSpecError
+from derive.problem.load import Problem, load_file
 
 
 @dataclass(frozen=True)

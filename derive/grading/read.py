@@ -7,11 +7,14 @@ from fractions import Fraction
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from .. import mathparse as mp
-from .. import symbolic as sy
-from ..errors import AnswerError
-from ..notation import latex
-from ..problem import Problem
+from derive.errors import AnswerError
+from derive.expr import functions as fns
+from derive.expr import matrix as sy
+from derive.notation import build as reader
+from derive.notation import parser as mp
+from derive.notation import tokens
+from derive.notation.latex import latex
+from derive.problem.load import Problem
 
 
 def indices(q) -> tuple:
@@ -34,7 +37,7 @@ def readings(p: Problem, answer: str, fmt: str = "auto") -> list:
     return mp.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
 
 
-class AnswerBuilder(sy.Builder):
+class AnswerBuilder(reader.Builder):
     """The problem's builder, plus index names: P_i is the vector P when i is the quantity's free
     index (exact for entrywise formulas); with two indices (dP_j/dh_i, entry (j, i)) P_j is P 1ᵀ,
     P_i is 1 Pᵀ and delta_ij the identity, and every product is entrywise."""
@@ -106,7 +109,7 @@ class AnswerBuilder(sy.Builder):
 
     def power(self, a, b, node):
         if self.indices and a == sp.E and isinstance(b, MatrixExpr):      # e^{z_i}: entrywise
-            return sy.apply("exp", 0, b)
+            return fns.apply("exp", 0, b)
         return super().power(a, b, node)
 
     def matrix_function(self, name, args, node):
@@ -133,7 +136,7 @@ def echo(tree) -> sp.Expr:
         return f(*[echo(a) for a in tree.args]) if tree.args else sp.Symbol(tree.fn + "'" * tree.order)
     a, b = echo(tree.left), echo(tree.right)
     if tree.op == "^":
-        if b.is_Number and abs(b) > sy.MAX_EXPONENT:
+        if b.is_Number and abs(b) > reader.MAX_EXPONENT:
             raise ValueError("exponent too large")
         return sp.Pow(a, b, evaluate=False)
     return {"+": lambda: a + b, "-": lambda: a - b, "/": lambda: a / b}.get(tree.op, lambda: a * b)()
@@ -195,7 +198,7 @@ def not_allowed(p: Problem, q, tree, builder) -> list:
         c = canon(n.id)
         if c not in allowed and n.id not in p.scope.dims and n.id != "e":
             used[c] = n.id
-    return sorted(used.values(), key=sy._natural)
+    return sorted(used.values(), key=reader._natural)
 
 
 _SHAPE_SEP = re.compile(r"\s*(?:×|\\times|,|\bby\b|(?<=[\w)}\s])x(?=[\s\d({]))\s*")
@@ -203,8 +206,8 @@ _SHAPE_SEP = re.compile(r"\s*(?:×|\\times|,|\bby\b|(?<=[\w)}\s])x(?=[\s\d({]))\
 
 def shape_pieces(p: Problem, answer: str, fmt: str = "auto") -> list:
     """'1024 x 32', '(C, 28, 28)', '28 \times 28 \times C' -> [(offset, tree), ...], each bounded-parsed."""
-    if len(answer) > mp.MAX_LENGTH:
-        raise AnswerError(f"the answer is longer than {mp.MAX_LENGTH} characters", mp.MAX_LENGTH, code="too_complex")
+    if len(answer) > tokens.MAX_LENGTH:
+        raise AnswerError(f"the answer is longer than {tokens.MAX_LENGTH} characters", tokens.MAX_LENGTH, code="too_complex")
     m = re.fullmatch(r"\s*[(\[]?(.*?)[)\]]?\s*", answer, re.S)
     body, start = m.group(1), m.start(1)
     pieces, pos = [], 0

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import limits
-from .. import verify as V
-from ..backprop import Derivation, derive
-from ..numeric import evaluate
-from ..problem import Problem
-from .key import ProblemKey, resolve
+from derive.engine.backprop import Derivation, derive
+from derive.expr.numeric import evaluate
+from derive.grading.key import ProblemKey, resolve
+from derive.problem.load import Problem
+from derive.runtime import limits
+from derive.verify import instances as V
 
 FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n + 1)
 SECRET_POOL = 16            # secret points per problem; each answer is checked at some of them

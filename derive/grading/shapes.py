@@ -6,14 +6,14 @@ from itertools import permutations
 import numpy as np
 import sympy as sp
 
-from ..backprop import value_subs
-from ..errors import AnswerError
-from ..notation import text as show
-from ..numeric import evaluate
-from .read import AnswerBuilder, shape_pieces
-from .reference import Reference
-from .decide import fingerprint
-from .result import INVALID_CODES
+from derive.engine.backprop import value_subs
+from derive.errors import AnswerError
+from derive.expr.numeric import evaluate
+from derive.grading.decide import fingerprint
+from derive.grading.read import AnswerBuilder, shape_pieces
+from derive.grading.reference import Reference
+from derive.grading.result import INVALID_CODES
+from derive.notation.text import text as show
 
 
 def grade_shape(ref: Reference, r, answer: str, fmt: str) -> dict:

@@ -17,14 +17,29 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .. import kinds, sandbox
-from ..errors import UnknownError, UsageError
-from ..problem import Quantity
-from .checker import MAX_TIMEOUT, RAISED, Checker, default_checker, valid_timeout
-from .ecf import ancestors, ecf_job, ecf_prepare, node_of, step_job, step_node, step_prepare
-from .key import key_of
-from .reference import reference
-from .result import CheckResult
+from derive.errors import UnknownError, UsageError
+from derive.grading.checker import (
+    MAX_TIMEOUT,
+    RAISED,
+    Checker,
+    default_checker,
+    valid_timeout,
+)
+from derive.grading.ecf import (
+    ancestors,
+    ecf_job,
+    ecf_prepare,
+    node_of,
+    step_job,
+    step_node,
+    step_prepare,
+)
+from derive.grading.key import key_of
+from derive.grading.reference import reference
+from derive.grading.result import CheckResult
+from derive.problem import kinds
+from derive.problem.load import Quantity
+from derive.runtime.workers import Crashed, Ok
 
 
 @dataclass(frozen=True)
@@ -188,9 +203,9 @@ def ecf_run(checker: Checker, key, todo: tuple, format: str, seconds: float) -> 
     A pure function of (key, todo, format) whenever the note is ''."""
     out = checker.pool.run(ecf_job, (key, todo, format), timeout=min(MAX_TIMEOUT, seconds * (1 + len(todo))),
                            prepare=(ecf_prepare, (key,)))
-    if isinstance(out, sandbox.Ok) and isinstance(out.value, dict):
+    if isinstance(out, Ok) and isinstance(out.value, dict):
         return out.value, ""
-    if isinstance(out, sandbox.Crashed) and isinstance(out.error, RAISED):
+    if isinstance(out, Crashed) and isinstance(out.error, RAISED):
         raise out.error
     return {}, "whether it follows from your earlier answers could not be checked in time"
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from .. import cliutil
-from . import graph as gr
-from . import sheet
-from .roster import render_roster
-from .svg import svg
+
+from derive.render import graph as gr
+from derive.render import sheet
+from derive.render.roster import render_roster
+from derive.render.svg import svg
+from derive.runtime import commandline as cliutil
 
 
 def cmd_sheet(args) -> int:

@@ -16,13 +16,12 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import _coeff_isneg
 
-from .. import symbolic as sy
-from .. import notation as pr
-from ..errors import UnsupportedError
-from ..problem import Problem
-from .templates import Tex, render_template
-
-
+from derive.errors import UnsupportedError
+from derive.expr import functions as sy
+from derive.notation import latex as pr
+from derive.notation import text as tn
+from derive.problem.load import Problem
+from derive.render.templates import Tex, render_template
 
 PARAMETER_PREFIXES = ("w", "W", "b", "gamma", "beta", "theta")
 
@@ -69,7 +68,7 @@ class Node:
         if self.kind == "op":
             return pr.op_text(self.op, self.param)
         if self.kind == "constant":
-            return pr.text(self.param)
+            return tn.text(self.param)
         return self.name
 
     @property

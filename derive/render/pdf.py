@@ -15,8 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .. import cliutil
-from ..errors import LatexError, RenderError
+from derive.errors import LatexError, RenderError
+from derive.runtime import commandline as cliutil
 
 INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get the PDF, e.g. on Debian: "
                 "apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-pictures")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import variants
-from ..pipeline import solve
-from .graph import Tex
-from .sheet import Header, problem_context, render_template, resolve
+from derive import variants
+from derive.render.graph import Tex
+from derive.render.sheet import Header, problem_context, resolve
+from derive.render.templates import render_template
+from derive.verify.solve import solve
 
 
 def roster_parts(names, roster_csv, questions: bool = True, salt=None, all_: bool = False, extra=None) -> list:

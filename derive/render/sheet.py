@@ -14,15 +14,15 @@ from pathlib import Path
 
 import sympy as sp
 
-from .. import cliutil
-from .. import notation as pr
-from ..backprop import forward_subs
-from ..errors import HeaderError, LatexError, RenderError
-from ..pipeline import solve
-from ..problem import catalogue
-from . import graph as gr
-from .pdf import INSTALL_HINT, compile_pdf, log_excerpt, tex_engine  # noqa: F401 (log_excerpt: re-exported)
-from .templates import Tex, escape_tex, render_template, templates_dir  # noqa: F401 (the API)
+from derive.engine.backprop import forward_subs
+from derive.errors import HeaderError, LatexError, RenderError
+from derive.notation import latex as pr
+from derive.problem.load import catalogue
+from derive.render import graph as gr
+from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
+from derive.render.templates import Tex, escape_tex, render_template
+from derive.runtime import commandline as cliutil
+from derive.verify.solve import solve
 
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
 CLOSED_MAX_NODES = 400   # a step's closed form bigger than this (SymPy tree nodes) even simplified is not printed

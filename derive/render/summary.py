@@ -7,8 +7,8 @@ import functools
 
 import jinja2
 
-from ..summary import ClassSummary
-from .sheet import templates_dir
+from derive.batch.statistics import ClassSummary
+from derive.render.templates import templates_dir
 
 VERDICTS = ("correct", "incorrect", "invalid", "undecided")
 

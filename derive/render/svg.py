@@ -15,8 +15,8 @@ import re
 import jinja2
 import markupsafe
 
-from . import graph as gr
-from .templates import templates_dir
+from derive.render import graph as gr
+from derive.render.templates import templates_dir
 
 PX_PER_CM = 46
 MARGIN = 34

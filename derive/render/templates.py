@@ -6,7 +6,7 @@ import functools
 import re
 from pathlib import Path
 
-from ..errors import RenderError
+from derive.errors import RenderError
 
 
 class Tex(str):
@@ -36,7 +36,7 @@ def templates_dir() -> Path:
 
 @functools.lru_cache(maxsize=2)
 def environment(escape: bool = True):
-    import jinja2                      # here, not at the top: `derive check` never renders
+    import jinja2  # here, not at the top: `derive check` never renders
     import markupsafe
 
     def finalize(v):

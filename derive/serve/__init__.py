@@ -9,8 +9,8 @@ import argparse
 import dataclasses
 import socket
 
-from ..errors import DeriveError
-from . import commands
+from derive.errors import DeriveError
+from derive.serve import commands
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
@@ -30,7 +30,7 @@ def cmd_serve(args) -> int:
     try:                       # the optional extra: imported only when a server starts
         import uvicorn
 
-        from . import app as app_mod
+        from derive.serve import app as app_mod
     except ModuleNotFoundError as e:
         raise DeriveError(f"derive serve needs the web extra (missing module {e.name!r}): "
                           "pip install 'derive[serve]'") from None

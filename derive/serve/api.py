@@ -13,16 +13,22 @@ import re
 import threading
 from pathlib import Path
 
-from .. import notation as pr
-from ..errors import AnswerError, ProblemSpecError, UnknownError, Unsolvable, UnsupportedError
-from ..grading import DEFAULT_TIMEOUT, Checker, CheckResult
-from ..grading.read import parse_answer, shape_pieces
-from ..limits import TimeLimit
-from ..pipeline import Solution, solve
-from ..problem import Problem, catalogue
-from ..render.svg import svg
-from ..variants import variant_of
-from .preview import tree_latex
+from derive.errors import (
+    AnswerError,
+    ProblemSpecError,
+    UnknownError,
+    Unsolvable,
+    UnsupportedError,
+)
+from derive.grading import DEFAULT_TIMEOUT, Checker, CheckResult
+from derive.grading.read import parse_answer, shape_pieces
+from derive.notation import latex as pr
+from derive.problem.load import Problem, catalogue
+from derive.render.svg import svg
+from derive.runtime.limits import TimeLimit
+from derive.serve.preview import tree_latex
+from derive.variants import variant_of
+from derive.verify.solve import Solution, solve
 
 FORMATS = ("auto", "text", "latex")
 

@@ -30,9 +30,9 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import UnknownError, Unsolvable
-from ..grading.checker import valid_timeout
-from .api import FORMATS, Catalogue, make_checker
+from derive.errors import UnknownError, Unsolvable
+from derive.grading.checker import valid_timeout
+from derive.serve.api import FORMATS, Catalogue, make_checker
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 16 * 1024          # bytes in one request body

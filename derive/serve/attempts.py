@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DeriveError
+from derive.errors import DeriveError
 
 PG_LOCK = 0x64657269          # the advisory lock id the migrations take ("deri")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import DeriveError
+from derive.errors import DeriveError
 
 SECRET_HELP = ("the file holding the server's secret that signs the tokens (default derive-secret.key, "
                "created on first use; or set DERIVE_SECRET). Keep it out of the database and of backups you share")
@@ -33,16 +33,16 @@ def make_course(args, solutions: bool):
         if args.db or args.instructor_token:
             raise DeriveError("--db and --instructor-token need --roster or --lti (students to store attempts of)")
         return None
-    from .attempts import Store
-    from .course import Course
-    from .students import Roster, Tokens, load_secret
+    from derive.serve.attempts import Store
+    from derive.serve.course import Course
+    from derive.serve.students import Roster, Tokens, load_secret
     if args.instructor_token is not None and len(args.instructor_token) < 16:
         raise DeriveError("--instructor-token must be at least 16 characters")
     tokens = Tokens(load_secret(args.secret_file))
     roster = Roster.read(args.roster, args.salt) if args.roster else None
     lti = None
     if args.lti:
-        from .lti import Tool
+        from derive.serve.lti import Tool
         lti = Tool.from_file(args.lti, roster)
     store = Store(args.db or "derive.sqlite")
     course = Course(tokens, store, roster, args.salt, lti, solutions, args.instructor_token or "")
@@ -53,7 +53,7 @@ def make_course(args, solutions: bool):
 
 def started(course, url: str) -> str:
     """The start-up lines about the course: students, store, the dashboard's link."""
-    from .students import link
+    from derive.serve.students import link
     token = course.instructor_token or course.tokens.make("instructor", "instructor", days=7)
     who = f"{len(course.roster.students)} students on the roster" if course.roster else "students from the LMS"
     return (f"course: {who}; attempts in {course.store.url.split('@')[-1]}\n"
@@ -61,14 +61,14 @@ def started(course, url: str) -> str:
 
 
 def cmd_attempts(args) -> int:
-    from .export import cmd_export
+    from derive.serve.export import cmd_export
     if not args.db.startswith(("postgresql://", "postgres://")) and not Path(args.db.removeprefix("sqlite:///")).is_file():
         raise DeriveError(f"--db {args.db}: no such database file")
     return cmd_export(args)
 
 
 def register_cli(subparsers) -> None:
-    from .students import register_links
+    from derive.serve.students import register_links
     register_links(subparsers, SECRET_HELP)
     p = subparsers.add_parser(
         "attempts", help="the attempts a course server stored",

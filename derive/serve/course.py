@@ -22,12 +22,12 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 
-from ..grade import meaning_key
-from ..variants import Student, seed_for
-from . import dashboard
-from .app import STATIC, ApiError, _json, read_answer
-from .attempts import Attempt, Store
-from .students import Roster, TokenError, Tokens, bearer
+from derive.batch.run import meaning_key
+from derive.variants import Student, seed_for
+from derive.serve import dashboard
+from derive.serve.app import STATIC, ApiError, _json, read_answer
+from derive.serve.attempts import Attempt, Store
+from derive.serve.students import Roster, TokenError, Tokens, bearer
 
 KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,100}\Z")        # an Idempotency-Key
 SURROGATE = re.compile("[\ud800-\udfff]")

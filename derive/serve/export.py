@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import DeriveError
+from derive.errors import DeriveError
 
 COLUMNS = ("student", "problem", "variant", "quantity", "answer", "attempt", "submitted", "checked_verdict",
            "checked_score")
@@ -84,7 +84,7 @@ def export(store, output: str | None, mode: str = "all") -> int:
 
 
 def cmd_export(args) -> int:
-    from .attempts import Store
+    from derive.serve.attempts import Store
     store = Store(args.db)
     try:
         n = export(store, args.output, "best" if args.best else "last" if args.last else "all")

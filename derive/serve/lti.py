@@ -42,8 +42,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from ..errors import DeriveError
-from .students import TokenError, link
+from derive.errors import DeriveError
+from derive.serve.students import TokenError, link
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

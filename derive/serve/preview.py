@@ -8,8 +8,8 @@ number literals.
 """
 from __future__ import annotations
 
-from .. import mathparse as mp
-from ..notation import name_latex
+from derive.notation import parser as mp
+from derive.notation.latex import name_latex
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4}
 _ATOM = 5

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from ..errors import DeriveError
-from ..variants import Student, read_roster
+from derive.errors import DeriveError
+from derive.variants import Student, read_roster
 
 MAX_TOKEN = 1024                   # characters: anything longer is junk
 DEFAULT_DAYS = 200                 # a personal link lasts a semester and a bit

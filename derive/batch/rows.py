@@ -1,0 +1,141 @@
+"""A batch's input rows: CSV, JSONL or one student's answer file, streamed.
+
+Reading never fails on what a row holds: a row that cannot be graded (a missing column, an empty
+answer, a line that is not JSON) carries its reason. Only an unusable file raises InputError.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from derive.batch import answer_file as submission
+from derive.errors import InputError
+
+REQUIRED = ("student", "problem", "quantity", "answer")
+OPTIONAL = ("variant", "max_score")
+MAX_ANSWER_FILE = 16 << 20      # bytes: an answer file is one student's homework
+FIELD_LIMIT = 64 << 20          # csv's own limit (128 KiB) would end the batch at one long answer
+
+
+@dataclass(frozen=True)
+class Row:
+    index: int                  # 0-based position in the input
+    fields: dict                # the input columns, as text
+    error: str = ""             # why the row cannot be graded (empty when it can)
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    kind: str                   # csv | jsonl | answers
+    columns: tuple              # the input's columns, in order (the report keeps them)
+    student: str = ""           # answers files: whose they are
+
+
+def open_source(path, student: str | None = None) -> Source:
+    """Check that the input is usable (InputError saying what is wrong if not)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    kind = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(path.suffix.lower(), "answers")
+    if kind == "answers":
+        if path.stat().st_size > MAX_ANSWER_FILE:
+            raise InputError(f"{path} is larger than {MAX_ANSWER_FILE >> 20} MB; an answer file holds one "
+                             "student's answers (use .csv or .jsonl for a class)")
+        if not submission.read(_text(path)):
+            raise InputError(f"{path} holds no answers: expected `[problem]` lines and `QUANTITY: ANSWER` "
+                             "lines (see `derive template`), or a .csv / .jsonl file")
+        return Source(path, kind, REQUIRED, student or path.stem)
+    with _open(path) as f:
+        if kind == "csv":
+            header = next(csv.reader(f), None)
+            columns = tuple(c.strip() for c in header) if header else ()
+        else:
+            first = next((line for line in f if line.strip()), "")
+            try:
+                obj = json.loads(first) if first else None
+            except ValueError:
+                obj = None
+            if first and not isinstance(obj, dict):
+                raise InputError(f"{path}: the first line is not a JSON object; a .jsonl file holds one "
+                                 "object per line, e.g. {\"student\": ..., \"problem\": ..., ...}")
+            columns = tuple(obj) if obj else ()
+    if not columns or not any(columns):
+        raise InputError(f"{path} is empty: expected a header with the columns {', '.join(REQUIRED)}")
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        shown = ", ".join(c[:40] for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
+        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                         f"the file has: {shown} (needed: {', '.join(REQUIRED)}; optional: "
+                         f"{', '.join(OPTIONAL)})")
+    return Source(path, kind, columns)
+
+
+def _open(path: Path):
+    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _text(path: Path) -> str:
+    with _open(path) as f:
+        return f.read(MAX_ANSWER_FILE)
+
+
+def rows(src: Source) -> Iterator[Row]:
+    """The input's rows, in order; a row that cannot be graded carries its reason in `error`."""
+    if src.kind == "answers":
+        for i, a in enumerate(submission.read(_text(src.path))):
+            yield _row(i, {"student": src.student, "problem": a.problem, "quantity": a.quantity,
+                           "answer": a.answer}, a.error)
+        return
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    with _open(src.path) as f:
+        if src.kind == "csv":
+            reader = csv.reader(f)
+            next(reader, None)
+            i = 0
+            for values in reader:
+                if values:                      # a blank line is not a row
+                    yield _row(i, dict(zip(src.columns, values)))
+                    i += 1
+            return
+        i = 0
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                yield Row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
+            else:
+                if isinstance(obj, dict):
+                    yield _row(i, {k: _as_text(v) for k, v in obj.items()})
+                else:
+                    yield Row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+            i += 1
+
+
+def _as_text(v) -> str:
+    if isinstance(v, str):
+        return v
+    return "" if v is None else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+
+
+def _row(i: int, fields: dict, error: str = "") -> Row:
+    missing = [c for c in REQUIRED if c not in fields]
+    if not error and missing:
+        error = f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+    elif not error and not fields["answer"].strip():
+        error = "the answer is empty"
+    return Row(i, fields, error)
+
+
+def digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,73 @@
+"""The matrix vocabulary every stage speaks: shapes, ones-vectors, broadcasting and its adjoint,
+sums of entries, the Hadamard product of scalars and matrices."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+
+class OnesVector:
+    """\\mathbf{1} without a size: a ones-vector sized by the product it stands in (1ᵀX sums X's
+    rows, X1 its columns); anywhere else it is the number 1 (1 - σ is entrywise)."""
+
+    def __init__(self, row: bool = False, sign: int = 1):
+        self.row, self.sign = row, sign
+
+    def transposed(self):
+        return OnesVector(not self.row, self.sign)
+
+
+def shape_of(e) -> tuple | None:
+    return e.shape if isinstance(e, MatrixExpr) else None
+
+
+def show_shape(shape) -> str:
+    return "scalar" if shape is None else f"{shape[0]}×{shape[1]}"
+
+
+def ones(rows, cols):
+    return sp.OneMatrix(rows, cols)
+
+
+def broadcast(e, shape):
+    """e (scalar, 1x1, row or column) stretched to `shape` with ones-vectors."""
+    if shape is None or shape_of(e) == shape:
+        return e
+    if not isinstance(e, MatrixExpr):
+        return e * ones(*shape)
+    r, c = e.shape
+    if r == 1 and shape[0] != 1:
+        e = ones(shape[0], 1) * e
+    if c == 1 and shape[1] != 1:
+        e = e * ones(1, shape[1])
+    return e
+
+
+def total(e):
+    """Sum of all entries, as a 1x1 matrix."""
+    r, c = e.shape
+    if r != 1:
+        e = ones(1, r) * e
+    if c != 1:
+        e = e * ones(c, 1)
+    return e
+
+
+def reduce_to(g, shape):
+    """The adjoint of a broadcast: sum g over the stretched axes so it has `shape`."""
+    if shape is None:
+        return g
+    r, c = shape
+    if g.shape[0] != r:
+        g = ones(1, g.shape[0]) * g
+    if g.shape[1] != c:
+        g = g * ones(g.shape[1], 1)
+    return g
+
+
+def hadamard(*factors):
+    mats = [f for f in factors if isinstance(f, MatrixExpr)]
+    if not mats:
+        return sp.Mul(*factors)
+    scal = sp.Mul(*[f for f in factors if not isinstance(f, MatrixExpr)])
+    return scal * (mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats))

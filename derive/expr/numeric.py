@@ -1,0 +1,271 @@
+"""Numbers for SymPy trees: a small allow-listed evaluator over numpy (no lambdify).
+
+Every value is a float or a 2-D array. Named functions (activations, and random stand-ins for
+abstract ones) are scalar SymPy bodies in symbolic.x_, evaluated by the same walker.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import sympy as sp
+
+from derive.errors import EvalError
+from derive.expr import functions as sy
+from derive.runtime import limits
+from derive.runtime.memo import IdMemo
+
+# what a student may have written, for the class names SymPy gives it
+_WORDS = {"ImaginaryUnit": "the imaginary unit (a square root of a negative number)",
+          "ComplexInfinity": "a division by zero", "NaN": "an undefined number", "Infinity": "infinity",
+          "NegativeInfinity": "minus infinity", "Integral": "an integral", "Derivative": "a derivative",
+          "Limit": "a limit"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _derivative(body: sp.Expr, order: int) -> sp.Expr:
+    """sympy.diff of a stand-in body, once per (body, order) in the process."""
+    return sp.diff(body, sy.x_, order)
+
+
+@functools.lru_cache(maxsize=256)
+def _activation(name: str, order: int) -> sp.Expr:
+    return sy.activation_derivative(name, order)
+
+
+_DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
+
+
+class Evaluator:
+    def __init__(self, env: dict, dims: dict, functions: dict | None = None):
+        self.env = env                       # name -> float | ndarray
+        self.dims = _DIM_NAMES(dims)         # dimension name -> int
+        self.functions = functions or {}     # abstract name -> body in x_
+
+    def body(self, fname: str, order: int) -> sp.Expr:
+        if fname in self.functions:
+            return _derivative(self.functions[fname], order)
+        if fname in sy.ACTIVATIONS:
+            return _activation(fname, order)
+        raise EvalError(f"no values for function {fname}")
+
+    def size(self, d) -> int:
+        v = self(d)
+        return int(round(float(v)))
+
+    def __call__(self, e):
+        if isinstance(e, (int, float)):
+            return float(e)
+        if e.is_Number:
+            return float(e)
+        limits.check()
+        method = getattr(self, f"_{type(e).__name__}", None)
+        if method is None:
+            if e is sp.E:
+                return float(np.e)
+            if isinstance(e, sp.Heaviside):
+                return np.where(np.asarray(self(e.args[0])) > 0, 1.0, 0.0)
+            what = _WORDS.get(type(e).__name__, f"this kind of expression ({type(e).__name__})")
+            raise EvalError(f"it contains {what}, which has no value here")
+        return method(e)
+
+    # leaves
+    def _Symbol(self, e):
+        name = e.name
+        if e == sy.x_:
+            return self.env["__x"]
+        if name in self.env:
+            v = self.env[name]
+            return float(v[0, 0]) if isinstance(v, np.ndarray) and v.shape == (1, 1) else v
+        if name in self.dims:
+            return float(self.dims[name])
+        raise EvalError(_no_value(name))
+
+    def _MatrixSymbol(self, e):
+        name = e.name
+        if name not in self.env:
+            raise EvalError(_no_value(name))
+        return np.asarray(self.env[name], dtype=float).reshape(self.size(e.shape[0]), self.size(e.shape[1]))
+
+    def _OneMatrix(self, e):
+        return np.ones((self.size(e.shape[0]), self.size(e.shape[1])))
+
+    def _ZeroMatrix(self, e):
+        return np.zeros((self.size(e.shape[0]), self.size(e.shape[1])))
+
+    def _Identity(self, e):
+        return np.eye(self.size(e.shape[0]))
+
+    # scalar algebra (entrywise on arrays)
+    def _Add(self, e):
+        return sum((self(a) for a in e.args[1:]), self(e.args[0]))
+
+    def _Mul(self, e):
+        out = self(e.args[0])
+        for a in e.args[1:]:
+            out = out * self(a)
+        return out
+
+    def _Pow(self, e):
+        b, p = self(e.args[0]), self(e.args[1])
+        return np.power(b, p)
+
+    def _exp(self, e):
+        return np.exp(self(e.args[0]))
+
+    def _log(self, e):
+        return np.log(self(e.args[0]))
+
+    def _tanh(self, e):
+        return np.tanh(self(e.args[0]))
+
+    def _cosh(self, e):
+        return np.cosh(self(e.args[0]))
+
+    def _sinh(self, e):
+        return np.sinh(self(e.args[0]))
+
+    def _sech(self, e):
+        return 1 / np.cosh(self(e.args[0]))
+
+    def _csch(self, e):
+        return 1 / np.sinh(self(e.args[0]))
+
+    def _coth(self, e):
+        return 1 / np.tanh(self(e.args[0]))
+
+    def _asinh(self, e):
+        return np.arcsinh(self(e.args[0]))
+
+    def _acosh(self, e):
+        return np.arccosh(self(e.args[0]))
+
+    def _atanh(self, e):
+        return np.arctanh(self(e.args[0]))
+
+    def _acoth(self, e):
+        return np.arctanh(1 / np.asarray(self(e.args[0]), dtype=float))
+
+    def _floor(self, e):
+        return np.floor(self(e.args[0]))
+
+    def _ceiling(self, e):
+        return np.ceil(self(e.args[0]))
+
+    def _Min(self, e):
+        return functools.reduce(np.minimum, [np.asarray(self(a), dtype=float) for a in e.args])
+
+    def _Abs(self, e):
+        return np.abs(self(e.args[0]))
+
+    def _Max(self, e):
+        return functools.reduce(np.maximum, [np.asarray(self(a), dtype=float) for a in e.args])
+
+    def _sign(self, e):
+        return np.sign(self(e.args[0]))
+
+    def _Fn(self, e):
+        return self.scalar_function(e.fname, e.order, self(e.args[2]))
+
+    def scalar_function(self, fname, order, x):
+        body = self.body(fname, order)
+        saved = self.env.get("__x")
+        self.env["__x"] = x
+        try:
+            out = self(body)
+        finally:
+            if saved is None:
+                self.env.pop("__x", None)
+            else:
+                self.env["__x"] = saved
+        return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
+
+    # matrix algebra
+    def _MatAdd(self, e):
+        return self._Add(e)
+
+    def _MatMul(self, e):
+        out = None
+        for a in e.args:
+            v = self(a)
+            if out is None:
+                out = v
+            elif np.ndim(out) == 0 or np.ndim(v) == 0:
+                out = out * v
+            else:
+                if out.shape[1] != v.shape[0]:
+                    raise EvalError(f"matrix product of {out.shape} and {v.shape}")
+                out = out @ v
+        return out
+
+    def _HadamardProduct(self, e):
+        return self._Mul(e)
+
+    def _MatPow(self, e):
+        base, p = np.asarray(self(e.args[0]), dtype=float), self(e.args[1])
+        if np.ndim(base) == 0 or base.shape == (1, 1):
+            return np.power(base, p)
+        if float(p) != int(p) or base.shape[0] != base.shape[1]:
+            raise EvalError(f"matrix power {p} of a {base.shape} matrix")
+        return np.linalg.matrix_power(base, int(p))
+
+    def _HadamardPower(self, e):
+        return np.power(self(e.args[0]), self(e.args[1]))
+
+    def _Transpose(self, e):
+        return np.asarray(self(e.arg)).T
+
+    def _Apply(self, e):
+        return self.scalar_function(e.fname, e.order, np.asarray(self(e.arg), dtype=float))
+
+    def _Softmax(self, e):
+        z = np.asarray(self(e.arg), dtype=float)
+        z = np.exp(z - z.max())
+        return z / z.sum()
+
+    def _DiagMatrix(self, e):
+        return np.diag(np.asarray(self(e.args[0])).ravel())
+
+    def _MatrixElement(self, e):
+        m = self(e.args[0])
+        return m[int(self(e.args[1])), int(self(e.args[2]))]
+
+    def _KroneckerDelta(self, e):
+        return 1.0 if self(e.args[0]) == self(e.args[1]) else 0.0
+
+    def _Piecewise(self, e):
+        for expr, cond in e.args:
+            if cond == sp.true or bool(self.condition(cond)):
+                return self(expr)
+        raise EvalError("no branch of a piecewise expression applies")
+
+    def condition(self, c):
+        ops = {sp.Eq: np.equal, sp.Ne: np.not_equal, sp.Lt: np.less, sp.Le: np.less_equal,
+               sp.Gt: np.greater, sp.Ge: np.greater_equal}
+        if type(c) in ops:
+            return ops[type(c)](self(c.args[0]), self(c.args[1]))
+        if isinstance(c, sp.And):
+            return all(self.condition(a) for a in c.args)
+        raise EvalError(f"cannot evaluate condition {c}")
+
+
+def _no_value(name: str) -> str:
+    m = re.fullmatch(r"d(\w+)/d\1", name)
+    if m:
+        return f"{name} is 1 (a quantity's derivative with respect to itself); write 1"
+    return f"{name} has no value in this problem; write it in the problem's inputs and named gradients"
+
+
+def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
+    with np.errstate(all="ignore"):
+        return Evaluator(env, dims, functions)(expr)
+
+
+def rel_error(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return float("inf")
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    diff = np.linalg.norm(a - b)
+    return float(diff / scale) if scale > 1e-12 else float(diff)

@@ -1,0 +1,322 @@
+"""Notation (how names and expressions are written): a LatexPrinter subclass (TA notation) and a plain-text printer that reads back in."""
+from __future__ import annotations
+
+import functools
+import re
+
+import sympy as sp
+from sympy.core.function import _coeff_isneg
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from derive.notation.text import (
+    broadcast_operand,
+    join_terms,
+    scalar_factors,
+    split_ones,
+    strip_broadcast,
+    text,
+)
+
+GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
+SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
+           "_x": "x", "relu": r"\operatorname{ReLU}", "softplus": r"\operatorname{softplus}",
+           "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sqrt": r"\operatorname{sqrt}",
+           "abs": r"\operatorname{abs}"}
+
+
+def name_latex(name: str) -> str:
+    """w1 -> w_{1}, delta3 -> \\delta_{3}, dL/dh3 -> \\frac{\\partial L}{\\partial h_{3}}, d_H -> d_{H}."""
+    name = name.rstrip("@")   # backprop.INTERNAL: the engine's own-shape copy of a gradient name
+    if name in SPECIAL:
+        return SPECIAL[name]
+    m = re.fullmatch(r"d([A-Za-z]\w*)/d([A-Za-z]\w*)", name)
+    if m:
+        return rf"\frac{{\partial {name_latex(m[1])}}}{{\partial {name_latex(m[2])}}}"
+    if "_" in name:                 # d_H -> d_{H}, n_in -> n_{\mathrm{in}}, shape_A -> \mathrm{shape}_{A}
+        base, _, sub = name.partition("_")
+        if not (re.fullmatch(r"[A-Za-z]+", base) and re.fullmatch(r"[A-Za-z0-9]+", sub)):
+            return r"\mathrm{" + _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name).replace("_", r"\_") + "}"
+        word = len(base) > 1 and base not in GREEK and base not in SPECIAL
+        base = rf"\mathrm{{{base}}}" if word else name_latex(base)
+        sub = sub if len(sub) == 1 or sub.isdigit() else rf"\mathrm{{{sub}}}"
+        return f"{base}_{{{sub}}}"
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)?", name)
+    if not m:
+        return _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name)
+    base, sub = m[1], m[2]
+    base = f"\\{base}" if base in GREEK else SPECIAL.get(base, base)
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+_TEX_ESCAPES = {"\\": r"\backslash{}", "~": r"\sim{}"} | {c: "\\" + c for c in "{}$&#%"}  # math mode
+_TEX_UNSAFE = re.compile(r"[\\{}$&#%~]")     # a name from a problem file is text, never a TeX command
+
+
+def _cheap_precedence(item):
+    """SymPy's precedence of a matrix product asks could_extract_minus_sign, which rewrites the
+    product canonically (slow on an answer's long matrix expressions); a product's place is known."""
+    if isinstance(item, sp.HadamardProduct):
+        return PRECEDENCE["Mul"]
+    if isinstance(item, sp.MatMul):
+        coeff = item.args[0]
+        return PRECEDENCE["Add"] if getattr(coeff, "is_number", False) and coeff.is_negative else PRECEDENCE["Mul"]
+    if isinstance(item, sp.MatAdd):
+        return PRECEDENCE["Add"]
+    return None
+
+
+def _plain_transpose(e) -> bool:
+    """W^T of a named matrix needs no parentheses as a factor (but does under a power: no double superscript)."""
+    return isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol)
+
+
+def _scaled(e) -> bool:
+    """A Hadamard product with a broadcast 1x1 factor prints as a product (lambda w): no parentheses in a product."""
+    return isinstance(e, sp.HadamardProduct) and bool(scalar_factors(e)[0])
+
+
+class Printer(LatexPrinter):
+    """TA notation: ⊙, ^⊤, σ'(Z_2), named gradients as fractions, 1 for ones-vectors."""
+
+    def _print_MatMul(self, expr):
+        """SymPy's own, without the canonical rewriting its sign test does (see _cheap_precedence);
+        broadcasting is implicit, as in the text form: 1_N b^T is b^T, 1_N 1_N^T X is 1_N^T X."""
+        inner = broadcast_operand(expr)
+        if inner is not None:
+            return self._print(inner)
+        coeff, mats = expr.as_coeff_matrices()
+        mats = strip_broadcast(split_ones(list(mats)))
+        args = ([coeff] if coeff != 1 else []) + mats
+        neg = getattr(args[0], "is_number", False) and args[0].is_negative
+        if neg:
+            args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
+        level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
+        body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
+                        else self.parenthesize(a, level, False) for a in args)
+        return "- " + body if neg else body
+
+    def parenthesize(self, item, level, is_neg=False, strict=False):
+        inner = broadcast_operand(item)
+        item = item if inner is None else inner
+        prec = _cheap_precedence(item)
+        if prec is None:
+            return super().parenthesize(item, level, is_neg, strict)
+        if prec < level or (not strict and prec <= level):
+            return self._add_parens(self._print(item))
+        return self._print(item)
+
+    def _print_Symbol(self, expr, style="plain"):
+        return name_latex(expr.name)
+
+    def _print_MatrixSymbol(self, expr):
+        return name_latex(expr.name)
+
+    def _function(self, fname, order, arg):
+        if fname == "relu" and order == 1:
+            return rf"\mathbb{{1}}\left[{self._print(arg)} > 0\right]"
+        primes = "'" * order
+        return rf"{name_latex(fname)}{primes}\left({self._print(arg)}\right)"
+
+    def _print_Fn(self, expr):
+        return self._function(expr.fname, expr.order, expr.args[2])
+
+    def _print_Apply(self, expr):
+        return self._function(expr.fname, expr.order, expr.arg)
+
+    def _print_Softmax(self, expr):
+        return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
+
+    def _print_HadamardProduct(self, expr):
+        """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
+        scalars, rest = scalar_factors(expr)
+        body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
+        if not scalars:
+            return body
+        body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        return " ".join(self.parenthesize(s, 50) for s in scalars) + " " + body
+
+    def _print_MatAdd(self, expr):
+        """Positive terms first, as the text form: p - y, not -y + p."""
+        return join_terms(expr, self._print, self._add_parens, "- ")
+
+    def _print_HadamardPower(self, expr):
+        base, p = expr.args
+        if p == -1:
+            return rf"1 \oslash {self.parenthesize(base, 1000, strict=True)}"
+        if p.is_Integer and p > 0:
+            return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ {p}}}"
+        return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
+
+    def _print_Transpose(self, expr):
+        return rf"{self.parenthesize(expr.arg, 1000, strict=True)}^{{\top}}"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
+
+    def _print_OneMatrix(self, expr):
+        r, c = expr.shape
+        if r == 1:
+            return rf"\mathbf{{1}}_{{{self._print(c)}}}^{{\top}}"
+        if c == 1:
+            return rf"\mathbf{{1}}_{{{self._print(r)}}}"
+        return rf"\mathbf{{1}}_{{{self._print(r)} \times {self._print(c)}}}"
+
+    def _print_DiagMatrix(self, expr):
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_MatrixElement(self, expr):
+        parent, i, j = expr.args
+        idx = [self._print(k) for k, n in ((i, parent.shape[0]), (j, parent.shape[1])) if n != 1]
+        return f"{name_latex(str(parent))}_{{{''.join(idx)}}}"
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        return rf"\delta_{{{self._print(expr.args[0])}{self._print(expr.args[1])}}}"
+
+    def _print_Heaviside(self, expr, exp=None):
+        return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
+
+
+def latex(expr) -> str:
+    try:
+        return _latex_cached(expr)
+    except TypeError:                    # unhashable: print directly
+        return Printer({"mul_symbol": None}).doprint(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _latex_cached(expr) -> str:
+    return Printer({"mul_symbol": None}).doprint(expr)
+
+
+def shape_latex(shape) -> str:
+    if shape is None:
+        return r"\mathbb{R}"
+    return rf"\mathbb{{R}}^{{{latex(shape[0])} \times {latex(shape[1])}}}"
+
+
+def shape_text(shape) -> str | None:
+    return None if shape is None else f"{text(shape[0])}×{text(shape[1])}"
+
+
+# ---- sheet helpers: line breaking, numbers, graph operator labels -------------------------------
+_CMD_WIDTH = {r"\odot": 1, r"\oslash": 1, r"\top": 1, r"\times": 1, r"\cdot": 1, r"\circ": 1, r"\sum": 1}
+
+
+def visible_width(tex: str) -> float:
+    """A rough count of the glyphs a LaTeX math string prints (for deciding where to break)."""
+    s = re.sub(r"\\(left|right)\b|\\(mathbf|mathbb|operatorname|mathrm|hat)\b", "", tex)
+    s = re.sub(r"\\frac\{\\partial ([^{}]*(?:\{[^{}]*\})?)\}\{\\partial ([^{}]*(?:\{[^{}]*\})?)\}",
+               lambda m: "d" + (m[1] if len(m[1]) > len(m[2]) else m[2]), s)
+    s = re.sub(r"\\(odot|times|cdot)\b|(?<=[^{(\s])\s*[-+=]", "xxx", s)   # binary operators carry space
+    s = re.sub(r"\\[A-Za-z]+", "x", s)              # \sigma, \epsilon: one glyph each
+    s = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "." * max(1, len(m[1]) // 2), s)   # scripts are small
+    s = re.sub(r"[{}\s]", "", s)
+    return float(len(s))
+
+
+def _terms(expr):
+    """The top-level summands of expr as (negative, term) with the sign taken out, or None."""
+    if isinstance(expr, sp.Add):
+        terms = Printer()._as_ordered_terms(expr)
+    elif isinstance(expr, sp.MatAdd):
+        terms = list(expr.args)
+    else:
+        return None
+    return [(True, -t) if _coeff_isneg(t) else (False, t) for t in terms]
+
+
+def latex_lines(expr, width: float = 64) -> list[str]:
+    """expr as LaTeX broken before + and - into lines of at most `width` glyphs (where it can be)."""
+    whole = latex(expr)
+    terms = _terms(expr) if visible_width(whole) > width else None
+    if not terms:
+        return [whole]
+    lines, cur = [], ""
+    for k, (neg, t) in enumerate(terms):
+        body = latex(t)
+        if isinstance(t, (sp.Add, sp.MatAdd)):
+            body = rf"\left({body}\right)"
+        piece = ("- " if neg else ("+ " if k else "")) + body
+        if cur and visible_width(cur + piece) > width:
+            lines.append(cur)
+            cur = piece
+        else:
+            cur = f"{cur} {piece}".strip()
+    lines.append(cur)
+    return lines
+
+
+def fits(lines, width: float = 64) -> bool:
+    return all(visible_width(line) <= width * 1.15 for line in lines)
+
+
+def number_latex(v: float | None, digits: int = 4) -> str:
+    """0.6199999 -> 0.62, -0.08000001 -> -0.08, 3.2e-07 -> 3.2 \\times 10^{-7}."""
+    if v is None:
+        return ""
+    v = float(v)
+    if v == 0:
+        return "0"
+    if v == round(v) and 10 ** digits <= abs(v) < 1e15:     # a count: 557057 -> 557\,057, all digits
+        return f"{int(round(v)):,}".replace(",", r"\,")
+    s = f"{v:.{digits}g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        return rf"{mant} \times 10^{{{int(exp)}}}"
+    return s
+
+
+def error_latex(err: float) -> str:
+    """A relative error as a coarse bound: 0 -> 0; 4.7e-11 -> < 10^{-7}; a failure shows its value.
+
+    Sheets are golden files: the last digits of a finite difference move with summation order,
+    so a passing error is shown by the decade it is safely below, not by its noise."""
+    if err == 0:
+        return "0"
+    for bound in (12, 7):
+        if err < 10.0 ** -bound:
+            return rf"< 10^{{-{bound}}}"
+    mant, exp = f"{err:.1e}".split("e")
+    return rf"{mant} \times 10^{{{int(exp)}}}"
+
+
+OP_LABELS = {
+    "add": "+", "sub": "-", "neg": "-", "mul": r"\times", "matmul": r"\times", "hadamard": r"\odot",
+    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "exp": r"\exp", "log": r"\log",
+    "tanh": r"\tanh", "sum": r"\Sigma", "mean": r"\operatorname{mean}", "id": "=",
+}
+
+
+def op_latex(kind: str, param=None) -> str:
+    """The label of a graph operator node: +, \\times, \\odot, \\sigma, (\\cdot)^{2}, mean."""
+    if kind in ("pow", "hpow"):
+        if param == -1 and kind == "pow":
+            return r"1/(\cdot)"
+        circ = r"\circ " if kind == "hpow" else ""
+        return rf"(\cdot)^{{{circ}{latex(param)}}}"
+    if kind == "fn":
+        return name_latex(str(param))
+    if kind == "scale":
+        return rf"{latex(param)}\,\times"
+    return OP_LABELS[kind]
+
+
+def op_text(kind: str, param=None) -> str:
+    """The same label as plain text, for Graphviz."""
+    if kind in ("pow", "hpow"):
+        return f"^{text(param)}"
+    if kind == "fn":
+        return str(param)
+    if kind == "scale":
+        return f"{text(param)}×"
+    return {"add": "+", "sub": "-", "neg": "-", "mul": "×", "matmul": "@", "hadamard": "⊙",
+            "transpose": "T", "sum": "Σ", "id": "="}.get(kind, kind)
+
+
+def given_latex() -> str:
+    return r"\text{given}"
+
+
+def seed_latex() -> str:
+    return r"\text{seed}"

@@ -1,0 +1,378 @@
+"""Problem files (TOML) -> Problem: symbols, shapes, forward equations, quantities, conventions."""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import stat
+import tomllib
+import warnings
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from derive.errors import AnswerError, ProblemSpecError, UnknownError
+from derive.expr import functions as fns
+from derive.expr import matrix as mx
+from derive.notation import build as sy
+from derive.notation.latex import latex
+from derive.problem import schema
+from derive.problem import variant_table as givens
+from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
+from derive.problem.quantities import fail as _fail
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str           # left-hand side
+    text: str           # as written in the file
+    expr: object        # SymPy right-hand side
+
+
+@dataclass(frozen=True)
+class SampleAnswer:
+    quantity: str
+    answer: str
+    verdict: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    alias: str
+    title: str
+    source: str
+    statement: str
+    path: str
+    scope: sy.Scope
+    inputs: tuple                 # leaf names, in declaration order
+    equations: tuple              # Equation, in order
+    output: str                   # the scalar differentiated (L, rho, z, y)
+    given: dict                   # upstream gradient name -> node it is the gradient at
+    values: dict                  # given numeric values (name -> float)
+    adjoint_names: dict           # node -> the problem's name for d(output)/d(node)
+    quantities: tuple
+    layout: str = "shape"         # "shape" (gradient has the parameter's shape) or "numerator"
+    vectors: str = "column"
+    onehot: tuple = ()
+    samples: tuple = ()
+    positive: tuple = ()          # symbols drawn positive when verifying (eps)
+    keep: tuple = ()              # gradient names answers are written in (beside named deltas)
+    notes: dict = field(default_factory=dict)
+    reveal: bool = False          # feedback may show the expression a mistake concerns
+    points: dict = field(default_factory=dict)   # quantity name -> its points (default 1 each)
+    ecf: float | None = None      # share of a step's points for error carried forward (None: 1.0)
+
+    def points_of(self, name: str) -> float:
+        return self.points.get(name, 1.0)
+    variants: givens.VariantSpec | None = None   # what may vary ([variants]); None: nothing
+    variant: int | None = None    # the seed this problem was drawn with (variants.instantiate)
+    choices: dict = field(default_factory=dict)  # function slot -> the activation in use
+    value_text: dict = field(default_factory=dict)   # given value -> as printed ("0.3")
+    data: dict = field(default_factory=dict, compare=False, repr=False)   # the file's table, to re-draw from
+
+    def node_shape(self, name: str):
+        return mx.shape_of(self.scope.symbols[name])
+
+    @property
+    def asks_gradients(self) -> bool:
+        """False for a problem of shapes, counts, formulas or prose: no backward pass to show."""
+        return any(q.kind.asks_gradient for q in self.quantities)
+
+    def quantity(self, name: str) -> Quantity:
+        for q in self.quantities:
+            if q.name == name or self.scope.aliases.get(name) == q.name:
+                return q
+        known = ", ".join(q.name for q in self.quantities)
+        raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
+
+    def _repr_latex_(self) -> str:
+        lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
+        return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
+
+
+def adjoint_name(output: str, node: str) -> str:
+    return f"d{output}/d{node}"
+
+
+def load_file(path: str | os.PathLike) -> Problem:
+    """Read and check one problem file. Every mistake names the file and the key."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as e:
+        _fail(path, "", f"cannot read: {e.strerror}")
+    if not stat.S_ISREG(st.st_mode):          # a FIFO or a device would block or never end
+        _fail(path, "", "not a regular file")
+    if st.st_size > schema.MAX_FILE_BYTES:
+        _fail(path, "", f"the file is {st.st_size} bytes; a problem file is at most {schema.MAX_FILE_BYTES}")
+    return _load_unchanged(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
+    """Problems are immutable, so a file is parsed once while it stays the same (finding one
+    problem by id reads the whole catalogue)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        _fail(path, "", f"not valid TOML: {e}")
+    except UnicodeDecodeError as e:
+        _fail(path, "", f"not UTF-8 text (byte {e.start + 1} is {e.object[e.start:e.start + 1]!r})")
+    except OSError as e:
+        _fail(path, "", f"cannot read: {e.strerror}")
+    schema.check(path, data)
+    return build(data, path)
+
+
+def build(data: dict, path, variant: int | None = None, choices: dict | None = None) -> Problem:
+    """A Problem from a problem file's table. A variant (variants.instantiate) passes the drawn
+    values in data["values"] (as Decimals) and the activation of each function slot in `choices`;
+    without them, slots take their first choice."""
+    path = Path(path)
+    for key in ("id", "title", "quantities"):
+        if key not in data:
+            _fail(path, key, "missing required key")
+    qs = data["quantities"]
+    if not qs or any(not isinstance(q, dict) or kind_named(q.get("kind")).needs_maths for q in qs):
+        for key in ("symbols", "forward"):              # only a sheet of prose questions has no maths
+            if key not in data:
+                _fail(path, key, "missing required key (only a problem whose every quantity is prose may omit it)")
+
+    dims = {d: sp.Symbol(d, positive=True, integer=True) for d in data.get("dims", [])}
+    raw_symbols = data.get("symbols", {})
+    matrix_mode = any(v != "scalar" for v in raw_symbols.values())
+    symbols: dict = {}
+    for name, spec in raw_symbols.items():
+        symbols[name] = _make_symbol(path, name, spec, dims, matrix_mode)
+    functions = frozenset(data.get("functions", []))
+    for f in functions:
+        if f in fns.ACTIVATIONS:
+            _fail(path, "functions", f"{f} is a known activation; list only abstract functions")
+    aliases = dict(data.get("aliases", {}))
+    spec = None
+    if "variants" in data:
+        try:
+            spec = givens.read_spec(data["variants"], symbols, functions)
+        except givens.SpecError as e:
+            _fail(path, e.key, e.message)
+        for s in spec.slots:
+            if not givens.uses_slot(data.get("forward", []), s.name):
+                _fail(path, f"variants.{s.name}", f"the forward equations never call the slot {s.name}(...)")
+    choices = dict(choices) if choices is not None else {s.name: s.choices[0] for s in (spec.slots if spec else ())}
+    inputs = tuple(symbols)
+    scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, dims=dims, matrix_mode=matrix_mode)
+
+    equations = []
+    node_inputs: dict = {}
+    uses: dict = {}                 # function -> the distinct arguments it is applied to
+    for i, line in enumerate(data.get("forward", [])):
+        key = f"forward[{i}]"
+        if "=" not in line:
+            _fail(path, key, f"an equation needs '=': {line!r}")
+        line = givens.fill_slots(line, choices)
+        lhs, rhs = (s.strip() for s in line.split("=", 1))
+        if not re.fullmatch(r"[A-Za-z]\w*", lhs) or lhs in symbols:
+            _fail(path, key, f"left-hand side {lhs!r} must be a new name")
+        try:
+            expr = sy.read(rhs, scope, "text", max_length=10_000)
+        except AnswerError as e:
+            _fail(path, key, e.message, line.index(rhs) + (e.offset or 0))
+        symbols[lhs] = _node_symbol(lhs, expr)
+        equations.append(Equation(lhs, line, expr))
+        for call in expr.atoms(fns.Fn, fns.Apply):
+            node_inputs.setdefault(call.fname, call.args[2])
+            uses.setdefault(call.fname, set()).add(call.args[2])
+
+    output = data.get("output", equations[-1].name if equations else "")
+    given_raw = data.get("given", {})
+    given = {}
+    for gname, node in given_raw.items():
+        if node not in symbols:
+            _fail(path, f"given.{gname}", f"unknown node {node}")
+        given[gname] = node
+    adjoint_names = {node: adjoint_name(output, node) for node in symbols}
+    for gname, node in given.items():
+        adjoint_names[node] = gname
+    for name, node in data.get("names", {}).items():
+        if node not in symbols:
+            _fail(path, f"names.{name}", f"unknown node {node}")
+        adjoint_names[node] = name
+    # the gradient names and their aliases become symbols an answer may use
+    layout = data.get("conventions", {}).get("layout", "shape")
+    for node, gname in adjoint_names.items():
+        shape = mx.shape_of(symbols[node])
+        if shape and layout == "numerator":
+            shape = (shape[1], shape[0])       # as students write it: dl/dz3 is a row vector
+        symbols.setdefault(gname, sp.MatrixSymbol(gname, *shape) if shape else sp.Symbol(gname))
+        aliases.setdefault(adjoint_name(output, node), gname)
+    scope = sy.Scope(symbols=symbols, functions=functions, aliases=aliases, node_inputs=node_inputs,
+                     dims=dims, matrix_mode=matrix_mode,
+                     single_nodes=frozenset(f for f, args in uses.items() if len(args) == 1))
+    for a, b in data.get("aliases", {}).items():     # the author's; the generated ones are sound
+        if b not in symbols and b.split("_")[0] not in symbols and b not in functions and not GRAD.match(b):
+            _fail(path, f"aliases.{a}", f"{b} is not a name of this problem")
+
+    quantities = tuple(read_quantity(path, i, q, symbols, output, adjoint_names, aliases)
+                       for i, q in enumerate(data["quantities"]))
+    computed = {e.name for e in equations}
+    for i, q in enumerate(quantities):
+        if q.kind.of_is_computed and q.of not in computed:
+            _fail(path, f"quantities[{i}]", f"{q.name}: a Jacobian dA/dB needs A computed by a forward equation "
+                                            f"from B, and {q.of} is an input (did you mean d{q.wrt}/d{q.of}?)")
+    for q in quantities:                      # a Jacobian's name (dz2/dz1) may stand in an answer
+        if q.kind.name_is_symbol and mx.shape_of(symbols[q.of]) and mx.shape_of(symbols[q.wrt]):
+            rows = max(symbols[q.of].shape, key=lambda d: d != 1)
+            cols = max(symbols[q.wrt].shape, key=lambda d: d != 1)
+            if q.name not in symbols or q.of == output:    # d(output)/dx: the Jacobian, not a gradient name
+                symbols[q.name] = sp.MatrixSymbol(q.name, rows, cols)
+            aliases.setdefault(q.name, q.name)    # so the answer lexer reads dz2/dz1 as one name
+    values, raw_values = {}, dict(data.get("values", {}))
+    for k, v in raw_values.items():
+        if k not in symbols or isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
+            _fail(path, f"values.{k}", "a value must be a number for a declared symbol")
+        values[k] = float(v)
+    if spec is not None:
+        for i, c in enumerate(spec.require):
+            for side in (c.lhs, c.rhs):
+                try:
+                    sy.read(side, scope, "text")
+                except AnswerError as e:
+                    _fail(path, f"variants.require[{i}]", f"{c.text!r}: {e.message}")
+    samples = tuple(SampleAnswer(s["quantity"], s["answer"], s["verdict"], s.get("note", ""))
+                    for s in data.get("answers", []))
+    conv = data.get("conventions", {})
+    points = _points(path, data.get("points", {}), quantities, aliases)
+    ecf = data.get("ecf")
+    if ecf is not None and (isinstance(ecf, bool) or not isinstance(ecf, (int, float)) or not 0 <= ecf <= 1):
+        _fail(path, "ecf", f"the credit for an error carried forward is a number from 0 to 1 (a share of "
+                           f"the step's points, e.g. ecf = 0.5), not {ecf!r}")
+    return Problem(
+        id=data["id"], alias=data.get("alias", ""), title=givens.fill(data["title"], raw_values, choices, False),
+        source=data.get("source", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
+        path=str(path),
+        scope=scope, inputs=inputs, equations=tuple(equations), output=output, given=given,
+        values=values, adjoint_names=adjoint_names, quantities=quantities,
+        layout=conv.get("layout", "shape"), vectors=conv.get("vectors", "column"),
+        onehot=tuple(data.get("onehot", [])), samples=samples, keep=tuple(data.get("keep", [])),
+        positive=tuple(data.get("positive", [])), notes=dict(data.get("notes", {})),
+        reveal=data.get("reveal", False) is True,
+        variants=spec, variant=variant, choices=choices, data=data,
+        value_text={k: givens.number_text(v) for k, v in raw_values.items()},
+        points=points, ecf=None if ecf is None else float(ecf))
+
+
+
+def _points(path, raw, quantities, aliases) -> dict:
+    """[points] quantity = number: each asked quantity's points, under its own name."""
+    if not isinstance(raw, dict):
+        _fail(path, "points", 'points is a table of quantity = number, e.g. [points] "drho/dW3" = 2')
+    names = {q.name for q in quantities}
+    out = {}
+    for name, v in raw.items():
+        q = aliases.get(name, name)
+        if q not in names:
+            _fail(path, f"points.{name}", f"{name} is not one of the quantities asked: {', '.join(sorted(names))}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1e6 or v != v:
+            _fail(path, f"points.{name}", f"points are a number from 0 to 1000000, not {v!r}")
+        out[q] = float(v)
+    return out
+
+
+def _make_symbol(path, name, spec, dims, matrix_mode):
+    if spec == "scalar":
+        return sp.MatrixSymbol(name, 1, 1) if matrix_mode else sp.Symbol(name, real=True)
+    if isinstance(spec, list) and len(spec) == 2:
+        shape = []
+        for d in spec:
+            if isinstance(d, int):
+                shape.append(sp.Integer(d))
+            elif d in dims:
+                shape.append(dims[d])
+            else:
+                _fail(path, f"symbols.{name}", f"unknown dimension {d!r}; declared: {', '.join(dims) or 'none'}")
+        return sp.MatrixSymbol(name, *shape)
+    _fail(path, f"symbols.{name}", f'a symbol is "scalar" or a shape like ["d_H", "d"], not {spec!r}')
+
+
+def _node_symbol(name, expr):
+    return sp.MatrixSymbol(name, *expr.shape) if isinstance(expr, MatrixExpr) else sp.Symbol(name, real=True)
+
+
+# ---- the catalogue ------------------------------------------------------------------------
+def catalogue_dir() -> Path:
+    """problems/ beside the package in a checkout; derive/problems once installed."""
+    here = Path(__file__).resolve().parent.parent
+    for cand in (here / "problems", here.parent / "problems"):
+        if cand.is_dir():
+            return cand
+    raise ProblemSpecError("the problem catalogue is missing from this installation")
+
+
+def problem_dirs(extra=None) -> list[Path]:
+    dirs = [catalogue_dir()]
+    env = os.environ.get("DERIVE_PROBLEMS")
+    for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
+        if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
+            dirs.append(Path(d))
+    return dirs
+
+
+def _alias_number(alias: str) -> int:
+    m = re.fullmatch(r"problem(\d+)", alias)
+    return int(m.group(1)) if m else 10**6
+
+
+def catalogue(extra=None) -> list[Problem]:
+    """Every problem, built-ins first, sorted by alias number; a reused id or alias is an error."""
+    seen: dict[str, str] = {}
+    out = []
+    for d in problem_dirs(extra):
+        for f in sorted(d.glob("*.toml")):
+            p = _load_or_skip(f)
+            if p is None:
+                continue
+            for key, name in (("id", p.id), ("alias", p.alias)):   # ids and aliases share one namespace
+                if name and name in seen:
+                    raise ProblemSpecError(f"{key} {name!r} is already used by {seen[name]}", file=str(f), key=key)
+            seen[p.id] = str(f)
+            if p.alias:
+                seen[p.alias] = str(f)
+            out.append(p)
+    return sorted(out, key=lambda p: (_alias_number(p.alias), p.id))
+
+
+class ProblemFileWarning(UserWarning):
+    """A file in a problems folder that cannot be loaded; it is skipped, the rest still work."""
+
+
+def _load_or_skip(path: Path) -> Problem | None:
+    """A folder's file, or None (with a warning naming the file and the reason) when it is broken.
+    Only regular files are opened: a FIFO named x.toml would block every command."""
+    try:
+        if not path.is_file():
+            return None
+        return load_file(path)
+    except OSError:
+        return None
+    except ProblemSpecError as e:
+        warnings.warn(ProblemFileWarning(f"skipped {e}"), stacklevel=3)
+        return None
+
+
+def load(name, extra=None) -> Problem:
+    """A problem by id, alias (problem1) or file path."""
+    if isinstance(name, Problem):
+        return name
+    if str(name).endswith(".toml") and Path(name).is_file():
+        return load_file(name)
+    problems = catalogue(extra)
+    for p in problems:
+        if name in (p.id, p.alias):
+            return p
+    known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
+    raise UnknownError(f"unknown problem {name!r}; known: {known}")

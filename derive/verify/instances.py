@@ -1,0 +1,155 @@
+"""Numeric instances of a problem: distinct sizes, seeded values, smooth stand-ins for abstract
+functions, points kept off the kinks, and the value of every node and gradient there.
+
+Dimensions get distinct sizes so a missing transpose cannot hide behind a square matrix; the
+verification (verify.py), the checker's decision points (grading/reference.py), the property
+checks and the sheets' numbers all draw their points here.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from derive.engine.backprop import INTERNAL, Derivation, internal_symbol
+from derive.expr import functions as sy
+from derive.expr import matrix as mx
+from derive.expr.numeric import evaluate
+from derive.problem.load import Problem
+from derive.runtime import limits
+
+SIZES = ((2, 3, 5, 7, 4), (3, 4, 2, 6, 5))   # one size per dimension, in declaration order
+KINK_MARGIN = 1e-3
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One numeric instantiation of a problem: sizes, values and stand-in functions."""
+    dims: dict
+    env: dict
+    functions: dict
+
+
+@functools.lru_cache(maxsize=1)
+def _stand_in_pool(size: int = 16) -> tuple:
+    """Random smooth functions a·tanh(b·x + c/2) + d/3·x, drawn once: their derivatives are then
+    computed once per process (building fresh SymPy bodies per instance cost most of verify)."""
+    rng = np.random.default_rng(20261123)
+    pool = []
+    for _ in range(size):
+        a, b, c, d = (round(float(v), 3) for v in rng.uniform(0.5, 1.5, 4) * rng.choice([-1, 1], 4))
+        pool.append(sp.Float(a) * sp.tanh(sp.Float(b) * sy.x_ + sp.Float(c) / 2) + sp.Float(d) / 3 * sy.x_)
+    return tuple(pool)
+
+
+def stand_in(rng) -> sp.Expr:
+    """A random smooth function with known derivatives, for an abstract f."""
+    pool = _stand_in_pool()
+    return pool[int(rng.integers(len(pool)))]
+
+
+def instance(problem: Problem, seed: int = 0, sizes=SIZES[0], use_values: bool = False) -> Instance:
+    rng = np.random.default_rng(seed)
+    dims = {d: sizes[i % len(sizes)] + (i // len(sizes)) for i, d in enumerate(problem.scope.dims)}
+    functions = {f: stand_in(rng) for f in sorted(problem.scope.functions)}
+    env = {}
+    names = list(problem.inputs) + list(problem.given)
+    for name in names:
+        s = problem.scope.symbols[name]
+        shape = mx.shape_of(s)
+        if shape is None:
+            env[name] = float(rng.normal())
+        else:
+            r, c = (int(sp.sympify(x).subs({v: dims[str(v)] for v in sp.sympify(x).free_symbols})) for x in shape)
+            env[name] = rng.normal(size=(r, c))
+        if name in problem.positive:
+            env[name] = np.abs(env[name]) + 0.1
+        if name in problem.onehot:
+            hot = np.zeros(env[name].shape)
+            hot.flat[rng.integers(hot.size)] = 1.0
+            env[name] = hot
+    if use_values:
+        for k, v in problem.values.items():
+            env[k] = v if not problem.scope.matrix_mode else np.array([[v]])
+    return Instance({problem.scope.dims[d]: n for d, n in dims.items()}, env, functions)
+
+
+def forward(problem: Problem, inst: Instance, override: dict | None = None) -> dict:
+    """Values of every node; `override` pins nodes (for derivatives at an intermediate)."""
+    env = dict(inst.env)
+    env.update(override or {})
+    for eq in problem.equations:
+        if override and eq.name in override:
+            continue
+        v = evaluate(eq.expr, env, inst.dims, inst.functions)
+        env[eq.name] = v if isinstance(v, np.ndarray) or not problem.scope.matrix_mode else np.array([[v]])
+    return env
+
+
+def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
+    for eq in problem.equations:
+        for call in eq.expr.atoms(sy.Fn, sy.Apply):
+            if call.fname in sy.KINKS:
+                arg = np.asarray(evaluate(call.args[2], env, inst.dims, inst.functions))
+                if np.min(sy.KINKS[call.fname](arg)) < KINK_MARGIN:
+                    return True
+    return False
+
+
+def point(problem: Problem, seed: int, sizes=SIZES[0]) -> tuple[Instance, dict]:
+    """A random instance and its forward values, redrawn (seed + 1, ...) while near a kink."""
+    for attempt in range(20):
+        limits.check()
+        inst = instance(problem, seed + attempt, sizes)
+        env = forward(problem, inst)
+        if not near_kink(problem, inst, env):
+            break
+    return inst, env
+
+
+def given_in_node_shape(problem: Problem, gname: str, value):
+    """A given upstream gradient in its node's shape: in numerator layout it is given transposed
+    (backprop.internal_symbol is the engine's copy in the node's shape)."""
+    value = np.asarray(value)
+    return value.T if str(internal_symbol(problem, problem.given[gname])).endswith(INTERNAL) else value
+
+
+def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
+    """env plus the value of every gradient name, under the engine's name and the problem's
+    (transposed, in numerator layout), and of every Jacobian quantity's name."""
+    out = dict(env)
+    p = derivation.problem
+    for gname, node in p.given.items():          # a given gradient in numerator layout: the engine works
+        inner = str(internal_symbol(p, node))    # with its copy in the node's shape
+        if inner.endswith(INTERNAL) and gname in out:
+            out[inner] = given_in_node_shape(p, gname, out[gname])
+    for node, (symbol, _, closed) in derivation.adjoints.items():
+        value = evaluate(closed, out, inst.dims, inst.functions)
+        out[str(symbol)] = value
+        if str(symbol).endswith(INTERNAL):
+            out[str(symbol)[:-len(INTERNAL)]] = np.asarray(value).T
+    for r in derivation.results:
+        if r.quantity.kind.name_is_symbol:
+            out[r.quantity.name] = evaluate(r.closed, out, inst.dims, inst.functions)
+    return out
+
+
+@dataclass(frozen=True)
+class Given:
+    """A problem at its given numbers: the instance, the forward values, and every gradient too."""
+    inst: Instance
+    env: dict
+    full: dict
+
+
+def at_given_values(derivation: Derivation) -> Given | None:
+    """The one evaluation at the problem's own numbers (verify's values and the sheets' share it)."""
+    p = derivation.problem
+    if not p.values:
+        return None
+    inst = instance(p, 0, use_values=True)
+    env = forward(p, inst)
+    return Given(inst, env, adjoint_values(derivation, inst, env))
+
