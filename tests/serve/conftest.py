@@ -23,8 +23,18 @@ def _pg_schema_url(schema: str) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A fresh, empty database of each kind."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "attempts.sqlite")
+    yield from _database(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request, tmp_path_factory):
+    """A database of each kind shared by a module's tests (each test uses rows of its own)."""
+    yield from _database(request.param, tmp_path_factory.mktemp("db"))
+
+
+def _database(kind, folder):
+    if kind == "sqlite":
+        yield str(folder / "attempts.sqlite")
         return
     if not PG:
         pytest.skip("DERIVE_TEST_PG is not set (CI sets it: .ci/run starts PostgreSQL)")
@@ -39,9 +49,9 @@ def db_url(request, tmp_path):
             c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-@pytest.fixture
-def roster_file(tmp_path):
-    p = tmp_path / "roster.csv"
+@pytest.fixture(scope="module")
+def roster_file(tmp_path_factory):
+    p = tmp_path_factory.mktemp("roster") / "roster.csv"
     p.write_text("id,name\ns1,Ada Lovelace\ns2,<img src=x onerror=alert(1)>\ns3,Carl Gauss\n", encoding="utf-8")
     return p
 
@@ -60,7 +70,7 @@ def make_course(db_url, roster_file=None, salt="fall26", lti=None, instructor_to
     return Course(Tokens(SECRET), Store(db_url), roster, salt, lti, True, instructor_token)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def course_settings():
     """settings(course, **kw) -> the Settings of a test server for `course`."""
     from derive.serve.app import Settings

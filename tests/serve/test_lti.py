@@ -91,14 +91,14 @@ class Platform_:
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": self.kid})
 
 
-@pytest.fixture
-def lms(tmp_path, db_url, roster_file, course_settings):
+@pytest.fixture(scope="module")
+def lms(module_db_url, roster_file, course_settings):
     platform = Platform_()
     with serve(platform.app) as purl:
         platform.url = purl
         tool = Tool([Platform(ISS, CID, purl + "/auth", purl + "/token", purl + "/jwks", (DEPLOYMENT,))],
                     rsa_key("tool"))
-        course = make_course(db_url, roster_file, lti=tool)
+        course = make_course(module_db_url, roster_file, lti=tool)
         tool.roster = course.roster
         tool.attach(course.store, course.tokens)
         with running(course_settings(course)) as (url, app):
@@ -123,6 +123,8 @@ def launch(url, id_token, state):
 
 def test_a_good_launch_opens_the_students_page_and_the_score_goes_back(lms):
     url, platform, course = lms
+    platform.scores.clear()
+    platform.token_requests.clear()
     state, nonce = login(url)
     status, headers, _ = launch(url, platform.id_token(nonce), state)
     assert status == 303

@@ -107,9 +107,9 @@ def test_links_help_has_an_example(capsys):
 
 
 # ---- the server ------------------------------------------------------------------------------------------
-@pytest.fixture
-def server(tmp_path, roster_file, course_settings):
-    course = make_course(str(tmp_path / "a.sqlite"), roster_file)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, roster_file, course_settings):
+    course = make_course(str(tmp_path_factory.mktemp("db") / "a.sqlite"), roster_file)
     with running(course_settings(course)) as (url, app):
         yield url, course
 
