@@ -50,6 +50,7 @@ MIGRATIONS = [
          """CREATE TABLE lti_lineitems (
             student TEXT NOT NULL, problem TEXT NOT NULL, issuer TEXT NOT NULL, lineitem TEXT NOT NULL,
             subject TEXT NOT NULL, PRIMARY KEY (student, problem))"""]),
+    (3, ["CREATE INDEX lti_users_student ON lti_users (student)"]),
 ]
 DIALECT = {"sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "float": "REAL"},
            "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "float": "DOUBLE PRECISION"}}
@@ -124,7 +125,8 @@ class Store:
 
     def conn(self):
         c = getattr(self._local, "conn", None)
-        if c is None or (self.dialect == "postgresql" and c.closed):
+        if c is None or (self.dialect == "postgresql" and (c.closed or c.broken)):   # broken: PostgreSQL restarted
+            # (the request that found it broken failed unacknowledged; it is not retried, so never stored twice)
             c = self._local.conn = self._connect()
             with self._lock:
                 self._all.append(c)
@@ -134,8 +136,10 @@ class Store:
         return text.replace("?", "%s") if self.dialect == "postgresql" else text
 
     def execute(self, text: str, params=()):
-        if self.dialect == "postgresql" and not params:
-            return self.conn().execute(text)          # no parameters: a literal % is not a placeholder
+        if self.dialect == "sqlite":
+            return self.conn().execute(text, params)
+        if not params:                                # no parameters: a literal % is not a placeholder
+            return self.conn().execute(text)
         return self.conn().execute(self.sql(text), params)
 
     def close(self) -> None:

@@ -123,7 +123,15 @@ class Tool:
 
     # ---- who launched ------------------------------------------------------------------------
     def enrolled(self, student: str) -> bool:
-        return student in self._users
+        """Has `student` launched from the LMS (on any process sharing the database)?"""
+        if student in self._users:
+            return True
+        row = self.store.execute("SELECT name FROM lti_users WHERE student = ?", (student,)).fetchone()
+        if row is None:
+            return False
+        with self._lock:
+            self._users[student] = row[0]
+        return True
 
     def name_of(self, student: str) -> str:
         return self._users.get(student) or student

@@ -154,6 +154,9 @@ def test_a_new_lms_user_is_enrolled_on_first_launch(lms):
     token = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["location"]).query))["token"]
     me = request(url, "GET", "/api/me", headers={"Authorization": f"Bearer {token}"})[2]
     assert me["id"].startswith("lti-") and me["name"] == "<b>Eve</b>" and me["lti"] is True
+    other = Tool(list(course.lti.platforms.values()), rsa_key("tool"))     # another process, same database
+    other.attach(course.store, course.tokens)
+    assert other.enrolled(me["id"]) and other.name_of(me["id"]) == "<b>Eve</b>" and not other.enrolled("lti-nobody")
 
 
 @pytest.mark.parametrize("case, message", [
