@@ -56,8 +56,12 @@ def started(course, url: str) -> str:
     from derive.serve.students import link
     token = course.instructor_token or course.tokens.make("instructor", "instructor", days=7)
     who = f"{len(course.roster.students)} students on the roster" if course.roster else "students from the LMS"
-    return (f"course: {who}; attempts in {course.store.url.split('@')[-1]}\n"
-            f"instructor dashboard: {link(url + 'instructor', token)}")
+    lines = [f"course: {who}; attempts in {course.store.url.split('@')[-1]}",
+             f"instructor dashboard: {link(url + 'instructor', token)}"]
+    if course.lti is not None:
+        base = course.lti.url or url
+        lines.append(f"LTI 1.3: login {base}lti/login, launch (redirect URI) {base}lti/launch, keys {base}lti/jwks")
+    return "\n".join(lines)
 
 
 def cmd_attempts(args) -> int:

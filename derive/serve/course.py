@@ -118,6 +118,8 @@ class Course:
                               ",".join(res.diagnosis), meaning_key(res) if res.verdict not in ("correct", "invalid")
                               else "", key)
             stored = await in_thread(store.add, attempt)        # committed before the verdict goes out
+            if (stored.problem, stored.quantity, stored.answer) != (attempt.problem, attempt.quantity, attempt.answer):
+                raise ApiError(422, "this Idempotency-Key was already used for another answer; send a new key")
             task = None
             if self.lti is not None:          # after the response; nothing to do without a launch's line item
                 task = BackgroundTask(in_thread, self.lti.pass_back, store, s.id, res.problem)

@@ -97,6 +97,8 @@ def test_a_retried_check_is_not_a_second_attempt(server):
     first = check(url, course, "s1", "problem2", "z", "1", key="k-123")[2]
     again = check(url, course, "s1", "problem2", "z", "1", key="k-123")[2]
     assert first["attempt"] == again["attempt"] and course.store.count() == 1
+    status, _, data = check(url, course, "s1", "problem2", "z", "2", key="k-123")     # the key, another answer
+    assert status == 422 and "already used" in data["error"] and course.store.count() == 1
 
 
 @pytest.mark.parametrize("body, status, message", [

@@ -9,6 +9,7 @@ from serving import request, running
 
 from derive import variants
 from derive.cli import main
+from derive.errors import DeriveError
 from derive.serve.students import TokenError, Tokens, bearer, link
 
 
@@ -186,3 +187,29 @@ def test_the_rate_limit_counts_per_student_not_per_address(tmp_path, roster_file
         status, headers, data = request(url, "GET", "/api/me", headers=one)
         assert status == 429 and "retry-after" in headers and "student:s1" in data["error"]
         assert request(url, "GET", "/api/me", headers=two)[0] == 200      # same address, another student
+
+
+# ---- derive serve's course options ---------------------------------------------------------------
+def _serve_args(*argv):
+    from derive.cli import build_parser
+    return build_parser().parse_args(["serve", *argv])
+
+
+def test_serve_options_make_a_course_and_print_the_dashboard_link(tmp_path, roster_file, monkeypatch):
+    from derive.serve import commands
+    monkeypatch.setenv("DERIVE_SECRET", SECRET.decode())
+    db = tmp_path / "c.sqlite"
+    course = commands.make_course(_serve_args("--roster", str(roster_file), "--salt", "fall26", "--db", str(db)), True)
+    try:
+        assert set(course.roster.students) == {"s1", "s2", "s3"} and db.exists()
+        text = commands.started(course, "http://127.0.0.1:8000/")
+        assert "3 students on the roster" in text
+        token = text.split("instructor?token=")[1].strip()
+        assert course.tokens.check(token, "instructor") == "instructor"
+    finally:
+        course.close()
+    assert commands.make_course(_serve_args(), True) is None                  # the open page
+    with pytest.raises(DeriveError, match="need --roster or --lti"):
+        commands.make_course(_serve_args("--db", str(db)), True)
+    with pytest.raises(DeriveError, match="at least 16 characters"):
+        commands.make_course(_serve_args("--roster", str(roster_file), "--instructor-token", "short"), True)
