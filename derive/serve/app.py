@@ -91,8 +91,13 @@ class RateLimiter:
 class Guard:
     """ASGI middleware: security headers on every response, the rate limit and the body cap on /api/."""
 
-    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None, identify=None):
+    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None, identify=None,
+                 frame_ancestors: tuple = ()):
         self.app, self.limiter, self.catalogue = app, limiter, catalogue
+        self.headers = SECURITY_HEADERS if not frame_ancestors else [     # an LMS may show the page in its frame
+            (b"content-security-policy", CSP.replace(
+                "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)).encode()),
+            *[h for h in SECURITY_HEADERS if h[0] not in (b"content-security-policy", b"x-frame-options")]]
         self.identify = identify          # scope -> a student's key (rate limits per student), or None
 
     async def __call__(self, scope, receive, send):
@@ -101,7 +106,7 @@ class Guard:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": list(message.get("headers", [])) + SECURITY_HEADERS}
+                message = {**message, "headers": list(message.get("headers", [])) + self.headers}
             await send(message)
 
         if scope["path"].startswith("/api/"):
@@ -235,4 +240,5 @@ def create_app(settings: Settings = Settings()) -> Guard:
                                         Unsolvable: unsolvable,
                                         Exception: crash})
     return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue,
-                 settings.course.client if settings.course is not None else None)
+                 settings.course.client if settings.course is not None else None,
+                 settings.course.frame_ancestors() if settings.course is not None else ())

@@ -140,5 +140,9 @@ class Course:
             out += self.lti.routes(self, catalogue, in_thread)
         return out
 
+    def frame_ancestors(self) -> tuple:
+        """The LMS origins that may show the page in a frame (lti.json's tool.frame_ancestors)."""
+        return self.lti.frame_ancestors if self.lti is not None else ()
+
     def close(self) -> None:
         self.store.close()

@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -49,6 +50,7 @@ LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 MAX_FORM = 64 * 1024           # bytes of a launch's form body
+ORIGIN = re.compile(r"https://(\*\.)?[A-Za-z0-9.-]+(:\d+)?\Z")       # a frame ancestor: nothing a CSP could misread
 LEEWAY = 10                    # seconds of clock difference tolerated on exp / iat
 log = logging.getLogger("derive.serve.lti")
 
@@ -89,9 +91,13 @@ def load_key(path: str):
 
 
 class Tool:
-    def __init__(self, platforms, key, url: str = "", enrol: bool = True, roster=None):
+    def __init__(self, platforms, key, url: str = "", enrol: bool = True, roster=None, frame_ancestors=()):
         self.platforms = {(p.issuer, p.client_id): p for p in platforms}
         self.key, self.url, self.enrol, self.roster = key, url, enrol, roster
+        bad = [o for o in frame_ancestors if not ORIGIN.match(str(o))]
+        if bad:
+            raise DeriveError(f"frame_ancestors: {str(bad[0])[:80]!r} is not an origin like https://canvas.example.edu")
+        self.frame_ancestors = tuple(frame_ancestors)
         public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
         self.kid = hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:16]
         self.jwk = {**public, "kid": self.kid, "alg": "RS256", "use": "sig"}
@@ -114,7 +120,8 @@ class Tool:
             raise DeriveError(f"--lti {path}: not a usable LTI configuration ({type(e).__name__}: {e}); "
                               "see the README's LTI section") from None
         key_file = Path(path).parent / tool.get("private_key_file", "lti-key.pem")
-        return cls(platforms, load_key(str(key_file)), tool.get("url", ""), bool(conf.get("enrol", True)), roster)
+        return cls(platforms, load_key(str(key_file)), tool.get("url", ""), bool(conf.get("enrol", True)), roster,
+                   tuple(tool.get("frame_ancestors", ())))
 
     def attach(self, store, tokens) -> None:
         self.store, self.tokens = store, tokens

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from derive.errors import DeriveError
 from derive.serve.lti import AGS, LTI, SCORE_SCOPE, Platform, Tool
 
 ISS, CID, DEPLOYMENT = "https://lms.example.edu", "derive-client-1", "deploy-1"
@@ -216,3 +217,25 @@ def test_the_tool_serves_its_public_key(lms):
     url, platform, course = lms
     keys = request(url, "GET", "/lti/jwks")[2]["keys"]
     assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and "d" not in keys[0]
+
+
+def test_the_lms_may_frame_the_page_and_nobody_else(tmp_path, roster_file, course_settings):
+    platform = Platform(ISS, CID, "https://lms/auth", "https://lms/token", "https://lms/jwks")
+    tool = Tool([platform], rsa_key("tool"), frame_ancestors=("https://lms.example.edu", "https://*.instructure.com"))
+    course = make_course(str(tmp_path / "f.sqlite"), roster_file, lti=tool)
+    tool.attach(course.store, course.tokens)
+    with running(course_settings(course)) as (url, app):
+        for path in ("/", "/api/problems", "/lti/jwks"):
+            _, headers, _ = request(url, "GET", path)
+            assert "frame-ancestors https://lms.example.edu https://*.instructure.com" in headers["content-security-policy"]
+            assert "x-frame-options" not in headers and "script-src 'self'" in headers["content-security-policy"]
+    for bad in ("https://x; script-src *", "http://plain.example", "https://a b", "*"):
+        with pytest.raises(DeriveError, match="not an origin"):
+            Tool([platform], rsa_key("tool"), frame_ancestors=(bad,))
+
+
+def test_without_an_lms_no_frame_may_hold_the_page(tmp_path, roster_file, course_settings):
+    course = make_course(str(tmp_path / "g.sqlite"), roster_file)
+    with running(course_settings(course)) as (url, app):
+        _, headers, _ = request(url, "GET", "/")
+        assert "frame-ancestors 'none'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
