@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 SALT = "bench"
 RIGHT = "dL/dh3*f3'(b3 + h1*w3 + h2*w4)"
@@ -246,4 +245,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))       # run from a checkout: this tree's derive (tests import it as installed)
     main()
