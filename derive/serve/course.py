@@ -15,6 +15,7 @@ altered or expired token is 401 with a JSON message. The rate limit counts per s
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from derive.serve.app import STATIC, ApiError, _json, read_answer
 from derive.serve.attempts import Attempt, Store
 from derive.serve.students import Roster, TokenError, Tokens, bearer
 
+log = logging.getLogger("derive.serve.course")
 KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,100}\Z")        # an Idempotency-Key
 SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -117,7 +119,12 @@ class Course:
                               d["answer"], res.verdict, res.score, d["format"], res.interpreted,
                               ",".join(res.diagnosis), meaning_key(res) if res.verdict not in ("correct", "invalid")
                               else "", key)
-            stored = await in_thread(store.add, attempt)        # committed before the verdict goes out
+            try:
+                stored = await in_thread(store.add, attempt)    # committed before the verdict goes out
+            except Exception:                                   # the driver's errors: the database is away
+                log.exception("storing an attempt of %s failed", s.id)
+                raise ApiError(503, "the answer was checked but could not be recorded (the attempts database "
+                                    "is unavailable); try again in a moment") from None
             if (stored.problem, stored.quantity, stored.answer) != (attempt.problem, attempt.quantity, attempt.answer):
                 raise ApiError(422, "this Idempotency-Key was already used for another answer; send a new key")
             task = None

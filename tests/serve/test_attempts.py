@@ -178,3 +178,13 @@ def test_export_refuses_a_missing_database_and_a_bad_suffix(tmp_path, db_url, ca
     Store(db_url).close()
     assert main(["attempts", "export", "--db", db_url, "-o", str(tmp_path / "x.txt")]) == 2
     assert ".csv or a .jsonl" in capsys.readouterr().err
+
+
+def test_a_database_that_fails_gets_a_503_and_no_verdict(server, monkeypatch):
+    url, course = server
+
+    def broken(attempt):
+        raise OSError("disk gone")
+    monkeypatch.setattr(course.store, "add", broken)
+    status, headers, data = check(url, course, "s1", "problem2", "z", "1")
+    assert status == 503 and "could not be recorded" in data["error"] and "verdict" not in data
