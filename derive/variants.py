@@ -234,7 +234,7 @@ def read_roster(path, salt: str = "") -> list[Student]:
     return out
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=4096)     # a course server: every student of a class, each varying problem (~20 KB each)
 def _cached(path: str, mtime_ns: int, seed: int) -> Problem:
     return instantiate(path, seed)
 
