@@ -40,7 +40,7 @@ def cmd_serve(args) -> int:
     settings = app_mod.Settings(problems=tuple([extra] if extra else []), solutions=not args.no_solutions,
                                 workers=args.workers, rate_limit=args.rate_limit,
                                 burst=max(10, args.rate_limit // 10), timeout=args.timeout)
-    course = commands.make_course(args, settings.solutions)
+    course = commands.make_course(args)
     if course is not None:
         settings = dataclasses.replace(settings, course=course)
     app = app_mod.create_app(settings)

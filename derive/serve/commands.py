@@ -27,7 +27,7 @@ def add_course_options(p) -> None:
                    "tool's key); see the README")
 
 
-def make_course(args, solutions: bool):
+def make_course(args):
     """The course.Course for `derive serve`'s options, or None for the open self-check page."""
     if not (args.roster or args.lti):
         if args.db or args.instructor_token:
@@ -45,7 +45,7 @@ def make_course(args, solutions: bool):
         from derive.serve.lti import Tool
         lti = Tool.from_file(args.lti, roster)
     store = Store(args.db or "derive.sqlite")
-    course = Course(tokens, store, roster, args.salt, lti, solutions, args.instructor_token or "")
+    course = Course(tokens, store, roster, args.salt, lti, args.instructor_token or "")
     if lti is not None:
         lti.attach(store, tokens)
     return course

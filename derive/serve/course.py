@@ -51,7 +51,6 @@ class Course:
     roster: Roster | None = None
     salt: str = ""
     lti: object = None                 # lti.Tool when LTI is configured
-    solutions: bool = True
     instructor_token: str = ""         # --instructor-token (else only signed instructor tokens)
 
     # ---- who is asking ---------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def make_course(db_url, roster_file=None, salt="fall26", lti=None, instructor_to
     from derive.serve.course import Course
     from derive.serve.students import Roster, Tokens
     roster = Roster.read(roster_file, salt) if roster_file else None
-    return Course(Tokens(SECRET), Store(db_url), roster, salt, lti, True, instructor_token)
+    return Course(Tokens(SECRET), Store(db_url), roster, salt, lti, instructor_token)
 
 
 @pytest.fixture(scope="module")

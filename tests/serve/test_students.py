@@ -199,7 +199,7 @@ def test_serve_options_make_a_course_and_print_the_dashboard_link(tmp_path, rost
     from derive.serve import commands
     monkeypatch.setenv("DERIVE_SECRET", SECRET.decode())
     db = tmp_path / "c.sqlite"
-    course = commands.make_course(_serve_args("--roster", str(roster_file), "--salt", "fall26", "--db", str(db)), True)
+    course = commands.make_course(_serve_args("--roster", str(roster_file), "--salt", "fall26", "--db", str(db)))
     try:
         assert set(course.roster.students) == {"s1", "s2", "s3"} and db.exists()
         text = commands.started(course, "http://127.0.0.1:8000/")
@@ -208,8 +208,8 @@ def test_serve_options_make_a_course_and_print_the_dashboard_link(tmp_path, rost
         assert course.tokens.check(token, "instructor") == "instructor"
     finally:
         course.close()
-    assert commands.make_course(_serve_args(), True) is None                  # the open page
+    assert commands.make_course(_serve_args()) is None                  # the open page
     with pytest.raises(DeriveError, match="need --roster or --lti"):
-        commands.make_course(_serve_args("--db", str(db)), True)
+        commands.make_course(_serve_args("--db", str(db)))
     with pytest.raises(DeriveError, match="at least 16 characters"):
-        commands.make_course(_serve_args("--roster", str(roster_file), "--instructor-token", "short"), True)
+        commands.make_course(_serve_args("--roster", str(roster_file), "--instructor-token", "short"))
