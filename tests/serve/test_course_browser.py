@@ -71,6 +71,11 @@ def test_a_student_link_the_variant_an_attempt_and_the_dashboard(browser, tmp_pa
         field.clear()
         field.send_keys("1" + Keys.ENTER)
         wait(browser, lambda d: block.find_element(By.CSS_SELECTOR, ".result .verdict").text.lower() == "incorrect")
+        shots = os.environ.get("DERIVE_ARTEFACTS")
+        if shots:
+            os.makedirs(shots, exist_ok=True)
+            browser.execute_script("window.scrollTo(0, 0)")
+            browser.save_screenshot(os.path.join(shots, "serve-student.png"))
         attempts = list(course.store.attempts())
         assert [(a.student, a.answer) for a in attempts] == [("s2", HOSTILE), ("s2", "1")]
         nothing_ran(browser)
@@ -88,7 +93,5 @@ def test_a_student_link_the_variant_an_attempt_and_the_dashboard(browser, tmp_pa
         wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, f"{row} .tried").text == "2", timeout=15)
         assert "1 — 2 attempts by 2 students" in browser.find_element(By.CSS_SELECTOR, row).text
         nothing_ran(browser)
-        shots = os.environ.get("DERIVE_ARTEFACTS")
         if shots:
-            os.makedirs(shots, exist_ok=True)
             browser.save_screenshot(os.path.join(shots, "serve-dashboard.png"))
