@@ -93,7 +93,8 @@ def load_key(path: str):
 class Tool:
     def __init__(self, platforms, key, url: str = "", enrol: bool = True, roster=None, frame_ancestors=()):
         self.platforms = {(p.issuer, p.client_id): p for p in platforms}
-        self.key, self.url, self.enrol, self.roster = key, url, enrol, roster
+        self.key, self.enrol, self.roster = key, enrol, roster
+        self.url = url if not url or url.endswith("/") else url + "/"      # the public address, ending in /
         bad = [o for o in frame_ancestors if not ORIGIN.match(str(o))]
         if bad:
             raise DeriveError(f"frame_ancestors: {str(bad[0])[:80]!r} is not an origin like https://canvas.example.edu")
