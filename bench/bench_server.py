@@ -78,12 +78,13 @@ class Run:
         self.errors: list = []          # non-200 answers and failures while the server was up
         self.down_failures = 0          # connections refused or cut while the server was down (retried)
         self.down = threading.Event()
+        self.generation = 0             # server processes started before the current one
         self.port = 0
 
 
 def student(run: Run, sid: str, token: str, checks: int, think: tuple, barrier, seed: int, give_up: float):
     rng = random.Random(seed)
-    conn = None
+    conn, born = None, 0
     barrier.wait()
     for k in range(checks):
         problem, quantity, answer = MIX[rng.randrange(len(MIX))]
@@ -94,14 +95,15 @@ def student(run: Run, sid: str, token: str, checks: int, think: tuple, barrier, 
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", run.port, timeout=30)
+                    born = run.generation
                 conn.request("POST", "/api/check", body=body, headers={
                     "Content-Type": "application/json", "Authorization": f"Bearer {token}", "Idempotency-Key": key})
                 r = conn.getresponse()
                 data = r.read()
             except (OSError, http.client.HTTPException) as e:
                 conn = None
-                with run.lock:
-                    if run.down.is_set():
+                with run.lock:      # a connection to the killed process fails when next used: the kill's doing
+                    if run.down.is_set() or born != run.generation:
                         run.down_failures += 1
                     else:
                         run.errors.append(f"{type(e).__name__} {e}"[:80])
@@ -147,6 +149,7 @@ def load(db: str, folder: Path, students: int, checks: int, think: tuple, worker
                 time.sleep(0.01)
             with run.lock:
                 run.down.set()
+                run.generation += 1
                 acked_at_kill = len(run.acked)
             kill(proc)
             kill_s = time.perf_counter() - t0

@@ -65,6 +65,21 @@ def test_a_client_key_is_stored_once(db_url):
     s.close()
 
 
+def test_concurrent_attempts_are_committed_together_and_a_bad_one_fails_alone(db_url):
+    from concurrent.futures import ThreadPoolExecutor
+    s = Store(db_url)
+    good = [Attempt(f"s{i % 7}", "p", None, "q", f"x{i}", "incorrect", 0.0, client_key=f"k{i}") for i in range(60)]
+    bad = Attempt("s1", "p", None, "q", "\ud800", "incorrect", 0.0)        # no database takes a lone surrogate
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(s.add, a) for a in good[:30] + [bad] + good[30:]]
+    outcomes = [f.exception() for f in futures]
+    assert outcomes[30] is not None and outcomes[:30] + outcomes[31:] == [None] * 60
+    stored = [f.result() for i, f in enumerate(futures) if i != 30]
+    assert sorted(a.answer for a in stored) == sorted(a.answer for a in good) and len({a.id for a in stored}) == 60
+    assert s.count() == 60
+    s.close()
+
+
 # ---- through the server ---------------------------------------------------------------------------
 @pytest.fixture
 def server(db_url, roster_file, course_settings):
