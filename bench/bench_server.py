@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from bench_serve import cpu_split  # noqa: E402  (this folder is on sys.path: run here, or by tests/conftest.py)
+
 SALT = "bench"
 RIGHT = "dL/dh3*f3'(b3 + h1*w3 + h2*w4)"
 MIX = [("problem1", "dL/db3", RIGHT), ("problem1", "dL/db3", "-" + RIGHT), ("problem1", "dL/db3", "dL/dh3 * * x"),
@@ -143,6 +145,7 @@ def load(db: str, folder: Path, students: int, checks: int, think: tuple, worker
     barrier.wait()
     t0 = time.perf_counter()
     restart_s = None
+    cpu0 = cpu_split(proc.pid)
     try:
         if kill_after is not None:       # a fraction of all the checks acknowledged: then kill -9
             while len(run.acked) < kill_after * students * checks and any(t.is_alive() for t in threads):
@@ -161,6 +164,7 @@ def load(db: str, folder: Path, students: int, checks: int, think: tuple, worker
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        cpu1 = cpu_split(proc.pid)
     finally:
         kill(proc)
     stored = count_keys(db)
@@ -170,6 +174,7 @@ def load(db: str, folder: Path, students: int, checks: int, think: tuple, worker
            "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
            "max_ms": 1000 * lat[-1] if lat else None, "errors": len(run.errors),
            "error_kinds": collections.Counter(run.errors).most_common(3),
+           "cpu_ms": [1000 * (b - a) / max(1, len(run.acked)) for a, b in zip(cpu0, cpu1)],
            "p99_first_ms": _p99(run.first), "p99_rest_ms": _p99(run.rest),
            "lost": sum(1 for k in run.acked if k not in stored),
            "duplicated": sum(1 for n, _ in stored.values() if n > 1),
@@ -212,6 +217,9 @@ def show(label: str, r: dict) -> None:
             f"p99 {r['p99_ms']:6.0f} ms  max {r['max_ms']:6.0f} ms  errors {r['errors']}  lost {r['lost']}  "
             f"duplicated {r['duplicated']}  stored {r['stored']}")
     line += f"\n{'':<28} p99 of the first checks (all students at once) {r['p99_first_ms']:.0f} ms, of the rest {r['p99_rest_ms']:.0f} ms"
+    if "killed_after_s" not in r:     # (the restarted process's CPU alone would mislead)
+        line += (f"; CPU per check: web process {r['cpu_ms'][0]:.1f} ms, checking workers {r['cpu_ms'][1]:.1f} ms, "
+                 f"clients {r['cpu_ms'][2]:.1f} ms")
     if r["errors"]:
         line += f"; errors: {r['error_kinds']}"
     if "killed_after_s" in r:
