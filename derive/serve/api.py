@@ -31,6 +31,7 @@ from derive.variants import variant_of
 from derive.verify.solve import Solution, solve
 
 FORMATS = ("auto", "text", "latex")
+MAX_SOLVED = 2048         # solutions kept (a course server's students each have their variant of a problem)
 
 
 def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> Checker:
@@ -81,12 +82,20 @@ class Catalogue:
         with self._lock:
             lock = self._solving.setdefault(key, threading.Lock())
         with lock:
-            if key not in self._solved:
+            out = self._solved.get(key)
+            if out is None:
                 try:
-                    self._solved[key] = solve(p)      # under limits.SOLVE_TIMEOUT, in any thread
+                    out = solve(p)                    # under limits.SOLVE_TIMEOUT, in any thread
                 except (ProblemSpecError, UnsupportedError) as e:
-                    self._solved[key] = _public(p, e)
-            out = self._solved[key]
+                    out = _public(p, e)
+                with self._lock:
+                    self._solved[key] = out
+                    while len(self._solved) > MAX_SOLVED:     # a class's variants: the oldest are forgotten
+                        old = next((k for k in self._solved if "@" in k), None)
+                        if old is None:
+                            break
+                        del self._solved[old]
+                        self._solving.pop(old, None)
         if isinstance(out, str):
             raise Unsolvable(out)
         return out

@@ -213,3 +213,15 @@ def test_serve_options_make_a_course_and_print_the_dashboard_link(tmp_path, rost
         commands.make_course(_serve_args("--db", str(db)))
     with pytest.raises(DeriveError, match="at least 16 characters"):
         commands.make_course(_serve_args("--roster", str(roster_file), "--instructor-token", "short"))
+
+
+def test_the_solutions_of_a_class_variants_are_bounded(monkeypatch):
+    from derive.serve import api
+    monkeypatch.setattr(api, "MAX_SOLVED", 2)
+    cat = api.Catalogue()
+    cat.detail("problem1")                                    # the base problem: kept whatever happens
+    seeds = [variants.seed_for(f"s{i}", "x") for i in range(3)]
+    outs = [cat.detail("problem2", seed) for seed in seeds]
+    assert [o["variant"] for o in outs] == seeds and all(o["solution"] for o in outs)
+    assert list(cat._solved) == ["scalar-chain", f"residual-relu@{seeds[2]}"]
+    assert cat.detail("problem2", seeds[0])["variant"] == seeds[0]      # solved again when asked again
