@@ -54,3 +54,16 @@ def test_the_dashboard_needs_the_instructor_token(server):
     assert request(url, "GET", "/api/instructor/summary", headers=signed)[0] == 200
     status, headers, page = request(url, "GET", "/instructor")
     assert status == 200 and "content-security-policy" in headers and "/static/instructor.js" in page
+
+
+def test_two_servers_on_one_database_share_the_class(db_url, roster_file, course_settings):
+    """Several `derive serve` processes behind a proxy: one student's checks on either server,
+    one dashboard (on a third Course of the same database) counting them all."""
+    one, two = make_course(db_url, roster_file), make_course(db_url, roster_file)
+    with running(course_settings(one)) as (url1, _), running(course_settings(two)) as (url2, _):
+        check(url1, one, "s1", "dL/db3", "-" + RIGHT)
+        check(url2, two, "s1", "dL/db3", RIGHT)
+        check(url2, two, "s2", "dL/db3", RIGHT)
+        status, _, data = request(url1, "GET", "/api/instructor/summary", headers=INSTRUCTOR)
+    db3 = next(q for q in data["questions"] if q["quantity"] == "dL/db3")
+    assert (db3["students"], db3["attempts"], db3["right"], db3["attempts_to_right"]["mean"]) == (2, 3, 2, 1.5)
