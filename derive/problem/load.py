@@ -79,6 +79,19 @@ class Problem:
         return mx.shape_of(self.scope.symbols[name])
 
     @property
+    def onehot_sums(self) -> tuple:
+        """(name, where its ones are) per one-hot symbol: "all" for a vector (one 1 in all), "rows"
+        for a matrix (one 1 per row: each row an example's label), "columns" when the file declares
+        vectors = "column" (one 1 per column)."""
+        declared = self.data.get("conventions", {}).get("vectors") if isinstance(self.data, dict) else None
+        out = []
+        for name in self.onehot:
+            shape = self.node_shape(name) if name in self.scope.symbols else None
+            matrix = shape is not None and 1 not in shape
+            out.append((name, "all" if not matrix else "columns" if declared == "column" else "rows"))
+        return tuple(out)
+
+    @property
     def asks_gradients(self) -> bool:
         """False for a problem of shapes, counts, formulas or prose: no backward pass to show."""
         return any(q.kind.asks_gradient for q in self.quantities)
@@ -191,6 +204,10 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
     output = data.get("output", equations[-1].name if equations else "")
     given_raw = data.get("given", {})
     given = {}
+    if given_raw and output in {e.name for e in equations}:
+        _fail(path, "given", f"the output {output} is computed by the forward equations, so its gradients are "
+                             f"derived, not given; [given] is for an output no equation defines (output = \"L\" "
+                             f"with \"dL/dh\" = \"h\"). To have answers written in a gradient, name it in [names]")
     for gname, node in given_raw.items():
         if node not in symbols:
             _fail(path, f"given.{gname}", f"unknown node {node}")
@@ -202,6 +219,11 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if node not in symbols:
             _fail(path, f"names.{name}", f"unknown node {node}")
         adjoint_names[node] = name
+    for gname, node in given.items():
+        if adjoint_names[node] != gname:
+            _fail(path, f"given.{gname}", f"{node}'s gradient is named {adjoint_names[node]} in [names]; give it "
+                                          f"under that name ({adjoint_names[node]} = \"{node}\" in [given]) or "
+                                          f"drop one of the two")
     # the gradient names and their aliases become symbols an answer may use
     layout = data.get("conventions", {}).get("layout", "shape")
     for node, gname in adjoint_names.items():
@@ -293,10 +315,25 @@ def _make_symbol(path, name, spec, dims, matrix_mode):
                 shape.append(sp.Integer(d))
             elif d in dims:
                 shape.append(dims[d])
+            elif isinstance(d, str) and set(d) & set("+-*/()"):
+                shape.append(_dimension_expression(path, name, d, dims))
             else:
                 _fail(path, f"symbols.{name}", f"unknown dimension {d!r}; declared: {', '.join(dims) or 'none'}")
         return sp.MatrixSymbol(name, *shape)
     _fail(path, f"symbols.{name}", f'a symbol is "scalar" or a shape like ["d_H", "d"], not {spec!r}')
+
+
+def _dimension_expression(path, name, text, dims):
+    """A size such as "(N - k + 1)/2": the dimensions combined by + - * /, read by the safe parser."""
+    try:
+        d = sy.read(text, sy.Scope(symbols={}, dims=dims), fmt="text")
+    except AnswerError as e:
+        _fail(path, f"symbols.{name}", f"the size {text!r} is not an expression in the dimensions "
+                                       f"({', '.join(dims) or 'none'}): {e.message}")
+    if isinstance(d, MatrixExpr) or not d.free_symbols or d.free_symbols - set(dims.values()):
+        _fail(path, f"symbols.{name}", f"the size {text!r} must be an expression in the dimensions "
+                                       f"({', '.join(dims) or 'none'})")
+    return d
 
 
 def _node_symbol(name, expr):

@@ -2,17 +2,10 @@
 
 The PostgreSQL half runs where $DERIVE_TEST_PG names a database (CI's .ci/run starts one and sets
 it); each test gets its own schema there, dropped afterwards."""
-import os
 import secrets
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))      # tests/serving.py
-
-PG = os.environ.get("DERIVE_TEST_PG", "")
-SECRET = b"a test secret of at least sixteen bytes"
+from course_helpers import PG, SECRET
 
 
 def _pg_schema_url(schema: str) -> str:
@@ -60,14 +53,6 @@ def roster_file(tmp_path_factory):
 def tokens():
     from derive.serve.students import Tokens
     return Tokens(SECRET)
-
-
-def make_course(db_url, roster_file=None, salt="fall26", lti=None, instructor_token="instructor-token-0123456789"):
-    from derive.serve.attempts import Store
-    from derive.serve.course import Course
-    from derive.serve.students import Roster, Tokens
-    roster = Roster.read(roster_file, salt) if roster_file else None
-    return Course(Tokens(SECRET), Store(db_url), roster, salt, lti, instructor_token)
 
 
 @pytest.fixture(scope="module")

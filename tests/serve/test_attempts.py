@@ -5,7 +5,7 @@ import json
 import threading
 
 import pytest
-from conftest import make_course
+from course_helpers import make_course
 from serving import request, running
 
 from derive import variants

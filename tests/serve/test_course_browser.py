@@ -5,7 +5,7 @@ import shutil
 import tempfile
 
 import pytest
-from conftest import make_course
+from course_helpers import make_course
 from serving import request, running
 
 from derive.variants import seed_for

@@ -1,7 +1,7 @@
 """The instructor's dashboard data: per question who tried, who got it right after how many attempts,
 and the most common wrong answers grouped by meaning with their diagnosis; behind its own token."""
 import pytest
-from conftest import make_course
+from course_helpers import make_course
 from serving import request, running
 
 RIGHT = "dL/dh3*f3'(b3 + h1*w3 + h2*w4)"

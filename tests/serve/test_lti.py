@@ -11,7 +11,7 @@ import urllib.request
 
 import jwt
 import pytest
-from conftest import make_course
+from course_helpers import make_course
 from cryptography.hazmat.primitives.asymmetric import rsa
 from serving import listen, request, running, uvicorn
 from starlette.applications import Starlette

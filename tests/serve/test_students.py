@@ -4,7 +4,7 @@ import io
 import json
 
 import pytest
-from conftest import SECRET, make_course
+from course_helpers import SECRET, make_course
 from serving import request, running
 
 from derive import variants
