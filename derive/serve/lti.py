@@ -205,14 +205,20 @@ class Tool:
             raise LaunchError("the id_token's deployment is not registered with this tool")
         if claims.get(LTI + "message_type") != "LtiResourceLinkRequest" or claims.get(LTI + "version") != "1.3.0":
             raise LaunchError("only LTI 1.3.0 resource link launches are supported", 400)
+        problem = (claims.get(LTI + "custom") or {}).get("problem")
+        if problem is not None and self.catalogue is not None:       # an id or an alias: the id, as attempts have it
+            try:
+                problem = self.catalogue.get(str(problem)).id
+            except DeriveError:
+                raise LaunchError(f"the LMS asks for problem {str(problem)[:80]!r}, which this server does not "
+                                  "offer; fix the link's custom parameter problem=", 400) from None
         self._use_nonce(nonce, claims["exp"])
         student = self._student(p, claims)
-        problem = (claims.get(LTI + "custom") or {}).get("problem")
         ags = claims.get(AGS) or {}
         if problem and ags.get("lineitem") and SCORE_SCOPE in ags.get("scope", ()):
-            self.store.execute("DELETE FROM lti_lineitems WHERE student = ? AND problem = ?", (student, problem))
-            self.store.execute("INSERT INTO lti_lineitems VALUES (?, ?, ?, ?, ?)",
-                               (student, problem, p.issuer, ags["lineitem"], claims["sub"]))
+            self.store.execute("INSERT INTO lti_lineitems VALUES (?, ?, ?, ?, ?) ON CONFLICT (student, problem) "
+                               "DO UPDATE SET issuer = excluded.issuer, lineitem = excluded.lineitem, "
+                               "subject = excluded.subject", (student, problem, p.issuer, ags["lineitem"], claims["sub"]))
         return student, problem
 
     def _use_nonce(self, nonce: str, expires) -> None:

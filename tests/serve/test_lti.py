@@ -85,7 +85,7 @@ class Platform_:
         claims = {"iss": ISS, "aud": CID, "sub": "lms-user-1", "iat": now, "exp": now + 300, "nonce": nonce,
                   "name": "Ada from the LMS",
                   LTI + "message_type": "LtiResourceLinkRequest", LTI + "version": "1.3.0",
-                  LTI + "deployment_id": DEPLOYMENT, LTI + "custom": {"problem": "scalar-chain"},
+                  LTI + "deployment_id": DEPLOYMENT, LTI + "custom": {"problem": "problem1"},      # an alias
                   LTI + "lis": {"person_sourcedid": "s1"},
                   AGS: {"lineitem": self.url + "/lineitems/7", "scope": [SCORE_SCOPE]}}
         claims.update(over)
@@ -188,6 +188,13 @@ def _tamper(token):
     claims = json.loads(jwt.utils.base64url_decode(body))
     claims["sub"] = "someone-else"
     return ".".join([head, jwt.utils.base64url_encode(json.dumps(claims).encode()).decode(), sig])
+
+
+def test_a_launch_for_a_problem_the_server_lacks_is_refused(lms):
+    url, platform, course = lms
+    state, nonce = login(url)
+    status, _, data = launch(url, platform.id_token(nonce, **{LTI + "custom": {"problem": "<nope>"}}), state)
+    assert status == 400 and "'<nope>'" in data["error"]
 
 
 def test_a_replayed_launch_is_refused(lms):
