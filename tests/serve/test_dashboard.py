@@ -45,8 +45,13 @@ def test_the_summary_counts_students_rights_and_groups_wrong_answers_by_meaning(
     assert [q["quantity"] for q in data["questions"]] == ["dL/dw3", "dL/db3"]   # the problem's own order
 
 
-def test_the_dashboard_needs_the_instructor_token(server):
-    url, course = server
+def test_the_dashboard_needs_the_instructor_token(tmp_path, roster_file, course_settings):
+    course = make_course(str(tmp_path / "d.sqlite"), roster_file)      # who may read it: one database is enough
+    with running(course_settings(course)) as (url, app):
+        _the_dashboard_needs_the_instructor_token(url, course)
+
+
+def _the_dashboard_needs_the_instructor_token(url, course):
     for headers in ({}, {"Authorization": f"Bearer {course.tokens.make('s1')}"}, {"Authorization": "Bearer junk"}):
         status, _, data = request(url, "GET", "/api/instructor/summary", headers=headers)
         assert status == 401 and "error" in data
