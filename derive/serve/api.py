@@ -22,15 +22,16 @@ from derive.errors import (
 )
 from derive.grading import DEFAULT_TIMEOUT, Checker, CheckResult
 from derive.grading.read import parse_answer, shape_pieces
+from derive.notation import formats
 from derive.notation import latex as pr
 from derive.problem.load import Problem, catalogue
 from derive.render.svg import svg
 from derive.runtime.limits import TimeLimit
-from derive.serve.preview import tree_latex
+from derive.notation.echo import tree_latex
 from derive.variants import variant_of
 from derive.verify.solve import Solution, solve
 
-FORMATS = ("auto", "text", "latex")
+FORMATS = formats.NAMES
 MAX_SOLVED = 2048         # solutions kept (a course server's students each have their variant of a problem)
 
 

@@ -1,4 +1,5 @@
-"""A parsed answer (mathparse's syntax tree) printed back as LaTeX, for the live preview.
+"""A parsed answer (the parser's syntax tree) printed back as LaTeX: the live preview, and the
+"interpreted as" line of an answer that could not be built (a shape that does not conform).
 
 This is what the parser read, structure and all (an explicit transpose, the grouping of a
 product), before any algebra: no SymPy object is built, so the preview is cheap and safe to
