@@ -265,7 +265,7 @@ def _roster_text(path: Path) -> str:
                           "as UTF-8 (Excel: 'CSV UTF-8'; iconv -f latin1 -t utf-8)") from None
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=4096)     # a course server: every student of a class, each varying problem (~20 KB each)
 def _cached(path: str, mtime_ns: int, seed: int) -> Problem:
     return instantiate(path, seed)
 

@@ -6,9 +6,11 @@ which needs nothing beyond the standard library until the server starts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 
 from derive.errors import DeriveError
+from derive.serve import commands
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
@@ -43,6 +45,9 @@ def cmd_serve(args) -> int:
                                 workers=args.workers, rate_limit=args.rate_limit,
                                 burst=max(10, args.rate_limit // 10), timeout=args.timeout,
                                 forwarded_allow_ips=tuple(str(p) for p in proxies))
+    course = commands.make_course(args)
+    if course is not None:
+        settings = dataclasses.replace(settings, course=course)
     app = app_mod.create_app(settings)
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
@@ -50,6 +55,8 @@ def cmd_serve(args) -> int:
     print(f"derive serve: http://{shown}:{port}/  ({len(app.catalogue.problems)} problems, "
           f"solutions {'shown' if settings.solutions else 'hidden'}, {settings.workers} workers; Ctrl-C stops)",
           flush=True)
+    if course is not None:
+        print(commands.started(course, f"http://{shown}:{port}/"), flush=True)
     uvicorn.Server(server_config(app, args.log_level)).run(sockets=[sock])
     return 0
 
@@ -70,9 +77,12 @@ def register_cli(subparsers) -> None:
         description="Serve the catalogue as a web page (statement, graph, one input per quantity with a "
                     "live preview, verdict and feedback, the solution unless --no-solutions) and as a JSON "
                     "API: GET /api/problems, GET /api/problems/ID, POST /api/check, POST /api/preview. "
-                    "Binds 127.0.0.1 unless --host says otherwise.",
+                    "Binds 127.0.0.1 unless --host says otherwise. With --roster (or --lti) it is a course "
+                    "server: each student opens a personal link (`derive links`), sees their own variant, "
+                    "every check is stored (--db), and /instructor shows the class.",
         epilog="examples:\n  derive serve\n  derive serve --problems my-problems --no-solutions --port 8080\n"
-               "  derive serve --host 0.0.0.0 --workers 4     (reachable from other machines)",
+               "  derive serve --host 0.0.0.0 --workers 4     (reachable from other machines)\n"
+               "  derive serve --roster roster.csv --salt fall26 --db derive.sqlite --no-solutions",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}; "
                    "0.0.0.0 for every interface)")
@@ -88,7 +98,9 @@ def register_cli(subparsers) -> None:
                         "whose rate limit applies (default: none, every client is its own address)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                    help="server log detail (default info: one line per request)")
+    commands.add_course_options(p)
     p.set_defaults(func=cmd_serve)
+    commands.register_cli(subparsers)
 
 
 __all__ = ["register_cli", "cmd_serve", "listen", "server_config"]

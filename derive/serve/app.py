@@ -59,6 +59,7 @@ class Settings:
     burst: int = 60               # requests a client may make at once before the rate applies
     timeout: float = 2.0          # seconds per check
     forwarded_allow_ips: tuple = ()   # proxies whose X-Forwarded-For names the client ("*": any)
+    course: object = None         # course.Course: students, attempts, dashboard, LTI (None: the open page)
 
 
 class ApiError(Exception):
@@ -132,8 +133,14 @@ def _trusted(text: str, proxies: tuple) -> bool:
 class Guard:
     """ASGI middleware: security headers on every response, the rate limit and the body cap on /api/."""
 
-    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None, proxies: tuple = ()):
+    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None, proxies: tuple = (),
+                 identify=None, frame_ancestors: tuple = ()):
         self.app, self.limiter, self.catalogue, self.proxies = app, limiter, catalogue, proxies
+        self.headers = SECURITY_HEADERS if not frame_ancestors else [     # an LMS may show the page in its frame
+            (b"content-security-policy", CSP.replace(
+                "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)).encode()),
+            *[h for h in SECURITY_HEADERS if h[0] not in (b"content-security-policy", b"x-frame-options")]]
+        self.identify = identify          # scope -> a student's key (rate limits per student), or None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -141,12 +148,12 @@ class Guard:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": list(message.get("headers", [])) + SECURITY_HEADERS}
+                message = {**message, "headers": list(message.get("headers", [])) + self.headers}
             await send(message)
 
         if scope["path"].startswith("/api/"):
             if self.limiter is not None:
-                client = client_address(scope, self.proxies)
+                client = (self.identify and self.identify(scope)) or client_address(scope, self.proxies)
                 wait = self.limiter.wait(client)
                 if wait:
                     seconds = max(1, math.ceil(wait))
@@ -266,13 +273,19 @@ def create_app(settings: Settings = Settings()) -> Guard:
             yield
         finally:
             state.pop("checker").close()
+            if settings.course is not None:
+                settings.course.close()
 
     routes = [Route("/", index), Route("/api/problems", problems), Route("/api/problems/{name}", problem),
               Route("/api/check", check, methods=["POST"]), Route("/api/preview", preview, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    if settings.course is not None:          # its routes come first: they replace the open page's
+        routes = settings.course.routes(catalogue, state, in_thread) + routes
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={ApiError: api_error, UnknownError: unknown, HTTPException: http_error,
                                         Unsolvable: unsolvable,
                                         Exception: crash})
     return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue,
-                 trusted_proxies(settings.forwarded_allow_ips))
+                 trusted_proxies(settings.forwarded_allow_ips),
+                 settings.course.client if settings.course is not None else None,
+                 settings.course.frame_ancestors() if settings.course is not None else ())
