@@ -7,7 +7,9 @@ import json
 import sys
 import textwrap
 
+from derive import __version__
 from derive.errors import DeriveError, UsageError
+from derive.notation import formats
 from derive.runtime import commandline as cliutil
 from derive.runtime.limits import CHECK_TIMEOUT
 
@@ -20,10 +22,12 @@ def cmd_list(args) -> int:
     rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
              "quantities": [q.name for q in p.quantities]} for p in problems]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        for r in rows:
-            print(f"{r['alias']:<10} {r['id']:<24} {r['title']}")
+        return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
+    a, i = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id"))     # as wide as the longest
+    for r in rows:
+        pad = "\n" + " " * (a + i + 4)
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}" + (f"{pad}source: {r['source']}" if r["source"]
+              else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
     return EXIT_OK
 
 
@@ -161,8 +165,8 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
-                   help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
+    p.add_argument("--format", choices=formats.NAMES, default="auto",
+                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
     p.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "
@@ -180,6 +184,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                  epilog="example: derive solve problem1")
     ap.add_argument("--problems", metavar="DIR", help="also read problem files from DIR "
                     "(or set DERIVE_PROBLEMS)")
+    ap.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="show the catalogue", epilog="example: derive list --json")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -205,7 +210,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 # which module registers which sub-command: a command runs without importing the others' modules
 EXTENSIONS = {"derive.render.commands": ("sheet", "graph"), "derive.variants": ("variant",),
-              "derive.validate": ("validate",), "derive.codegen.writer": ("code",), "derive.serve": ("serve",)}
+              "derive.validate": ("docs", "validate"), "derive.codegen.writer": ("code",),
+              "derive.serve": ("serve", "links", "attempts")}
 CORE = ("list", "solve", "grade", "template", "autograder", "check")    # this module and batch.commands
 
 

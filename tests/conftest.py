@@ -9,6 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DERIVE_CACHE", tempfile.mkdtemp(prefix="derive-test-cache-"))   # never the user's
 sys.path.insert(0, str(ROOT / "bench"))
+# helper modules beside the tests (serve/serving.py, grading/oracles.py) import by their bare name
+for _helpers in sorted({p.parent for p in (ROOT / "tests").glob("*/*.py") if not p.name.startswith("test_")}):
+    sys.path.insert(0, str(_helpers))
 
 
 @functools.lru_cache(maxsize=None)

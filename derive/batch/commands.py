@@ -112,8 +112,10 @@ def register_cli(sub) -> None:
     p.add_argument("-o", "--output", help="the report, .csv or .jsonl (default: ANSWERS.report.csv)")
     p.add_argument("--totals", metavar="CSV", help="also write one row per student: score and verdict counts")
     p.add_argument("--summary", metavar="HTML", help="also write the class summary page")
-    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json (one student only)")
-    p.add_argument("--student", help="whose answer file this is (default: the file's name)")
+    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json of one student (of a class's "
+                   "file: the one named by --student)")
+    p.add_argument("--student", help="whose answer file this is (default: the file's name); with a CSV or "
+                   "JSONL of several students and --gradescope, the student whose results to write")
     p.add_argument("--workers", type=int, default=1, help="checking processes (default 1)")
     p.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per answer (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite the output files even if derive did not write them")

@@ -30,9 +30,12 @@ from derive.expr.matrix import (
     show_shape,
     total,
 )
+from derive.expr.matrix_ops import Inverse
+from derive.notation import build_ops
 from derive.notation import parser as mp
 from derive.notation import tokens
 
+CONSTANTS = {"e": sp.E, "pi": sp.pi}   # unless the problem names a symbol so
 MAX_EXPONENT = 64          # |p| in a^p where both are numbers, or p is a number
 
 
@@ -66,7 +69,8 @@ class Scope:
                           text=text)
 
     def callable_names(self) -> frozenset:
-        return frozenset(self.functions) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+        return frozenset(self.functions) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS \
+            | build_ops.NAMES
 
 
 def _natural(s: str):
@@ -93,8 +97,8 @@ class Builder:
         return sp.Rational(Fraction(node.text))
 
     def _build_Name(self, node: mp.Name):
-        if node.id in ("e",) and "e" not in self.scope.symbols:
-            return sp.E
+        if node.id in CONSTANTS and node.id not in self.scope.symbols:
+            return CONSTANTS[node.id]
         if node.id in self.scope.dims:
             return self.scope.dims[node.id]
         if node.id.startswith(tokens.ONES):
@@ -106,7 +110,24 @@ class Builder:
             if note not in self.notes:
                 self.notes.append(note)
             return apply(name, 0, self.scope.node_inputs[name])
-        return self.scope.lookup(node.id, node.pos, self.text)
+        try:
+            return self.scope.lookup(node.id, node.pos, self.text)
+        except AnswerError as e:
+            letters = self.split(node.id)
+            if e.code != "unknown_symbol" or letters is None:
+                raise
+        self.note(f"read {node.id} as the product {' '.join(letters)}")
+        out = self.build(mp.Name(letters[0], node.pos))
+        for k, letter in enumerate(letters[1:], 1):
+            out = self.product(out, self.build(mp.Name(letter, node.pos + k)), node)
+        return out
+
+    def split(self, name: str) -> list[str] | None:
+        """Xw, qN: single letters written together, each a symbol or dimension of the problem."""
+        if not (name.isascii() and name.isalpha() and 2 <= len(name) <= 4):
+            return None
+        ok = all(c in self.scope.dims or self.scope.lookup_or_none(c) is not None for c in name)
+        return list(name) if ok else None
 
     def ones_vector(self, node: mp.Name):
         """\\mathbf{1}_N: a column of N ones; without a size, a ones-vector the product sizes."""
@@ -114,6 +135,9 @@ class Builder:
         if not size:
             return OnesVector()
         if size.isdigit():
+            if len(size) > 4:
+                raise self.fail(f"the ones-vector's size {size[:12]} is larger than a check can use; write its "
+                                f"dimension's name", node, "too_complex")
             return ones(int(size), 1)
         if size not in self.scope.dims:
             raise self.fail(f"the ones-vector's size {size} is not a dimension of this problem; "
@@ -166,7 +190,18 @@ class Builder:
             if name not in self.scope.node_inputs:
                 raise self.fail(f"{node.fn}' needs an argument here, as in {node.fn}'(...)", node, "syntax")
             return apply(name, node.order, self.scope.node_inputs[name])
-        args = [self.scalar(self.build(a)) for a in node.args]
+        keyword = [build_ops.is_keyword(a) for a in node.args]         # axis=1, read as (axis = 1)
+        args = [self.scalar(self.build(a)) for a, k in zip(node.args, keyword) if not k]
+        kwargs = {a.args[0].id: self.scalar(self.build(a.args[1])) for a, k in zip(node.args, keyword) if k}
+        if kwargs and name in ("sum", "mean") and not args[1:]:
+            build_ops.check_keywords(self, name, kwargs, node)
+            args, kwargs = args + [kwargs["axis"]], {}
+        if build_ops.owns(name, args, kwargs) and name not in self.scope.functions:
+            return build_ops.call(self, name, args, kwargs, node)
+        if kwargs:
+            raise self.fail(f"{node.fn} takes no keyword {next(iter(kwargs))}=", node, "syntax")
+        if not args:
+            raise self.fail(f"{node.fn} needs an argument", node, "syntax")
         if name in MATRIX_FUNCTIONS:
             return self.matrix_function(name, args, node)
         base = mp.LOG_BASE.fullmatch(name)
@@ -195,6 +230,17 @@ class Builder:
             return self.elementwise("hadamard", args[0], args[1], node)
         if name in ("max", "min"):
             return self.extremum(name, args, node)
+        if name == "heaviside":                          # np.heaviside(z, 0): the step, ReLU'(z)
+            return apply("relu", 1, a)
+        if name in ("outer", "matmul"):
+            if len(args) != 2:
+                raise self.fail(f"{node.fn} takes two arguments", node, "syntax")
+            if name == "matmul":
+                return self.product(args[0], args[1], node)
+            u, v = (x if not isinstance(x, MatrixExpr) or x.shape[1] == 1 else x.T for x in args)
+            if any(isinstance(x, MatrixExpr) and 1 not in x.shape for x in args):
+                raise self.fail("outer takes two vectors", node)
+            return self.product(u, v.T if isinstance(v, MatrixExpr) else v, node)
         if name == "diag":
             if not isinstance(a, MatrixExpr) or 1 not in a.shape:
                 raise self.fail(f"diag takes a vector, not {show_shape(shape_of(a))}", node)
@@ -220,6 +266,8 @@ class Builder:
 
     def extremum(self, name, args, node):
         """max/min of several values, entrywise: max(0, x) is relu(x); max(a, b) = b + relu(a - b)."""
+        if len(args) < 2 and isinstance(args[0], MatrixExpr):      # max(x): a reduction, its largest entry
+            return build_ops.call(self, name, args, {}, node)
         if len(args) < 2:
             raise self.fail(f"{name} of one value: write {name} of several values, or {name} over an "
                             f"index as in \\{name}_k z_k", node, "syntax")
@@ -242,8 +290,12 @@ class Builder:
         a, b = self.scalar(a), self.scalar(b)
         if op == "^":
             return self.power(a, b, node)
+        if op == "^∘":                                    # A^{∘-1}: entrywise, whatever the shape
+            return self.power(a, b, node, entrywise=True)
         if op == "*":
-            return self.product(a, b, node)
+            return self.star(a, b, node) if node.written == "*" else self.product(a, b, node)
+        if op == "hadamard" and node.written == "np*":
+            return self.numpy_star(a, b, node)
         if op == "/":
             if isinstance(b, MatrixExpr):
                 return self.elementwise("hadamard", a, sp.HadamardPower(b, -1), node)
@@ -254,9 +306,12 @@ class Builder:
             return self.elementwise("hadamard", a, b, node)
         return self.elementwise(op, a, b, node)
 
-    def power(self, a, b, node):
+    def power(self, a, b, node, entrywise: bool = False):
+        if a == sp.E and isinstance(b, MatrixExpr):     # e^{Z}: exp(Z), entrywise as exp is
+            return apply("exp", 0, b)
         if isinstance(b, MatrixExpr):
-            raise self.fail("an exponent must be a scalar", node)
+            raise self.fail("an exponent must be a scalar; e^{Z} is exp(Z) entrywise, and a power of each "
+                            "entry is written with the base as the matrix (Z^2)", node)
         if b.is_Number and abs(b) > MAX_EXPONENT:
             raise self.fail(f"the exponent {b if len(str(b)) < 20 else '(huge)'} is larger than "
                             f"{MAX_EXPONENT} allowed", node, "too_complex")
@@ -265,10 +320,37 @@ class Builder:
         if isinstance(a, MatrixExpr):
             if a == sp.E:
                 return apply("exp", 0, b)
+            if b == -1 and not entrywise and a.shape[0] == a.shape[1] and a.shape != (1, 1):
+                note = "read ^(-1) of a square matrix as its inverse (the entrywise reciprocal is 1/A or A^{∘-1})"
+                if note not in self.notes:
+                    self.notes.append(note)
+                return Inverse(a)
             return sp.HadamardPower(a, b)
         if a == sp.E:
             return sp.exp(b)
         return a ** b
+
+    def star(self, a, b, node):
+        """a * b: the matrix product, or the entrywise one where only that conforms (said)."""
+        sa, sb = shape_of(a), shape_of(b)
+        if sa and sb and sa[1] != sb[0] and sa == sb:
+            self.note(f"read * as the entrywise product ⊙: a matrix product of a {show_shape(sa)} and a "
+                      f"{show_shape(sb)} value does not conform")
+            return self.elementwise("hadamard", a, b, node)
+        return self.product(a, b, node)
+
+    def numpy_star(self, a, b, node):
+        """numpy's a * b: entrywise (broadcast), or the matrix product where only that conforms (said)."""
+        sa, sb = shape_of(a), shape_of(b)
+        if sa and sb and _common(sa, sb) is False and sa[1] == sb[0]:
+            self.note(f"read numpy's * as a matrix product: a {show_shape(sa)} and a {show_shape(sb)} "
+                      "value do not broadcast")
+            return self.product(a, b, node)
+        return self.elementwise("hadamard", a, b, node)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def product(self, a, b, node):
         sa, sb = shape_of(a), shape_of(b)

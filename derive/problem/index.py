@@ -14,7 +14,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from derive.errors import ProblemSpecError
+from derive.errors import ProblemSpecError, UsageError
 from derive.problem import schema
 
 
@@ -28,9 +28,15 @@ def catalogue_dir() -> Path:
 
 
 def problem_dirs(extra=None) -> list[Path]:
+    """The catalogue, then the folders given (--problems) and DERIVE_PROBLEMS; a folder that does
+    not exist is an error (a misspelled one would silently hide a course's problems)."""
     dirs = [catalogue_dir()]
     env = os.environ.get("DERIVE_PROBLEMS")
-    for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
+    given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
+    for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
+        if not Path(d).is_dir():
+            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: {'not a folder' if Path(d).exists() else 'no such folder'} "
+                             "(a folder of problem files, *.toml)")
         if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
             dirs.append(Path(d))
     return dirs

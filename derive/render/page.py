@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from derive.errors import HeaderError, RenderError
+from derive.render.fonts import header_plan
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
 from derive.render.templates import render_template
 from derive.runtime import commandline as cliutil
@@ -54,8 +55,8 @@ def read_header(path=None, course=None, assignment=None, date=None) -> Header:
 
 def render_contexts(problems: list, questions: bool = False, header: Header | None = None) -> str:
     """The LaTeX source of a sheet of these problem contexts."""
-    return render_template("sheet.tex.j2", problems=problems, questions=questions,
-                           header=header or Header(),
+    fonts, header, _ = header_plan(header or Header())     # a course name in another script
+    return render_template("sheet.tex.j2", problems=problems, questions=questions, header=header, fonts=fonts,
                            kind="Questions" if questions else "Solutions")
 
 
