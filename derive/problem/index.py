@@ -55,8 +55,8 @@ def _header(path: str, mtime_ns: int, size: int) -> tuple | None:
     try:
         with open(path, "rb") as f:
             data = tomllib.loads(f.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, MemoryError):
+        return None                    # the catalogue reads it again and says what is wrong
     pid, alias = data.get("id"), data.get("alias", "")
     if not isinstance(pid, str) or not pid or not isinstance(alias, str):
         return None

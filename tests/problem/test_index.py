@@ -59,3 +59,8 @@ def test_a_second_sheet_of_unchanged_files_does_not_import_sympy(tmp_path):
             "print('sympy' in sys.modules)\n")
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120) for _ in range(2)]
     assert [r.stdout.splitlines()[-1] for r in runs] == ["True", "False"], runs[-1].stderr
+
+
+def test_a_file_nested_too_deep_leaves_the_answer_to_the_catalogue(tmp_path):
+    (tmp_path / "deep.toml").write_text("x = " + "[" * 600 + "]" * 600 + "\n")
+    assert index.find("problem1", [tmp_path]) is None
