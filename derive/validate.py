@@ -18,7 +18,8 @@ from pathlib import Path
 from derive.engine.backprop import derive
 from derive.errors import DeriveError, LatexError, ProblemSpecError, RenderError
 from derive.grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check, mutants
-from derive.problem.load import catalogue_dir, load_file
+from derive.problem.load import load_file
+from derive.problem.index import catalogue_dir
 from derive.runtime.commandline import same_file
 from derive.render import pdf as pdf_build, sheet
 from derive.variants import instantiate

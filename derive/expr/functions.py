@@ -224,7 +224,7 @@ class _Named:
 
     @property
     def fname(self) -> str:
-        return str(self.args[0])
+        return self.args[0].name          # what str() prints for a Symbol, without the printer
 
     @property
     def order(self) -> int:

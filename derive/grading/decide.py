@@ -17,8 +17,10 @@ import re
 from fractions import Fraction
 
 import numpy as np
+import sympy as sp
 
 from derive.errors import EvalError, ShapeError
+from derive.expr import compiled
 from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
@@ -114,13 +116,26 @@ def warm(ref: Reference, r) -> None:
             ref.value(r, family, n)
 
 
-def _value(expr, inst, env, reductions):
+def _value(expr, inst, env, reductions, fn=None):
+    """The answer at a point; `fn`: the answer compiled once (compiled.once) for all its points."""
     if isinstance(expr, IndexForm):
         return expr.value(inst, env)
     if reductions:
         env = {**env, **{n: np.array([[np.max(evaluate(v, env, inst.dims, inst.functions))]])
                          for n, v in reductions.items()}}
+    if fn is not None:
+        return np.asarray(compiled.run_once(fn, env, inst.dims, inst.functions), dtype=float)
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
+
+
+def _compiled(expr):
+    """The answer compiled for its points (the walker's operations in its order), or None."""
+    if not isinstance(expr, sp.Basic):
+        return None
+    try:
+        return compiled.once(expr)
+    except Exception:         # noqa: BLE001 — the walker evaluates it and reports what is wrong
+        return None
 
 
 def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
@@ -133,6 +148,7 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
     at_values = plan[0][0] == "values"
     rows, undefined, seen = [], [], []          # seen: the answer at the fixed points (its fingerprint)
     small = []                                  # (answer, reference) at the small-scale points
+    fn = _compiled(expr)
     for family, numbers, wanted in plan:
         used = 0
         for n in numbers:
@@ -143,7 +159,7 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
             if not np.all(np.isfinite(b)):
                 continue
             try:
-                a = _value(expr, inst, env, reductions)
+                a = _value(expr, inst, env, reductions, fn)
             except ShapeError as e:
                 return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
             except (EvalError, KeyError) as e:

@@ -14,12 +14,13 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError, did_you_mean
+from derive.errors import AnswerError, ProblemSpecError, UnknownError, did_you_mean
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation.latex import latex
-from derive.problem import schema
+from derive.problem import index, schema
+from derive.problem.index import alias_number, problem_dirs
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
@@ -373,35 +374,6 @@ def _node_symbol(name, expr):
 
 
 # ---- the catalogue ------------------------------------------------------------------------
-def catalogue_dir() -> Path:
-    """problems/ beside the package in a checkout; derive/problems once installed."""
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here / "problems", here.parent / "problems"):
-        if cand.is_dir():
-            return cand
-    raise ProblemSpecError("the problem catalogue is missing from this installation")
-
-
-def problem_dirs(extra=None) -> list[Path]:
-    """The catalogue, then the folders given (--problems) and DERIVE_PROBLEMS; a folder that does
-    not exist is an error (a misspelled one would silently hide a course's problems)."""
-    dirs = [catalogue_dir()]
-    env = os.environ.get("DERIVE_PROBLEMS")
-    given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
-    for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
-        if not Path(d).is_dir():
-            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: {'not a folder' if Path(d).exists() else 'no such folder'} "
-                             "(a folder of problem files, *.toml)")
-        if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
-            dirs.append(Path(d))
-    return dirs
-
-
-def _alias_number(alias: str) -> int:
-    m = re.fullmatch(r"problem(\d+)", alias)
-    return int(m.group(1)) if m else 10**6
-
-
 def catalogue(extra=None) -> list[Problem]:
     """Every problem, built-ins first, sorted by alias number; a reused id or alias is an error."""
     seen: dict[str, str] = {}
@@ -420,7 +392,7 @@ def catalogue(extra=None) -> list[Problem]:
             if p.alias:
                 seen[p.alias] = str(f)
             out.append(p)
-    return sorted(out, key=lambda p: (_alias_number(p.alias), p.id))
+    return sorted(out, key=lambda p: (alias_number(p.alias), p.id))
 
 
 class ProblemFileWarning(UserWarning):
@@ -447,6 +419,14 @@ def load(name, extra=None) -> Problem:
         return name
     if str(name).endswith(".toml") and Path(name).is_file():
         return load_file(name)
+    path = index.find(str(name), problem_dirs(extra))
+    if path is not None:
+        try:
+            p = load_file(path)
+        except ProblemSpecError:
+            p = None                  # broken: the catalogue skips it with a warning
+        if p is not None and name in (p.id, p.alias):
+            return p
     problems = catalogue(extra)
     for p in problems:
         if name in (p.id, p.alias):
