@@ -80,10 +80,6 @@ def format_solution(sol, data) -> str:
     for q in checked:
         mark = "verified" if q["verified"] else "NOT VERIFIED"
         out.append(f"  {q['name']:<12} {mark}, max relative error {q['max_rel_error']:.1e}  [{q['checked_by']}]")
-        if not q["verified"]:
-            from derive.verify.causes import likely_cause
-            check = next(c for c in sol.checks if c.name == q["name"])
-            out.append(f"      likely cause: {likely_cause(sol.derivation, check)}")
     return "\n".join(out)
 
 
