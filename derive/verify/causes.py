@@ -1,5 +1,5 @@
 """Why a result may fail its numeric proof: a likely cause, named from the problem and the error,
-for the `NOT verified` lines of `derive validate` and `derive solve`."""
+for the `NOT verified` lines of `derive validate`."""
 from __future__ import annotations
 
 import math
