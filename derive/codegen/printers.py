@@ -315,6 +315,8 @@ class NumpyPrinter(StrPrinter):
         if k is None:
             return self._plain_product(mats), coeff
         left, ones, right = mats[:k], mats[k], mats[k + 1:]
+        if not left and not right:                                                      # a lone 1_N (1/N 1_N)
+            return self._print(ones), coeff
         if _ones(ones) == "row" and not right or _ones(ones) == "col" and not left:    # a broadcast
             rest, coeff = self._product(left or right, coeff, compact)
             if compact:
@@ -381,6 +383,11 @@ class TorchPrinter(NumpyPrinter):
 
     def heaviside(self, c):
         return piece(f"({c} > 0).double()")
+
+    def _power(self, base, p):
+        if p == sp.Rational(1, 2) and isinstance(base, sp.Symbol) and base.is_integer:   # sqrt(d): d is an int
+            return piece(f"{self._print(base)} ** 0.5", POW)
+        return super()._power(base, p)
 
     def direct(self, name):
         return _TORCH_NAMES.get(name, name)
