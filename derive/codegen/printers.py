@@ -218,6 +218,8 @@ class NumpyPrinter(StrPrinter):
         return self._power(e.base, e.exp)
 
     def _power(self, base, p):
+        if p == sp.Rational(1, 2) and base.is_integer and self.module == "torch":   # a dimension: an int, not a tensor
+            return piece(f"{self._print(base)} ** 0.5", POW)
         if p == sp.Rational(1, 2):
             return self.call(self.direct("sqrt"), self._print(base))
         if p.is_number and p.is_negative:
@@ -383,11 +385,6 @@ class TorchPrinter(NumpyPrinter):
 
     def heaviside(self, c):
         return piece(f"({c} > 0).double()")
-
-    def _power(self, base, p):
-        if p == sp.Rational(1, 2) and isinstance(base, sp.Symbol) and base.is_integer:   # sqrt(d): d is an int
-            return piece(f"{self._print(base)} ** 0.5", POW)
-        return super()._power(base, p)
 
     def direct(self, name):
         return _TORCH_NAMES.get(name, name)
