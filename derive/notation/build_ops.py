@@ -107,13 +107,13 @@ def _size(b, name, v, node, least: int):
     """An integer parameter: a whole number >= least, or an expression in the problem's dimensions."""
     if isinstance(v, MatrixExpr) or not isinstance(v, sp.Expr):
         raise b.fail(f"{name}: a stride, padding or window is a whole number or a dimension, not a "
-                     f"{show_shape(shape_of(v))} value", node)
+                     f"{show_shape(shape_of(v))} value", node, "syntax")
     dims = set(b.scope.dims.values())
     if v.free_symbols - dims:
         raise b.fail(f"{name}: {v} is not a whole number or an expression in the dimensions "
-                     f"({', '.join(sorted(map(str, dims))) or 'none'})", node)
+                     f"({', '.join(sorted(map(str, dims))) or 'none'})", node, "syntax")
     if v.is_number and not (v.is_Integer and v >= least):
-        raise b.fail(f"{name}: {v} must be a whole number of at least {least}", node)
+        raise b.fail(f"{name}: {v} must be a whole number of at least {least}", node, "syntax")
     return v
 
 
