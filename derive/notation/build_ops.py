@@ -47,7 +47,7 @@ def call(b, name: str, args: list, kwargs: dict, node):
     and positive where they are numbers (maxpool2d of a column would be 1/2 wide)."""
     op = _call(b, ALIASES.get(name, name), args, kwargs, node)
     for d in op.shape:
-        if d.is_number and not (d.is_Integer and d >= 1) or d.is_nonpositive:
+        if d.is_number and not (d.is_Integer and d >= 1) or d.is_nonpositive or d.is_integer is False:
             raise b.fail(f"{name} of {', '.join(show_shape(a.shape) for a in op.inputs)} would be "
                          f"{show_shape(op.shape)}: its window, stride or padding does not fit", node)
     return op
