@@ -84,6 +84,12 @@ def _spacing(op, specs, show) -> list[str]:
     return out
 
 
+def _fits(op, window, shape) -> None:
+    if window[0] > shape[0] or window[1] > shape[1]:
+        raise ShapeError(f"{op.name}: the window ({window[0]}×{window[1]}) is larger than the input "
+                         f"({shape[0]}×{shape[1]})")
+
+
 class Flip(Op):
     """flip(K): the kernel turned by 180° (a vector reversed)."""
 
@@ -160,6 +166,7 @@ class MaxPool(Op):
     def numeric(self, ev):
         x = value(ev, self.arg)
         kr, kc = _ints(ev, *self.args[1:3])
+        _fits(self, (kr, kc), x.shape)
         return sliding_window_view(x, (kr, kc))[::kr, ::kc].max(axis=(2, 3))
 
     def vjp(self, g):
@@ -192,6 +199,7 @@ class Unpool(Op):
     def numeric(self, ev):
         g, x = (value(ev, a) for a in self.inputs)
         kr, kc = _ints(ev, *self.args[2:4])
+        _fits(self, (kr, kc), x.shape)
         windows = sliding_window_view(x, (kr, kc))[::kr, ::kc]
         ho, wo = windows.shape[:2]
         flat = windows.reshape(ho, wo, kr * kc)

@@ -76,6 +76,9 @@ def test_conv_keywords_per_axis():
     ("conv1d(x, K)", "conv1d takes two vectors, both columns or both rows, not 3×1 and 2×2"),
     ("maxpool2d(x, 2)", "maxpool2d of 3×1 would be 3/2×1/2: its window, stride or padding does not fit"),
     ("tanh(Z, axis=1)", "tanh takes no keyword axis="),
+    ("conv2d(Z, K, padding=99999999999999)", "conv2d: a stride, padding or window is a whole number up to 64"),
+    ("maxpool2d(Z, 10^9)", "maxpool2d: a stride, padding or window is a whole number up to 64"),
+    ("conv2d(Z, K, stride=x)", "conv2d: a stride, padding or window is a whole number or a dimension, not a 3×1"),
     ("norm(2)", "norm takes a matrix or a vector, not a scalar"),
 ])
 def test_what_does_not_fit_is_said(text, message):
