@@ -11,7 +11,6 @@ with a stride, dL/dY is first dilated (zeros between its entries).
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from derive.errors import ShapeError, UnsupportedError
