@@ -15,6 +15,7 @@ from derive.batch import run as grade
 from derive.errors import DeriveError, Interrupted, UsageError
 from derive.grading import DEFAULT_TIMEOUT, check, default_checker
 from derive.grading.steps import check_submission
+from derive.notation import formats
 from derive.notation.latex import shape_text
 from derive.notation.text import text
 from derive.problem import load as problem_mod
@@ -280,8 +281,8 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
-                   help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
+    p.add_argument("--format", choices=formats.NAMES, default="auto",
+                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "

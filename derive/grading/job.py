@@ -24,6 +24,7 @@ from derive.grading.read import (
 from derive.grading.reference import reference
 from derive.grading.verdicts import INVALID_CODES
 from derive.grading.shapes import grade_shape
+from derive.notation.echo import tree_latex
 from derive.verify.properties import grade as grade_properties
 
 
@@ -104,7 +105,8 @@ class Grader:
             expr = None if entries and not free else builder.scalar(builder.build(tree))
         except AnswerError as e:
             if not (entries and e.code == "unknown_symbol"):
-                return _error(e)
+                return {**_error(e), "interpreted": as_read(tree), "feedback": (e.message,) + tuple(
+                    _sentence(n) for n in builder.notes)}
             expr = None                      # \max_k, 1(i = j), another index letter: the entry form
         if expr is None:
             try:
@@ -131,6 +133,14 @@ class Grader:
                                                   diagnose=diagnose, reveal=self.reveal)
         return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
                     interpreted=shown, fingerprint=fp)
+
+
+def as_read(tree) -> str:
+    """The tree as the parser read it, for an answer that could not be built."""
+    try:
+        return tree_latex(tree)
+    except (RecursionError, ValueError, KeyError):     # the echo is a courtesy; never fail a check over it
+        return ""
 
 
 def _error(e: AnswerError) -> dict:

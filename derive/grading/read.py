@@ -12,6 +12,7 @@ from derive.expr import functions as fns
 from derive.expr import matrix as sy
 from derive.notation import build as reader
 from derive.notation import parser as mp
+from derive.notation import readings as alternatives
 from derive.notation import tokens
 from derive.notation.latex import latex
 from derive.problem.load import Problem
@@ -34,7 +35,7 @@ def readings(p: Problem, answer: str, fmt: str = "auto") -> list:
     """[(tree, notes)]: the natural reading first, then the other readings of ambiguous juxtapositions
     (mathparse.readings: f3'(…) as a product, f1(…) with f1 at its node, in node notation only)."""
     nodes = p.scope.single_nodes & frozenset(p.scope.node_inputs)
-    return mp.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
+    return alternatives.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
 
 
 class AnswerBuilder(reader.Builder):
@@ -52,6 +53,9 @@ class AnswerBuilder(reader.Builder):
     def _build_Name(self, node):
         if node.id == "I" and "I" not in self.scope.symbols and self.size is not None:
             return sp.Identity(self.size)           # the identity, sized like the quantity
+        m = re.fullmatch(r"I_?\{?([A-Za-z][A-Za-z0-9_]*)\}?", node.id)
+        if m and node.id not in self.scope.symbols and m.group(1) in self.scope.dims:
+            return sp.Identity(self.scope.dims[m.group(1)])     # I_K: the identity of size K
         m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*?)_?\{?([a-z]{1,2})\}?", node.id)
         if self.indices and m and node.id not in self.scope.symbols and node.id not in self.scope.aliases:
             base, idx = m.groups()

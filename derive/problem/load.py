@@ -97,11 +97,30 @@ class Problem:
         return any(q.kind.asks_gradient for q in self.quantities)
 
     def quantity(self, name: str) -> Quantity:
-        for q in self.quantities:
-            if q.name == name or self.scope.aliases.get(name) == q.name:
-                return q
+        for candidate in (name, self._spelled(name)):
+            for q in self.quantities:
+                if q.name == candidate or self.scope.aliases.get(candidate) == q.name:
+                    return q
         known = ", ".join(q.name for q in self.quantities)
         raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
+
+    def _spelled(self, name: str) -> str:
+        """A quantity named with the problem's aliases (dL/dW^{(1)}, \\partial L/\\partial Z^1, dL/dc_{t-1})
+        in the problem's own names (dL/dW1)."""
+        s = re.sub(r"\\partial\s*", "d", str(name)).replace(" ", "")
+        m = re.fullmatch(r"d(.+?)/d(.+)", s)
+        if not m:
+            return self._alias(s)
+        return f"d{self._alias(m.group(1))}/d{self._alias(m.group(2))}"
+
+    def _alias(self, part: str) -> str:
+        bare = part.replace("{", "").replace("}", "").replace("\\", "")
+        for k in (part, part.replace("\\", ""), bare, bare.replace("(", "").replace(")", ""), re.sub(r"\^(\w+)$", r"^(\1)", bare),
+                  bare.replace("_", "")):
+            canon = self.scope.aliases.get(k, k if k in self.scope.symbols else None)
+            if canon is not None:
+                return canon
+        return part
 
     def _repr_latex_(self) -> str:
         lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)

@@ -22,14 +22,15 @@ from derive.errors import (
 )
 from derive.grading import DEFAULT_TIMEOUT, Checker, CheckResult
 from derive.grading.read import parse_answer, shape_pieces
+from derive.notation import formats
 from derive.notation import latex as pr
 from derive.problem.load import Problem, catalogue
 from derive.render.svg import svg
 from derive.runtime.limits import TimeLimit
-from derive.serve.preview import tree_latex
+from derive.notation.echo import tree_latex
 from derive.verify.solve import Solution, solve
 
-FORMATS = ("auto", "text", "latex")
+FORMATS = formats.NAMES
 
 
 def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> Checker:

@@ -11,7 +11,7 @@ from derive.expr import matrix_ops as mo
 from derive.expr.numeric import evaluate
 from derive.notation.build import Builder, Scope, read
 from derive.notation import parser as mp
-from derive.serve.preview import tree_latex
+from derive.notation.echo import tree_latex
 
 SHAPES = {"A": (3, 3), "B": (3, 4), "Z": (4, 5), "x": (3, 1), "K": (2, 2)}
 SCOPE = Scope(symbols={n: sp.MatrixSymbol(n, *s) for n, s in SHAPES.items()}, matrix_mode=True)
