@@ -83,7 +83,8 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 out[-1] = out[-1][:-1]
                 where.pop()
                 put(_accent(letter, ACCENTS[c], latex), i - 1)
-            elif c in UNICODE and not latex:       # δ³ is delta^3, which the problem may name
+            elif c in UNICODE and not latex and not UNICODE[c].endswith("_"):   # δ³ is delta^3, which the
+                # problem may name; λ (lambda_, a name no text spells) is left to the lexer
                 put(UNICODE[c], i)
             else:
                 put(_char(c, latex), i)

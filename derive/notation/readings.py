@@ -55,10 +55,12 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
             out.append((p.parse(), tuple(p.points)))
         except AnswerError:
             continue
+    # Matlab's dims only where the answer is written in Matlab (' .* ./ .^): in derive's own text
+    # notation sum(X, 1) sums each row, as derive prints it, and reading it also as Matlab's would
+    # accept the wrong axis
     detected = formats.detect(text) if fmt == "auto" else fmt
-    if detected in ("matlab", "text") and ("sum" in text or "mean" in text):
+    if detected == "matlab" and ("sum" in text or "mean" in text):
         matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
         if matlab:
-            zero = [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
-            out = matlab + zero if detected == "matlab" else zero + matlab
+            out = matlab + [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
     return out
