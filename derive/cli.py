@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 
-from derive import variants
+from derive import __version__, variants
 from derive.batch import answer_file as submission
 from derive.batch import autograder
 from derive.batch import run as grade
@@ -30,10 +30,12 @@ def cmd_list(args) -> int:
     rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
              "quantities": [q.name for q in p.quantities]} for p in problems]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        for r in rows:
-            print(f"{r['alias']:<10} {r['id']:<24} {r['title']}")
+        return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
+    a, i = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id"))     # as wide as the longest
+    for r in rows:
+        pad = "\n" + " " * (a + i + 4)
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}" + (f"{pad}source: {r['source']}" if r["source"]
+              else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
     return EXIT_OK
 
 
@@ -178,8 +180,10 @@ def _register_grading(sub) -> None:
     p.add_argument("-o", "--output", help="the report, .csv or .jsonl (default: ANSWERS.report.csv)")
     p.add_argument("--totals", metavar="CSV", help="also write one row per student: score and verdict counts")
     p.add_argument("--summary", metavar="HTML", help="also write the class summary page")
-    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json (one student only)")
-    p.add_argument("--student", help="whose answer file this is (default: the file's name)")
+    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json of one student (of a class's "
+                   "file: the one named by --student)")
+    p.add_argument("--student", help="whose answer file this is (default: the file's name); with a CSV or "
+                   "JSONL of several students and --gradescope, the student whose results to write")
     p.add_argument("--workers", type=int, default=1, help="checking processes (default 1)")
     p.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT, help="seconds per answer (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite the output files even if derive did not write them")
@@ -299,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  epilog="example: derive solve problem1")
     ap.add_argument("--problems", metavar="DIR", help="also read problem files from DIR "
                     "(or set DERIVE_PROBLEMS)")
+    ap.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="show the catalogue", epilog="example: derive list --json")
     p.add_argument("--json", action="store_true", help="print JSON")
