@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from derive.notation.tokens import UNICODE
-
 SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿⁱᵀᵃᵇᶜᵈᵉᶠᵍʰʲᵏˡᵐᵒᵖʳˢᵘᵛʷˣʸᶻᴺᴷ",
                        "0123456789+-()niTabcdefghjklmoprsuvwxyzNK"))
 SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-()aeoxhklmnpstijruv"))
@@ -83,8 +81,6 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 out[-1] = out[-1][:-1]
                 where.pop()
                 put(_accent(letter, ACCENTS[c], latex), i - 1)
-            elif c in UNICODE and not latex:       # δ³ is delta^3, which the problem may name
-                put(UNICODE[c], i)
             else:
                 put(_char(c, latex), i)
             i += 1

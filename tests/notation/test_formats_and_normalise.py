@@ -29,8 +29,8 @@ def test_detection(text, fmt):
 
 
 @pytest.mark.parametrize("typed, text, latex", [
-    ("δ2 xᵀ", "delta2 x^T ", "δ2 x^T"),
-    ("W₂ᵀδ₃", "W_{2}^T delta_{3}", "W_{2}^Tδ_{3}"),
+    ("δ2 xᵀ", "δ2 x^T ", "δ2 x^T"),                   # Greek letters are the lexers' (tokens.UNICODE)
+    ("W₂ᵀδ₃", "W_{2}^T δ_{3}", "W_{2}^Tδ_{3}"),
     ("a₁² − y", "a_{1}^2  - y", "a_{1}^2 - y"),
     ("x²³", "x^(23) ", "x^{23}"),
     ("ŷ − y", "yhat - y", r"\hat{y} - y"),
