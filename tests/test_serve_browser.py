@@ -21,6 +21,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+pytestmark = pytest.mark.slow
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
                  if p and os.path.exists(p)), None)
@@ -178,6 +179,8 @@ def test_visual_editor_feeds_the_answer_field(browser, base):
     b = block(browser, "drho/dW1")
     b.find_element(By.CSS_SELECTOR, "[data-action=editor]").click()
     editor = wait(browser, lambda d: b.find_elements(By.CSS_SELECTOR, "math-field"))[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)   # a custom element
+    editor.click()                                      # below the fold is "not interactable" to chromedriver
     editor.send_keys("x^T")
     wait(browser, lambda d: b.find_element(By.CSS_SELECTOR, "input").get_attribute("value") == "x^{T}")
     wait(browser, lambda d: b.find_elements(By.CSS_SELECTOR, ".preview .katex"))
