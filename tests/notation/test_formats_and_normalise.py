@@ -68,7 +68,7 @@ def test_e_notation_and_eulers_e(text, tree):
 
 def test_a_huge_exponent_is_too_complex():
     with pytest.raises(AnswerError, match="exponent beyond"):
-        parse("1e999")
+        parse("1e31")
 
 
 @pytest.mark.parametrize("text, fmt, values", [
