@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 
-from derive import variants
+from derive import __version__, variants
 from derive.batch import answer_file as submission
 from derive.batch import autograder
 from derive.batch import run as grade
@@ -30,10 +30,12 @@ def cmd_list(args) -> int:
     rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
              "quantities": [q.name for q in p.quantities]} for p in problems]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        for r in rows:
-            print(f"{r['alias']:<10} {r['id']:<24} {r['title']}")
+        return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
+    a, i = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id"))     # as wide as the longest
+    for r in rows:
+        pad = "\n" + " " * (a + i + 4)
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}" + (f"{pad}source: {r['source']}" if r["source"]
+              else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
     return EXIT_OK
 
 
@@ -178,8 +180,10 @@ def _register_grading(sub) -> None:
     p.add_argument("-o", "--output", help="the report, .csv or .jsonl (default: ANSWERS.report.csv)")
     p.add_argument("--totals", metavar="CSV", help="also write one row per student: score and verdict counts")
     p.add_argument("--summary", metavar="HTML", help="also write the class summary page")
-    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json (one student only)")
-    p.add_argument("--student", help="whose answer file this is (default: the file's name)")
+    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json of one student (of a class's "
+                   "file: the one named by --student)")
+    p.add_argument("--student", help="whose answer file this is (default: the file's name); with a CSV or "
+                   "JSONL of several students and --gradescope, the student whose results to write")
     p.add_argument("--workers", type=int, default=1, help="checking processes (default 1)")
     p.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT, help="seconds per answer (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite the output files even if derive did not write them")
@@ -281,8 +285,7 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=formats.NAMES, default="auto",
-                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
+    p.add_argument("--format", choices=formats.NAMES, default="auto", help=formats.help_text().replace("%", "%%"))
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "
@@ -299,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  epilog="example: derive solve problem1")
     ap.add_argument("--problems", metavar="DIR", help="also read problem files from DIR "
                     "(or set DERIVE_PROBLEMS)")
+    ap.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="show the catalogue", epilog="example: derive list --json")
     p.add_argument("--json", action="store_true", help="print JSON")

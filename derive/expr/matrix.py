@@ -17,12 +17,26 @@ class OnesVector:
         return OnesVector(not self.row, self.sign)
 
 
+def is_one(e) -> bool:
+    """The number 1 as a 1×1 matrix: SymPy turns OneMatrix(1, 1) into Identity(1) whenever it
+    evaluates, so `1 - eps` of a 1×1 eps holds an Identity(1) that every printer reads as 1."""
+    return isinstance(e, (sp.Identity, sp.OneMatrix)) and e.shape == (1, 1)
+
+
 def shape_of(e) -> tuple | None:
     return e.shape if isinstance(e, MatrixExpr) else None
 
 
 def show_shape(shape) -> str:
-    return "scalar" if shape is None else f"{shape[0]}×{shape[1]}"
+    return "scalar" if shape is None else f"{dimension(shape[0], str)}×{dimension(shape[1], str)}"
+
+
+def dimension(d, show) -> str:
+    """A size as written: (N - k + 1)/2, not N/2 - k/2 + 1/2; a sum in brackets beside ×."""
+    if not isinstance(d, sp.Expr) or d.is_Atom:
+        return show(d)
+    d = sp.together(d)
+    return f"({show(d)})" if isinstance(d, sp.Add) else show(d)
 
 
 def ones(rows, cols):

@@ -18,16 +18,16 @@ from fractions import Fraction
 
 import numpy as np
 
-from derive.errors import EvalError
+from derive.errors import EvalError, ShapeError
 from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
-from derive.grading.reference import Points, Reference, secret_points
+from derive.grading.reference import DecisionBasis, Reference, secret_points
 from derive.grading.read import nodes
 from derive.notation import parser as mp
 from derive.notation.latex import shape_text
-from derive.verify import instances as V
+from derive.verify import instances
 from derive.verify.proof import rel_error
 
 TOLERANCE = 1e-6             # relative, at each point
@@ -79,7 +79,7 @@ def kink_scales(p, tree) -> tuple:
     and where the answer's own large constants make it steep (tanh(1000 z) is a step beyond
     |z| > 0.003 and differs from one within it)."""
     steep = _steepness(tree) if tree is not None else 1.0
-    scales = KINK_SCALES if V.has_kink(p) else ()
+    scales = KINK_SCALES if instances.has_kink(p) else ()
     if steep >= STEEP:
         scales += (min(MAX_SCALE, int(math.ceil(math.log10(steep))) + 1),)
     return tuple(sorted(set(scales)))
@@ -123,7 +123,7 @@ def _value(expr, inst, env, reductions):
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
 
 
-def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
+def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
            reveal: bool = False):
     """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`. Without `diagnose`
     (another reading of an ambiguous answer) only whether it is right matters: the first differing
@@ -144,6 +144,8 @@ def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *,
                 continue
             try:
                 a = _value(expr, inst, env, reductions)
+            except ShapeError as e:
+                return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
             except (EvalError, KeyError) as e:
                 why = "its shapes do not fit" if re.search(r"\(\d+, \d+\)", str(e)) else str(e)   # no trial sizes
                 return "undecided", [], [f"the answer could not be evaluated: {why}"], None
@@ -178,7 +180,7 @@ def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *,
     if agree and any(not np.all(np.isfinite(a)) or _scale_free_error(a, b) > TOLERANCE for a, b in small):
         return "incorrect", [], [f"the answer agrees with {name} at random values of the inputs but not at small "
                                  "ones" + (" (near a kink of the reference, where a ReLU, abs, max or floor "
-                                           "changes slope)" if V.has_kink(p) else "")
+                                           "changes slope)" if instances.has_kink(p) else "")
                                  + ": they are not the same function"], fp
     if agree and at_values:
         return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"], fp

@@ -18,11 +18,12 @@ from derive.grading.read import (
     indices,
     interpreted,
     not_allowed,
+    not_yet,
     own_symbol,
     readings,
 )
 from derive.grading.reference import reference
-from derive.grading.result import INVALID_CODES
+from derive.grading.verdicts import INVALID_CODES
 from derive.grading.shapes import grade_shape
 from derive.notation.echo import tree_latex
 from derive.verify.properties import grade as grade_properties
@@ -64,7 +65,7 @@ class Grader:
         self.ref, self.r, self.answer, self.fmt, self.reveal = ref, r, answer, fmt, reveal
 
     def shape(self) -> dict:
-        return grade_shape(self.ref, self.r, self.answer, self.fmt)
+        return grade_shape(self.ref, self.r, self.answer, self.fmt, self.reveal)
 
     def prose(self) -> dict:
         return dict(verdict="undecided", feedback=(self.r.quantity.kind.ungraded_feedback(self.r.quantity),))
@@ -120,6 +121,10 @@ class Grader:
         if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:
             return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
                         feedback=(f"{q.name} cannot be answered in terms of {own} itself",))
+        later = not_yet(p, ref.derivation, q, tree)
+        if later:
+            return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
+                        feedback=tuple(why for _, why in later))
         bad = not_allowed(p, q, tree, builder)
         if bad:
             return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,

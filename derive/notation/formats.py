@@ -35,4 +35,4 @@ def detect(text: str) -> str:
 
 def help_text() -> str:
     """One line per format, for --help and the API's error message."""
-    return "; ".join(f"{f.name}: {f.summary}" for f in FORMATS)
+    return "how to read the answer; " + "; ".join(f"{f.name}: {f.summary}" for f in FORMATS)

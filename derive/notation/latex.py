@@ -9,8 +9,13 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from derive.expr import functions as fns
+from derive.expr.matrix import dimension, is_one
+from derive.expr.matrix_ops import Inverse
 from derive.notation.text import (
     broadcast_operand,
+    decimal,
+    divisors,
     join_terms,
     scalar_factors,
     split_ones,
@@ -19,10 +24,13 @@ from derive.notation.text import (
 )
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
-SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
-           "_x": "x", "relu": r"\operatorname{ReLU}", "softplus": r"\operatorname{softplus}",
-           "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sqrt": r"\operatorname{sqrt}",
-           "abs": r"\operatorname{abs}"}
+SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}", "_x": "x"}
+
+
+def function_latex(fname: str) -> str:
+    """A named function as it typesets: its row of the function table, or an abstract f1 as f_{1}."""
+    row = fns.row(fname)
+    return row.tex if row is not None else name_latex(fname)
 
 
 def name_latex(name: str) -> str:
@@ -93,7 +101,7 @@ class Printer(LatexPrinter):
             args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
         level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
         body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
-                        else self.parenthesize(a, level, False) for a in args)
+                        or decimal(a) and a > 0 else self.parenthesize(a, level, False) for a in args)
         return "- " + body if neg else body
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
@@ -106,6 +114,16 @@ class Printer(LatexPrinter):
             return self._add_parens(self._print(item))
         return self._print(item)
 
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        d = decimal(c)
+        if d is None or rest == 1:
+            return super()._print_Mul(expr)
+        return f"{d} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
+
     def _print_Symbol(self, expr, style="plain"):
         return name_latex(expr.name)
 
@@ -113,10 +131,11 @@ class Printer(LatexPrinter):
         return name_latex(expr.name)
 
     def _function(self, fname, order, arg):
-        if fname == "relu" and order == 1:
-            return rf"\mathbb{{1}}\left[{self._print(arg)} > 0\right]"
+        row = fns.row(fname)
+        if order == 1 and row is not None and row.prime_latex:
+            return row.prime_latex.format(self._print(arg))
         primes = "'" * order
-        return rf"{name_latex(fname)}{primes}\left({self._print(arg)}\right)"
+        return rf"{function_latex(fname)}{primes}\left({self._print(arg)}\right)"
 
     def _print_Fn(self, expr):
         return self._function(expr.fname, expr.order, expr.args[2])
@@ -130,10 +149,14 @@ class Printer(LatexPrinter):
     def _print_HadamardProduct(self, expr):
         """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
         scalars, rest = scalar_factors(expr)
+        scalars, den = divisors(scalars)
         body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
+        if den:                                       # \frac{e}{L}, not L^{-1} e
+            body = rf"\frac{{{body}}}{{{' '.join(self._print(d) for d in den)}}}"
         if not scalars:
             return body
-        body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        if not den:
+            body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
         return " ".join(self.parenthesize(s, 50) for s in scalars) + " " + body
 
     def _print_MatAdd(self, expr):
@@ -149,10 +172,15 @@ class Printer(LatexPrinter):
         return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
 
     def _print_Transpose(self, expr):
+        if isinstance(expr.arg, Inverse):        # X^{-T}, not a double superscript
+            return rf"{self.parenthesize(expr.arg.arg, 1000, strict=True)}^{{-\top}}"
         return rf"{self.parenthesize(expr.arg, 1000, strict=True)}^{{\top}}"
 
     def _print_ZeroMatrix(self, expr):
         return "0"
+
+    def _print_Identity(self, expr):
+        return "1" if is_one(expr) else super()._print_Identity(expr)
 
     def _print_OneMatrix(self, expr):
         r, c = expr.shape
@@ -192,11 +220,11 @@ def _latex_cached(expr) -> str:
 def shape_latex(shape) -> str:
     if shape is None:
         return r"\mathbb{R}"
-    return rf"\mathbb{{R}}^{{{latex(shape[0])} \times {latex(shape[1])}}}"
+    return rf"\mathbb{{R}}^{{{dimension(shape[0], latex)} \times {dimension(shape[1], latex)}}}"
 
 
 def shape_text(shape) -> str | None:
-    return None if shape is None else f"{text(shape[0])}×{text(shape[1])}"
+    return None if shape is None else f"{dimension(shape[0], text)}×{dimension(shape[1], text)}"
 
 
 # ---- sheet helpers: line breaking, numbers, graph operator labels -------------------------------
@@ -283,8 +311,8 @@ def error_latex(err: float) -> str:
 
 OP_LABELS = {
     "add": "+", "sub": "-", "neg": "-", "mul": r"\times", "matmul": r"\times", "hadamard": r"\odot",
-    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "exp": r"\exp", "log": r"\log",
-    "tanh": r"\tanh", "sum": r"\Sigma", "mean": r"\operatorname{mean}", "id": "=",
+    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "sum": r"\Sigma",
+    "mean": r"\operatorname{mean}", "id": "=",
 }
 
 
@@ -296,7 +324,10 @@ def op_latex(kind: str, param=None) -> str:
         circ = r"\circ " if kind == "hpow" else ""
         return rf"(\cdot)^{{{circ}{latex(param)}}}"
     if kind == "fn":
-        return name_latex(str(param))
+        name, primes = str(param).rstrip("'"), str(param)[len(str(param).rstrip("'")):]
+        return function_latex(name) + primes
+    if kind == "matrixop":
+        return rf"\operatorname{{{param.replace('_', '')}}}"
     if kind == "scale":
         return rf"{latex(param)}\,\times"
     return OP_LABELS[kind]
@@ -306,7 +337,7 @@ def op_text(kind: str, param=None) -> str:
     """The same label as plain text, for Graphviz."""
     if kind in ("pow", "hpow"):
         return f"^{text(param)}"
-    if kind == "fn":
+    if kind in ("fn", "matrixop"):
         return str(param)
     if kind == "scale":
         return f"{text(param)}×"

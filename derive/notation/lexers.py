@@ -13,8 +13,8 @@ from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, DERIVATIVE, Know
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
-# the text lexer's operators, longest first; "@" is numpy's matrix product, "np*" numpy's entrywise *
-_OPS = {"**": "^", ".*": "hadamard", "./": "/", ".^": "^", "^": "^", "@": "@", **OPERATORS}
+# the text lexer's operators, longest first; "@" is numpy's matrix product
+_OPS = {"**": "^", ".*": "hadamard", "./": "/", ".^": "^", "^∘": "^∘", "^": "^", "@": "@", **OPERATORS}
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?")
 _ENTRY = re.compile(r"_\{?([a-z](?:,?[a-z]){0,2})\}?(?![A-Za-z0-9])")   # dL/dy_kl: an entry
 _PREFIX = re.compile(r"(?:np|numpy|torch(?:\s*\.\s*nn\s*\.\s*functional)?|scipy\s*\.\s*special)\s*\.\s*(?=[A-Za-z])")
@@ -56,9 +56,11 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             i = m.end()
             continue
         m = _KEYWORD.match(text, i)
-        if m and tokens and tokens[-1].kind == ",":                      # axis=0, dim=1: the value; keepdims: nothing
-            if m.group(1).startswith("keepdim"):
-                tokens.pop()
+        if m and tokens and tokens[-1].kind == ",":                      # keepdims: nothing; dim=1 is axis=1
+            if m.group(1).startswith("keepdim"):                        # (the axis keyword stays: max(X, axis=1)
+                tokens.pop()                                            # reduces, max(X, 1) clips)
+            else:
+                tokens += [Token("name", "axis", i), Token("op", "=", i)]
             i = m.end()
             continue
         if c == "|":                                                     # |x| is abs(x)

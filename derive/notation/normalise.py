@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from derive.notation.tokens import UNICODE
+
 SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿⁱᵀᵃᵇᶜᵈᵉᶠᵍʰʲᵏˡᵐᵒᵖʳˢᵘᵛʷˣʸᶻᴺᴷ",
                        "0123456789+-()niTabcdefghjklmoprsuvwxyzNK"))
 SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-()aeoxhklmnpstijruv"))
@@ -81,6 +83,9 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 out[-1] = out[-1][:-1]
                 where.pop()
                 put(_accent(letter, ACCENTS[c], latex), i - 1)
+            elif c in UNICODE and not latex and not UNICODE[c].endswith("_"):   # δ³ is delta^3, which the
+                # problem may name; λ (lambda_, a name no text spells) is left to the lexer
+                put(UNICODE[c], i)
             else:
                 put(_char(c, latex), i)
             i += 1

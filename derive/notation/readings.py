@@ -16,19 +16,19 @@ MAX_CHOICES = 3            # ambiguous juxtapositions read both ways (2**3 readi
 REDUCTIONS = ("sum", "mean")
 
 
-def matlab_dims(tree, dims=("1", "2")):
-    """The tree with sum(X, 1) and sum(X, 2) (those of `dims`) read as Matlab's: down the columns,
-    along the rows (numpy's axis 0 and 1); None when it has no such sum."""
+def matlab_dims(tree):
+    """The tree with sum(X, 1) and sum(X, 2) read as Matlab's (down the columns, along the rows:
+    numpy's axis 0 and 1); None when it has no such sum."""
     if isinstance(tree, Call):
-        args = tuple(matlab_dims(a, dims) or a for a in tree.args)
-        if tree.fn in REDUCTIONS and len(args) == 2 and isinstance(args[1], Num) and args[1].text in dims:
+        args = tuple(matlab_dims(a) or a for a in tree.args)
+        if tree.fn in REDUCTIONS and len(args) == 2 and isinstance(args[1], Num) and args[1].text in ("1", "2"):
             args = (args[0], Num(str(int(args[1].text) - 1), args[1].pos))
         return replace(tree, args=args) if args != tree.args else None
     if isinstance(tree, BinOp):
-        left, right = matlab_dims(tree.left, dims), matlab_dims(tree.right, dims)
+        left, right = matlab_dims(tree.left), matlab_dims(tree.right)
         return None if left is right is None else replace(tree, left=left or tree.left, right=right or tree.right)
     if isinstance(tree, (Neg, Transpose)):
-        inner = matlab_dims(tree.operand, dims)
+        inner = matlab_dims(tree.operand)
         return None if inner is None else replace(tree, operand=inner)
     return None
 
@@ -55,14 +55,12 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
             out.append((p.parse(), tuple(p.points)))
         except AnswerError:
             continue
+    # Matlab's dims only where the answer is written in Matlab (' .* ./ .^): in derive's own text
+    # notation sum(X, 1) sums each row, as derive prints it, and reading it also as Matlab's would
+    # accept the wrong axis
     detected = formats.detect(text) if fmt == "auto" else fmt
-    if detected in ("matlab", "text") and ("sum" in text or "mean" in text):
-        # Matlab notation counts dims from 1; in plain text only sum(X, 2), no numpy axis, reads so too
-        dims = ("1", "2") if detected == "matlab" else ("2",)
-        matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t, dims), n) for t, n in out)
-                  if t is not None]
-        if matlab and detected == "matlab":
-            out = matlab
-        elif matlab:
-            out = [(t, notes + (NUMPY_NOTE,)) for t, notes in out] + matlab
+    if detected == "matlab" and ("sum" in text or "mean" in text):
+        matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
+        if matlab:
+            out = matlab + [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
     return out

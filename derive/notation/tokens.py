@@ -25,7 +25,7 @@ ONES = "1"                 # Name id prefix of the ones-vector \\mathbf{1}_N (no
 NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![.\w]))?")
 _PART = r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?(?:\^\{?\(?[A-Za-z0-9]+\)?\}?)?"
 DERIVATIVE = re.compile(rf"d({_PART})/d({_PART})(?![A-Za-z0-9])")    # dl/dW^(1), written as text
-OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
+OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "⊘": "/", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
              "/": "/", ">": ">", "=": "="}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derive.errors import AnswerError, ProblemSpecError, UnknownError
+from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError, did_you_mean
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
@@ -23,6 +23,7 @@ from derive.problem import schema
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
+from derive.runtime.commandline import same_file
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,19 @@ class Problem:
         return mx.shape_of(self.scope.symbols[name])
 
     @property
+    def onehot_sums(self) -> tuple:
+        """(name, where its ones are) per one-hot symbol: "all" for a vector (one 1 in all), "rows"
+        for a matrix (one 1 per row: each row an example's label), "columns" when the file declares
+        vectors = "column" (one 1 per column)."""
+        declared = self.data.get("conventions", {}).get("vectors") if isinstance(self.data, dict) else None
+        out = []
+        for name in self.onehot:
+            shape = self.node_shape(name) if name in self.scope.symbols else None
+            matrix = shape is not None and 1 not in shape
+            out.append((name, "all" if not matrix else "columns" if declared == "column" else "rows"))
+        return tuple(out)
+
+    @property
     def asks_gradients(self) -> bool:
         """False for a problem of shapes, counts, formulas or prose: no backward pass to show."""
         return any(q.kind.asks_gradient for q in self.quantities)
@@ -89,7 +103,8 @@ class Problem:
                 if q.name == candidate or self.scope.aliases.get(candidate) == q.name:
                     return q
         known = ", ".join(q.name for q in self.quantities)
-        raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
+        hint = did_you_mean(name, [q.name for q in self.quantities])
+        raise UnknownError(f"unknown quantity {str(name)[:100]!r} for {self.id}{hint}; known: {known}")
 
     def _spelled(self, name: str) -> str:
         """A quantity named with the problem's aliases (dL/dW^{(1)}, \\partial L/\\partial Z^1, dL/dc_{t-1})
@@ -138,14 +153,19 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
     problem by id reads the whole catalogue)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        _fail(path, "", "not a problem file: its tables or arrays are nested too deep")
     except tomllib.TOMLDecodeError as e:
         _fail(path, "", f"not valid TOML: {e}")
     except UnicodeDecodeError as e:
         _fail(path, "", f"not UTF-8 text (byte {e.start + 1} is {e.object[e.start:e.start + 1]!r})")
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
-    schema.check(path, data)
-    return build(data, path)
+    try:
+        schema.check(path, data)
+        return build(data, path)
+    except RecursionError:
+        _fail(path, "", "not a problem file: its tables or arrays are nested too deep")
 
 
 def build(data: dict, path, variant: int | None = None, choices: dict | None = None) -> Problem:
@@ -210,9 +230,19 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
     output = data.get("output", equations[-1].name if equations else "")
     given_raw = data.get("given", {})
     given = {}
+    if given_raw and output in {e.name for e in equations}:
+        _fail(path, "given", f"the output {output} is computed by the forward equations, so its gradients are "
+                             f"derived, not given; [given] is for an output no equation defines (output = \"L\" "
+                             f"with \"dL/dh\" = \"h\"). To have answers written in a gradient, name it in [names]")
     for gname, node in given_raw.items():
         if node not in symbols:
             _fail(path, f"given.{gname}", f"unknown node {node}")
+        if gname in symbols or gname in functions:
+            _fail(path, f"given.{gname}", f"{gname} already names a symbol or node of the problem; a given "
+                                          f"gradient needs a name of its own, such as {adjoint_name(output, node)}")
+        other = next((n for n in symbols if n != node and adjoint_name(output, n) == gname), None)
+        if other is not None:
+            _fail(path, f"given.{gname}", f"{gname} is the name of the gradient at {other}, not at {node}")
         given[gname] = node
     adjoint_names = {node: adjoint_name(output, node) for node in symbols}
     for gname, node in given.items():
@@ -221,6 +251,11 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if node not in symbols:
             _fail(path, f"names.{name}", f"unknown node {node}")
         adjoint_names[node] = name
+    for gname, node in given.items():
+        if adjoint_names[node] != gname:
+            _fail(path, f"given.{gname}", f"{node}'s gradient is named {adjoint_names[node]} in [names]; give it "
+                                          f"under that name ({adjoint_names[node]} = \"{node}\" in [given]) or "
+                                          f"drop one of the two")
     # the gradient names and their aliases become symbols an answer may use
     layout = data.get("conventions", {}).get("layout", "shape")
     for node, gname in adjoint_names.items():
@@ -312,10 +347,25 @@ def _make_symbol(path, name, spec, dims, matrix_mode):
                 shape.append(sp.Integer(d))
             elif d in dims:
                 shape.append(dims[d])
+            elif isinstance(d, str) and set(d) & set("+-*/()"):
+                shape.append(_dimension_expression(path, name, d, dims))
             else:
                 _fail(path, f"symbols.{name}", f"unknown dimension {d!r}; declared: {', '.join(dims) or 'none'}")
         return sp.MatrixSymbol(name, *shape)
     _fail(path, f"symbols.{name}", f'a symbol is "scalar" or a shape like ["d_H", "d"], not {spec!r}')
+
+
+def _dimension_expression(path, name, text, dims):
+    """A size such as "(N - k + 1)/2": the dimensions combined by + - * /, read by the safe parser."""
+    try:
+        d = sy.read(text, sy.Scope(symbols={}, dims=dims), fmt="text")
+    except AnswerError as e:
+        _fail(path, f"symbols.{name}", f"the size {text!r} is not an expression in the dimensions "
+                                       f"({', '.join(dims) or 'none'}): {e.message}")
+    if isinstance(d, MatrixExpr) or not d.free_symbols or d.free_symbols - set(dims.values()):
+        _fail(path, f"symbols.{name}", f"the size {text!r} must be an expression in the dimensions "
+                                       f"({', '.join(dims) or 'none'})")
+    return d
 
 
 def _node_symbol(name, expr):
@@ -333,9 +383,15 @@ def catalogue_dir() -> Path:
 
 
 def problem_dirs(extra=None) -> list[Path]:
+    """The catalogue, then the folders given (--problems) and DERIVE_PROBLEMS; a folder that does
+    not exist is an error (a misspelled one would silently hide a course's problems)."""
     dirs = [catalogue_dir()]
     env = os.environ.get("DERIVE_PROBLEMS")
-    for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
+    given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
+    for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
+        if not Path(d).is_dir():
+            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: {'not a folder' if Path(d).exists() else 'no such folder'} "
+                             "(a folder of problem files, *.toml)")
         if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
             dirs.append(Path(d))
     return dirs
@@ -354,6 +410,8 @@ def catalogue(extra=None) -> list[Problem]:
         for f in sorted(d.glob("*.toml")):
             p = _load_or_skip(f)
             if p is None:
+                continue
+            if p.id in seen and same_file(seen[p.id], f):       # a checkout's problems/ beside the installed copy
                 continue
             for key, name in (("id", p.id), ("alias", p.alias)):   # ids and aliases share one namespace
                 if name and name in seen:
@@ -394,4 +452,5 @@ def load(name, extra=None) -> Problem:
         if name in (p.id, p.alias):
             return p
     known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
-    raise UnknownError(f"unknown problem {name!r}; known: {known}")
+    hint = did_you_mean(name, [k for p in problems for k in (p.id, p.alias)])
+    raise UnknownError(f"unknown problem {str(name)[:100]!r}{hint}; known: {known}")
