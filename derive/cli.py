@@ -165,8 +165,7 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=formats.NAMES, default="auto",
-                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
+    p.add_argument("--format", choices=formats.NAMES, default="auto", help=formats.help_text().replace("%", "%%"))
     p.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "

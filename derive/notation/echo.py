@@ -52,8 +52,9 @@ def tree_latex(t) -> str:
                                               if is_keyword(a) else tree_latex(a) for a in t.args) + r"\right)"
     if t.op == "/":
         return rf"\frac{{{tree_latex(t.left)}}}{{{tree_latex(t.right)}}}"
-    if t.op in ("^", "^∘"):
-        return _wrap(t.left, _ATOM) + "^{" + r"\circ " * (t.op == "^∘") + tree_latex(t.right) + "}"
+    if t.op in ("^", "^∘"):                     # x^T ^ 2: a transposed base is braced (no double superscript)
+        base = "{" + tree_latex(t.left) + "}" if isinstance(t.left, mp.Transpose) else _wrap(t.left, _ATOM)
+        return base + "^{" + r"\circ " * (t.op == "^∘") + tree_latex(t.right) + "}"
     p = _PRECEDENCE[t.op]
     mixed = t.op in ("*", "hadamard") and isinstance(t.left, mp.BinOp) and t.left.op in ("*", "hadamard", "/") \
         and t.left.op != t.op                    # (A B) ⊙ C: a matrix product beside ⊙ is bracketed
