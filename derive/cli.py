@@ -25,9 +25,8 @@ def cmd_list(args) -> int:
         return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
     a, i = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id"))     # as wide as the longest
     for r in rows:
-        pad = "\n" + " " * (a + i + 4)
-        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}" + (f"{pad}source: {r['source']}" if r["source"]
-              else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}", *([f"source: {r['source']}"] if r["source"] else []),
+              f"quantities: {', '.join(r['quantities'])}", sep="\n" + " " * (a + i + 4))
     return EXIT_OK
 
 
