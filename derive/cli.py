@@ -25,9 +25,8 @@ def cmd_list(args) -> int:
         return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
     a, i = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id"))     # as wide as the longest
     for r in rows:
-        pad = "\n" + " " * (a + i + 4)
-        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}" + (f"{pad}source: {r['source']}" if r["source"]
-              else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}", *([f"source: {r['source']}"] if r["source"] else []),
+              f"quantities: {', '.join(r['quantities'])}", sep="\n" + " " * (a + i + 4))
     return EXIT_OK
 
 
@@ -165,8 +164,7 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=formats.NAMES, default="auto",
-                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
+    p.add_argument("--format", choices=formats.NAMES, default="auto", help=formats.help_text().replace("%", "%%"))
     p.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "

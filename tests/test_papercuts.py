@@ -4,7 +4,7 @@ import tomllib
 
 from derive import __version__
 from derive.cli import main
-from derive.problem.load import catalogue_dir
+from derive.problem.index import catalogue_dir
 
 
 def test_version(capsys):

@@ -132,7 +132,7 @@ $framework_values
 def _draw(rng):
     """Distinct random sizes for the dimensions (a missing transpose cannot hide) and values,
     scaled by 1/sqrt(the longer axis) so that wide layers do not saturate."""
-    sizes = dict(zip(DIMS, rng.permutation(range(2, $sizes))[:len(DIMS)].tolist()))
+    sizes = $draw_sizes
     values = {}
     for name, shape in SHAPES.items():
         shape = tuple(sizes.get(d, d) for d in shape)

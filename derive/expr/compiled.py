@@ -15,7 +15,8 @@ import sympy as sp
 
 from derive.errors import EvalError
 from derive.expr import functions as sy
-from derive.expr.numeric import _DIM_NAMES, Evaluator, _no_value
+from derive.expr.matrix_ops import Op
+from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
@@ -69,19 +70,35 @@ def _compile(e, comp):
     if isinstance(e, (int, float)) or e.is_Number:
         v = float(e)
         return lambda c: v
-    name = type(e).__name__
-    rule = _RULES.get(name)
-    if rule is not None and not hasattr(type(e), "numeric") and hasattr(Evaluator, f"_{name}"):
+    if isinstance(e, Op):              # matrix_ops, conv_ops evaluate themselves (their names may be Min, Max)
+        return _walked(e)
+    rule = _RULES.get(type(e).__name__)
+    if rule is not None:
         return rule(e, comp)
-    return _walked(e)
+    if isinstance(e, sp.NumberSymbol):                 # e, pi
+        v = float(e)
+        return lambda c: v
+    native = sy.NATIVE.get(type(e))
+    if native is not None:                             # SymPy's own erf, cosh, Abs: the function table's row
+        f = comp(e.args[0])
+        return lambda c: native.numeric(f(c))
+    if isinstance(e, sp.Heaviside):
+        f = comp(e.args[0])
+        return lambda c: np.where(np.asarray(f(c)) > 0, 1.0, 0.0)
+    message = f"it contains {_WORDS.get(type(e).__name__, f'this kind of expression ({type(e).__name__})')}, " \
+              "which has no value here"
+
+    def fail(c):
+        raise EvalError(message)
+    return fail
 
 
 def _walked(e):
-    """A node compiled here only where the walker has a method of that name; every other node (an
-    op that evaluates itself, a function of SymPy's, a construct without values) is evaluated by
-    the walker itself, so its value and its error are the walker's."""
+    """e evaluated by the walker (numeric.Evaluator) in the compiled expression's context."""
     def f(c):
-        return Evaluator(c.env, c.dims, c.functions)(e)
+        ev = Evaluator.__new__(Evaluator)
+        ev.env, ev.dims, ev.functions = c.env, c.dims, c.functions
+        return ev(e)
     return f
 
 

@@ -35,8 +35,8 @@ def problem_dirs(extra=None) -> list[Path]:
     given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
     for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
         if not Path(d).is_dir():
-            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: {'not a folder' if Path(d).exists() else 'no such folder'} "
-                             "(a folder of problem files, *.toml)")
+            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: "
+                             f"{'not a folder' if Path(d).exists() else 'no such folder'} (a folder of problem files, *.toml)")
         if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
             dirs.append(Path(d))
     return dirs
@@ -55,8 +55,8 @@ def _header(path: str, mtime_ns: int, size: int) -> tuple | None:
     try:
         with open(path, "rb") as f:
             data = tomllib.loads(f.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, MemoryError):
-        return None                    # the catalogue reads it again and says what is wrong
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
     pid, alias = data.get("id"), data.get("alias", "")
     if not isinstance(pid, str) or not pid or not isinstance(alias, str):
         return None

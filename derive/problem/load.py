@@ -14,13 +14,13 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError, did_you_mean
+from derive.errors import AnswerError, ProblemSpecError, UnknownError, did_you_mean
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation.latex import latex
 from derive.problem import index, schema
-from derive.problem.index import alias_number, catalogue_dir, problem_dirs
+from derive.problem.index import alias_number, problem_dirs
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
@@ -235,6 +235,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         _fail(path, "given", f"the output {output} is computed by the forward equations, so its gradients are "
                              f"derived, not given; [given] is for an output no equation defines (output = \"L\" "
                              f"with \"dL/dh\" = \"h\"). To have answers written in a gradient, name it in [names]")
+    computed = {e.name for e in equations}
     for gname, node in given_raw.items():
         if node not in symbols:
             _fail(path, f"given.{gname}", f"unknown node {node}")
@@ -244,6 +245,10 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         other = next((n for n in symbols if n != node and adjoint_name(output, n) == gname), None)
         if other is not None:
             _fail(path, f"given.{gname}", f"{gname} is the name of the gradient at {other}, not at {node}")
+        if node not in computed:
+            _fail(path, f"given.{gname}", f"{node} is an input, which no forward equation computes; a given "
+                                          f"gradient belongs to a computed node (the derivation runs from it "
+                                          f"back to the inputs): give it at the node that uses {node}")
         given[gname] = node
     adjoint_names = {node: adjoint_name(output, node) for node in symbols}
     for gname, node in given.items():

@@ -7,7 +7,8 @@ import pytest
 
 from derive.errors import ProblemSpecError, UnknownError
 from derive.problem import index
-from derive.problem.load import catalogue, catalogue_dir, load
+from derive.problem.load import catalogue, load
+from derive.problem.index import catalogue_dir
 
 
 def test_the_index_lists_the_catalogue_in_its_order():

@@ -6,7 +6,7 @@ import time
 import pytest
 
 import derive
-from derive.problem.load import catalogue_dir
+from derive.problem.index import catalogue_dir
 from derive.render import cached, page, sheet
 from derive.runtime import diskcache
 
