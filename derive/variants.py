@@ -204,6 +204,15 @@ class Student:
     seed: int
 
 
+_CODE_LETTERS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"    # Crockford's base 32: no I, L, O, U to misread
+
+
+def variant_code(seed: int) -> str:
+    """A 5-character label for a seed, for a handout's header (a seed is a 9-digit number)."""
+    n = int.from_bytes(hashlib.sha256(str(seed).encode()).digest()[:4], "big")
+    return "".join(_CODE_LETTERS[(n >> (5 * k)) & 31] for k in range(5))
+
+
 def read_roster(path, salt: str = "") -> list[Student]:
     """A roster CSV with a header: `id` (or student_id) and `name` columns, an optional `seed`
     column (otherwise seed_for(id, salt))."""

@@ -55,18 +55,18 @@ def test_question_sheet_matches_golden(pid):
 # ---- content -----------------------------------------------------------------------------------
 def test_solution_sheet_shows_steps_results_shapes_and_checks():
     tex = sheet.render_sheet(solutions("problem6"))
-    assert r"\delta_{3}" in tex and r"\odot" in tex and r"^{\top}" in tex and r"\sigma'" in tex
+    assert r"\delta^{3}" in tex and r"\odot" in tex and r"\top}" in tex and r"\sigma'" in tex
     assert r"\mathbb{R}^{d_{H} \times d}" in tex                    # drho/dW1's shape
     assert tex.count(r"\boxed{") == 9                                 # one per asked quantity
-    assert tex.count("Verified numerically") == 9
-    assert "rule" not in tex or "matrix product" in tex
+    assert tex.count("Verified numerically") == 1                     # one line for the problem
+    assert "the gradient of a matrix product" in tex
 
 
 def test_question_sheet_has_no_answers():
     tex = sheet.render_sheet(solutions("problem2", "problem6"), questions=True)
     for answer in ("0.62", "-0.08", r"\boxed", "Verified", "Step 1", r"\delta_{3} &="):
         assert answer not in tex
-    assert r"\item $\frac{\partial z}{\partial w_{0}}$" in tex        # what is asked
+    assert r"\item \answersmall{\frac{\partial z}{\partial w_{0}}}" in tex        # what is asked, with room
 
 
 def test_numbers_on_graph_and_tables_for_problems_with_values():
@@ -201,7 +201,7 @@ def test_whole_catalogue_compiles_with_expected_results(all_pdf):
     assert "0.62" in text                                  # problem2's z
     assert "−0.08" in text or "-0.08" in text              # u1, not the seed's -0.8
     assert "δ" in text and "Step" in text                  # problem6's named deltas
-    assert text.count("Verified numerically") >= 30
+    assert text.count("Verified numerically") >= 15          # one line per problem that proves something
     qtext = pdftext(qpdf)
     for answer in ("0.62", "0.94", "Verified numerically", "Step 1"):
         assert answer not in qtext

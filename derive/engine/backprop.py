@@ -115,30 +115,45 @@ def _fn_rule(e, g):
     return [(arg, sy.hadamard(g, d) if isinstance(arg, MatrixExpr) else g * d)]
 
 
+# the label is what a student reads beside the step; SUM and SCALED pass the gradient on unchanged
+SUM, SCALED = "the gradient of a sum", "a constant factor"
 RULES = {
-    sp.Add: (lambda e, g: [(a, g) for a in e.args], "sum"),
-    sp.MatAdd: (lambda e, g: [(a, g) for a in e.args], "sum"),
-    sp.Mul: (_mul_rule, "product rule"),
-    sp.MatMul: (_matmul_rule, "matrix product"),
-    sp.HadamardProduct: (_hadamard_rule, "Hadamard product"),
-    sp.HadamardPower: (_hpow_rule, "entrywise power"),
-    sp.Pow: (_pow_rule, "power rule"),
-    sp.Transpose: (lambda e, g: [(e.arg, _T(g))], "transpose"),
-    sp.exp: (lambda e, g: [(e.args[0], g * e)], "chain rule through exp"),
-    sp.log: (lambda e, g: [(e.args[0], g / e.args[0])], "chain rule through log"),
-    sp.tanh: (lambda e, g: [(e.args[0], g * (1 - e ** 2))], "chain rule through tanh"),
+    sp.Add: (lambda e, g: [(a, g) for a in e.args], SUM),
+    sp.MatAdd: (lambda e, g: [(a, g) for a in e.args], SUM),
+    sp.Mul: (_mul_rule, "the product rule"),
+    sp.MatMul: (_matmul_rule, "the gradient of a matrix product"),
+    sp.HadamardProduct: (_hadamard_rule, "the gradient of a Hadamard product"),
+    sp.HadamardPower: (_hpow_rule, "the power rule"),
+    sp.Pow: (_pow_rule, "the power rule"),
+    sp.Transpose: (lambda e, g: [(e.arg, _T(g))], "the gradient of a transpose"),
+    sp.exp: (lambda e, g: [(e.args[0], g * e)], "the chain rule through exp"),
+    sp.log: (lambda e, g: [(e.args[0], g / e.args[0])], "the chain rule through log"),
+    sp.tanh: (lambda e, g: [(e.args[0], g * (1 - e ** 2))], "the chain rule through tanh"),
     fns.Fn: (_fn_rule, None),
     fns.Apply: (_fn_rule, None),
-    fns.Softmax: (_softmax_rule, "softmax Jacobian"),
+    fns.Softmax: (_softmax_rule, "the softmax Jacobian"),
 }
 
 
 def _label(e) -> str:
     if isinstance(e, (fns.Fn, fns.Apply)):
-        return f"chain rule through {e.fname}" + ("'" * e.order)
-    if isinstance(e, sp.MatMul) and any(isinstance(a, sp.OneMatrix) for a in e.args):
-        return "sum over the broadcast axis"
+        return f"the chain rule through {e.fname}" + ("'" * e.order)
+    if isinstance(e, sp.MatMul):
+        if any(isinstance(a, sp.OneMatrix) for a in e.args):
+            return "a sum over the broadcast axis"
+        coeff, mats = e.as_coeff_matrices()
+        if len(mats) == 1 and coeff.is_number:
+            return SCALED
+    if isinstance(e, sp.Mul) and sum(1 for a in e.args if not a.is_number) == 1:
+        return SCALED
     return RULES[type(e)][1]
+
+
+def rule_words(labels) -> str:
+    """One path's rule labels as a phrase: the pass-through ones (a sum, a constant factor) are
+    left out where there is more to say; an equation that only renames a node is 'the identity'."""
+    said = [x for x in labels if x not in (SUM, SCALED)] or list(labels[:1])
+    return ", then ".join(said) if said else "the identity"
 
 
 def _depends(e, names: frozenset) -> bool:
@@ -227,9 +242,9 @@ def derive(problem: Problem) -> Derivation:
         parts = contributions[node]
         general = sp.Add(*[c for _, c, _ in parts]) if len(parts) > 1 else parts[0][1]
         if len(parts) > 1:
-            rule = f"sum over the {len(parts)} paths into {node} (via {', '.join(p for p, _, _ in parts)})"
+            rule = f"the sum over the {len(parts)} paths into {node} (via {', '.join(p for p, _, _ in parts)})"
         else:
-            rule = "; ".join(parts[0][2])
+            rule = rule_words(parts[0][2])
         general = tidy(general)
         closed = tidy(general.xreplace(closed_of), problem.onehot)
         closed_of[adj_sym[node]] = closed

@@ -16,13 +16,17 @@ def cmd_sheet(args) -> int:
     if args.output:                      # refuse a path before rendering anything
         cliutil.check_output(args.output, args.force)
     extra = getattr(args, "problems", None)
+    options = sheet.SheetOptions(
+        questions=bool(args.questions), space=not args.no_space, show_source=args.show_source,
+        graph=not args.no_graph, forward=not args.no_forward, steps=not args.no_steps,
+        verification=not args.no_verification, all_steps=args.all_steps)
     if args.roster:                      # one sheet per student; questions unless --solutions
         tex = render_roster(args.problem, args.roster, args.questions is not False, header,
-                            salt=args.salt, all_=args.all, extra=extra)
+                            salt=args.salt, all_=args.all, extra=extra, options=options)
     elif args.salt is not None:
         raise sheet.RenderError("--salt goes with --roster (it makes each student's seed)")
     else:
-        tex = sheet.render_sheet(sheet.resolve(args.problem, args.all, extra), bool(args.questions), header)
+        tex = sheet.render_sheet(sheet.resolve(args.problem, args.all, extra), header=header, options=options)
     if not args.output:
         sys.stdout.write(tex)
         return 0
@@ -63,7 +67,8 @@ def register_cli(subparsers) -> None:
                     "goes to standard output.",
         epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
                "  derive sheet residual-relu --roster roster.csv --salt fall26 -o handouts.pdf\n"
-               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
+               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01\n"
+               "  derive sheet problem5 problem6 --no-graph --no-verification -o key.pdf",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
     p.add_argument("--all", action="store_true", help="every problem of the catalogue")
@@ -83,6 +88,17 @@ def register_cli(subparsers) -> None:
     p.add_argument("--date", help="header: date")
     p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
                    "(course, assignment, date); options override it")
+    shown = p.add_argument_group("what the sheet shows")
+    shown.add_argument("--no-space", action="store_true", help="questions: a compact list, no answer space")
+    shown.add_argument("--show-source", action="store_true",
+                       help="print each problem's catalogue name and source file (hidden by default)")
+    shown.add_argument("--no-graph", action="store_true", help="leave out the computational graphs")
+    shown.add_argument("--no-forward", action="store_true", help="leave out the forward passes")
+    shown.add_argument("--no-steps", action="store_true", help="solutions: leave out the backward steps")
+    shown.add_argument("--all-steps", action="store_true", help="solutions: every backward step, not only "
+                       "those on the way to an asked quantity")
+    shown.add_argument("--no-verification", action="store_true",
+                       help="solutions: leave out the numeric verification lines")
     p.set_defaults(func=cmd_sheet)
 
     g = subparsers.add_parser(

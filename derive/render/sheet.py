@@ -16,6 +16,7 @@ import sympy as sp
 
 from derive.engine.backprop import forward_subs
 from derive.errors import HeaderError, LatexError, RenderError
+from derive.notation import display as notation
 from derive.notation import latex as pr
 from derive.problem.load import catalogue
 from derive.render import graph as gr
@@ -91,66 +92,159 @@ def _asks_for_graph(problem) -> bool:
     return bool(re.search(r"\bdraw\b", problem.statement, re.IGNORECASE))
 
 
-def problem_context(solution, questions: bool = False) -> dict:
-    """Everything the template shows for one problem (answers left out for a question sheet)."""
+@dataclass(frozen=True)
+class SheetOptions:
+    """What a sheet shows beside each problem's statement (the CLI's --no-* flags)."""
+    questions: bool = False     # a question sheet: no answers
+    space: bool = True          # answer space under each question (question sheets)
+    show_source: bool = False   # the problem's catalogue name and source file
+    graph: bool = True
+    forward: bool = True
+    steps: bool = True
+    verification: bool = True
+    all_steps: bool = False     # every backward step, not only those on the path to an asked quantity
+
+
+def answer_space(problem, q, shape) -> str:
+    """How much room a question leaves: a line for a number or dimensions, a small box for a chain
+    of numbers, a box for an expression and a tall one for a matrix expression."""
+    if q.kind.sheet_layout in ("value", "dims"):
+        return "line"
+    if shape is not None and 1 not in shape:
+        return "tall"
+    return "small" if problem.values and q.kind.has_value else "box"
+
+
+def problem_context(solution, questions: bool = False, options: SheetOptions | None = None,
+                    number: int = 1) -> dict:
+    """Everything the template shows for one problem (answers left out for a question sheet),
+    printed in the problem's own notation."""
+    options = options or SheetOptions(questions=questions)
+    with notation.using(solution.problem.display):
+        return _context(solution, options, number)
+
+
+def _context(solution, options, number) -> dict:
     p, d = solution.problem, solution.derivation
+    questions = options.questions
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
-    show_graph = not (questions and _asks_for_graph(p))
+    show_graph = options.graph and not (questions and _asks_for_graph(p))
     forward = []
-    for e in p.equations:
+    for e in p.equations if options.forward else ():
         value = Tex(pr.number_latex(numbers[e.name][0])) if e.name in numbers else None
         forward += display(Tex(pr.latex(sym[e.name])), _lines(e.expr), suffix=value)
+    shapes = {r.quantity.name: r.shape for r in d.results}
     ctx = {
-        "id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+        "id": p.id, "alias": p.alias, "title": p.title, "number": number,
+        "source": p.source if options.show_source else "",
         "statement": Tex(p.statement.strip()),
         "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
         "forward": forward,
-        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind.graded],  # prose: in the statement
-        "steps": [], "results": [], "tables": None, "verified": solution.verified,
+        "asked": [{"name": Tex(pr.name_latex(q.name)), "space": answer_space(p, q, shapes.get(q.name))}
+                  for q in p.quantities if q.kind.graded],          # prose: in the statement
+        "prose_space": _prose_labels(p) if questions and options.space else [],
+        "space": options.space,
+        "steps": [], "results": [], "tables": None, "verified": solution.verified, "verification": [],
     }
     if questions:
         return ctx
-    for s in d.steps:
+    results = {r.quantity.wrt: r for r in d.results
+               if r.quantity.kind.asks_gradient and r.index_form is None and not r.quantity.allowed}
+    steps = d.steps if options.all_steps else solution.steps_on_path()
+    for s in steps if options.steps else ():
         name = Tex(pr.name_latex(s.name))
-        closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
-        huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
+        r = results.get(s.node)
+        if r is not None and r.shape == p.node_shape(s.node):    # ends in the boxed form
+            closed_expr, huge = r.expr, False
+        else:
+            closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
+            huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
         closed = [] if closed_expr is None or huge or closed_expr == s.general else _lines(closed_expr)
-        ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": s.rule,
+        ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": rule_latex(s.rule),
                              "rows": display(name, _lines(s.general), closed),
                              "closed_omitted": huge})
     for r in d.results:
-        q = r.quantity
-        c = solution.check_for(q.name)
-        name = Tex(pr.name_latex(q.name))
-        value = Tex(pr.number_latex(c.value)) if c.value is not None else None
-        where, layout = [], q.kind.sheet_layout
-        if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
-            rhs = _forward_rhs(p, q.of)
-            rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
-        elif layout == "dims":              # A = n_1 x batch = 1024 x 32
-            dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
-                    for t in (r.expr, r.closed)]
-            rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
-        elif layout == "model":
-            rows = []
-        else:
-            shown, where = _readable(p, q, r.expr)
-            rows = display(name, _lines(shown), suffix=value)
-        ctx["results"].append({
-            "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
-            "model": Tex(q.model_answer.strip()) if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
-            "properties": property_text(q) if layout == "properties" else "",
-            "where": where,
-            "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
-            "matrix_form": _matrix_form(q, r) if r.index_form is not None else None,
-            "shape": Tex(pr.shape_latex(r.shape)),
-            "proof": q.kind.shows_error, "checked_by": q.kind.checked_by,
-            "verified": c.verified, "error": Tex(pr.error_latex(c.max_rel_error)),
-        })
+        ctx["results"].append(_result(solution, p, r))
+    if options.verification:
+        ctx["verification"] = verification_lines(solution)
     if numbers:
         ctx["tables"] = _tables(solution, numbers)
     return ctx
+
+
+def _result(solution, p, r) -> dict:
+    q = r.quantity
+    c = solution.check_for(q.name)
+    name = Tex(pr.name_latex(q.name))
+    value = Tex(pr.number_latex(c.value)) if c.value is not None else None
+    where, layout = [], q.kind.sheet_layout
+    if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
+        rhs = _forward_rhs(p, q.of)
+        rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
+    elif layout == "dims":              # A = n_1 x batch = 1024 x 32
+        dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
+                for t in (r.expr, r.closed)]
+        rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
+    elif layout == "model":
+        rows = []
+    else:
+        shown, where = _readable(p, q, r.expr)
+        rows = display(name, _lines(shown), suffix=value)
+    return {
+        "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
+        "model": Tex(q.model_answer.strip()) if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
+        "properties": property_text(q) if layout == "properties" else "",
+        "where": where,
+        "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
+        "matrix_form": _matrix_form(q, r) if r.index_form is not None else None,
+        "shape": Tex(pr.shape_latex(r.shape)),
+    }
+
+
+def verification_lines(solution) -> list:
+    """One sentence per way of checking (finite differences, the forward pass, ...): the quantities it
+    proved and the largest relative error; a quantity that failed gets its own line."""
+    groups: dict = {}
+    failed = []
+    for r in solution.derivation.results:
+        q, c = r.quantity, solution.check_for(r.quantity.name)
+        if not q.kind.shows_error:
+            continue
+        if not c.verified:
+            failed.append({"ok": False, "names": [Tex(pr.name_latex(q.name))], "by": q.kind.checked_by,
+                           "error": Tex(pr.error_latex(c.max_rel_error))})
+            continue
+        g = groups.setdefault(q.kind.checked_by, {"ok": True, "names": [], "by": q.kind.checked_by, "err": 0.0})
+        g["names"].append(Tex(pr.name_latex(q.name)))
+        g["err"] = max(g["err"], c.max_rel_error)
+    return [{**g, "error": Tex(pr.error_latex(g.pop("err")))} for g in groups.values()] + failed
+
+
+_RULE_NAMES = re.compile(r"(?<=\bthrough )[A-Za-z]\w*'*|(?<=\binto )[A-Za-z]\w*|(?<=\(via )[A-Za-z][\w, ]*")
+
+
+def rule_latex(rule: str) -> Tex:
+    """A step's rule in words, its function and node names in math: 'the chain rule through $\\sigma$'."""
+    out, last = [], 0
+    for m in _RULE_NAMES.finditer(rule):
+        out.append(escape_tex(rule[last:m.start()]))
+        names = [n.strip() for n in m[0].split(",")]
+        out.append(", ".join(f"${pr.name_latex(n.rstrip(chr(39)))}{chr(39) * (len(n) - len(n.rstrip(chr(39))))}$"
+                             for n in names))
+        last = m.end()
+    out.append(escape_tex(rule[last:]))
+    return Tex("".join(out))
+
+
+def _prose_labels(problem) -> list:
+    """The labels of a problem's prose questions for their answer space: the statement's own item
+    labels where it has one per question ((a), 1(b)), else 1, 2, ..."""
+    prose = [q for q in problem.quantities if not q.kind.graded]
+    labels = re.findall(r"\\item\[([^\]]{1,12})\]", problem.statement)
+    if len(labels) != len(prose):
+        labels = [str(k + 1) for k in range(len(prose))] if len(prose) > 1 else [""]
+    return [Tex(escape_tex(label)) for label in labels] if prose else []
 
 
 def _matrix_form(q, r) -> Tex:
@@ -236,17 +330,19 @@ def resolve(names, all_: bool = False, extra=None) -> list:
     return [solved(n, extra) for n in names]
 
 
-def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
-    """The LaTeX source of a sheet for these solutions."""
-    problems = [problem_context(s, questions) for s in solutions]
-    return render_template("sheet.tex.j2", problems=problems, questions=questions,
+def render_sheet(solutions, questions: bool = False, header: Header | None = None,
+                 options: SheetOptions | None = None) -> str:
+    """The LaTeX source of a sheet for these solutions, the problems numbered 1..n as given."""
+    options = options or SheetOptions(questions=questions)
+    problems = [problem_context(s, options=options, number=k) for k, s in enumerate(solutions, 1)]
+    return render_template("sheet.tex.j2", problems=problems, questions=options.questions,
                            header=header or Header(),
-                           kind="Questions" if questions else "Solutions")
+                           kind="Questions" if options.questions else "Solutions")
 
 
-def write_sheet(solutions, output, questions=False, header=None, force=False) -> tuple[Path, str]:
+def write_sheet(solutions, output, questions=False, header=None, force=False, options=None) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    return write_tex(render_sheet(solutions, questions, header), output, force)
+    return write_tex(render_sheet(solutions, questions, header, options), output, force)
 
 
 def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
@@ -263,6 +359,6 @@ def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
     return compile_pdf(tex, output), ""
 
 
-__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
+__all__ = ["SheetOptions", "render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
            "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]

@@ -30,6 +30,23 @@ class Solution:
     def check_for(self, name: str):
         return next(c for c in self.checks if c.name == name)
 
+    def steps_on_path(self) -> tuple:
+        """The steps an asked quantity needs: the gradients at the asked nodes and every gradient
+        their steps use, in the derivation's order (a TA's solution, not the whole backward pass)."""
+        d, p = self.derivation, self.problem
+        node_of = {str(sym): node for node, (sym, _, _) in d.adjoints.items()}
+        node_of.update({p.adjoint_names[n]: n for n in d.adjoints})
+        by_node = {s.node: s for s in d.steps}
+        todo = [r.quantity.wrt for r in d.results if r.quantity.kind.asks_gradient and r.quantity.wrt]
+        need: set = set()
+        while todo:
+            node = todo.pop()
+            if node in need or node not in by_node:
+                continue
+            need.add(node)
+            todo += [node_of[str(x)] for x in by_node[node].general.free_symbols if str(x) in node_of]
+        return tuple(s for s in d.steps if s.node in need)
+
     def to_dict(self, quantity: str | None = None) -> dict:
         p = self.problem
         results = [r for r in self.derivation.results if quantity is None or r.quantity.name == quantity]
