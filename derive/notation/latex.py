@@ -60,6 +60,12 @@ _TEX_ESCAPES = {"\\": r"\backslash{}", "~": r"\sim{}"} | {c: "\\" + c for c in "
 _TEX_UNSAFE = re.compile(r"[\\{}$&#%~]")     # a name from a problem file is text, never a TeX command
 
 
+def transposed(tex: str) -> str:
+    """tex^{\top}; a name shown with a superscript takes it there: {W^{1}} -> W^{1\top}."""
+    scripted = re.fullmatch(r"\{([^{}^]+)\^\{([^{}]+)\}\}", tex)
+    return rf"{scripted[1]}^{{{scripted[2]}\top}}" if scripted else rf"{tex}^{{\top}}"
+
+
 def _cheap_precedence(item):
     """SymPy's precedence of a matrix product asks could_extract_minus_sign, which rewrites the
     product canonically (slow on an answer's long matrix expressions); a product's place is known."""
@@ -195,11 +201,7 @@ class Printer(LatexPrinter):
         return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
 
     def _print_Transpose(self, expr):
-        inner = self.parenthesize(expr.arg, 1000, strict=True)
-        scripted = re.fullmatch(r"\{([^{}^]+)\^\{([^{}]+)\}\}", inner)   # {W^{1}}: W^{1\top}, one superscript
-        if scripted:
-            return rf"{scripted[1]}^{{{scripted[2]}\top}}"
-        return rf"{inner}^{{\top}}"
+        return transposed(self.parenthesize(expr.arg, 1000, strict=True))
 
     def _print_ZeroMatrix(self, expr):
         return "0"

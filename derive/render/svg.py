@@ -15,6 +15,7 @@ import re
 import jinja2
 import markupsafe
 
+from derive.notation import display as notation
 from derive.render import graph as gr
 from derive.render.templates import templates_dir
 
@@ -118,8 +119,13 @@ def _clip(centre, towards, half_w, half_h, pad=2.0):
 
 
 def svg(problem_or_graph, numbers: dict | None = None, title: str = "") -> str:
-    """The graph as an SVG document (templates/graph.svg.j2)."""
+    """The graph as an SVG document (templates/graph.svg.j2), its labels in the problem's notation."""
     g = problem_or_graph if isinstance(problem_or_graph, gr.Graph) else gr.build(problem_or_graph, numbers)
+    with notation.using(dict(g.display)):
+        return _svg(g, title)
+
+
+def _svg(g, title: str) -> str:
     cm = gr.coordinates(g)
     bends = gr.routes(g, cm)
     xy = {nid: (round(x * PX_PER_CM, 1), round(-y * PX_PER_CM, 1)) for nid, (x, y) in cm.items()}

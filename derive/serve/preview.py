@@ -9,7 +9,7 @@ number literals.
 from __future__ import annotations
 
 from derive.notation import parser as mp
-from derive.notation.latex import name_latex
+from derive.notation.latex import name_latex, transposed
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4}
 _ATOM = 5
@@ -37,7 +37,7 @@ def tree_latex(t) -> str:
     if isinstance(t, mp.Name):
         return name_latex(t.id)
     if isinstance(t, mp.Transpose):
-        return _wrap(t.operand, _ATOM) + r"^{\top}"
+        return transposed(_wrap(t.operand, _ATOM))
     if isinstance(t, mp.Neg):
         return "-" + _wrap(t.operand, 2)
     if isinstance(t, mp.Call):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from derive.engine.backprop import Derivation, derive
+from derive.notation import display
 from derive.notation.latex import latex, name_latex, shape_text
 from derive.notation.text import text
 from derive.problem.load import Problem, load
@@ -48,6 +49,10 @@ class Solution:
         return tuple(s for s in d.steps if s.node in need)
 
     def to_dict(self, quantity: str | None = None) -> dict:
+        with display.using(self.problem.display):
+            return self._dict(quantity)
+
+    def _dict(self, quantity) -> dict:
         p = self.problem
         results = [r for r in self.derivation.results if quantity is None or r.quantity.name == quantity]
         return {

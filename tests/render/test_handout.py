@@ -139,11 +139,18 @@ def test_a_display_table_in_the_problem_file_sets_the_spelling(tmp_path):
 
 
 def test_the_web_page_prints_the_sheet_notation():
-    from derive.serve import api
-    data = api.problem_payload(derive.load("problem6")) if hasattr(api, "problem_payload") else None
-    if data is None:
-        pytest.skip("no problem payload function in this serve API")
-    assert "W^{1}" in str(data)
+    from derive.serve.api import Catalogue
+    cat = Catalogue()
+    page = cat.detail("problem6")
+    names = {q["name"]: q["latex"] for q in page["quantities"]}
+    assert names["drho/dW1"] == r"\frac{\partial \rho}{\partial {W^{1}}}" and names["delta4"] == r"{\delta^{4}}"
+    steps = " ".join(s["latex"] for s in page["solution"]["steps"])
+    assert r"W^{3\top}" in steps and "W_{3}" not in steps
+    assert ">W</tspan>" in page["graph_svg"] and "W_{1}" not in page["graph_svg"]
+    assert "W^{1}" in cat.preview("problem6", "drho/dW1", "delta2 x^T")["interpreted"] or \
+        r"\delta^{2}" in cat.preview("problem6", "drho/dW1", "delta2 x^T")["interpreted"]
+    sheet_tex = render("problem6")
+    assert names["drho/dW1"] in sheet_tex                       # the same spelling as the sheet's
 
 
 # ---- solutions a TA would write --------------------------------------------------------------------
