@@ -18,6 +18,7 @@ from derive.engine.backprop import forward_subs
 from derive.errors import HeaderError, LatexError, RenderError
 from derive.notation import display as notation
 from derive.notation import latex as pr
+from derive.notation import words
 from derive.problem.load import catalogue
 from derive.render import graph as gr
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
@@ -221,20 +222,10 @@ def verification_lines(solution) -> list:
     return [{**g, "error": Tex(pr.error_latex(g.pop("err")))} for g in groups.values()] + failed
 
 
-_RULE_NAMES = re.compile(r"(?<=\bthrough )[A-Za-z]\w*'*|(?<=\binto )[A-Za-z]\w*|(?<=\(via )[A-Za-z][\w, ]*")
-
-
 def rule_latex(rule: str) -> Tex:
     """A step's rule in words, its function and node names in math: 'the chain rule through $\\sigma$'."""
-    out, last = [], 0
-    for m in _RULE_NAMES.finditer(rule):
-        out.append(escape_tex(rule[last:m.start()]))
-        names = [n.strip() for n in m[0].split(",")]
-        out.append(", ".join(f"${pr.name_latex(n.rstrip(chr(39)))}{chr(39) * (len(n) - len(n.rstrip(chr(39))))}$"
-                             for n in names))
-        last = m.end()
-    out.append(escape_tex(rule[last:]))
-    return Tex("".join(out))
+    return Tex("".join(escape_tex(s) if kind == "text" else f"${words.name_with_primes(s, pr.name_latex)}$"
+                       for kind, s in words.rule_parts(rule)))
 
 
 def _prose_labels(problem) -> list:
