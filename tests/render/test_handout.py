@@ -216,6 +216,10 @@ def test_plain_text_solve_has_no_artefacts(capsys):
     assert "*1*" not in out and "[]" not in out
     main(["solve", "problem8"])
     assert "[]" not in capsys.readouterr().out
+    main(["solve", "problem5"])
+    assert "dL/deps =" not in capsys.readouterr().out                   # nobody asked it
+    main(["solve", "problem5", "--all-steps"])
+    assert "dL/deps =" in capsys.readouterr().out
 
 
 def test_latex_of_a_sum_reads_like_a_textbook():
