@@ -267,6 +267,18 @@ def internal_symbol(problem: Problem, node: str):
     return s if sy.shape_of(s) == shape else sp.MatrixSymbol(str(s) + INTERNAL, *shape)
 
 
+def numerator_form(problem: Problem, expr):
+    """A gradient the engine holds in its node's shape, in numerator layout (transposed), written
+    in the problem's own gradient names (dl/dz3@ -> dl/dz3 transposed)."""
+    public = {}
+    for n in {*problem.adjoint_names} & ({*problem.scope.symbols}):
+        inner = internal_symbol(problem, n)
+        if str(inner).endswith(INTERNAL):
+            mine = problem.scope.symbols[problem.adjoint_names[n]]
+            public[inner], public[inner.T] = mine.T, mine
+    return expr.T.xreplace(public)
+
+
 def _zero(shape):
     return sp.ZeroMatrix(*shape) if shape else sp.Integer(0)
 
@@ -323,15 +335,9 @@ class Engine:
         else:
             expr = self.simplifier.closed_form(expr)
         if problem.layout == "numerator" and shape and shape != (1, 1):
-            public = {}                      # the engine's own-shape copy -> the problem's gradient, transposed
-            for n in {*adjoints, *problem.given.values()}:
-                inner = internal_symbol(problem, n)
-                if str(inner).endswith(INTERNAL):
-                    mine = problem.scope.symbols[problem.adjoint_names[n]]
-                    public[inner], public[inner.T] = mine.T, mine
             done: dict = {}                  # paths is often closed or expr: transpose each once (a deep doit)
             for e in {expr, closed, paths}:
-                done[e] = e.T.xreplace(public)
+                done[e] = numerator_form(problem, e)
             expr, closed, paths = done[expr], done[closed], done[paths]
             shape = (shape[1], shape[0])
         index_form = None

@@ -93,7 +93,8 @@ class Problem:
         raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
 
     def _repr_latex_(self) -> str:
-        lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
+        with display.using(self.display):
+            lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
         return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
 
 

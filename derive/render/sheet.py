@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from derive.engine.backprop import forward_subs
+from derive.engine.backprop import forward_subs, numerator_form
 from derive.errors import HeaderError, LatexError, RenderError
 from derive.notation import display as notation
 from derive.notation import latex as pr
@@ -136,42 +136,62 @@ def _context(solution, options, number) -> dict:
         value = Tex(pr.number_latex(numbers[e.name][0])) if e.name in numbers else None
         forward += display(Tex(pr.latex(sym[e.name])), _lines(e.expr), suffix=value)
     shapes = {r.quantity.name: r.shape for r in d.results}
+    graph = gr.build(p, numbers) if show_graph and p.equations else None
     ctx = {
         "id": p.id, "alias": p.alias, "title": p.title, "number": number,
         "source": p.source if options.show_source else "",
         "statement": Tex(p.statement.strip()),
-        "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
+        "graph": Tex(gr.tikz(graph)) if graph else None,
+        "need": _room(graph, len(forward) and len(p.equations)),
         "forward": forward,
         "asked": [{"name": Tex(pr.name_latex(q.name)), "space": answer_space(p, q, shapes.get(q.name))}
                   for q in p.quantities if q.kind.graded],          # prose: in the statement
         "prose_space": _prose_labels(p) if questions and options.space else [],
         "space": options.space,
-        "steps": [], "results": [], "tables": None, "verified": solution.verified, "verification": [],
+        "steps": [], "results": [], "where": [], "tables": None, "verified": solution.verified,
+        "verification": [],
     }
     if questions:
         return ctx
-    results = {r.quantity.wrt: r for r in d.results
-               if r.quantity.kind.asks_gradient and r.index_form is None and not r.quantity.allowed}
+    results = {r.quantity.wrt: r for r in d.results       # the boxed gradients a step ends in
+               if r.quantity.kind.asks_gradient and r.quantity.of == p.output and r.index_form is None
+               and not r.quantity.allowed}
     steps = d.steps if options.all_steps else solution.steps_on_path()
     for s in steps if options.steps else ():
         name = Tex(pr.name_latex(s.name))
+        shape, general = p.node_shape(s.node), s.general
         r = results.get(s.node)
-        if r is not None and r.shape == p.node_shape(s.node):    # ends in the boxed form
+        if r is not None:                                          # ends in the boxed form
             closed_expr, huge = r.expr, False
         else:
             closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
             huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
-        closed = [] if closed_expr is None or huge or closed_expr == s.general else _lines(closed_expr)
+        if p.layout == "numerator" and shape and shape != (1, 1):  # as the problem asks: rows for columns
+            general = numerator_form(p, general)
+            if r is None and closed_expr is not None and not huge:
+                closed_expr = numerator_form(p, closed_expr)
+        closed = [] if closed_expr is None or huge or closed_expr == general else _lines(closed_expr)
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": rule_latex(s.rule),
-                             "rows": display(name, _lines(s.general), closed),
+                             "rows": display(name, _lines(general), closed),
                              "closed_omitted": huge})
     for r in d.results:
         ctx["results"].append(_result(solution, p, r))
+    # the forward nodes the boxed results are written with, defined once under them all
+    ctx["where"] = list(dict.fromkeys(w for r in ctx["results"] for w in r["where"]))
     if options.verification:
         ctx["verification"] = verification_lines(solution)
     if numbers:
         ctx["tables"] = _tables(solution, numbers)
     return ctx
+
+
+def _room(graph, equations: int) -> str:
+    """The room a problem's start needs on a page: its heading and statement with the graph (or,
+    without one, the forward pass), so a start too tall for the rest of a page moves whole."""
+    if graph is None:
+        return f"{min(12.0, 5.0 + 0.7 * equations):.1f}cm"
+    ys = [y for _, y in gr.coordinates(graph).values()]
+    return f"{min(22.0, 6.0 + max(ys) - min(ys) + (1.0 if graph.numbers else 0.0)):.1f}cm"
 
 
 def _result(solution, p, r) -> dict:

@@ -176,7 +176,7 @@ def test_rules_are_in_words():
 
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
-    assert tex.count("Verified numerically") == 3       # problem6; problem8 by differences and by the forward pass
+    assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
     assert tex.count("Verified numerically") < len(re.findall(r"\\boxed", tex))
 
 
@@ -227,3 +227,14 @@ def test_latex_of_a_sum_reads_like_a_textbook():
     r = derive.solve("problem5").derivation.result("dL/dbeta")
     with display.using(p.display):
         assert latex(r.expr) == r"\sum_{\text{rows}} \frac{\partial L}{\partial y}"
+
+
+def test_a_numerator_layout_problem_is_in_numerator_layout_throughout():
+    tex = render("problem8")
+    steps = tex.split("Backward pass")[1].split(r"\subsection*{Results}")[0]
+    assert r"\frac{\partial l}{\partial {W^{(2)}}} &= z_{2} \frac{\partial l}{\partial z_{3}}" in steps   # m x K
+    assert r"\frac{\partial l}{\partial z_{3}} z_{2}^{\top}" not in steps                               # K x m
+    assert r"\frac{\partial l}{\partial z_{2}} &= \frac{\partial l}{\partial z_{3}} {W^{(2)}}" in steps  # a row
+    results = tex.split(r"\subsection*{Results}")[1]
+    assert r"\frac{\partial l}{\partial {W^{(2)}}} &= z_{2}" in results and r"\in \mathbb{R}^{m \times K}" in results
+    assert results.count("The results use") == 1 and "substituted, this uses" not in results
