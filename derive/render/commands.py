@@ -7,6 +7,7 @@ import sys
 from derive.render import graph as gr
 from derive.render import sheet
 from derive.render.roster import render_roster
+from derive.render.svg import bends as svg_bends
 from derive.render.svg import svg
 from derive.runtime import commandline as cliutil
 
@@ -49,7 +50,8 @@ def cmd_graph(args) -> int:
     if args.format == "svg":
         out = svg(sol.problem, numbers, title=f"Computational graph of {sol.problem.id}")
     else:
-        out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
+        g = gr.build(sol.problem, numbers)
+        out = gr.tikz(g, bends=svg_bends(g)) if args.format == "tikz" else gr.dot(g)
     if args.output:
         cliutil.write_text(args.output, out, args.force)
         print(f"wrote {args.output}")

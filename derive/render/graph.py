@@ -379,12 +379,13 @@ def routes(graph: Graph, xy: dict, clearance: float = 0.55) -> list:
     return out
 
 
-def tikz(problem_or_graph, numbers: dict | None = None) -> str:
-    """The graph as a tikzpicture (templates/graph.tikz.j2)."""
+def tikz(problem_or_graph, numbers: dict | None = None, bends: list | None = None) -> str:
+    """The graph as a tikzpicture (templates/graph.tikz.j2); `bends` as the SVG layout chose them
+    (svg.bends: clear of labels too), else routes()."""
     g = problem_or_graph if isinstance(problem_or_graph, Graph) else build(problem_or_graph, numbers)
     xy = coordinates(g)
     with notation.using(dict(g.display)):
-        return render_template("graph.tikz.j2", graph=g, xy=xy, edges=list(zip(g.edges, routes(g, xy))))
+        return render_template("graph.tikz.j2", graph=g, xy=xy, edges=list(zip(g.edges, bends or routes(g, xy))))
 
 
 def dot(problem_or_graph, numbers: dict | None = None) -> str:

@@ -21,6 +21,7 @@ from derive.notation import latex as pr
 from derive.notation import words
 from derive.problem.load import catalogue
 from derive.render import graph as gr
+from derive.render import svg
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
 from derive.render.templates import Tex, escape_tex, render_template
 from derive.runtime import commandline as cliutil
@@ -141,7 +142,7 @@ def _context(solution, options, number) -> dict:
         "id": p.id, "alias": p.alias, "title": p.title, "number": number,
         "source": p.source if options.show_source else "",
         "statement": Tex(p.statement.strip()),
-        "graph": Tex(gr.tikz(graph)) if graph else None,
+        "graph": Tex(gr.tikz(graph, bends=svg.bends(graph))) if graph else None,
         "need": _room(graph, len(forward) and len(p.equations)),
         "forward": forward,
         "asked": [{"name": Tex(pr.name_latex(q.name)), "space": answer_space(p, q, shapes.get(q.name))}
