@@ -23,7 +23,8 @@ GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha"
 SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
            "_x": "x", "relu": r"\operatorname{ReLU}", "softplus": r"\operatorname{softplus}",
            "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sqrt": r"\operatorname{sqrt}",
-           "abs": r"\operatorname{abs}"}
+           "abs": r"\operatorname{abs}", "softmax": r"\operatorname{softmax}", "sum": r"\sum",
+           "mean": r"\operatorname{mean}"}
 
 
 def name_latex(name: str) -> str:

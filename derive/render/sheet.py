@@ -15,10 +15,12 @@ from pathlib import Path
 import sympy as sp
 
 from derive.engine.backprop import forward_subs, numerator_form
-from derive.errors import HeaderError, LatexError, RenderError
+from derive.errors import AnswerError, HeaderError, LatexError, RenderError
 from derive.notation import display as notation
 from derive.notation import latex as pr
+from derive.notation import parser as mp
 from derive.notation import words
+from derive.notation.written import tree_latex
 from derive.problem.load import catalogue
 from derive.render import graph as gr
 from derive.render import svg
@@ -135,7 +137,7 @@ def _context(solution, options, number) -> dict:
     forward = []
     for e in p.equations if options.forward else ():
         value = Tex(pr.number_latex(numbers[e.name][0])) if e.name in numbers else None
-        forward += display(Tex(pr.latex(sym[e.name])), _lines(e.expr), suffix=value)
+        forward += display(Tex(pr.latex(sym[e.name])), _as_written(p, e), suffix=value)
     shapes = {r.quantity.name: r.shape for r in d.results}
     graph = gr.build(p, numbers) if show_graph and p.equations else None
     ctx = {
@@ -184,6 +186,24 @@ def _context(solution, options, number) -> dict:
     if numbers:
         ctx["tables"] = _tables(solution, numbers)
     return ctx
+
+
+def _as_written(problem, e) -> list:
+    """A forward equation's right-hand side in the file's order (w_1 x + b_1, as the statement has
+    it); a mean or a sum along an axis is shown as SymPy writes it out (1/N Σ_rows h)."""
+    try:
+        tree = mp.parse(e.text.split("=", 1)[1].strip(), "text", names=problem.scope.aliases,
+                        functions=problem.scope.callable_names())
+    except AnswerError:
+        return _lines(e.expr)
+    todo, calls = [tree], []
+    while todo:
+        node = todo.pop()
+        calls += [node] if isinstance(node, mp.Call) else []
+        todo += mp.children(node)
+    if any(c.fn in ("mean", "sum") and len(c.args) == 2 for c in calls):
+        return _lines(e.expr)
+    return [Tex(tree_latex(tree, textbook=True))]
 
 
 def _room(graph, equations: int) -> str:

@@ -25,10 +25,10 @@ from derive.grading import DEFAULT_TIMEOUT, Checker, CheckResult
 from derive.grading.read import parse_answer, shape_pieces
 from derive.notation import display
 from derive.notation import latex as pr
+from derive.notation.written import tree_latex
 from derive.problem.load import Problem, catalogue
 from derive.render.svg import svg
 from derive.runtime.limits import TimeLimit
-from derive.serve.preview import tree_latex
 from derive.verify.solve import Solution, solve
 
 FORMATS = ("auto", "text", "latex")

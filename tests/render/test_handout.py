@@ -238,3 +238,10 @@ def test_a_numerator_layout_problem_is_in_numerator_layout_throughout():
     results = tex.split(r"\subsection*{Results}")[1]
     assert r"\frac{\partial l}{\partial {W^{(2)}}} &= z_{2}" in results and r"\in \mathbb{R}^{m \times K}" in results
     assert results.count("The results use") == 1 and "substituted, this uses" not in results
+
+
+def test_the_forward_pass_is_written_as_the_statement_writes_it():
+    tex = render("problem1", questions=True)
+    assert r"h_{1} &= f_{1}\left(w_{1} x + b_{1}\right)" in tex               # not b_1 + w_1 x
+    assert r"h_{3} &= f_{3}\left(w_{3} h_{1} + w_{4} h_{2} + b_{3}\right)" in tex
+    assert r"\mu &= \frac{1}{N} \sum_{\text{rows}} h" in render("problem5")     # a mean written out
