@@ -57,7 +57,8 @@ def format_solution(sol, data, all_steps: bool = False) -> str:
         out += ["", "Dimensions:"]
         names = list(p.inputs) + [e.name for e in p.equations]
         out += [f"  {n} ∈ R^({shape_text(p.node_shape(n))})" for n in names]
-    steps = sol.derivation.steps if all_steps else sol.steps_on_path()     # JSON keeps every step
+    asked = data["quantities"][0]["name"] if len(data["quantities"]) == 1 else None
+    steps = sol.derivation.steps if all_steps else sol.steps_on_path(asked)     # JSON keeps every step
     out += ["", "Backward pass:"] if steps else []
     for s in steps:
         out.append(f"  {s.name} = {text(s.general)}")

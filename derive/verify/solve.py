@@ -32,14 +32,16 @@ class Solution:
     def check_for(self, name: str):
         return next(c for c in self.checks if c.name == name)
 
-    def steps_on_path(self) -> tuple:
-        """The steps an asked quantity needs: the gradients at the asked nodes and every gradient
-        their steps use, in the derivation's order (a TA's solution, not the whole backward pass)."""
+    def steps_on_path(self, quantity: str | None = None) -> tuple:
+        """The steps the asked quantities (or only `quantity`) need: the gradients at their nodes and
+        every gradient those steps use, in the derivation's order (a TA's solution, not the whole
+        backward pass)."""
         d, p = self.derivation, self.problem
         node_of = {str(sym): node for node, (sym, _, _) in d.adjoints.items()}
         node_of.update({p.adjoint_names[n]: n for n in d.adjoints})
         by_node = {s.node: s for s in d.steps}
-        todo = [r.quantity.wrt for r in d.results if r.quantity.kind.asks_gradient and r.quantity.wrt]
+        todo = [r.quantity.wrt for r in d.results if r.quantity.kind.asks_gradient and r.quantity.wrt
+                and quantity in (None, r.quantity.name)]
         need: set = set()
         while todo:
             node = todo.pop()
