@@ -51,8 +51,8 @@ def test_no_space_gives_the_compact_list():
 
 def test_prose_questions_get_room_under_the_statement():
     tex = render("problem22", questions=True)
-    assert re.findall(r"\\answerprose\{([^}]*)\}", tex)[:2] == ["(a)", "(b)"]
-    assert r"\answerprose{" not in render("problem22").split(r"\begin{document}")[1]   # not on the solutions
+    assert re.findall(r"\\answerprose(?:\[3cm\])?\{([^}]*)\}", tex)[:2] == ["(a)", "(b)"]   # 5: smaller boxes
+    assert r"\answerprose" not in render("problem22").split(r"\begin{document}")[1]   # not on the solutions
 
 
 def test_problems_are_numbered_in_the_order_given():
