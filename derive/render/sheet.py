@@ -251,7 +251,8 @@ def verification_lines(solution) -> list:
     failed = []
     for r in solution.derivation.results:
         q, c = r.quantity, solution.check_for(r.quantity.name)
-        if not q.kind.shows_error:
+        dims = q.kind.sheet_layout == "dims"           # checked, but has no error to show
+        if not (q.kind.shows_error or dims):
             continue
         if not c.verified:
             failed.append({"ok": False, "names": [Tex(pr.name_latex(q.name))], "by": q.kind.checked_by,
@@ -260,7 +261,9 @@ def verification_lines(solution) -> list:
         g = groups.setdefault(q.kind.checked_by, {"ok": True, "names": [], "by": q.kind.checked_by, "err": 0.0})
         g["names"].append(Tex(pr.name_latex(q.name)))
         g["err"] = max(g["err"], c.max_rel_error)
-    return [{**g, "error": Tex(pr.error_latex(g.pop("err")))} for g in groups.values()] + failed
+        g["dims"] = dims
+    return [{**g, "error": None if g.pop("dims") else Tex(pr.error_latex(g.pop("err")))}
+            for g in groups.values()] + failed
 
 
 def rule_latex(rule: str) -> Tex:

@@ -245,3 +245,9 @@ def test_the_forward_pass_is_written_as_the_statement_writes_it():
     assert r"h_{1} &= f_{1}\left(w_{1} x + b_{1}\right)" in tex               # not b_1 + w_1 x
     assert r"h_{3} &= f_{3}\left(w_{3} h_{1} + w_{4} h_{2} + b_{3}\right)" in tex
     assert r"\mu &= \frac{1}{N} \sum_{\text{rows}} h" in render("problem5")     # a mean written out
+
+
+def test_shape_checks_join_the_one_verification_sentence():
+    tex = render("problem11")
+    assert "Checked: every dimension" not in tex and tex.count("Verified numerically") == 1
+    assert r"$\mathrm{shape}_{C}$ (positive integer dimensions at the given sizes); $\mathrm{params}_{1}$" in tex
