@@ -209,6 +209,19 @@ def test_whole_catalogue_compiles_with_expected_results(all_pdf):
 
 
 @needs_tex
+@needs_pdftotext
+def test_no_page_of_the_catalogue_sheets_holds_only_a_line_or_two(all_pdf):
+    """Problems follow on the same page when they fit (issue 22: a key's fourth page held two lines)."""
+    for pdf in all_pdf:
+        pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+        for n, page in enumerate(pages.split("\f")[:-1], 1):
+            lines = [x for x in page.splitlines() if x.strip() and x.strip() not in ("Questions", "Solutions", str(n))]
+            answer_space = pdf.name == "q.pdf" and re.search(r"^\s*(\d+\.|Answer)", page, re.M)  # boxes to write in
+            assert len(lines) >= 8 or answer_space, (pdf.name, n, lines)
+            assert ("Solutions" if pdf.name == "all.pdf" else "Questions") in page      # every page's header
+
+
+@needs_tex
 @pytest.mark.parametrize("pid", IDS)
 def test_each_problem_compiles_alone(pid, tmp_path):
     pdf = pdf_build.compile_pdf(sheet.render_sheet(solutions(pid)), tmp_path / f"{pid}.pdf", keep_log=True)
