@@ -1,8 +1,9 @@
 """Question and solution sheets: Solution -> context -> jinja2 LaTeX template -> .tex (-> PDF).
 
 The page layout lives in templates/*.j2 (LaTeX-safe delimiters \\VAR{} \\BLOCK{} \\#{}), the
-notation in derive/notation.py; this module only gathers what a sheet shows. Plain strings are escaped
-for LaTeX when they reach a template; values wrapped in Tex (statements, printed math) are not.
+notation in derive/notation/ (each problem's own spelling: notation/display.py); this module only
+gathers what a sheet shows. Plain strings are escaped for LaTeX when they reach a template; values
+wrapped in Tex (statements, printed math) are not.
 """
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ def _context(solution, options, number) -> dict:
         "source": p.source if options.show_source else "",
         "statement": Tex(p.statement.strip()),
         "graph": Tex(gr.tikz(graph, bends=svg.bends(graph))) if graph else None,
-        "need": _room(graph, len(forward) and len(p.equations)),
+        "need": _room(graph, len(p.equations) if forward else 0),
         "forward": forward,
         "asked": [{"name": Tex(pr.name_latex(q.name)), "space": answer_space(p, q, shapes.get(q.name))}
                   for q in p.quantities if q.kind.graded],          # prose: in the statement
