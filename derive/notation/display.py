@@ -38,6 +38,8 @@ def check(latex: str) -> str | None:
     bad = sorted({c for c in re.findall(r"\\([A-Za-z]+)", latex)} - COMMANDS)
     if bad:
         return f"\\{bad[0]} is not allowed (allowed: {', '.join(sorted(COMMANDS))[:120]}...)"
+    if re.search(r"[\^_]\s*(?:$|[}^_])", latex):
+        return "a ^ or _ needs its script after it, e.g. W^{1}"
     depth = 0
     for ch in latex:
         depth += {"{": 1, "}": -1}.get(ch, 0)

@@ -337,7 +337,7 @@ def _tables(solution, numbers) -> dict:
     given = Tex(pr.given_latex())
     fwd = [{"node": Tex(pr.latex(sym[n])), "expr": given, "value": Tex(pr.number_latex(numbers[n][0]))}
            for n in p.inputs if n in numbers]
-    fwd += [{"node": Tex(pr.latex(sym[e.name])), "expr": Tex(pr.latex(e.expr)),
+    fwd += [{"node": Tex(pr.latex(sym[e.name])), "expr": Tex(" ".join(_as_written(p, e))),
              "value": Tex(pr.number_latex(numbers[e.name][0]))} for e in p.equations if e.name in numbers]
     bwd = []
     if all(g is None for _, g in numbers.values()):
