@@ -17,10 +17,13 @@ def cmd_sheet(args) -> int:
     if args.output:                      # refuse a path before rendering anything
         cliutil.check_output(args.output, args.force)
     extra = getattr(args, "problems", None)
+    shown = sheet.read_shown(args.config)          # the header file's [show]; a --no-* flag wins
     options = sheet.SheetOptions(
-        questions=bool(args.questions), space=not args.no_space, show_source=args.show_source,
-        graph=not args.no_graph, forward=not args.no_forward, steps=not args.no_steps,
-        verification=not args.no_verification, all_steps=args.all_steps)
+        questions=bool(args.questions), space=shown.get("space", True) and not args.no_space,
+        show_source=shown.get("source", False) or args.show_source,
+        graph=shown.get("graph", True) and not args.no_graph, forward=shown.get("forward", True) and not args.no_forward,
+        steps=shown.get("steps", True) and not args.no_steps,
+        verification=shown.get("verification", True) and not args.no_verification, all_steps=args.all_steps)
     if args.roster:                      # one sheet per student; questions unless --solutions
         tex = render_roster(args.problem, args.roster, args.questions is not False, header,
                             salt=args.salt, all_=args.all, extra=extra, options=options)
@@ -89,7 +92,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--assignment", help="header: assignment name")
     p.add_argument("--date", help="header: date")
     p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
-                   "(course, assignment, date); options override it")
+                   "(course, assignment, date, and a [show] table: graph = false, ...); options override it")
     shown = p.add_argument_group("what the sheet shows")
     shown.add_argument("--no-space", action="store_true", help="questions: a compact list, no answer space")
     shown.add_argument("--show-source", action="store_true",

@@ -251,3 +251,15 @@ def test_shape_checks_join_the_one_verification_sentence():
     tex = render("problem11")
     assert "Checked: every dimension" not in tex and tex.count("Verified numerically") == 1
     assert r"$\mathrm{shape}_{C}$ (positive integer dimensions at the given sizes); $\mathrm{params}_{1}$" in tex
+
+
+def test_a_header_file_can_leave_parts_out(tmp_path, capsys):
+    cfg = tmp_path / "h.toml"
+    cfg.write_text('course = "CS 101"\n[show]\ngraph = false\nverification = false\n', encoding="utf-8")
+    assert main(["sheet", "problem6", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert r"\begin{tikzpicture}" not in out and "Verified numerically" not in out and "CS 101" in out
+    assert "Forward pass" in out
+    cfg.write_text("[show]\ngraph = 0\n", encoding="utf-8")
+    assert main(["sheet", "problem6", "--config", str(cfg)]) == 2
+    assert "show.graph must be true or false" in capsys.readouterr().err
