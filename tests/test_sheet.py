@@ -14,6 +14,7 @@ import pytest
 
 from derive.cli import main
 from derive.problem.load import catalogue
+from derive.render import header as header_file
 from derive.render import pdf as pdf_build, sheet, templates
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -100,7 +101,7 @@ def test_batchnorm_sheet_states_the_compact_closed_form():
 def test_prose_is_escaped_statement_is_not():
     assert templates.escape_tex("A & B_1 50% $5 #3 {x} ~ ^ \\") == \
         r"A \& B\_1 50\% \$5 \#3 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
-    header = sheet.Header(course="Deep Learning & Co_1", assignment="HW #2", date="")
+    header = header_file.Header(course="Deep Learning & Co_1", assignment="HW #2", date="")
     tex = sheet.render_sheet(solutions("problem3"), header=header)
     assert r"Deep Learning \& Co\_1" in tex and r"HW \#2" in tex
     assert r"\frac{1}{1 + e^{-h}}" in tex                              # statement kept as LaTeX
@@ -109,14 +110,14 @@ def test_prose_is_escaped_statement_is_not():
 def test_header_from_config_and_options(tmp_path):
     cfg = tmp_path / "header.toml"
     cfg.write_text('[header]\ncourse = "CS 7643"\nassignment = "Homework 2"\ndate = "2025-03-01"\n')
-    h = sheet.read_header(cfg, date="2025-04-01")
-    assert h == sheet.Header("CS 7643", "Homework 2", "2025-04-01")
+    h = header_file.read_header(cfg, date="2025-04-01")
+    assert h == header_file.Header("CS 7643", "Homework 2", "2025-04-01")
     bad = tmp_path / "bad.toml"
     bad.write_text('colour = "red"\n')
     with pytest.raises(sheet.HeaderError, match="unknown key"):
-        sheet.read_header(bad)
+        header_file.read_header(bad)
     with pytest.raises(sheet.HeaderError, match="cannot read"):
-        sheet.read_header(tmp_path / "missing.toml")
+        header_file.read_header(tmp_path / "missing.toml")
 
 
 # ---- command line ------------------------------------------------------------------------------

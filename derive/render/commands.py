@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from derive.render import graph as gr
+from derive.render import header as header_file
 from derive.render import sheet
 from derive.render.roster import render_roster
 from derive.render.svg import bends as svg_bends
@@ -13,11 +14,11 @@ from derive.runtime import commandline as cliutil
 
 
 def cmd_sheet(args) -> int:
-    header = sheet.read_header(args.config, args.course, args.assignment, args.date)
+    header = header_file.read_header(args.config, args.course, args.assignment, args.date)
     if args.output:                      # refuse a path before rendering anything
         cliutil.check_output(args.output, args.force)
     extra = getattr(args, "problems", None)
-    shown = sheet.read_shown(args.config)          # the header file's [show]; a --no-* flag wins
+    shown = header_file.read_shown(args.config)          # the header file's [show]; a --no-* flag wins
     options = sheet.SheetOptions(
         questions=bool(args.questions), space=shown.get("space", True) and not args.no_space,
         show_source=shown.get("source", False) or args.show_source,

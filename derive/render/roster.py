@@ -6,7 +6,8 @@ import dataclasses
 
 from derive import variants
 from derive.render.graph import Tex
-from derive.render.sheet import Header, SheetOptions, problem_context, resolve
+from derive.render.header import Header
+from derive.render.sheet import SheetOptions, problem_context, resolve
 from derive.render.templates import render_template
 from derive.verify.solve import solve
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from derive.notation.written import tree_latex
 from derive.problem.load import catalogue
 from derive.render import graph as gr
 from derive.render import svg
+from derive.render.header import Header
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
 from derive.render.templates import Tex, escape_tex, render_template
 from derive.runtime import commandline as cliutil
@@ -35,68 +35,6 @@ CLOSED_MAX_NODES = 400   # a step's closed form bigger than this (SymPy tree nod
 
 
 # ---- what a sheet shows -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Header:
-    course: str = ""
-    assignment: str = ""
-    date: str = ""
-
-    def __bool__(self):
-        return bool(self.course or self.assignment or self.date)
-
-
-def _read_toml(path) -> dict:
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise HeaderError(f"{path}: cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise HeaderError(f"{path}: not valid TOML: {e}") from None
-    except UnicodeDecodeError as e:
-        raise HeaderError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
-
-
-def read_header(path=None, course=None, assignment=None, date=None) -> Header:
-    """Header from a small TOML file (keys course, assignment, date; top level or [header]),
-    overridden by explicit options."""
-    data = {}
-    if path:
-        raw = _read_toml(path)
-        data = raw.get("header", {k: v for k, v in raw.items() if k != "show"})
-        if not isinstance(data, dict):
-            raise HeaderError(f"{path}: key 'header' must be a table with course, assignment, date")
-        unknown = set(data) - {"course", "assignment", "date"}
-        if unknown:
-            raise HeaderError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
-                              "known: course, assignment, date (and a [show] table)")
-        for k, v in data.items():
-            if not isinstance(v, (str, int)) or isinstance(v, bool):
-                raise HeaderError(f"{path}: key {k!r} must be text, not {type(v).__name__}")
-    vals = {k: str(data.get(k, "")) for k in ("course", "assignment", "date")}
-    for k, v in (("course", course), ("assignment", assignment), ("date", date)):
-        if v is not None:
-            vals[k] = v
-    return Header(**vals)
-
-
-SHOWN = ("graph", "forward", "steps", "verification", "space", "source")
-
-
-def read_shown(path=None) -> dict:
-    """The header file's [show] table: which parts a sheet shows (graph = false is --no-graph)."""
-    if not path:
-        return {}
-    shown = _read_toml(path).get("show", {})
-    if not isinstance(shown, dict):
-        raise HeaderError(f"{path}: key 'show' must be a table of true/false ({', '.join(SHOWN)})")
-    for k, v in shown.items():
-        if k not in SHOWN:
-            raise HeaderError(f"{path}: unknown key show.{k}; known: {', '.join(SHOWN)}")
-        if not isinstance(v, bool):
-            raise HeaderError(f"{path}: show.{k} must be true or false, not {v!r}")
-    return shown
-
-
 def _lines(expr) -> list:
     return [Tex(s) for s in pr.latex_lines(expr, LINE_WIDTH)]
 
@@ -417,6 +355,6 @@ def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
     return compile_pdf(tex, output), ""
 
 
-__all__ = ["SheetOptions", "render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
+__all__ = ["SheetOptions", "render_sheet", "write_sheet", "compile_pdf", "problem_context", "resolve", "solved",
            "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]
