@@ -74,20 +74,31 @@ def table(explicit: dict, aliases: dict) -> dict:
     return out
 
 
+_SUMS: contextvars.ContextVar = contextvars.ContextVar("derive_sums", default=False)
+
+
 @contextlib.contextmanager
-def using(names: dict | None):
-    """Print with this problem's display table (None or {}: the default spelling)."""
+def using(names: dict | None, sums: bool = False):
+    """Print with this problem's display table (None or {}: the default spelling); with `sums`, a
+    ones-vector product as the sum a textbook writes (sheets and notebooks: read, not typed back)."""
     token = _TABLE.set((tuple(sorted(names.items())), dict(names)) if names else None)
+    sums_token = _SUMS.set(sums)
     try:
         yield
     finally:
+        _SUMS.reset(sums_token)
         _TABLE.reset(token)
 
 
-def current() -> tuple | None:
-    """The table in force, hashable (it keys the printers' caches)."""
+def current() -> tuple:
+    """The table in force and the sums setting, hashable (they key the printers' caches)."""
     t = _TABLE.get()
-    return t[0] if t else None
+    return (t[0] if t else None, _SUMS.get())
+
+
+def sums() -> bool:
+    """Whether ones-vector products print as sums (\\sum_{rows} X) rather than 1^T X."""
+    return _SUMS.get()
 
 
 def shown(name: str) -> str | None:

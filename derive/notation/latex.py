@@ -110,7 +110,7 @@ class Printer(LatexPrinter):
             return self._print(inner)
         coeff, mats = expr.as_coeff_matrices()
         mats = strip_broadcast(split_ones(list(mats)))
-        total = self._sums(mats)
+        total = self._sums(mats) if display.sums() else None
         if total is not None:
             mats = [total]
         args = ([coeff] if coeff != 1 else []) + mats

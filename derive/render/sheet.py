@@ -85,7 +85,7 @@ def problem_context(solution, questions: bool = False, options: SheetOptions | N
     """Everything the template shows for one problem (answers left out for a question sheet),
     printed in the problem's own notation."""
     options = options or SheetOptions(questions=questions)
-    with notation.using(solution.problem.display):
+    with notation.using(solution.problem.display, sums=True):
         return _context(solution, options, number)
 
 

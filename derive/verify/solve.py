@@ -92,14 +92,14 @@ class Solution:
         return " \\\\ ".join(steps), " \\\\ ".join(results)
 
     def _repr_latex_(self) -> str:
-        with display.using(self.problem.display):
+        with display.using(self.problem.display, sums=True):
             steps, results = self._derivation_rows()
         rows = " \\\\[4pt] ".join(x for x in (steps, results) if x)
         return f"$\\displaystyle \\begin{{aligned}} {rows} \\end{{aligned}}$"
 
     def _repr_markdown_(self) -> str:
         p = self.problem
-        with display.using(p.display):
+        with display.using(p.display, sums=True):
             steps, results = self._derivation_rows()
             checked = [r.quantity.name for r in self.derivation.results if r.quantity.kind.shows_error]
             names = ", ".join(f"${name_latex(n)}$" for n in checked)

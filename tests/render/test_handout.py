@@ -225,8 +225,10 @@ def test_plain_text_solve_has_no_artefacts(capsys):
 def test_latex_of_a_sum_reads_like_a_textbook():
     p = derive.load("problem5")
     r = derive.solve("problem5").derivation.result("dL/dbeta")
-    with display.using(p.display):
+    with display.using(p.display, sums=True):
         assert latex(r.expr) == r"\sum_{\text{rows}} \frac{\partial L}{\partial y}"
+    with display.using(p.display):                       # elsewhere (JSON, echo): a form that reads back
+        assert r"\mathbf{1}" in latex(r.expr)
 
 
 def test_a_numerator_layout_problem_is_in_numerator_layout_throughout():
