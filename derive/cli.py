@@ -26,13 +26,16 @@ EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
 def cmd_list(args) -> int:
     problems = problem_mod.catalogue(args.problems)
-    rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+    if args.topic:
+        problems = problem_mod.with_topic(problems, args.topic)
+    rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source, "topic": p.topic,
              "quantities": [q.name for q in p.quantities]} for p in problems]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
+        width = max((len(r["id"]) for r in rows), default=0)
         for r in rows:
-            print(f"{r['alias']:<10} {r['id']:<24} {r['title']}")
+            print(f"{r['alias']:<10} {r['id']:<{max(width, 24)}} {r['topic'] or '-':<16} {r['title']}")
     return EXIT_OK
 
 
@@ -299,8 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--problems", metavar="DIR", help="also read problem files from DIR "
                     "(or set DERIVE_PROBLEMS)")
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="show the catalogue", epilog="example: derive list --json")
+    p = sub.add_parser("list", help="show the catalogue: alias, id, topic, title",
+                       epilog="examples:\n  derive list --json\n  derive list --topic losses",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--topic", metavar="T", help="only the problems of topic T (the library's topics: "
+                   "derive list shows them)")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("solve", help="derive and verify a problem's gradients",
                        epilog="example: derive solve problem6 --quantity drho/dW1")

@@ -18,7 +18,7 @@ from derive.render import pdf as pdf_build, sheet, templates
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DERIVE_UPDATE_GOLDEN") == "1"
-IDS = [p.id for p in catalogue()]
+IDS = [p.id for p in catalogue(library=False)]     # the seeds (tests/library/ covers the library)
 HAVE_TEX = shutil.which("latexmk") is not None or shutil.which("pdflatex") is not None
 needs_tex = pytest.mark.skipif(not HAVE_TEX, reason="no TeX engine (latexmk/pdflatex)")
 needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext")

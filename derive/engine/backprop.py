@@ -302,7 +302,7 @@ class Engine:
         named = _named(problem)
         kept = named | set(problem.keep)
         paths = _in_named(general, problem, adjoints, kept) if kept else closed
-        expr = _in_named(general, problem, adjoints, named) if named else closed
+        expr = tidy(_in_named(general, problem, adjoints, named), problem.onehot) if named else closed
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
             expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:

@@ -48,6 +48,7 @@ class Problem:
     source: str
     statement: str
     path: str
+    topic: str = field(default="", kw_only=True)   # what a course would file it under (library problems)
     scope: sy.Scope
     inputs: tuple                 # leaf names, in declaration order
     equations: tuple              # Equation, in order
@@ -253,7 +254,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
                            f"the step's points, e.g. ecf = 0.5), not {ecf!r}")
     return Problem(
         id=data["id"], alias=data.get("alias", ""), title=givens.fill(data["title"], raw_values, choices, False),
-        source=data.get("source", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
+        source=data.get("source", ""), topic=data.get("topic", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
         path=str(path),
         scope=scope, inputs=inputs, equations=tuple(equations), output=output, given=given,
         values=values, adjoint_names=adjoint_names, quantities=quantities,
@@ -313,8 +314,13 @@ def catalogue_dir() -> Path:
     raise ProblemSpecError("the problem catalogue is missing from this installation")
 
 
-def problem_dirs(extra=None) -> list[Path]:
-    dirs = [catalogue_dir()]
+def library_dir() -> Path:
+    """The library beside the seeds' catalogue: problems a course assigns, each with a topic."""
+    return catalogue_dir() / "library"
+
+
+def problem_dirs(extra=None, library: bool = True) -> list[Path]:
+    dirs = [catalogue_dir()] + ([library_dir()] if library and library_dir().is_dir() else [])
     env = os.environ.get("DERIVE_PROBLEMS")
     for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
         if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
@@ -327,11 +333,14 @@ def _alias_number(alias: str) -> int:
     return int(m.group(1)) if m else 10**6
 
 
-def catalogue(extra=None) -> list[Problem]:
-    """Every problem, built-ins first, sorted by alias number; a reused id or alias is an error."""
+def catalogue(extra=None, library: bool = True) -> list[Problem]:
+    """Every problem, built-ins first (the seeds, then the library unless library=False), sorted by
+    alias number; a reused id or alias is an error."""
     seen: dict[str, str] = {}
     out = []
-    for d in problem_dirs(extra):
+    library = library_dir().resolve()
+    for d in problem_dirs(extra, library):
+        rank = 0 if d.resolve() in (catalogue_dir().resolve(), library) else 1   # the user's come last
         for f in sorted(d.glob("*.toml")):
             p = _load_or_skip(f)
             if p is None:
@@ -342,8 +351,21 @@ def catalogue(extra=None) -> list[Problem]:
             seen[p.id] = str(f)
             if p.alias:
                 seen[p.alias] = str(f)
-            out.append(p)
-    return sorted(out, key=lambda p: (_alias_number(p.alias), p.id))
+            out.append((rank, p))
+    return [p for _, p in sorted(out, key=lambda rp: (_alias_number(rp[1].alias), rp[0], rp[1].topic, rp[1].id))]
+
+
+def topics(problems) -> list[str]:
+    """The topics of these problems, in order of first appearance."""
+    return list(dict.fromkeys(p.topic for p in problems if p.topic))
+
+
+def with_topic(problems, topic: str) -> list[Problem]:
+    """The problems filed under `topic`; an unknown topic is an error that lists the known ones."""
+    chosen = [p for p in problems if p.topic == topic]
+    if not chosen:
+        raise UnknownError(f"unknown topic {topic!r}; known: {', '.join(topics(problems)) or 'none'}")
+    return chosen
 
 
 class ProblemFileWarning(UserWarning):

@@ -17,7 +17,7 @@ import sympy as sp
 from derive.engine.backprop import forward_subs
 from derive.errors import HeaderError, LatexError, RenderError
 from derive.notation import latex as pr
-from derive.problem.load import catalogue
+from derive.problem.load import catalogue, with_topic
 from derive.render import graph as gr
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
 from derive.render.templates import Tex, escape_tex, render_template
@@ -227,12 +227,15 @@ def solved(name, extra=None):
     return solve(name, extra)
 
 
-def resolve(names, all_: bool = False, extra=None) -> list:
-    """Problem names (or --all) -> Solutions, in catalogue order for --all, as given otherwise."""
+def resolve(names, all_: bool = False, extra=None, topic: str | None = None) -> list:
+    """Problem names (or --all, or --topic T) -> Solutions, in catalogue order for --all and a topic
+    (after the problems named), as given otherwise."""
     if all_:
         names = [p.id for p in catalogue(extra)]
+    elif topic:
+        names = list(names or []) + [p.id for p in with_topic(catalogue(extra), topic) if p.id not in (names or [])]
     if not names:
-        raise RenderError("name at least one problem, or use --all")
+        raise RenderError("name at least one problem, or use --all or --topic T")
     return [solved(n, extra) for n in names]
 
 

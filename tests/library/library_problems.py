@@ -1,0 +1,297 @@
+"""The library's problems and, for each, its forward pass in torch (the independent oracle).
+
+Each function takes the problem's inputs and given gradients as float64 tensors (by name, in the
+problem's shapes) and the instance's dimension sizes, and returns (loss, nodes): the scalar whose
+gradient the problem asks (for a problem with a given upstream gradient G of a node Y, the sum of
+G ⊙ Y), and the intermediate nodes whose gradients are asked or named. torch's own functions are
+used wherever torch has one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from derive.notation import build as sy
+from derive.problem.load import library_dir, load_file
+
+LIBRARY = {load_file(f).id: str(f) for f in sorted(Path(library_dir()).glob("*.toml"))}
+
+
+def _uniform(rng, shape):
+    return rng.uniform(0.05, 0.95, size=shape)
+
+
+def _bits(rng, shape):
+    return rng.integers(0, 2, size=shape).astype(float)
+
+
+def _signs(rng, shape):
+    return 2 * _bits(rng, shape) - 1
+
+
+# inputs drawn as the problem means them (labels, masks, probabilities), where torch's function needs it
+DRAWS = {
+    "logistic-regression-bce": {"t": _uniform},
+    "mlp-bce-tanh": {"y": _uniform},
+    "focal-loss": {"y": _signs, "alphat": _uniform},
+    "svm-hinge-binary": {"y": _signs},
+    "dropout-fixed-mask": {"r": _bits, "p": _uniform},
+    "poisson-regression": {"y": lambda rng, shape: rng.poisson(2.0, size=shape).astype(float)},
+}
+
+
+def sample_expr(problem, answer: str):
+    """A sample answer read as the checker reads it (LaTeX when it holds a backslash)."""
+    return sy.read(answer, problem.scope, "latex" if "\\" in answer else "text")
+
+
+def _col(v):            # a column vector as a 1-D tensor, and back
+    return v.reshape(-1)
+
+
+def _ce(scores_col, onehot_col):
+    """Cross-entropy of one example with a one-hot target, by torch's own cross_entropy."""
+    return F.cross_entropy(scores_col.reshape(1, -1), onehot_col.reshape(1, -1).argmax(1), reduction="sum")
+
+
+def mlp_mse_relu(t, n):
+    a = t["W1"] @ t["x"] + t["b1"]
+    yhat = t["W2"] @ torch.relu(a) + t["b2"]
+    return 0.5 * F.mse_loss(yhat, t["y"], reduction="sum"), {"a": a, "yhat": yhat}
+
+
+def logistic_regression_bce(t, n):
+    a = t["Phi"] @ t["w"]
+    return F.binary_cross_entropy_with_logits(a, t["t"], reduction="sum"), {"a": a}
+
+
+def mlp_bce_tanh(t, n):
+    H = torch.tanh(t["X"] @ t["W1"] + t["b1"])
+    s = H @ t["w2"] + t["b2"]
+    return F.binary_cross_entropy(torch.sigmoid(s), t["y"]), {"H": H, "s": s}
+
+
+def softmax_classifier_ce(t, n):
+    s = t["W"] @ t["x"] + t["b"]
+    return _ce(s, t["y"]), {"s": s}
+
+
+def two_layer_net_softmax(t, n):
+    z1 = t["W1"] @ t["x"] + t["b1"]
+    s = t["W2"] @ F.relu(z1) + t["b2"]
+    reg = t["lambda"].sum() * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
+    return _ce(s, t["y"]) + reg, {"z1": z1, "s": s}
+
+
+def svm_hinge_binary(t, n):
+    u = t["y"] * (t["X"] @ t["w"])
+    loss = t["lambda"].sum() * (t["w"] ** 2).sum() + F.relu(1 - u).mean()
+    return loss, {"u": u}
+
+
+def svm_multiclass_hinge(t, n):
+    s = t["W"] @ t["x"]
+    target = t["y"].reshape(-1).argmax().reshape(1)
+    # torch's multi_margin_loss sums the hinge over the other classes and divides by C
+    loss = F.multi_margin_loss(s.reshape(1, -1), target, margin=1.0) * n["C"]
+    return loss, {"s": s}
+
+
+def focal_loss(t, n):
+    """The focal loss as torchvision.ops.sigmoid_focal_loss computes it (torch itself has none), with
+    gamma = 2, in the paper's p_t form: the cross-entropy of the true class is torch's binary
+    cross-entropy of p_t = sigma(y x) against the target 1."""
+    pt = torch.sigmoid(t["y"] * t["x"])
+    ce = F.binary_cross_entropy(pt, torch.ones_like(pt), reduction="none")
+    return (t["alphat"] * ce * (1 - pt) ** 2).sum(), {"pt": pt}
+
+
+def weight_decay_mlp(t, n):
+    yhat = t["W2"] @ torch.sigmoid(t["W1"] @ t["x"])
+    alpha = t["alpha"].sum()
+    return 0.5 * ((yhat - t["y"]) ** 2).sum() + alpha / 2 * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum()), \
+        {"yhat": yhat}
+
+
+def dropout_fixed_mask(t, n):
+    a = t["W"] @ t["x"] + t["b"]
+    y = F.relu(a)
+    yt = t["r"] * y / t["p"].sum()
+    z = t["w"].T @ yt + t["c"]
+    return 0.5 * ((z - t["t"]) ** 2).sum(), {"a": a, "y": y, "yt": yt}
+
+
+def tied_autoencoder(t, n):
+    a = t["W"] @ t["x"] + t["b"]
+    y = torch.sigmoid(a)
+    z = F.linear(y.T, t["W"].T).T + t["bp"]
+    return 0.5 * ((z - t["x"]) ** 2).sum(), {"a": a, "y": y, "z": z}
+
+
+def tied_embeddings_lm(t, n):
+    e = F.embedding(t["c"].reshape(-1).argmax().reshape(1), t["U"]).reshape(-1, 1)
+    h = torch.tanh(t["W"] @ e + t["b"])
+    s = F.linear(h.T, t["U"]).T
+    return _ce(s, t["y"]), {"e": e, "h": h, "s": s}
+
+
+def batchnorm_layer(t, n):
+    """BatchNorm with xhat exposed: torch's batch_norm without affine, then gamma and beta."""
+    xhat = F.batch_norm(t["x"], None, None, training=True, eps=float(t["eps"].detach()))
+    y = t["gamma"] * xhat + t["beta"]
+    return (t["dl/dy"] * y).sum(), {"xhat": xhat}
+
+
+def layernorm_layer(t, n):
+    ahat = F.layer_norm(t["a"], (n["H"],), eps=float(t["eps"].detach()))
+    h = t["g"] * ahat + t["b"]
+    return (t["dL/dh"] * h).sum(), {"ahat": ahat}
+
+
+def rmsnorm_layer(t, n):
+    abar = F.rms_norm(t["a"], (n["n"],), weight=t["g"].reshape(-1), eps=float(t["eps"].detach()))
+    return (t["dL/dabar"] * abar).sum(), {}
+
+
+def rnn_bptt_3(t, n):
+    h, nodes, loss = t["h0"], {}, 0
+    for k in (1, 2, 3):
+        h = torch.rnn_tanh_cell(t[f"x{k}"].T, h.T, t["U"], t["W"], t["b"].reshape(-1),
+                                torch.zeros_like(t["b"].reshape(-1))).T
+        o = t["c"] + t["V"] @ h
+        nodes[f"h{k}"], nodes[f"o{k}"] = h, o
+        loss = loss + _ce(o, t[f"y{k}"])
+    return loss, nodes
+
+
+def lstm_cell_step(t, n):
+    w_ih = torch.cat([t["Wii"], t["Wif"], t["Wig"], t["Wio"]])
+    w_hh = torch.cat([t["Whi"], t["Whf"], t["Whg"], t["Who"]])
+    b = torch.cat([t["bi"], t["bf"], t["bg"], t["bo"]]).reshape(-1)
+    h1, c1 = torch.lstm_cell(t["x"].T, (t["h"].T, t["c"].T), w_ih, w_hh, b, torch.zeros_like(b))
+    # the gates as nodes of their own, for dL/di, dL/df, dL/dg, dL/do: torch's cell from the gates
+    gates = (t["x"].T @ w_ih.T + t["h"].T @ w_hh.T + b).chunk(4, 1)
+    i, f, g, o = torch.sigmoid(gates[0]), torch.sigmoid(gates[1]), torch.tanh(gates[2]), torch.sigmoid(gates[3])
+    c1b = f * t["c"].T + i * g
+    h1b = o * torch.tanh(c1b)
+    assert torch.allclose(h1b, h1) and torch.allclose(c1b, c1)
+    return (t["dL/dh1"].T * h1b).sum(), {"i": i, "f": f, "g": g, "o": o, "c1": c1b}
+
+
+def gru_cell_step(t, n):
+    w_ih = torch.cat([t["Wir"], t["Wiz"], t["Win"]])
+    w_hh = torch.cat([t["Whr"], t["Whz"], t["Whn"]])
+    b_ih = torch.cat([t["bir"], t["biz"], t["bin"]]).reshape(-1)
+    b_hh = torch.cat([t["bhr"], t["bhz"], t["bhn"]]).reshape(-1)
+    h1 = torch.gru_cell(t["x"].T, t["h"].T, w_ih, w_hh, b_ih, b_hh)
+    gi = (t["x"].T @ w_ih.T + b_ih).chunk(3, 1)
+    gh = (t["h"].T @ w_hh.T + b_hh).chunk(3, 1)
+    r, z = torch.sigmoid(gi[0] + gh[0]), torch.sigmoid(gi[1] + gh[1])
+    nn_ = torch.tanh(gi[2] + r * gh[2])
+    h1b = (1 - z) * nn_ + z * t["h"].T
+    assert torch.allclose(h1b, h1)
+    return (t["dL/dh1"].T * h1b).sum(), {"r": r, "z": z, "n": nn_}
+
+
+def attention_single_query(t, n):
+    q, K, V = t["q"].T, t["K"], t["V"]
+    o = F.scaled_dot_product_attention(q.unsqueeze(0), K.unsqueeze(0), V.unsqueeze(0)).squeeze(0).T
+    s = K @ t["q"] / n["dk"] ** 0.5
+    alpha = torch.softmax(s, dim=0)
+    ob = V.T @ alpha
+    assert torch.allclose(o, ob)
+    return (t["dL/do"] * ob).sum(), {"s": s, "alpha": alpha}
+
+
+def word2vec_naive_softmax(t, n):
+    theta = t["U"].T @ t["vc"]
+    return _ce(theta, t["y"]), {"theta": theta}
+
+
+def word2vec_negative_sampling(t, n):
+    so = t["uo"].T @ t["vc"]
+    sn = t["Uneg"].T @ t["vc"]
+    loss = -F.logsigmoid(so).sum() - F.logsigmoid(-sn).sum()
+    return loss, {"so": so, "sn": sn}
+
+
+def residual_block(t, n):
+    a = t["W1"] @ t["x"]
+    y = t["W2"] @ F.relu(a) + t["x"]
+    return (t["dL/dy"] * y).sum(), {"a": a}
+
+
+def silu_layer(t, n):
+    Z = t["X"] @ t["W"] + t["b"]
+    return (t["dL/dA"] * F.silu(Z)).sum(), {"Z": Z}
+
+
+def quadratic_form(t, n):
+    return (t["x"].T @ t["A"] @ t["x"] + t["b"].T @ t["x"]).sum(), {}
+
+
+def least_squares_normal(t, n):
+    r = t["A"] @ t["x"] - t["b"]
+    return (r ** 2).sum(), {"r": r}
+
+
+def ridge_regression(t, n):
+    e = t["y"] - t["X"] @ t["beta"]
+    return (e.T @ e).sum() + t["lambda"].sum() * (t["beta"] ** 2).sum(), {"e": e}
+
+
+def weighted_least_squares(t, n):
+    r = t["A"] @ t["x"] - t["b"]
+    return (r.T @ t["W"] @ r).sum(), {"r": r}
+
+
+def bilinear_form(t, n):
+    return F.bilinear(t["a"].T, t["b"].T, t["X"].unsqueeze(0)).sum(), {}
+
+
+def matrix_factorization(t, n):
+    E = t["X"] - t["U"] @ t["V"].T
+    loss = torch.linalg.matrix_norm(E) ** 2 + t["lambda"].sum() * (
+        torch.linalg.matrix_norm(t["U"]) ** 2 + torch.linalg.matrix_norm(t["V"]) ** 2)
+    return loss, {"E": E}
+
+
+def poisson_regression(t, n):
+    eta = t["X"] @ t["w"]
+    return F.poisson_nll_loss(eta, t["y"], log_input=True, reduction="sum"), {"eta": eta}
+
+
+TORCH = {
+    "mlp-mse-relu": mlp_mse_relu,
+    "logistic-regression-bce": logistic_regression_bce,
+    "mlp-bce-tanh": mlp_bce_tanh,
+    "softmax-classifier-ce": softmax_classifier_ce,
+    "two-layer-net-softmax": two_layer_net_softmax,
+    "svm-hinge-binary": svm_hinge_binary,
+    "svm-multiclass-hinge": svm_multiclass_hinge,
+    "focal-loss": focal_loss,
+    "weight-decay-mlp": weight_decay_mlp,
+    "dropout-fixed-mask": dropout_fixed_mask,
+    "tied-autoencoder": tied_autoencoder,
+    "tied-embeddings-lm": tied_embeddings_lm,
+    "batchnorm-layer": batchnorm_layer,
+    "layernorm-layer": layernorm_layer,
+    "rmsnorm-layer": rmsnorm_layer,
+    "rnn-bptt-3": rnn_bptt_3,
+    "lstm-cell-step": lstm_cell_step,
+    "gru-cell-step": gru_cell_step,
+    "attention-single-query": attention_single_query,
+    "word2vec-naive-softmax": word2vec_naive_softmax,
+    "word2vec-negative-sampling": word2vec_negative_sampling,
+    "residual-block": residual_block,
+    "silu-layer": silu_layer,
+    "quadratic-form": quadratic_form,
+    "least-squares-normal": least_squares_normal,
+    "ridge-regression": ridge_regression,
+    "weighted-least-squares": weighted_least_squares,
+    "bilinear-form": bilinear_form,
+    "matrix-factorization": matrix_factorization,
+    "poisson-regression": poisson_regression,
+}
