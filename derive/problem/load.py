@@ -338,9 +338,9 @@ def catalogue(extra=None, library: bool = True) -> list[Problem]:
     alias number; a reused id or alias is an error."""
     seen: dict[str, str] = {}
     out = []
-    library = library_dir().resolve()
+    builtin = (catalogue_dir().resolve(), library_dir().resolve())
     for d in problem_dirs(extra, library):
-        rank = 0 if d.resolve() in (catalogue_dir().resolve(), library) else 1   # the user's come last
+        rank = 0 if d.resolve() in builtin else 1            # the user's folders come last
         for f in sorted(d.glob("*.toml")):
             p = _load_or_skip(f)
             if p is None:
