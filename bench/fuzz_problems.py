@@ -4,7 +4,7 @@ nothing may raise anything else, hang or print a traceback.
 
     python bench/fuzz_problems.py [--mutants 600] [--seed 1]
 
-tests/test_problem_fuzz.py runs the same harness with a small budget.
+tests/problem/test_problem_fuzz.py runs the same harness with a small budget.
 """
 from __future__ import annotations
 

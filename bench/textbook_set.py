@@ -1,5 +1,5 @@
 """The textbook set of issue 11 (bench/textbook/): its problem files, the textbook form of each
-result (forms.toml), and the two sizes compared. Shared by bench_textbook.py and tests/test_textbook.py.
+result (forms.toml), and the two sizes compared. Shared by bench_textbook.py and tests/engine/test_textbook.py.
 """
 from __future__ import annotations
 

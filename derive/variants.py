@@ -31,7 +31,7 @@ from derive.expr.numeric import evaluate
 from derive.notation import build as reader
 from derive.problem import variant_table as givens
 from derive.problem.load import Problem, build, load, load_file
-from derive.verify import instances as V
+from derive.verify import instances
 from derive.verify.solve import solve
 
 MAX_ATTEMPTS = 200        # draws tried per seed before the spec is declared unsatisfiable
@@ -124,8 +124,8 @@ def _drawn(base: Problem, values: tuple, choices: tuple, want: tuple) -> tuple:
 
 # ---- conditions and structure ----------------------------------------------------------------
 def _at_values(p: Problem) -> tuple:
-    inst = V.instance(p, 0, use_values=True)
-    return inst, V.forward(p, inst)
+    inst = instances.instance(p, 0, use_values=True)
+    return inst, instances.forward(p, inst)
 
 
 def failed_conditions(p: Problem) -> list[str]:
@@ -188,7 +188,7 @@ def structure(p: Problem) -> tuple:
             if not {str(s) for s in call.args[2].xreplace(subs).free_symbols} <= valued:
                 continue                      # a random point decides it, not the given values
             arg = np.asarray(evaluate(call.args[2], env, inst.dims, inst.functions), dtype=float).reshape(-1)
-            signs = tuple(0 if abs(x) < V.KINK_MARGIN else int(np.sign(x)) for x in arg)   # 0: at the kink
+            signs = tuple(0 if abs(x) < instances.KINK_MARGIN else int(np.sign(x)) for x in arg)   # 0: at the kink
             slot = calls.get((eq.name, call.fname))
             if slot is not None and all(x > 0 for x in signs):
                 continue                      # a slot's ReLU that is on reads like a smooth function

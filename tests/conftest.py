@@ -6,6 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests" / "serve"))   # serving.py: the test server helpers
 
 
 @functools.lru_cache(maxsize=None)

@@ -91,3 +91,30 @@ def test_kind_names_are_compared_only_in_kinds():
     hits = [f"{p.relative_to(PKG.parent)}:{i}" for p in list(PKG.rglob("*.py")) + list((PKG.parent / "templates").glob("*"))
             if p.name != "kinds.py" for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert not hits, hits
+
+
+# the stages, lowest first: a package imports only itself and the packages before it
+STAGES = ("errors", "runtime", "expr", "notation", "problem", "engine", "verify", "variants", "codegen", "grading",
+          "render", "batch", "validate", "serve", "cli")
+
+
+def _stage(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_packages_import_only_the_stages_below_them():
+    upward = [f"{m} -> {d}" for m, deps in graph().items() if _stage(m)
+              for d in deps if _stage(d) and STAGES.index(_stage(d)) > STAGES.index(_stage(m))]
+    assert not upward, upward
+
+
+def test_every_stage_is_listed_and_the_top_level_stays_small():
+    top = {p.stem for p in PKG.glob("*.py")} - {"__init__"}
+    packages = {p.name for p in PKG.iterdir() if (p / "__init__.py").is_file()}
+    assert top | packages == set(STAGES)
+    assert len(top) <= 10
+
+
+def test_every_package_says_its_job():
+    for init in PKG.rglob("__init__.py"):
+        assert ast.get_docstring(ast.parse(init.read_text())), init

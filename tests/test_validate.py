@@ -73,7 +73,7 @@ BUILTIN = sorted(catalogue_dir().glob("*.toml"))
 
 @pytest.mark.parametrize("path", BUILTIN, ids=[p.stem for p in BUILTIN])
 def test_every_builtin_problem_validates(path):
-    report = validate_file(path, mutants="none")          # tests/test_mutants.py grades the mutants
+    report = validate_file(path, mutants="none")          # tests/grading/test_mutants.py grades the mutants
     assert report.ok, failures(report)
     texts = [line.text for line in report.lines]
     assert texts[0].startswith("parses: ") and texts[1].startswith("solves and verifies: ")
@@ -88,6 +88,7 @@ def load_problem(path):
     return load_file(path)
 
 
+@pytest.mark.slow
 def test_catalogue_validates_through_the_library_and_the_command_line(capsys):
     reports = validate(BUILTIN, mutants="none")
     assert len(reports) == len(catalogue()) - len(list(library_dir().glob("*.toml"))) >= 17   # the seeds

@@ -51,6 +51,7 @@ def residual_by_hand(x0, w0, w1, b0, b1) -> dict:
 
 
 # ---- draws --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_variant_is_reproducible_across_fresh_processes_and_hash_seeds():
     a = run_cli("variant", "residual-relu", "--seed", "17", "--json", env={"PYTHONHASHSEED": "1"})
     b = run_cli("variant", "residual-relu", "--seed", "17", "--json", env={"PYTHONHASHSEED": "2"})
@@ -228,6 +229,7 @@ def test_roster_sheet_has_one_part_per_student_with_their_numbers(tmp_path):
     assert keys.count(r"\boxed") == 2 * 12
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_TEX, reason="no TeX engine")
 def test_thirty_student_roster_compiles_to_thirty_parts(tmp_path):
     roster = tmp_path / "roster.csv"
@@ -248,6 +250,7 @@ def test_thirty_student_roster_compiles_to_thirty_parts(tmp_path):
 
 
 # ---- the catalogue ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_catalogue_variants_solve_verify_and_keep_their_steps():
     """`derive validate --variants N`: each seed instantiates, solves and verifies (N = 200 in CI)."""
     files = [str(catalogue_dir() / f"{pid}.toml") for pid in VARYING]

@@ -1,10 +1,12 @@
 """The one place `derive grade` calls the checker: a Checker (warm workers derived ahead), the
-memo of identical answers, and the problem lookups, both bounded."""
+memo of identical answers, the memo of identical derivations (ECF) and the problem lookups, all
+bounded, handed to the run as one Grading record."""
 from __future__ import annotations
 
 import contextlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Callable
 
 from derive.errors import DeriveError
@@ -18,12 +20,24 @@ MEMO_SIZE = 8192               # distinct (question, answer) results remembered
 MEMO_MAX_ANSWER = 2000         # characters: longer answers are refused by the parser anyway
 
 
+@dataclass(frozen=True)
+class Grading:
+    """What grading a batch's rows needs: `check` (problem, quantity, answer, variant) -> CheckResult,
+    memoised; the Checker and the problem lookup behind it, and the ECF memo, for grading a
+    student's rows as one derivation (groups.py)."""
+
+    check: "Memo"
+    checker: Checker
+    load: Callable
+    ecf: "EcfMemo"
+
+
 @contextlib.contextmanager
 def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, checker: Checker | None = None,
              questions=()):
-    """The one place that calls the checker: yields (problem, quantity, answer, variant) -> CheckResult,
-    backed by `checker`, or by a new Checker with `workers` processes (closed on exit) whose workers
-    start with the references of `questions` (problem, quantity) already derived."""
+    """The one place that calls the checker: yields a Grading backed by `checker`, or by a new Checker
+    with `workers` processes (closed on exit) whose workers start with the references of
+    `questions` (problem, quantity) already derived."""
     with contextlib.ExitStack() as stack:
         if checker is None:
             _derive_ahead(questions, extra)
@@ -31,9 +45,7 @@ def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, che
         load = _Problems(checker)
         memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
             checker, load(problem), quantity, answer, timeout=timeout, variant=variant))
-        memo.checker, memo.load = checker, load     # grade_group grades a student's steps together
-        memo.ecf = EcfMemo()
-        yield memo
+        yield Grading(memo, checker, load, EcfMemo())
 
 
 def _derive_ahead(questions, extra) -> None:

@@ -21,8 +21,7 @@ def groups(rows: Iterator[Row]) -> Iterator[list]:
     """Consecutive rows of one student, problem and variant: one derivation each (at most MAX_GROUP)."""
     group, key = [], None
     for row in rows:
-        f = row.fields
-        k = (f.get("student", ""), f.get("problem", "").strip(), f.get("variant", "").strip())
+        k = (row.student, row.problem, row.variant)
         if group and (k != key or len(group) >= MAX_GROUP):
             yield group
             group = []
@@ -42,16 +41,14 @@ def carry(rows: list, pairs: list, checker, load, memo=None) -> list:
     if checker is None:
         return graded
     for i, ((g, r), row) in enumerate(zip(pairs, rows)):
-        if g.problem and not row.fields.get("max_score", "").strip() and g.max_score:
+        if g.problem and not row.max_score_given and g.max_score:
             points = _points(load, g.problem, g.quantity, g.max_score, step=r is not None)
             graded[i] = dataclasses.replace(g, max_score=points, score=(r.score if r else 0.0) * points)
     last = {r.quantity: i for i, (_, r) in enumerate(pairs) if r is not None}
     if not any(pairs[i][1].verdict == "incorrect" for i in last.values()):
         return graded
-    v = rows[0].fields.get("variant", "").strip()
-    variant = int(v) if v.lstrip("-").isdigit() else None
-    given = {pairs[i][1].quantity: graded[i].max_score for i in last.values()
-             if rows[i].fields.get("max_score", "").strip()}
+    variant = rows[0].variant
+    given = {pairs[i][1].quantity: graded[i].max_score for i in last.values() if rows[i].max_score_given}
     try:
         problem = load(pairs[next(iter(last.values()))][1].problem)
         res = carry_forward(checker, variants.variant_of(problem, variant) if variant is not None else problem,

@@ -1,6 +1,8 @@
 """The journal beside a report (REPORT.partial.jsonl): what makes a batch resumable.
 
-A header line with the input's SHA-256, then one graded row per line, in input order. Lines
+A header line with the input's SHA-256, then one graded row per line, in input order, with the
+row's input columns (so the outputs are written from the journal alone, without reading the
+input a third time). Lines
 reach the OS every 50 ms and the disk every 0.5 s; a row a kill loses is only graded again,
 since resuming keeps the whole, readable lines and grades the rest.
 """
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2
 FLUSH_SECONDS = 0.05            # the journal reaches the OS at least this often (a SIGKILL loses no more)
 SYNC_SECONDS = 0.5              # ... and the disk (a power cut loses no more); lost rows are graded again
 
@@ -47,8 +49,9 @@ class Graded:
 
 def _whole(line: bytes) -> bool:
     try:
-        Graded.from_json(json.loads(line))
-        return True
+        d = json.loads(line)
+        Graded.from_json(d)
+        return isinstance(d["fields"], dict)
     except (ValueError, KeyError, TypeError):
         return False
 
@@ -69,7 +72,8 @@ class Journal:
             with open(self.path, "rb") as f:
                 header, good_end = f.readline(), 0
                 try:
-                    ok = json.loads(header).get("input_sha256") == input_hash
+                    head = json.loads(header)
+                    ok = head.get("input_sha256") == input_hash and head.get("version") == JOURNAL_VERSION
                 except (ValueError, AttributeError):
                     ok = False
                 if ok:
@@ -89,8 +93,9 @@ class Journal:
         self._sync(force=True)
         return 0
 
-    def append(self, g: Graded) -> None:
-        self.file.write(json.dumps(g.to_json(), ensure_ascii=False) + "\n")
+    def append(self, fields: dict, g: Graded) -> None:
+        # ASCII escapes: a lone surrogate a student typed survives the round trip instead of failing the write
+        self.file.write(json.dumps({"fields": fields, **g.to_json()}) + "\n")
         self.count += 1
         self._sync()
 
@@ -110,8 +115,10 @@ class Journal:
             self.file.close()
             self.file = None
 
-    def replay(self) -> Iterator[Graded]:
+    def replay(self) -> Iterator[tuple[dict, Graded]]:
+        """(the row's input columns, its Graded), in input order."""
         with open(self.path, encoding="utf-8") as f:
             f.readline()
             for line in f:
-                yield Graded.from_json(json.loads(line))
+                d = json.loads(line)
+                yield d["fields"], Graded.from_json(d)

@@ -1,12 +1,15 @@
-"""A batch's input rows: CSV, JSONL or one student's answer file, streamed.
+"""A batch's input rows: CSV, JSONL or one student's answer file, streamed, each parsed once into a
+typed Row.
 
 Reading never fails on what a row holds: a row that cannot be graded (a missing column, an empty
-answer, a line that is not JSON) carries its reason. Only an unusable file raises InputError.
+answer, a line that is not JSON, a variant or max_score that is not a number) carries its reason.
+Only an unusable file raises InputError.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +21,21 @@ from derive.errors import InputError
 REQUIRED = ("student", "problem", "quantity", "answer")
 OPTIONAL = ("variant", "max_score")
 MAX_ANSWER_FILE = 16 << 20      # bytes: an answer file is one student's homework
+MAX_VARIANT_DIGITS = 40        # a seed; int() of thousands of digits is slow and capped by Python
 FIELD_LIMIT = 64 << 20          # csv's own limit (128 KiB) would end the batch at one long answer
 
 
 @dataclass(frozen=True)
 class Row:
     index: int                  # 0-based position in the input
-    fields: dict                # the input columns, as text
+    fields: dict                # the input columns, as text (the report keeps them)
+    student: str = ""
+    problem: str = ""           # stripped
+    quantity: str = ""          # stripped
+    answer: str = ""            # as typed
+    variant: int | None = None
+    max_score: float = 1.0      # the row's own max_score, else 1 (groups.py: the problem's points)
+    max_score_given: bool = False
     error: str = ""             # why the row cannot be graded (empty when it can)
 
 
@@ -75,8 +86,11 @@ def open_source(path, student: str | None = None) -> Source:
     return Source(path, kind, columns)
 
 
-def _open(path: Path):
-    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+def _open(path: Path, digest=None):
+    if digest is None:
+        return open(path, encoding="utf-8-sig", errors="replace", newline="")
+    return io.TextIOWrapper(io.BufferedReader(_Hashing(open(path, "rb", buffering=0), digest)),
+                            encoding="utf-8-sig", errors="replace", newline="")
 
 
 def _text(path: Path) -> str:
@@ -84,15 +98,63 @@ def _text(path: Path) -> str:
         return f.read(MAX_ANSWER_FILE)
 
 
-def rows(src: Source) -> Iterator[Row]:
-    """The input's rows, in order; a row that cannot be graded carries its reason in `error`."""
+@dataclass(frozen=True)
+class Scan:
+    """What one read of the input tells before grading: for the progress bar, the workers' warm-up,
+    the Gradescope one-student rule and the journal's input check."""
+    total: int
+    questions: tuple            # distinct (problem, quantity) of gradable rows, in order (MAX_AHEAD)
+    students: tuple             # distinct students, in order (at most 4: enough to refuse "several")
+    digest: str                 # SHA-256 of the input's bytes
+
+
+MAX_AHEAD = 2000                # distinct questions remembered by scan()
+
+
+def scan(src: Source) -> Scan:
+    """Read the input once: count its rows while hashing its bytes."""
+    h = hashlib.sha256()
+    total, questions, students = 0, {}, []
+    for r in rows(src, h):
+        total += 1
+        if not r.error and len(questions) < MAX_AHEAD:
+            questions[r.problem, r.quantity] = None
+        if len(students) < 4 and r.student not in students:
+            students.append(r.student)
+    return Scan(total, tuple(questions), tuple(students), h.hexdigest())
+
+
+class _Hashing(io.RawIOBase):
+    """A binary file that hashes what is read through it."""
+
+    def __init__(self, f, h):
+        self.f, self.h = f, h
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.f.readinto(b)
+        self.h.update(memoryview(b)[:n])
+        return n
+
+    def close(self) -> None:
+        self.f.close()
+        super().close()
+
+
+def rows(src: Source, digest=None) -> Iterator[Row]:
+    """The input's rows, in order; a row that cannot be graded carries its reason in `error`.
+    `digest`: a hashlib object that sees the input's bytes as they are read."""
     if src.kind == "answers":
+        if digest is not None:
+            digest.update(src.path.read_bytes()[:MAX_ANSWER_FILE])
         for i, a in enumerate(submission.read(_text(src.path))):
             yield _row(i, {"student": src.student, "problem": a.problem, "quantity": a.quantity,
                            "answer": a.answer}, a.error)
         return
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    with _open(src.path) as f:
+    with _open(src.path, digest) as f:
         if src.kind == "csv":
             reader = csv.reader(f)
             next(reader, None)
@@ -109,12 +171,12 @@ def rows(src: Source) -> Iterator[Row]:
             try:
                 obj = json.loads(line)
             except ValueError as e:
-                yield Row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
+                yield _row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
             else:
                 if isinstance(obj, dict):
                     yield _row(i, {k: _as_text(v) for k, v in obj.items()})
                 else:
-                    yield Row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+                    yield _row(i, {}, f"not a JSON object but a {type(obj).__name__}")
             i += 1
 
 
@@ -125,17 +187,25 @@ def _as_text(v) -> str:
 
 
 def _row(i: int, fields: dict, error: str = "") -> Row:
+    """Parse a row's fields once. A bad max_score is named first (the row then counts for 0 points),
+    then the row's own error, a missing column, an empty answer, a variant that is not a number."""
     missing = [c for c in REQUIRED if c not in fields]
     if not error and missing:
         error = f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
     elif not error and not fields["answer"].strip():
         error = "the answer is empty"
-    return Row(i, fields, error)
-
-
-def digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    raw = fields.get("max_score", "").strip()
+    try:
+        max_score = float(raw or "1")
+    except ValueError:
+        max_score = -1.0
+    if not 0 <= max_score < float("inf"):
+        error, max_score = f"max_score {raw[:40]!r} is not a number ≥ 0", 0.0
+    v = fields.get("variant", "").strip()
+    digits = v[1:] if v.startswith("-") else v
+    variant = int(v) if digits.isascii() and digits.isdigit() and len(digits) <= MAX_VARIANT_DIGITS else None
+    if not error and v and variant is None:
+        error = (f"variant {v[:40]!r} is not a whole number" if not (digits.isascii() and digits.isdigit())
+                 else f"variant {v[:40]}... is longer than {MAX_VARIANT_DIGITS} digits")
+    return Row(i, fields, fields.get("student", ""), fields.get("problem", "").strip(),
+               fields.get("quantity", "").strip(), fields.get("answer", ""), variant, max_score, bool(raw), error)

@@ -21,7 +21,7 @@ from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
-from derive.grading.reference import Points, Reference, secret_points
+from derive.grading.reference import DecisionBasis, Reference, secret_points
 from derive.notation.latex import shape_text
 from derive.verify.proof import rel_error
 
@@ -87,7 +87,7 @@ def _value(expr, inst, env, reductions):
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
 
 
-def decide(ref: Points, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
+def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
            reveal: bool = False):
     """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`. Without `diagnose`
     (another reading of an ambiguous answer) only whether it is right matters: the first differing

@@ -21,7 +21,7 @@ from derive.grading.decide import FIXED_POINTS, TOLERANCE, _value, decide, warm
 from derive.grading.job import Grader
 from derive.grading.key import ProblemKey
 from derive.grading.read import AnswerBuilder, indices, parse_answer
-from derive.grading.reference import Points, reference
+from derive.grading.reference import DecisionBasis, reference
 from derive.problem import kinds
 from derive.problem.load import Problem, Quantity
 from derive.verify.proof import rel_error
@@ -120,7 +120,7 @@ class Answer:
             return None
 
 
-class World(Points):
+class World(DecisionBasis):
     """The student's world for decide(): the reference's points, the student's values of the gradients."""
 
     def __init__(self, ref, answered: dict, jacobians: dict):

@@ -22,7 +22,7 @@ from derive.grading.read import (
     readings,
 )
 from derive.grading.reference import reference
-from derive.grading.result import INVALID_CODES
+from derive.grading.verdicts import INVALID_CODES
 from derive.grading.shapes import grade_shape
 from derive.verify.properties import grade as grade_properties
 

@@ -20,7 +20,7 @@ from derive.expr import functions as sy
 from derive.expr import matrix as mx
 from derive.expr.numeric import evaluate
 from derive.notation.text import memo_text as text
-from derive.verify import instances as V
+from derive.verify import instances
 
 CODES = {     # mutant kind -> the diagnoses that name it
     "sign": {"sign"}, "sign_term": {"sign"}, "drop_term": {"missing_term"},
@@ -307,8 +307,8 @@ def distinct(derivation, result, ms, trials=2) -> list[Mutant]:
     points = []
     at_values = bool(p.values) and not result.quantity.kind.random_points     # graded at the given values
     for k in range(1 if at_values else trials):
-        inst = V.instance(p, 104729 + k, V.SIZES[k % len(V.SIZES)], use_values=at_values)
-        env = V.adjoint_values(derivation, inst, V.forward(p, inst))
+        inst = instances.instance(p, 104729 + k, instances.SIZES[k % len(instances.SIZES)], use_values=at_values)
+        env = instances.adjoint_values(derivation, inst, instances.forward(p, inst))
         points.append((inst, env))
     ref = [np.asarray(evaluate(result.closed, env, inst.dims, inst.functions), dtype=float) for inst, env in points]
 

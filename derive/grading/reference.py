@@ -21,17 +21,17 @@ from derive.expr.numeric import evaluate
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
 from derive.runtime import limits
-from derive.verify import instances as V
+from derive.verify import instances
 
 FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n + 1)
 SECRET_POOL = 16            # secret points per problem; each answer is checked at some of them
 
 
-class Points:
+class DecisionBasis:
     """What decide() and the diagnosis ask of what they grade against: the problem, its derivation,
     the mutants, and values at the decision points. Reference is the truth; the ECF world
     (ecf.World) is the student's own values at the same points. A subclass sets every attribute
-    listed here (tests/test_steps.py checks the world does)."""
+    listed here (tests/grading/test_steps.py checks the world does)."""
 
     ATTRIBUTES = ("problem", "derivation", "mutants", "mutant_values")
 
@@ -43,7 +43,7 @@ class Points:
 
 
 @dataclass
-class Reference(Points):
+class Reference(DecisionBasis):
     problem: Problem
     derivation: Derivation
     points: dict = field(default_factory=dict)     # ("fixed" | "secret" | "values", n) -> (Instance, env)
@@ -57,12 +57,12 @@ class Reference(Points):
         if key not in self.points:
             p = self.problem
             if family == "values":
-                inst = V.instance(p, 0, use_values=True)
-                env = V.forward(p, inst)
+                inst = instances.instance(p, 0, use_values=True)
+                env = instances.forward(p, inst)
             else:
                 seed = FIXED_SEED * (n + 1) if family == "fixed" else secret_seed(n)
-                inst, env = V.point(p, seed, V.SIZES[n % len(V.SIZES)])
-            self.points[key] = (inst, V.adjoint_values(self.derivation, inst, env))
+                inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])
+            self.points[key] = (inst, instances.adjoint_values(self.derivation, inst, env))
         return self.points[key]
 
     def value(self, r, family: str, n: int):

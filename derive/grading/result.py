@@ -1,13 +1,8 @@
-"""What a check returns: CheckResult, the verdicts and the codes that make an answer invalid."""
+"""What a check returns: CheckResult (its verdicts and diagnosis codes are the rows of verdicts.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-VERDICTS = ("correct", "consistent", "incorrect", "invalid", "undecided")
-CHECK_VERDICTS = tuple(v for v in VERDICTS if v != "consistent")     # of one answer checked alone
-"""`consistent` only in step-level grading (grading/steps.py): wrong against the truth, right given
-the student's own earlier answers; one answer checked alone is never consistent."""
-INVALID_CODES = {"syntax", "unknown_symbol", "too_complex", "not_allowed"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from derive.expr.numeric import evaluate
 from derive.grading.decide import fingerprint
 from derive.grading.read import AnswerBuilder, shape_pieces
 from derive.grading.reference import Reference
-from derive.grading.result import INVALID_CODES
+from derive.grading.verdicts import INVALID_CODES
 from derive.notation.text import text as show
 
 

@@ -24,7 +24,7 @@ from derive.engine.backprop import derive
 from derive.expr.numeric import evaluate
 from derive.notation.text import text
 from derive.problem.kinds import Property
-from derive.verify import instances as V
+from derive.verify import instances
 
 PROPERTIES, DEFAULT_CHECKS = Property.CHECKS, Property.DEFAULT_CHECKS
 SCENARIOS = 4            # draws of the other symbols (a, b)
@@ -250,7 +250,7 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
     params = list(grads)
     zero = [derivation.result(z) for z in q.zero] if q.zero else list(grads.values())
     for n in range(SCENARIOS):
-        inst = V.instance(problem, 31 * n + 5)
+        inst = instances.instance(problem, 31 * n + 5)
         env0 = dict(inst.env)
         try:
             env0[q.sets] = float(_eval(expr, env0).reshape(-1)[0])
@@ -259,10 +259,10 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
         if not np.isfinite(env0[q.sets]):
             return PropertyResult(False, ("dead",), (f"dead: {shown} has no finite value at "
                                                      f"{_show_env(env0, q.sets)}",))
-        cur = V.Instance(inst.dims, env0, inst.functions)
+        cur = instances.Instance(inst.dims, env0, inst.functions)
         for step in range(DEAD_STEPS + 1):
-            env = V.forward(problem, cur)
-            full = V.adjoint_values(derivation, cur, env)
+            env = instances.forward(problem, cur)
+            full = instances.adjoint_values(derivation, cur, env)
             values = {r.quantity.wrt: np.asarray(_eval_full(r.closed, full, cur), dtype=float) for r in grads.values()}
             for r in zero:
                 g = float(np.max(np.abs(values[r.quantity.wrt])))
@@ -276,7 +276,7 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
                 new[pname] = np.asarray(cur.env[pname], dtype=float) - DEAD_RATE * values[pname].reshape(np.shape(cur.env[pname]))
                 if np.ndim(cur.env[pname]) == 0:
                     new[pname] = float(new[pname])
-            cur = V.Instance(cur.dims, new, cur.functions)
+            cur = instances.Instance(cur.dims, new, cur.functions)
     names = ", ".join(r.quantity.name for r in zero)
     return PropertyResult(True, (), (f"correct: {names} stay zero through {DEAD_STEPS} steps of gradient descent "
                                      f"at {SCENARIOS} random draws of the other values",))

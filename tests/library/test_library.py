@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from library_problems import LIBRARY
 
 import derive
 from derive.cli import main
@@ -22,6 +21,8 @@ from derive.validate import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_library import TARGET, ratios  # noqa: E402
+
+LIBRARY = {load_file(f).id: str(f) for f in sorted(library_dir().glob("*.toml"))}
 
 PROBLEMS = [load_file(f) for f in LIBRARY.values()]
 TOPICS = ["mlp-losses", "regularization", "normalization", "recurrent", "attention", "convolution",

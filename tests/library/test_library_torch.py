@@ -7,17 +7,19 @@ own backward pass. The expectations come from torch only.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
 
-from library_problems import DRAWS, LIBRARY, TORCH, sample_expr
-
-from derive.expr.numeric import evaluate, rel_error
-from derive.verify.instances import forward, point
-
 torch = pytest.importorskip("torch")
-F = torch.nn.functional
+sys.path.insert(0, str(Path(__file__).resolve().parent))      # library_problems.py (import-mode=importlib)
+from library_problems import DRAWS, LIBRARY, TORCH, sample_expr  # noqa: E402
+
+from derive.expr.numeric import evaluate, rel_error  # noqa: E402
+from derive.verify.instances import forward, point  # noqa: E402
 
 SEEDS = (3, 4)
 TOLERANCE = 1e-9

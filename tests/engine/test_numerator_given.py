@@ -9,7 +9,7 @@ import derive
 from derive.expr.numeric import evaluate
 from derive.verify.instances import adjoint_values, forward, instance
 
-PROBLEM = str(Path(__file__).parent / "data" / "numerator-given.toml")
+PROBLEM = str(Path(__file__).parent.parent / "data" / "numerator-given.toml")
 
 
 def test_it_solves_and_verifies():

@@ -13,8 +13,8 @@ from derive.errors import UnsupportedError
 from derive.problem.load import load_file
 from derive.render import graph as gr
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).parent / "data" / "unsupported"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent.parent / "data" / "unsupported"
 
 # file -> (quantity, words the message must contain); one file per `raise UnsupportedError` of the engine
 CASES = {

@@ -10,7 +10,7 @@ from derive.render import graph as gr
 from derive.render import svg as sv
 
 NS = "{http://www.w3.org/2000/svg}"
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 PROBLEMS = [p for p in catalogue() if p.equations]
 
 

@@ -22,6 +22,7 @@ FORMS = forms()
 FORM_IDS = [f"{f.problem}:{f.quantity}" for f in FORMS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", problem_files(), ids=lambda p: p.stem)
 def test_every_textbook_problem_solves_and_verifies(solved, path):
     sol = solved(str(path))

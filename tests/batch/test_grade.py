@@ -25,8 +25,8 @@ from derive.cli import Progress, main
 from derive.errors import DeriveError, InputError
 from derive.problem.load import catalogue
 
-DATA = Path(__file__).parent / "data"
-ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent.parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +156,7 @@ def test_summary_page_counts_clusters_and_escaping(graded_class):
     assert {c: int(n) for c, n in chart} == want and chart[0] == ("transpose", "4")
 
 
+@pytest.mark.slow
 def test_summary_in_a_real_browser(graded_class, tmp_path):
     """Chromium renders the page: the dumped DOM holds the cluster lines and no executed script."""
     chromium = Path("/usr/bin/chromium")
@@ -169,6 +170,7 @@ def test_summary_in_a_real_browser(graded_class, tmp_path):
     assert "&lt;script&gt;alert" in p.stdout and "<script>alert" not in p.stdout
 
 
+@pytest.mark.slow
 def test_whole_catalogue_sample_answers_through_the_batch(tmp_path, checker):
     """Every sample answer of every problem file, as one class: each gets its file's verdict."""
     samples = [(p.id, s.quantity, s.answer, s.verdict) for p in catalogue(library=False) for s in p.samples]
@@ -331,6 +333,7 @@ def _wait_for_rows(journal, proc, n=20, limit=120):
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_leaves_no_report_and_the_rerun_resumes(tmp_path):
     src, rows, expected = _resume_input(tmp_path)
     report = tmp_path / "report.csv"
@@ -486,6 +489,7 @@ def test_a_jsonl_report_is_recognised_by_its_columns(tmp_path, checker):
     grade.grade_file(empty, report, checker=checker)                   # ... and still derive's
 
 
+@pytest.mark.slow
 def test_refusal_is_one_error_line_exit_2_and_force_overwrites(tmp_path):
     src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"], [("a", "problem1", "dL/db3", "x")])
     summary = tmp_path / "summary.html"

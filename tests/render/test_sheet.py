@@ -1,6 +1,6 @@
 """Sheets: golden .tex per problem, escaping, header, CLI, and (where TeX exists) PDFs.
 
-Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python3 -m pytest tests/test_sheet.py
+Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python3 -m pytest tests/render/test_sheet.py
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from derive.cli import main
 from derive.problem.load import catalogue
 from derive.render import pdf as pdf_build, sheet, templates
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 UPDATE = os.environ.get("DERIVE_UPDATE_GOLDEN") == "1"
 IDS = [p.id for p in catalogue(library=False)]     # the seeds (tests/library/ covers the library)
 HAVE_TEX = shutil.which("latexmk") is not None or shutil.which("pdflatex") is not None
@@ -193,6 +193,7 @@ def all_pdf(tmp_path_factory):
     return pdf, qpdf
 
 
+@pytest.mark.slow
 @needs_tex
 @needs_pdftotext
 def test_whole_catalogue_compiles_with_expected_results(all_pdf):
@@ -208,6 +209,7 @@ def test_whole_catalogue_compiles_with_expected_results(all_pdf):
     assert not overfull(pdf.with_suffix(".log").read_text(errors="replace"))
 
 
+@pytest.mark.slow
 @needs_tex
 @pytest.mark.parametrize("pid", IDS)
 def test_each_problem_compiles_alone(pid, tmp_path):

@@ -18,7 +18,7 @@ from derive.batch import run as grade
 from derive.cli import main
 from derive.problem.load import load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # drho/dW1 = delta2 x^T, delta3 = sigma'(Z2) ⊙ W3^T delta4 (seed 003, Problem 1(a)); z = 0.62, not the
 # seed's printed 0 (seed 004, T1)
 FILLED = {("two-hidden-deltas", "delta4"): "2(f - y)",

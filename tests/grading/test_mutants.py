@@ -18,6 +18,7 @@ def reports():
     return {p.id: mutant_report(p, per_kind=1) for p in MUTATED}
 
 
+@pytest.mark.slow
 def test_every_mutant_of_the_catalogue_is_rejected(reports):
     accepted = [(pid, f) for pid, rep in reports.items() for f in rep.failures if f[3] != "incorrect"]
     assert not accepted, accepted

@@ -3,7 +3,7 @@ for these tests), the generated module runs and its own gradient check passes; b
 with torch autograd through the module's forward(), and forward() with the engine's evaluator;
 the printers agree with derive.expr.numeric on each construct; a golden module; the command line.
 
-Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python -m pytest tests/test_codegen.py
+Regenerate the golden files after an intended change:  DERIVE_UPDATE_GOLDEN=1 python -m pytest tests/codegen/test_codegen.py
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ HAVE_TORCH = importlib.util.find_spec("torch") is not None
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
 if HAVE_TORCH:
     import torch
-DATA = Path(__file__).parent / "data" / "code"
-GOLDEN = Path(__file__).parent / "golden"
+DATA = Path(__file__).parent.parent / "data" / "code"
+GOLDEN = Path(__file__).parent.parent / "golden"
 UPDATE = os.environ.get("DERIVE_UPDATE_GOLDEN") == "1"
 
 
@@ -82,6 +82,7 @@ def runs(tmp_path_factory):
             proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pid, framework", RUNS, ids=[f"{_short(p)}-{f}" for p, f in RUNS])
 def test_the_generated_module_runs_and_its_gradient_check_passes(runs, pid, framework):
     if framework == "torch" and not HAVE_TORCH:

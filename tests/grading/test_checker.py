@@ -16,7 +16,7 @@ from derive.problem.load import catalogue
 from derive.runtime import workers
 from derive.runtime.pool import Pool
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = [(p.id, s.quantity, s.answer) for p in catalogue(library=False) for s in p.samples][::3]
 
 

@@ -21,14 +21,14 @@ from derive.engine.backprop import derive as derive_problem
 from derive.errors import ProblemSpecError, UnknownError, UsageError
 from derive.grading import VERDICTS
 from derive.grading.ecf import World, ancestors, node_of, step_result
-from derive.grading.reference import Points, Reference
+from derive.grading.reference import DecisionBasis, Reference
 from derive.grading.steps import check_answer, check_submission
 from derive.notation.text import text
 from derive.problem.load import catalogue, load, load_file
 
-DATA = Path(__file__).parent / "data" / "submissions"
+DATA = Path(__file__).parent.parent / "data" / "submissions"
 EXPECTED = tomllib.loads((DATA / "expected.toml").read_text(encoding="utf-8"))
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,7 @@ def test_a_wrong_shape_earlier_answer_is_not_substituted(checker):
 CHAINED = [p.id for p in catalogue(library=False) if p.asks_gradients]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", CHAINED)
 def test_a_wrong_step_with_right_inputs_stays_incorrect(checker, problem):
     """The last asked gradient that builds on other gradients, doubled, after every gradient it
@@ -292,13 +293,13 @@ def test_seed_003_points_add_up_to_20():
 
 
 def test_the_ecf_world_offers_what_decide_asks_of_a_reference():
-    """decide() grades against Points: the reference, or a student's world. A new attribute of the
-    reference that decide() starts to use must be listed in Points.ATTRIBUTES and set by the world too
+    """decide() grades against a DecisionBasis: the reference, or a student's world. A new attribute of the
+    reference that decide() starts to use must be listed in DecisionBasis.ATTRIBUTES and set by the world too
     (once, a missing one came back as 'could not be checked in time')."""
     p = load("problem6")
     ref = Reference(p, derive_problem(p))
     world = World(ref, {}, {})
-    for name in Points.ATTRIBUTES:
+    for name in DecisionBasis.ATTRIBUTES:
         assert hasattr(ref, name) and hasattr(world, name), name
     for obj in (ref, world):
-        assert type(obj).point is not Points.point and type(obj).value is not Points.value
+        assert type(obj).point is not DecisionBasis.point and type(obj).value is not DecisionBasis.value

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from serving import running
 
+pytestmark = pytest.mark.slow
+
 from derive.serve.app import Settings
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
@@ -21,7 +23,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-HOSTILE = Path(__file__).parent / "data" / "hostile"
+HOSTILE = Path(__file__).parent.parent / "data" / "hostile"
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
                  if p and os.path.exists(p)), None)
 CHROMEDRIVER = next((p for p in (shutil.which("chromedriver"), "/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")

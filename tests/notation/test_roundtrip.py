@@ -19,7 +19,7 @@ def answers(solved):
 
 
 ALL = [f"problem{i}" for i in range(1, 18)] + \
-    sorted(str(p) for p in (Path(__file__).parent / "data" / "jacobian").glob("*.toml"))
+    sorted(str(p) for p in (Path(__file__).parent.parent / "data" / "jacobian").glob("*.toml"))
 
 
 @pytest.mark.parametrize("name", ALL, ids=lambda n: Path(n).stem)

@@ -18,7 +18,7 @@ from derive.cli import main
 from derive.runtime import limits
 from derive.serve.app import MAX_ANSWER, MAX_BODY, Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROBLEM6 = tomllib.loads((ROOT / "problems" / "two-hidden-deltas.toml").read_text())
 SVG = "{http://www.w3.org/2000/svg}"
 

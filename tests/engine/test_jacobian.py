@@ -19,7 +19,7 @@ try:
 except ImportError:               # CI installs the CPU build; elsewhere the autograd tests skip
     torch = None
 
-DATA = Path(__file__).parent / "data" / "jacobian"
+DATA = Path(__file__).parent.parent / "data" / "jacobian"
 PROBLEMS = sorted(p.name for p in DATA.glob("*.toml"))
 
 
