@@ -26,16 +26,15 @@ EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
 def cmd_list(args) -> int:
     problems = problem_mod.catalogue(args.problems)
-    if args.topic:
-        problems = problem_mod.with_topic(problems, args.topic)
+    problems = problem_mod.with_topic(problems, args.topic) if args.topic else problems
     rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source, "topic": p.topic,
              "quantities": [q.name for q in p.quantities]} for p in problems]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        width = max((len(r["id"]) for r in rows), default=0)
+        width = max([24] + [len(r["id"]) for r in rows])
         for r in rows:
-            print(f"{r['alias']:<10} {r['id']:<{max(width, 24)}} {r['topic'] or '-':<16} {r['title']}")
+            print(f"{r['alias']:<10} {r['id']:<{width}} {r['topic'] or '-':<16} {r['title']}")
     return EXIT_OK
 
 
@@ -303,11 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(or set DERIVE_PROBLEMS)")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="show the catalogue: alias, id, topic, title",
-                       epilog="examples:\n  derive list --json\n  derive list --topic losses",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog="examples: derive list --json; derive list --topic normalization")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--topic", metavar="T", help="only the problems of topic T (the library's topics: "
-                   "derive list shows them)")
+    p.add_argument("--topic", metavar="T", help="only the problems of topic T (derive list shows the topics)")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("solve", help="derive and verify a problem's gradients",
                        epilog="example: derive solve problem6 --quantity drho/dW1")
