@@ -6,26 +6,13 @@ GRADIENTS) and `_objective`, the forward pass again with one node that can be pi
 """
 from __future__ import annotations
 
+import re
 from string import Template
 
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
 
 SOFTMAX = ("softmax", 0)
-# name -> (numpy body, torch body, helpers it calls), x the argument; the rest come from sympy.diff
-_HELPERS = {
-    ("sigma", 0): ("1 / (1 + np.exp(-x))", "torch.sigmoid(x)", ()),
-    ("sigma", 1): ("sigma(x) * (1 - sigma(x))", "torch.sigmoid(x) * (1 - torch.sigmoid(x))", (("sigma", 0),)),
-    ("tanh", 1): ("1 - np.tanh(x) ** 2", "1 - torch.tanh(x) ** 2", ()),
-    ("relu", 0): ("np.maximum(x, 0)", "torch.clamp(x, min=0)", ()),
-    ("relu", 1): ("np.where(x > 0, 1.0, 0.0)", "(x > 0).to(x.dtype)", ()),
-    ("softplus", 0): ("np.logaddexp(0, x)", "torch.nn.functional.softplus(x)", ()),
-    ("softplus", 1): ("sigma(x)", "torch.sigmoid(x)", (("sigma", 0),)),
-    ("exp", 1): ("np.exp(x)", "torch.exp(x)", ()),
-    ("log", 1): ("1 / x", "1 / x", ()),
-}
-
-
 # An abstract function (f1, f2 in a problem file) has no formula: the module computes with a stand-in
 # per function, to be replaced by the function meant.
 STAND_INS = (   # (its name, then (numpy body, torch body) for derivative order 0, 1, 2)
@@ -57,9 +44,12 @@ def helper_source(key, framework: str, printer) -> tuple[str, tuple]:
     """The body of helper `key` = (fname, order) in x, and the helpers it calls."""
     if key == SOFTMAX:
         return "e = {m}.exp(x - x.max())\n    return e / e.sum()".format(m=printer.module), ()
-    if key in _HELPERS:
-        np_body, torch_body, deps = _HELPERS[key]
-        return "return " + (torch_body if framework == "torch" else np_body), deps
+    fname, order = key
+    row = sy.FUNCTIONS[fname]
+    bodies = row.torch if framework == "torch" else row.numpy
+    if order < len(bodies) and bodies[order]:          # the function table's code form
+        body = bodies[order]
+        return (body if "return " in body else "return " + body), _calls(body)
     body = sy.activation_derivative(*key)
     before = set(printer.helpers)
     text = printer.doprint(body)
@@ -67,6 +57,35 @@ def helper_source(key, framework: str, printer) -> tuple[str, tuple]:
     if sy.x_ not in body.free_symbols:     # a constant derivative keeps the argument's shape
         text = "0 * x" if body == 0 else f"{text} + 0 * x"
     return "return " + text, deps
+
+
+ONE_HOT_DRAW = {   # Problem.onehot_sums: one 1 in all of a vector, in each row, in each column
+    "all": "np.eye(v.size)[rng.integers(v.size)].reshape(v.shape)",
+    "rows": "np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]",
+    "columns": "np.eye(shape[0])[:, rng.integers(shape[0], size=shape[1])]",
+}
+
+
+def one_hot_draw(sums: tuple) -> str:
+    """The expression drawing a one-hot input `name` of `shape` in the module's _draw."""
+    out = ONE_HOT_DRAW["all"]
+    for where in ("rows", "columns"):
+        names = tuple(n for n, w in sums if w == where)
+        if names:
+            out = f"{ONE_HOT_DRAW[where]} if name in {names!r} else {out}"
+    return out
+
+
+def _calls(body: str) -> tuple:
+    """The helpers a code body calls: sigma(x) is ("sigma", 0), sigma_prime(x) ("sigma", 1)."""
+    out = []
+    for ident in re.findall(r"(?<![\w.])([A-Za-z]\w*)\(", body):
+        m = re.fullmatch(r"(\w+?)_prime(\d*)", ident)
+        if ident in sy.FUNCTIONS:
+            out.append((ident, 0))
+        elif m and m[1] in sy.FUNCTIONS:
+            out.append((m[1], int(m[2] or 1)))
+    return tuple(dict.fromkeys(out))
 
 
 IMPORTS = {"numpy": "import sys\n\nimport numpy as np", "torch": "import sys\n\nimport numpy as np\nimport torch"}
@@ -121,7 +140,7 @@ def _draw(rng):
         if name in POSITIVE:
             v = np.abs(v) + 0.1
         if name in ONEHOT:
-            v = np.eye(v.size)[rng.integers(v.size)].reshape(v.shape)
+            v = $onehot_draw
         values[name] = v if shape else float(v)
     return sizes, values
 

@@ -15,18 +15,10 @@ from sympy.printing.str import StrPrinter
 from derive.codegen.layout import SOFTMAX, helper_name
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
+from derive.expr import matrix as mx
+from derive.notation.text import decimal
 
 ADD, NEG, MUL, POW, ATOM = 40, 45, 50, 60, 100
-# SymPy's scalar functions that numpy and torch both have under these names
-_DIRECT = {"exp": "exp", "log": "log", "tanh": "tanh", "cosh": "cosh", "sinh": "sinh", "sqrt": "sqrt",
-           "Abs": "abs", "floor": "floor", "ceiling": "ceil", "sign": "sign", "asinh": "arcsinh",
-           "acosh": "arccosh", "atanh": "arctanh"}
-# the activation table's names (symbolic.ACTIVATIONS) that numpy has as functions
-_DIRECT_ACTIVATIONS = {"exp": "exp", "log": "log", "tanh": "tanh", "sqrt": "sqrt", "cosh": "cosh", "sinh": "sinh",
-                       "abs": "abs", "floor": "floor", "ceil": "ceil", "sign": "sign", "asinh": "arcsinh",
-                       "acosh": "arccosh", "atanh": "arctanh"}
-_TORCH_NAMES = {"arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh"}
-_RECIPROCAL = {"sech": "cosh", "csch": "sinh", "coth": "tanh"}
 class Code(str):
     """A printed piece with its precedence and the operator that joins it (`*` or `@`)."""
     prec, op = ATOM, ""
@@ -110,8 +102,8 @@ class NumpyPrinter(StrPrinter):
     def heaviside(self, c: Code) -> Code:
         return self.call("where", f"{self.wrap(c, ATOM)} > 0", "1.0", "0.0")
 
-    def direct(self, name: str) -> str:
-        return name
+    def direct(self, row) -> str:
+        return row.np_call if hasattr(row, "np_call") else row
 
     def extremum(self, which: str, args) -> Code:
         out = args[0]
@@ -127,8 +119,9 @@ class NumpyPrinter(StrPrinter):
             raise UnsupportedError(f"{fname} is an abstract function of the problem (no formula), so it has no "
                                    f"code; give it a definition in the forward equations (e.g. sigma or tanh)")
         inner = self._print(arg)
-        if order == 0 and fname in _DIRECT_ACTIVATIONS:
-            return self.call(self.direct(_DIRECT_ACTIVATIONS[fname]), inner)
+        row = sy.FUNCTIONS[fname]
+        if order == 0 and row.np_call:                 # np.tanh(x): numpy and torch have it
+            return self.call(self.direct(row), inner)
         self.helpers.add((fname, order))
         return piece(f"{helper_name(fname, order)}({inner})")
 
@@ -143,6 +136,8 @@ class NumpyPrinter(StrPrinter):
         return piece(str(e.p), NEG if e.p < 0 else ATOM)
 
     def _print_Rational(self, e):
+        if decimal(e):                                 # 0.7978845608, not 997355701/1250000000
+            return piece(decimal(e), NEG if e.p < 0 else ATOM)
         return piece(f"{e.p}/{e.q}", NEG if e.p < 0 else MUL, "*")
 
     def _print_Float(self, e):
@@ -150,7 +145,7 @@ class NumpyPrinter(StrPrinter):
         return piece(repr(v), NEG if v < 0 else ATOM)
 
     def _print_NumberSymbol(self, e):
-        return piece(repr(float(e)))
+        return piece({sp.pi: "np.pi", sp.E: "np.e"}.get(e) or repr(float(e)))
 
     def _print_OneMatrix(self, e):
         return self.constant("ones", e.shape)
@@ -159,7 +154,7 @@ class NumpyPrinter(StrPrinter):
         return self.constant("zeros", e.shape)
 
     def _print_Identity(self, e):
-        return self.identity(e.shape[0])
+        return piece("1") if mx.is_one(e) else self.identity(e.shape[0])
 
     # ---- scalar algebra (entrywise on arrays) -------------------------------------------------
     def _print_Add(self, e):
@@ -225,15 +220,10 @@ class NumpyPrinter(StrPrinter):
 
     def _print_Function(self, e):
         name = type(e).__name__
-        args = [self._print(a) for a in e.args]
-        if name in _DIRECT:
-            return self.call(self.direct(_DIRECT[name]), *args)
-        if name in _RECIPROCAL:
-            return piece(f"1 / {self.call(_RECIPROCAL[name], *args)}", MUL, "*")
-        if name == "acoth":
-            return self.call(self.direct("arctanh"), f"1 / {self.wrap(args[0], MUL, strict=True)}")
+        if type(e) in sy.NATIVE:                        # SymPy's own cosh, erf: its row of the table
+            return self.function(sy.NATIVE[type(e)].name, 0, e.args[0])
         if name == "Heaviside":
-            return self.heaviside(args[0])
+            return self.heaviside(self._print(e.args[0]))
         raise UnsupportedError(f"derive code cannot write the function {name} as code yet")
 
     def _print_MinMaxBase(self, e):
@@ -379,8 +369,8 @@ class TorchPrinter(NumpyPrinter):
     def heaviside(self, c):
         return piece(f"({c} > 0).double()")
 
-    def direct(self, name):
-        return _TORCH_NAMES.get(name, name)
+    def direct(self, row):
+        return (row.torch_call or row.np_call) if hasattr(row, "np_call") else row
 
     def extremum(self, which, args):
         out = args[0]

@@ -26,6 +26,7 @@ from derive.codegen.layout import (
     TEMPLATE,
     helper_name,
     helper_source,
+    one_hot_draw,
     stand_in,
 )
 from derive.codegen.printers import NumpyPrinter, TorchPrinter
@@ -250,6 +251,7 @@ class _Writer:
             shapes=_dict([(n, self.shape(n)) for n in list(p.inputs)] +
                          [(g, self.shape(node, public=True)) for g, node in p.given.items()], 9),
             input_names=_tuple(p.inputs), positive=_tuple(p.positive), onehot=_tuple(p.onehot),
+            onehot_draw=one_hot_draw(p.onehot_sums),
             gradients="(\n" + "".join(f"    ({_literal(q.name)}, {_literal(q.wrt)}, {self.transposed(q)}),\n"
                                       for q in self.trains) + ")",
             unpack_values=_body([f"{', '.join(inputs)}{',' * (len(inputs) == 1)} = (values[k] for k in INPUTS)"]),

@@ -111,7 +111,7 @@ def _softmax_rule(e, g):
 
 def _fn_rule(e, g):
     arg = e.args[2]
-    d = fns.apply(e.fname, e.order + 1, arg)
+    d = fns.derivative(e.fname, e.order + 1, arg)
     return [(arg, sy.hadamard(g, d) if isinstance(arg, MatrixExpr) else g * d)]
 
 
@@ -207,6 +207,8 @@ def derive(problem: Problem) -> Derivation:
         limits.check()
         if eq.name == problem.output and scalar_out:
             g = sp.Integer(1)
+        elif eq.name in seeds and eq.name in contributions:   # given, and reached from another given:
+            g = tidy(sp.Add(adj_sym[eq.name], *[c for _, c, _ in contributions[eq.name]]))   # every path
         elif eq.name in contributions or eq.name in seeds:
             g = adj_sym[eq.name]
         else:
@@ -217,8 +219,8 @@ def derive(problem: Problem) -> Derivation:
 
     adjoints, steps = {}, []
     closed_of = {}
-    for node, value in seeds.items():
-        closed_of[adj_sym[node]] = value
+    for node, value in seeds.items():      # the output's 1 stays a 1×1 matrix where its symbol is one
+        closed_of[adj_sym[node]] = sp.Identity(1) if isinstance(adj_sym[node], MatrixExpr) and value == 1 else value
     order = [e.name for e in reversed(problem.equations)] + list(reversed(problem.inputs))
     for node in order:
         if node not in contributions or node in seeds and node in problem.given.values():
@@ -231,7 +233,9 @@ def derive(problem: Problem) -> Derivation:
         else:
             rule = "; ".join(parts[0][2])
         general = tidy(general)
-        closed = tidy(general.xreplace(closed_of), problem.onehot)
+        if isinstance(adj_sym[node], MatrixExpr) and not isinstance(general, MatrixExpr):
+            general = general * sp.Identity(1)     # f = f1: the output's seed 1 reaches f1 as a number
+        closed = tidy(general.xreplace(closed_of), problem.onehot_sums)
         closed_of[adj_sym[node]] = closed
         adjoints[node] = (adj_sym[node], general, closed)
         steps.append(Step(problem.adjoint_names[node], node, rule, general, closed))

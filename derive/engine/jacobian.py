@@ -233,7 +233,7 @@ def _hpow(f, e):
 
 def _apply(f, e):
     Ja = f(e.arg)
-    return None if Ja is None else _mul(_diag(fns.Apply(e.fname, e.order + 1, e.arg)), Ja)
+    return None if Ja is None else _mul(_diag(fns.derivative(e.fname, e.order + 1, e.arg)), Ja)
 
 
 def _softmax(f, e):
@@ -273,7 +273,7 @@ def across(problem: Problem, q: Quantity):
                                    f"derived between vectors (columns or rows), across {SUPPORTED}; for a "
                                    f"matrix ask for the gradient of a scalar of it")
     J = Chain(problem, q).jacobian()
-    return sp.ZeroMatrix(_length(of), _length(wrt)) if J is None else tidy(J, problem.onehot)
+    return sp.ZeroMatrix(_length(of), _length(wrt)) if J is None else tidy(J, problem.onehot_sums)
 
 
 def entry(q: Quantity, J):

@@ -17,6 +17,12 @@ class OnesVector:
         return OnesVector(not self.row, self.sign)
 
 
+def is_one(e) -> bool:
+    """The number 1 as a 1×1 matrix: SymPy turns OneMatrix(1, 1) into Identity(1) whenever it
+    evaluates, so `1 - eps` of a 1×1 eps holds an Identity(1) that every printer reads as 1."""
+    return isinstance(e, (sp.Identity, sp.OneMatrix)) and e.shape == (1, 1)
+
+
 def shape_of(e) -> tuple | None:
     return e.shape if isinstance(e, MatrixExpr) else None
 

@@ -1,7 +1,8 @@
 """Numbers for SymPy trees: a small allow-listed evaluator over numpy (no lambdify).
 
 Every value is a float or a 2-D array. Named functions (activations, and random stand-ins for
-abstract ones) are scalar SymPy bodies in symbolic.x_, evaluated by the same walker.
+abstract ones) are scalar SymPy bodies in functions.x_, evaluated by the same walker; SymPy's own
+functions in them (cosh, erf) are evaluated as their row of the function table says.
 """
 from __future__ import annotations
 
@@ -29,11 +30,6 @@ def _derivative(body: sp.Expr, order: int) -> sp.Expr:
     return sp.diff(body, sy.x_, order)
 
 
-@functools.lru_cache(maxsize=256)
-def _activation(name: str, order: int) -> sp.Expr:
-    return sy.activation_derivative(name, order)
-
-
 _DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
 
 
@@ -47,7 +43,7 @@ class Evaluator:
         if fname in self.functions:
             return _derivative(self.functions[fname], order)
         if fname in sy.ACTIVATIONS:
-            return _activation(fname, order)
+            return sy.activation_derivative(fname, order)
         raise EvalError(f"no values for function {fname}")
 
     def size(self, d) -> int:
@@ -62,8 +58,11 @@ class Evaluator:
         limits.check()
         method = getattr(self, f"_{type(e).__name__}", None)
         if method is None:
-            if e is sp.E:
-                return float(np.e)
+            native = sy.NATIVE.get(type(e))
+            if native is not None:                # SymPy's own cosh, erf, Abs, ... (the function table's)
+                return native.numeric(self(e.args[0]))
+            if isinstance(e, sp.NumberSymbol):    # e, pi
+                return float(e)
             if isinstance(e, sp.Heaviside):
                 return np.where(np.asarray(self(e.args[0])) > 0, 1.0, 0.0)
             what = _WORDS.get(type(e).__name__, f"this kind of expression ({type(e).__name__})")
@@ -111,59 +110,11 @@ class Evaluator:
         b, p = self(e.args[0]), self(e.args[1])
         return np.power(b, p)
 
-    def _exp(self, e):
-        return np.exp(self(e.args[0]))
-
-    def _log(self, e):
-        return np.log(self(e.args[0]))
-
-    def _tanh(self, e):
-        return np.tanh(self(e.args[0]))
-
-    def _cosh(self, e):
-        return np.cosh(self(e.args[0]))
-
-    def _sinh(self, e):
-        return np.sinh(self(e.args[0]))
-
-    def _sech(self, e):
-        return 1 / np.cosh(self(e.args[0]))
-
-    def _csch(self, e):
-        return 1 / np.sinh(self(e.args[0]))
-
-    def _coth(self, e):
-        return 1 / np.tanh(self(e.args[0]))
-
-    def _asinh(self, e):
-        return np.arcsinh(self(e.args[0]))
-
-    def _acosh(self, e):
-        return np.arccosh(self(e.args[0]))
-
-    def _atanh(self, e):
-        return np.arctanh(self(e.args[0]))
-
-    def _acoth(self, e):
-        return np.arctanh(1 / np.asarray(self(e.args[0]), dtype=float))
-
-    def _floor(self, e):
-        return np.floor(self(e.args[0]))
-
-    def _ceiling(self, e):
-        return np.ceil(self(e.args[0]))
-
     def _Min(self, e):
         return functools.reduce(np.minimum, [np.asarray(self(a), dtype=float) for a in e.args])
 
-    def _Abs(self, e):
-        return np.abs(self(e.args[0]))
-
     def _Max(self, e):
         return functools.reduce(np.maximum, [np.asarray(self(a), dtype=float) for a in e.args])
-
-    def _sign(self, e):
-        return np.sign(self(e.args[0]))
 
     def _Fn(self, e):
         return self.scalar_function(e.fname, e.order, self(e.args[2]))

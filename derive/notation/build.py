@@ -33,6 +33,7 @@ from derive.expr.matrix import (
 from derive.notation import parser as mp
 from derive.notation import tokens
 
+CONSTANTS = {"e": sp.E, "pi": sp.pi}   # unless the problem names a symbol so
 MAX_EXPONENT = 64          # |p| in a^p where both are numbers, or p is a number
 
 
@@ -93,8 +94,8 @@ class Builder:
         return sp.Rational(Fraction(node.text))
 
     def _build_Name(self, node: mp.Name):
-        if node.id in ("e",) and "e" not in self.scope.symbols:
-            return sp.E
+        if node.id in CONSTANTS and node.id not in self.scope.symbols:
+            return CONSTANTS[node.id]
         if node.id in self.scope.dims:
             return self.scope.dims[node.id]
         if node.id.startswith(tokens.ONES):
@@ -255,8 +256,11 @@ class Builder:
         return self.elementwise(op, a, b, node)
 
     def power(self, a, b, node):
+        if a == sp.E and isinstance(b, MatrixExpr):     # e^{Z}: exp(Z), entrywise as exp is
+            return apply("exp", 0, b)
         if isinstance(b, MatrixExpr):
-            raise self.fail("an exponent must be a scalar", node)
+            raise self.fail("an exponent must be a scalar; e^{Z} is exp(Z) entrywise, and a power of each "
+                            "entry is written with the base as the matrix (Z^2)", node)
         if b.is_Number and abs(b) > MAX_EXPONENT:
             raise self.fail(f"the exponent {b if len(str(b)) < 20 else '(huge)'} is larger than "
                             f"{MAX_EXPONENT} allowed", node, "too_complex")

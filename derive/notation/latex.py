@@ -9,8 +9,11 @@ from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from derive.expr import functions as fns
+from derive.expr.matrix import is_one
 from derive.notation.text import (
     broadcast_operand,
+    decimal,
     join_terms,
     scalar_factors,
     split_ones,
@@ -19,10 +22,13 @@ from derive.notation.text import (
 )
 
 GREEK = {"delta", "sigma", "rho", "beta", "gamma", "mu", "eta", "theta", "alpha", "epsilon", "lambda"}
-SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}",
-           "_x": "x", "relu": r"\operatorname{ReLU}", "softplus": r"\operatorname{softplus}",
-           "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sqrt": r"\operatorname{sqrt}",
-           "abs": r"\operatorname{abs}"}
+SPECIAL = {"eps": r"\epsilon", "var": r"\sigma^{2}", "hhat": r"\hat{h}", "yhat": r"\hat{y}", "_x": "x"}
+
+
+def function_latex(fname: str) -> str:
+    """A named function as it typesets: its row of the function table, or an abstract f1 as f_{1}."""
+    row = fns.row(fname)
+    return row.tex if row is not None else name_latex(fname)
 
 
 def name_latex(name: str) -> str:
@@ -93,7 +99,7 @@ class Printer(LatexPrinter):
             args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
         level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
         body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
-                        else self.parenthesize(a, level, False) for a in args)
+                        or decimal(a) and a > 0 else self.parenthesize(a, level, False) for a in args)
         return "- " + body if neg else body
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
@@ -106,6 +112,16 @@ class Printer(LatexPrinter):
             return self._add_parens(self._print(item))
         return self._print(item)
 
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        d = decimal(c)
+        if d is None or rest == 1:
+            return super()._print_Mul(expr)
+        return f"{d} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
+
     def _print_Symbol(self, expr, style="plain"):
         return name_latex(expr.name)
 
@@ -113,10 +129,11 @@ class Printer(LatexPrinter):
         return name_latex(expr.name)
 
     def _function(self, fname, order, arg):
-        if fname == "relu" and order == 1:
-            return rf"\mathbb{{1}}\left[{self._print(arg)} > 0\right]"
+        row = fns.row(fname)
+        if order == 1 and row is not None and row.prime_latex:
+            return row.prime_latex.format(self._print(arg))
         primes = "'" * order
-        return rf"{name_latex(fname)}{primes}\left({self._print(arg)}\right)"
+        return rf"{function_latex(fname)}{primes}\left({self._print(arg)}\right)"
 
     def _print_Fn(self, expr):
         return self._function(expr.fname, expr.order, expr.args[2])
@@ -153,6 +170,9 @@ class Printer(LatexPrinter):
 
     def _print_ZeroMatrix(self, expr):
         return "0"
+
+    def _print_Identity(self, expr):
+        return "1" if is_one(expr) else super()._print_Identity(expr)
 
     def _print_OneMatrix(self, expr):
         r, c = expr.shape
@@ -283,8 +303,8 @@ def error_latex(err: float) -> str:
 
 OP_LABELS = {
     "add": "+", "sub": "-", "neg": "-", "mul": r"\times", "matmul": r"\times", "hadamard": r"\odot",
-    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "exp": r"\exp", "log": r"\log",
-    "tanh": r"\tanh", "sum": r"\Sigma", "mean": r"\operatorname{mean}", "id": "=",
+    "transpose": r"(\cdot)^{\top}", "softmax": r"\operatorname{softmax}", "sum": r"\Sigma",
+    "mean": r"\operatorname{mean}", "id": "=",
 }
 
 
@@ -296,7 +316,8 @@ def op_latex(kind: str, param=None) -> str:
         circ = r"\circ " if kind == "hpow" else ""
         return rf"(\cdot)^{{{circ}{latex(param)}}}"
     if kind == "fn":
-        return name_latex(str(param))
+        name, primes = str(param).rstrip("'"), str(param)[len(str(param).rstrip("'")):]
+        return function_latex(name) + primes
     if kind == "scale":
         return rf"{latex(param)}\,\times"
     return OP_LABELS[kind]

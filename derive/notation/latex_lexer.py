@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from derive.errors import AnswerError
+from derive.expr import functions as fns
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import ONES, OPERATORS, KnownNames, Token
 from derive.notation.tokens import UNICODE as _UNICODE
@@ -18,8 +19,6 @@ from derive.notation.tokens import UNICODE as _UNICODE
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
           "rho", "sigma", "tau", "phi", "varphi", "psi", "omega", "xi", "zeta", "nu", "kappa", "pi", "ell"}
 _RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi", "ell": "l"}
-_FUNCS = {"exp", "log", "ln", "tanh", "max", "min", "sqrt", "cosh", "sinh", "coth", "sech", "csch",
-          "arsinh", "arcsinh", "arcosh", "arccosh", "artanh", "arctanh", "sgn", "sign", "floor", "ceil"}
 _DELIMS = {"lfloor": ("name", "floor"), "lceil": ("name", "ceil"), "rfloor": (")", ")"), "rceil": (")", ")")}
 _INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=[^{}]*)?\}|([a-z]))")
 _OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*"}
@@ -207,7 +206,7 @@ class _Lexer:
             return self.name(_RENAME.get(cmd, cmd), i, j)
         if cmd in ("max", "min") and _INDEX.match(text, j):
             return self.bigop(cmd, i, j)
-        if cmd in _FUNCS:
+        if cmd in ("max", "min") or cmd in fns.latex_commands():     # \tanh, \ln: the function table's
             return self.name(cmd, i, j)
         if cmd in _DELIMS:                          # \lfloor x \rfloor is floor(x)
             kind, value = _DELIMS[cmd]

@@ -14,7 +14,13 @@ from derive.notation.lexers import lex_text
 from derive.notation.text import text
 from derive.runtime.memo import IdMemo
 
-CALLABLE = frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+
+
+def callable_names() -> frozenset:
+    """Every built-in name that takes an argument list (the function table's rows and aliases)."""
+    return frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+
+
 AXIS_TAKING = frozenset({"sum", "mean"})
 
 
@@ -23,7 +29,7 @@ def size(expr, names: dict | None = None, functions=()) -> int:
     `names` maps a problem's multi-character names (dL/dy) to one name each, as the answer
     lexer reads them (Problem.scope.aliases); `functions` are its abstract functions (f1)."""
     tokens = lex_text(expr if isinstance(expr, str) else text(expr), names)
-    callable_ = CALLABLE | frozenset(functions)
+    callable_ = callable_names() | frozenset(functions)
     count, calls = 0, []                # calls: for each open bracket, the function it calls (or None)
     for k, t in enumerate(tokens):
         before = tokens[k - 1] if k else None

@@ -5,6 +5,27 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from derive.expr.matrix import is_one
+
+
+def decimal(r) -> str | None:
+    """A rational that a decimal number became (997355701/1250000000 from 0.7978845608) as that
+    decimal, or None: halves and thirds stay fractions, long decimal fractions do not."""
+    if not isinstance(r, sp.Rational) or r.q < 100:
+        return None
+    q, k = r.q, 0
+    while q % 10 == 0:
+        q, k = q // 10, k + 1
+    for f in (2, 5):
+        while q % f == 0:
+            q, k = q // f, k + 1
+    if q != 1:
+        return None
+    n = abs(r.p) * 10 ** k // r.q
+    whole, frac = divmod(n, 10 ** k)
+    digits = str(frac).rjust(k, "0").rstrip("0")
+    return ("-" if r.p < 0 else "") + f"{whole}" + (f".{digits}" if digits else "")
+
 
 def broadcast_operand(e):
     """X for a broadcast 1_N X, X 1_M^T or 1_N X 1_M^T of a lower-shaped X (printed as X alone), else None."""
@@ -98,6 +119,16 @@ class TextPrinter(StrPrinter):
     def _print_MatAdd(self, expr):
         return join_terms(expr, self._print, lambda b: f"({b})", "-")
 
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        d = decimal(c)
+        if d is None or rest == 1:
+            return super()._print_Mul(expr)
+        return f"{d}*{self.parenthesize(rest, 50)}"
+
     def _print_Fn(self, expr):
         return f"{expr.fname}{chr(39) * expr.order}({self._print(expr.args[2])})"
 
@@ -127,6 +158,9 @@ class TextPrinter(StrPrinter):
     def _print_OneMatrix(self, expr):
         return "1"
 
+    def _print_Identity(self, expr):
+        return "1" if is_one(expr) else "I"
+
     def _print_MatMul(self, expr):
         """Ones-vectors read back: 1ᵀX is sum(X, 0), X1 is sum(X, 1) (sum(x) for a vector), a broadcast
         1b is just b; a coefficient 1/N is written as a division."""
@@ -142,6 +176,8 @@ class TextPrinter(StrPrinter):
         body = self._product(mats)
         if coeff == 1:
             return body
+        if decimal(coeff):
+            return f"{decimal(coeff)}*{self.parenthesize(sp.MatMul(*mats) if len(mats) > 1 else mats[0], 50)}"
         num, den = coeff.as_numer_denom()
         rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
         if num == 1 and den != 1:

@@ -80,6 +80,19 @@ class Problem:
         return mx.shape_of(self.scope.symbols[name])
 
     @property
+    def onehot_sums(self) -> tuple:
+        """(name, where its ones are) per one-hot symbol: "all" for a vector (one 1 in all), "rows"
+        for a matrix (one 1 per row: each row an example's label), "columns" when the file declares
+        vectors = "column" (one 1 per column)."""
+        declared = self.data.get("conventions", {}).get("vectors") if isinstance(self.data, dict) else None
+        out = []
+        for name in self.onehot:
+            shape = self.node_shape(name) if name in self.scope.symbols else None
+            matrix = shape is not None and 1 not in shape
+            out.append((name, "all" if not matrix else "columns" if declared == "column" else "rows"))
+        return tuple(out)
+
+    @property
     def asks_gradients(self) -> bool:
         """False for a problem of shapes, counts, formulas or prose: no backward pass to show."""
         return any(q.kind.asks_gradient for q in self.quantities)
@@ -192,6 +205,10 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
     output = data.get("output", equations[-1].name if equations else "")
     given_raw = data.get("given", {})
     given = {}
+    if given_raw and output in {e.name for e in equations}:
+        _fail(path, "given", f"the output {output} is computed by the forward equations, so its gradients are "
+                             f"derived, not given; [given] is for an output no equation defines (output = \"L\" "
+                             f"with \"dL/dh\" = \"h\"). To have answers written in a gradient, name it in [names]")
     for gname, node in given_raw.items():
         if node not in symbols:
             _fail(path, f"given.{gname}", f"unknown node {node}")
@@ -203,6 +220,11 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         if node not in symbols:
             _fail(path, f"names.{name}", f"unknown node {node}")
         adjoint_names[node] = name
+    for gname, node in given.items():
+        if adjoint_names[node] != gname:
+            _fail(path, f"given.{gname}", f"{node}'s gradient is named {adjoint_names[node]} in [names]; give it "
+                                          f"under that name ({adjoint_names[node]} = \"{node}\" in [given]) or "
+                                          f"drop one of the two")
     # the gradient names and their aliases become symbols an answer may use
     layout = data.get("conventions", {}).get("layout", "shape")
     for node, gname in adjoint_names.items():

@@ -23,11 +23,6 @@ COMPARISONS = (">=", "<=", "==", "!=", ">", "<")
 _COMPARE = re.compile(r"^(?P<lhs>.+?)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<rhs>.+)$", re.S)
 GIVEN = re.compile(r"\\given\{([A-Za-z][A-Za-z0-9_]*)\}")
 
-# how an activation chosen for a slot is written in a statement (LaTeX) and in a title (words)
-ACTIVATION_TEX = {"sigma": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}",
-                  "softplus": r"\mathrm{softplus}", "exp": r"\exp", "log": r"\log",
-                  "sqrt": r"\sqrt{\cdot}", "abs": r"\lvert\cdot\rvert"}
-ACTIVATION_WORD = {"sigma": "sigmoid", "relu": "ReLU"}
 
 
 class SpecError(ValueError):
@@ -174,8 +169,8 @@ def fill(text: str, values: dict, choices: dict, latex: bool) -> str:
     def one(m):
         name = m[1]
         if name in choices:
-            fn = choices[name]
-            return ACTIVATION_TEX.get(fn, rf"\mathrm{{{fn}}}") if latex else ACTIVATION_WORD.get(fn, fn)
+            row = sy.FUNCTIONS[choices[name]]          # a statement's form (\sigma) or a title's (sigmoid)
+            return row.tex if latex else row.word or row.name
         if name in values:
             return number_text(values[name])
         return _name_tex(name) if latex else name

@@ -18,6 +18,7 @@ from sympy.core.function import _coeff_isneg
 
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
+from derive.expr import matrix as mx
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
@@ -112,7 +113,7 @@ def _decompose(e, names):
         return "ref", str(e), ()
     if isinstance(e, (sp.Number, sp.NumberSymbol)) or isinstance(e, sp.Symbol):
         return "const", e, ()
-    if isinstance(e, sp.OneMatrix):
+    if isinstance(e, sp.OneMatrix) or mx.is_one(e):
         return "const", sp.Integer(1), ()
     if isinstance(e, (sp.Add, sp.MatAdd)):
         args = list(e.args)
@@ -155,7 +156,7 @@ def _decompose(e, names):
         return "hpow", e.args[1], (e.args[0],)
     if isinstance(e, sp.Pow):
         if e.base == sp.E:
-            return "exp", None, (e.exp,)
+            return "fn", "exp", (e.exp,)
         return "pow", e.exp, (e.base,)
     if isinstance(e, sp.Transpose):
         return "transpose", None, (e.arg,)
@@ -164,8 +165,8 @@ def _decompose(e, names):
         return "fn", e.fname + "'" * e.order, (arg,)
     if isinstance(e, sy.Softmax):
         return "softmax", None, (e.arg,)
-    if isinstance(e, (sp.exp, sp.log, sp.tanh)):
-        return type(e).__name__, None, (e.args[0],)
+    if type(e) in sy.NATIVE:                         # SymPy's own exp, tanh, cosh: a row of the table
+        return "fn", sy.NATIVE[type(e)].name, (e.args[0],)
     raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
                            "powers, transposes, softmax and named functions")
 

@@ -15,6 +15,7 @@ import re
 import jinja2
 import markupsafe
 
+from derive.expr import functions as fns
 from derive.render import graph as gr
 from derive.render.templates import templates_dir
 
@@ -26,7 +27,7 @@ NODE_HEIGHT = 24
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
           "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "Sigma": "Σ", "Delta": "Δ"}
 _SYMBOLS = {"partial": "∂", "odot": "⊙", "times": "×", "cdot": "·", "circ": "∘", "top": "⊤", ",": "\u2009",
-            "_": "_", "exp": "exp", "log": "log", "tanh": "tanh", "sum": "Σ", "infty": "∞", "color": ""}
+            "_": "_", "sum": "Σ", "infty": "∞", "color": ""}     # and the function table's commands (\tanh)
 _WRAPPERS = {"mathrm", "operatorname", "text", "mathbf", "mathit"}
 _TOKEN = re.compile(r"\\([A-Za-z]+|.)|([{}^_])|([^\\{}^_]+)")
 
@@ -75,7 +76,7 @@ def label_runs(tex: str) -> list[tuple[str, int]]:
             return i
         if cmd in _WRAPPERS:
             return group(i + 1, level)
-        emit(_GREEK.get(cmd, _SYMBOLS.get(cmd, cmd)), level)
+        emit(_GREEK.get(cmd, _SYMBOLS[cmd] if cmd in _SYMBOLS else fns.svg_words().get(cmd, cmd)), level)
         return i + 1
 
     i = 0

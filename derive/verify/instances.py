@@ -67,13 +67,23 @@ def instance(problem: Problem, seed: int = 0, sizes=SIZES[0], use_values: bool =
         if name in problem.positive:
             env[name] = np.abs(env[name]) + 0.1
         if name in problem.onehot:
-            hot = np.zeros(env[name].shape)
-            hot.flat[rng.integers(hot.size)] = 1.0
-            env[name] = hot
+            env[name] = _one_hot(env[name].shape, dict(problem.onehot_sums)[name], rng)
     if use_values:
         for k, v in problem.values.items():
             env[k] = v if not problem.scope.matrix_mode else np.array([[v]])
     return Instance({problem.scope.dims[d]: n for d, n in dims.items()}, env, functions)
+
+
+def _one_hot(shape, where: str, rng):
+    """One 1 in all of a vector, in each row, or in each column (Problem.onehot_sums)."""
+    hot = np.zeros(shape)
+    if where == "all":
+        hot.flat[rng.integers(hot.size)] = 1.0
+    elif where == "rows":
+        hot[np.arange(shape[0]), rng.integers(shape[1], size=shape[0])] = 1.0
+    else:
+        hot[rng.integers(shape[0], size=shape[1]), np.arange(shape[1])] = 1.0
+    return hot
 
 
 def forward(problem: Problem, inst: Instance, override: dict | None = None) -> dict:

@@ -14,17 +14,13 @@ from derive.engine.simplify.islands import Atoms, has_fraction
 from derive.expr import functions as fns
 from derive.expr import matrix as sy
 from derive.notation.size import operands
+from derive.notation.text import decimal
 from derive.runtime import limits
 
 MAX_IDENTITY_SITES = 4   # derivative identities are tried in results with at most this many f'(z)
+LONG_NUMBER = 6          # digits of a fraction that is not a decimal (1/12 is fine, 8943/200001 is not)
 MAX_OPERANDS = 150       # a longer closed form is left as derived (deep chains: the cost grows with depth)
 
-# f'(z) in terms of p = f(z): the textbook's sigma' = p(1 - p), tanh' = 1 - h^2, exp' = exp
-IDENTITIES = {
-    "sigma": lambda p: sp.HadamardProduct(p, sp.MatAdd(sy.ones(*p.shape), -p)),
-    "tanh": lambda p: sp.MatAdd(sy.ones(*p.shape), -sp.HadamardPower(p, 2)),
-    "exp": lambda p: p,
-}
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,10 @@ class Simplifier:
     def __init__(self, problem):
         sym = problem.scope.symbols
         self.eqs = [(sym[e.name], e.expr) for e in problem.equations if isinstance(e.expr, MatrixExpr)]
-        self.ident = {fns.Apply(rhs.fname, 1, rhs.arg): IDENTITIES[rhs.fname](node) for node, rhs in self.eqs
-                      if isinstance(rhs, fns.Apply) and rhs.order == 0 and rhs.fname in IDENTITIES}
+        # f'(z) in terms of p = f(z), each row's identity: sigma' = p(1 - p), tanh' = 1 - h^2, exp' = exp
+        self.ident = {fns.Apply(rhs.fname, 1, rhs.arg): fns.FUNCTIONS[rhs.fname].identity(node, rhs.arg)
+                      for node, rhs in self.eqs if isinstance(rhs, fns.Apply) and rhs.order == 0
+                      and rhs.fname in fns.FUNCTIONS and fns.FUNCTIONS[rhs.fname].identity}
         self.centred = _centred(self.eqs)
         modes = [Mode(*flags) for flags in product((False, True), repeat=3)]
         self.modes = [m for m in modes if (self.ident or not m.identities) and (self.centred or not m.eliminate)]
@@ -65,7 +63,7 @@ class Simplifier:
                 self.passes[mode] = _Pass(mode, self.eqs, self.ident, self.centred)
             cand = self.passes[mode].run(expr)
             size = _size(cand)
-            if size < best_size:
+            if size < best_size and not _ugly(cand) - _ugly(expr):
                 best, best_size = cand, size
         return best
 
@@ -175,6 +173,13 @@ def _worth_factoring(s) -> bool:
 def _size(e) -> tuple:
     """Fewest operands first; between equals, the smaller tree (sum(p - y)/N over sum((p - y)/N))."""
     return operands(e), _nodes(e)
+
+
+def _ugly(e) -> set:
+    """Numbers no textbook prints: beyond 10^6 or below 10^-6, or long fractions that are not
+    decimals. A rewrite may not bring new ones (factoring out 1/500000000000000 from 0.0535 Z)."""
+    return {r for r in e.atoms(sp.Rational) if r != 0 and (abs(r) > 10**6 or abs(r) < sp.Rational(1, 10**6)
+            or not decimal(r) and len(str(abs(r.p))) + len(str(r.q)) > LONG_NUMBER)}
 
 
 def _nodes(e) -> int:

@@ -74,7 +74,7 @@ class Atoms:
         """The scalar expression of an entrywise matrix expression (atoms for everything else)."""
         if not isinstance(e, MatrixExpr):
             return e
-        if _ones(e):
+        if _ones(e) or sy.is_one(e):
             return sp.Integer(1)
         if isinstance(e, sp.ZeroMatrix):
             return sp.Integer(0)
@@ -86,6 +86,8 @@ class Atoms:
             return self.scalar(e.args[0]) ** e.args[1]
         if isinstance(e, sp.MatMul):
             return self._product(e)
+        if isinstance(e, sp.Transpose) and e.shape == (1, 1):
+            return self.scalar(e.arg)             # a 1×1 matrix is its own transpose
         if isinstance(e, sp.Transpose) and isinstance(e.arg, (sp.MatAdd, sp.HadamardProduct, sp.HadamardPower)):
             return self.scalar(_push_transpose(e.arg))
         if isinstance(e, sp.Transpose) and not isinstance(e.arg, sp.MatrixSymbol):

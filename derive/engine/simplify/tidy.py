@@ -17,7 +17,8 @@ _TIDY_CACHE: dict = {}
 
 def tidy(e, onehot=()):
     """Light, sound simplifications: drop ones in Hadamard products, cancel X ⊙ X^(∘-1),
-    log'/exp' written out, and 1ᵀy = 1 for one-hot y. Memoized: closed forms nest earlier ones."""
+    log'/exp' written out, and 1ᵀy = 1 for one-hot y
+    (`onehot`: Problem.onehot_sums). Memoized: closed forms nest earlier ones."""
     if not isinstance(e, sp.Basic) or not e.args:
         return e
     key = (e, tuple(onehot))
@@ -54,12 +55,17 @@ def _tidy(e, onehot):
     if isinstance(e, sp.MatMul) and onehot:
         coeff, mats = e.as_coeff_matrices()
         coeff, mats = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False).as_coeff_matrices()
+        hot = dict(onehot)
         for k in range(len(mats) - 1):
             a, b = mats[k], mats[k + 1]
-            if (isinstance(a, sp.OneMatrix) and a.shape[0] == 1 and str(b) in onehot) or \
-                    (isinstance(b, sp.OneMatrix) and b.shape[1] == 1 and str(a) in onehot):
-                rest = mats[:k] + mats[k + 2:]          # 1ᵀy = y 1 = Σ y_j = 1 for one-hot y
-                return _scale(coeff, sp.MatMul(*rest) if len(rest) > 1 else rest[0]) if rest else _scale(coeff, sp.Identity(1))
+            if isinstance(a, sp.OneMatrix) and a.shape[0] == 1 and hot.get(str(b)) in ("all", "columns"):
+                ones = sp.OneMatrix(1, b.shape[1])      # 1ᵀy = Σ y_j = 1; 1ᵀY = 1ᵀ, one 1 per column
+            elif isinstance(b, sp.OneMatrix) and b.shape[1] == 1 and hot.get(str(a)) in ("all", "rows"):
+                ones = sp.OneMatrix(a.shape[0], 1)      # Y 1 = 1, one 1 per row
+            else:
+                continue
+            rest = mats[:k] + ([] if ones.shape == (1, 1) else [ones]) + mats[k + 2:]
+            return _scale(coeff, sp.MatMul(*rest) if len(rest) > 1 else rest[0]) if rest else _scale(coeff, sp.Identity(1))
     try:
         out = e.func(*args)
     except (TypeError, ValueError):
