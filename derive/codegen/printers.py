@@ -302,6 +302,8 @@ class NumpyPrinter(StrPrinter):
         if k is None:
             return self._plain_product(mats), coeff
         left, ones, right = mats[:k], mats[k], mats[k + 1:]
+        if not left and not right:                                                      # c * 1: the ones alone
+            return self._print(ones), coeff
         if _ones(ones) == "row" and not right or _ones(ones) == "col" and not left:    # a broadcast
             rest, coeff = self._product(left or right, coeff, compact)
             if compact:

@@ -306,7 +306,7 @@ class Engine:
         named = _named(problem)
         kept = named | set(problem.keep)
         paths = _in_named(general, problem, adjoints, kept) if kept else closed
-        expr = tidy(_in_named(general, problem, adjoints, named), problem.onehot) if named else closed
+        expr = tidy(_in_named(general, problem, adjoints, named), problem.onehot_sums) if named else closed
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
             expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:

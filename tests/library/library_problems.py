@@ -35,6 +35,7 @@ def _signs(rng, shape):
 DRAWS = {
     "logistic-regression-bce": {"t": _uniform},
     "mlp-bce-tanh": {"y": _uniform},
+    "elastic-net": {"y": _uniform},
     "focal-loss": {"y": _signs, "alphat": _uniform},
     "svm-hinge-binary": {"y": _signs},
     "dropout-fixed-mask": {"r": _bits, "p": _uniform},
@@ -177,7 +178,7 @@ def lstm_cell_step(t, n):
     c1b = f * t["c"].T + i * g
     h1b = o * torch.tanh(c1b)
     assert torch.allclose(h1b, h1) and torch.allclose(c1b, c1)
-    return (t["dL/dh1"].T * h1b).sum(), {"i": i, "f": f, "g": g, "o": o, "c1": c1b}
+    return (t["dL/dh1"].T * h1b).sum(), {"i": i, "f": f, "g": g, "o": o, "c1": c1b, "h1": h1b}
 
 
 def gru_cell_step(t, n):
@@ -263,6 +264,54 @@ def poisson_regression(t, n):
     return F.poisson_nll_loss(eta, t["y"], log_input=True, reduction="sum"), {"eta": eta}
 
 
+def huber_regression(t, n):
+    r = t["X"] @ t["w"] - t["y"]
+    return F.huber_loss(r, torch.zeros_like(r), delta=float(t["delta"].detach())), {"r": r}
+
+
+def lasso_regression(t, n):
+    e = t["y"] - t["X"] @ t["beta"]
+    beta = t["beta"]
+    return 0.5 * (e ** 2).sum() + t["lambda"].sum() * F.l1_loss(beta, torch.zeros_like(beta), reduction="sum"), \
+        {"e": e}
+
+
+def elastic_net(t, n):
+    z = t["X"] @ t["w"]
+    w = t["w"]
+    penalty = t["lambda1"].sum() * F.l1_loss(w, torch.zeros_like(w), reduction="sum") + \
+        t["lambda2"].sum() / 2 * (w ** 2).sum()
+    return F.binary_cross_entropy_with_logits(z, t["y"]) + penalty, {"z": z}
+
+
+def gelu_layer(t, n):
+    Z = t["X"] @ t["W"] + t["b"]
+    return (t["dL/dA"] * F.gelu(Z)).sum(), {"Z": Z}
+
+
+def transformer_ffn(t, n):
+    a = t["W1"] @ t["x"] + t["b1"]
+    h = F.gelu(a)
+    y = t["x"] + t["W2"] @ h + t["b2"]
+    return (t["dL/dy"] * y).sum(), {"a": a, "h": h}
+
+
+def lstm_cell_two_givens(t, n):
+    loss, nodes = lstm_cell_step(t, n)
+    h1, c1 = nodes.pop("h1"), nodes["c1"]
+    return (t["dL/dh1"].T * h1).sum() + (t["dL/dc1"].T * c1).sum(), nodes
+
+
+def vae_gaussian_kl(t, n):
+    mu, logvar = t["mu"], t["l"]
+    z = mu + torch.exp(logvar / 2) * t["epsilon"]
+    xhat = t["W"] @ z + t["b"]
+    q = torch.distributions.Normal(mu, torch.exp(logvar / 2))
+    prior = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    kl = torch.distributions.kl_divergence(q, prior).sum()
+    return 0.5 * F.mse_loss(xhat, t["x"], reduction="sum") + kl, {"z": z}
+
+
 TORCH = {
     "mlp-mse-relu": mlp_mse_relu,
     "logistic-regression-bce": logistic_regression_bce,
@@ -294,4 +343,11 @@ TORCH = {
     "bilinear-form": bilinear_form,
     "matrix-factorization": matrix_factorization,
     "poisson-regression": poisson_regression,
+    "huber-regression": huber_regression,
+    "lasso-regression": lasso_regression,
+    "elastic-net": elastic_net,
+    "gelu-layer": gelu_layer,
+    "transformer-ffn": transformer_ffn,
+    "lstm-cell-two-givens": lstm_cell_two_givens,
+    "vae-gaussian-kl": vae_gaussian_kl,
 }
