@@ -87,3 +87,8 @@ class UsageError(DeriveError, ValueError):
 
 class EvalError(DeriveError, ValueError):
     """A tree holds something the evaluator does not know, or a shape that does not fit."""
+
+
+class ShapeError(EvalError):
+    """An expression whose sizes do not work at the sizes tried (a kernel larger than its input):
+    an answer that does this is wrong, whatever it computes elsewhere."""

@@ -5,7 +5,10 @@ import re
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "derive"
-MAX_LINES = 400
+# the line guide, per package: a module longer than this is doing more than one job (split it), unless
+# splitting would only scatter one job (listed with its reason)
+MAX_LINES = {"": 400}
+LONGER = {"problem/load.py": (450, "one job: a problem file's tables to a frozen Problem")}
 
 
 def _module(path: Path) -> str:
@@ -80,8 +83,13 @@ def test_the_graph_finds_a_cycle_when_there_is_one():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
+def _cap(path: Path) -> int:
+    rel = path.relative_to(PKG).as_posix()
+    return LONGER[rel][0] if rel in LONGER else MAX_LINES.get(rel.split("/")[0], MAX_LINES[""])
+
+
 def test_no_module_is_long():
-    long = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py") if (n := len(p.read_text().splitlines())) > _cap(p)}
     assert not long, long
 
 

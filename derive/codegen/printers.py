@@ -16,6 +16,7 @@ from derive.codegen.layout import SOFTMAX, helper_name
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
+from derive.expr.matrix_ops import Op
 from derive.notation.text import decimal
 
 ADD, NEG, MUL, POW, ATOM = 40, 45, 50, 60, 100
@@ -72,6 +73,8 @@ class NumpyPrinter(StrPrinter):
             return piece("1")
         if isinstance(expr, sp.MatMul):
             return self._matmul(expr, compact)
+        if isinstance(expr, Op):                 # matrix_ops, conv_ops: each op writes its own call
+            return piece(expr.code(self.module, [self.wrap(self._print(a), ATOM) for a in expr.inputs]))
         for cls in type(expr).__mro__:
             method = getattr(type(self), f"_print_{cls.__name__}", None)
             if method is not None and method.__module__ == __name__:

@@ -17,6 +17,7 @@ from derive.engine import jacobian as jac
 from derive.engine.simplify import Simplifier, tidy
 from derive.errors import UnsupportedError
 from derive.expr import functions as fns
+from derive.expr import conv_ops, matrix_ops
 from derive.expr import matrix as sy
 from derive.problem.load import Problem, Quantity
 from derive.runtime import limits
@@ -130,6 +131,7 @@ RULES = {
     fns.Fn: (_fn_rule, None),
     fns.Apply: (_fn_rule, None),
     fns.Softmax: (_softmax_rule, "softmax Jacobian"),
+    **{op: (lambda e, g: e.vjp(g), op.rule) for op in matrix_ops.OPS + conv_ops.OPS},   # each op's own rule
 }
 
 

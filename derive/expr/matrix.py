@@ -28,7 +28,15 @@ def shape_of(e) -> tuple | None:
 
 
 def show_shape(shape) -> str:
-    return "scalar" if shape is None else f"{shape[0]}×{shape[1]}"
+    return "scalar" if shape is None else f"{dimension(shape[0], str)}×{dimension(shape[1], str)}"
+
+
+def dimension(d, show) -> str:
+    """A size as written: (N - k + 1)/2, not N/2 - k/2 + 1/2; a sum in brackets beside ×."""
+    if not isinstance(d, sp.Expr) or d.is_Atom:
+        return show(d)
+    d = sp.together(d)
+    return f"({show(d)})" if isinstance(d, sp.Add) else show(d)
 
 
 def ones(rows, cols):

@@ -14,6 +14,7 @@ import sympy as sp
 
 from derive.errors import EvalError
 from derive.expr import functions as sy
+from derive.expr.matrix_ops import Op
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
@@ -56,6 +57,8 @@ class Evaluator:
         if e.is_Number:
             return float(e)
         limits.check()
+        if isinstance(e, Op):                     # matrix_ops, conv_ops: each op evaluates itself
+            return e.numeric(self)
         method = getattr(self, f"_{type(e).__name__}", None)
         if method is None:
             native = sy.NATIVE.get(type(e))

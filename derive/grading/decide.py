@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from derive.errors import EvalError
+from derive.errors import EvalError, ShapeError
 from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
@@ -107,6 +107,8 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
                 continue
             try:
                 a = _value(expr, inst, env, reductions)
+            except ShapeError as e:
+                return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
             except (EvalError, KeyError) as e:
                 return "undecided", [], [f"the answer could not be evaluated: {e}"], None
             except (ValueError, TypeError, ArithmeticError) as e:

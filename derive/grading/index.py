@@ -21,6 +21,7 @@ from derive.expr import functions as sy
 from derive.expr import matrix as mx
 from derive.expr.numeric import Evaluator
 from derive.notation import parser as mp
+from derive.notation.build_ops import is_keyword
 
 _ENTRY = re.compile(r"(.+?)_\{?([a-z]{1,3})\}?")
 _DELTA = {"delta", "KroneckerDelta"}
@@ -113,7 +114,7 @@ class IndexForm:
             if isinstance(n, mp.Call) and n.fn in ("eq",) + mp.BIGOPS and len(n.args) == 2 \
                     and isinstance(n.args[1], mp.Name) and n.fn != "eq" and self._bound(n.args[1]):
                 return True
-            if isinstance(n, mp.Call) and n.fn == "eq":
+            if isinstance(n, mp.Call) and n.fn == "eq" and not is_keyword(n):
                 return True
         return False
 

@@ -64,8 +64,8 @@ def _with(root, target, replacement: str) -> str:
 
 
 def _paren(e) -> str:
-    s = text(e)
-    return s if s.replace("_", "").replace("/", "").isalnum() else f"({s})"
+    s = text(e)          # a name (dL/dz) as it is; a quotient (e/L) in brackets
+    return s if isinstance(e, (sp.Symbol, sp.MatrixSymbol)) or s.replace("_", "").isalnum() else f"({s})"
 
 
 class Roles:

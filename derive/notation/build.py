@@ -30,6 +30,8 @@ from derive.expr.matrix import (
     show_shape,
     total,
 )
+from derive.expr.matrix_ops import Inverse
+from derive.notation import build_ops
 from derive.notation import parser as mp
 from derive.notation import tokens
 
@@ -67,7 +69,8 @@ class Scope:
                           text=text)
 
     def callable_names(self) -> frozenset:
-        return frozenset(self.functions) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+        return frozenset(self.functions) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS \
+            | build_ops.NAMES
 
 
 def _natural(s: str):
@@ -167,7 +170,18 @@ class Builder:
             if name not in self.scope.node_inputs:
                 raise self.fail(f"{node.fn}' needs an argument here, as in {node.fn}'(...)", node, "syntax")
             return apply(name, node.order, self.scope.node_inputs[name])
-        args = [self.scalar(self.build(a)) for a in node.args]
+        keyword = [build_ops.is_keyword(a) for a in node.args]         # axis=1, read as (axis = 1)
+        args = [self.scalar(self.build(a)) for a, k in zip(node.args, keyword) if not k]
+        kwargs = {a.args[0].id: self.scalar(self.build(a.args[1])) for a, k in zip(node.args, keyword) if k}
+        if kwargs and name in ("sum", "mean") and not args[1:]:
+            build_ops.check_keywords(self, name, kwargs, node)
+            args, kwargs = args + [kwargs["axis"]], {}
+        if build_ops.owns(name, args, kwargs) and name not in self.scope.functions:
+            return build_ops.call(self, name, args, kwargs, node)
+        if kwargs:
+            raise self.fail(f"{node.fn} takes no keyword {next(iter(kwargs))}=", node, "syntax")
+        if not args:
+            raise self.fail(f"{node.fn} needs an argument", node, "syntax")
         if name in MATRIX_FUNCTIONS:
             return self.matrix_function(name, args, node)
         base = mp.LOG_BASE.fullmatch(name)
@@ -221,6 +235,8 @@ class Builder:
 
     def extremum(self, name, args, node):
         """max/min of several values, entrywise: max(0, x) is relu(x); max(a, b) = b + relu(a - b)."""
+        if len(args) < 2 and isinstance(args[0], MatrixExpr):      # max(x): a reduction, its largest entry
+            return build_ops.call(self, name, args, {}, node)
         if len(args) < 2:
             raise self.fail(f"{name} of one value: write {name} of several values, or {name} over an "
                             f"index as in \\{name}_k z_k", node, "syntax")
@@ -243,6 +259,8 @@ class Builder:
         a, b = self.scalar(a), self.scalar(b)
         if op == "^":
             return self.power(a, b, node)
+        if op == "^∘":                                    # A^{∘-1}: entrywise, whatever the shape
+            return self.power(a, b, node, entrywise=True)
         if op == "*":
             return self.product(a, b, node)
         if op == "/":
@@ -255,7 +273,7 @@ class Builder:
             return self.elementwise("hadamard", a, b, node)
         return self.elementwise(op, a, b, node)
 
-    def power(self, a, b, node):
+    def power(self, a, b, node, entrywise: bool = False):
         if a == sp.E and isinstance(b, MatrixExpr):     # e^{Z}: exp(Z), entrywise as exp is
             return apply("exp", 0, b)
         if isinstance(b, MatrixExpr):
@@ -269,6 +287,11 @@ class Builder:
         if isinstance(a, MatrixExpr):
             if a == sp.E:
                 return apply("exp", 0, b)
+            if b == -1 and not entrywise and a.shape[0] == a.shape[1] and a.shape != (1, 1):
+                note = "read ^(-1) of a square matrix as its inverse (the entrywise reciprocal is 1/A or A^{∘-1})"
+                if note not in self.notes:
+                    self.notes.append(note)
+                return Inverse(a)
             return sp.HadamardPower(a, b)
         if a == sp.E:
             return sp.exp(b)

@@ -10,10 +10,12 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from derive.expr import functions as fns
-from derive.expr.matrix import is_one
+from derive.expr.matrix import dimension, is_one
+from derive.expr.matrix_ops import Inverse
 from derive.notation.text import (
     broadcast_operand,
     decimal,
+    divisors,
     join_terms,
     scalar_factors,
     split_ones,
@@ -147,10 +149,14 @@ class Printer(LatexPrinter):
     def _print_HadamardProduct(self, expr):
         """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
         scalars, rest = scalar_factors(expr)
+        scalars, den = divisors(scalars)
         body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
+        if den:                                       # \frac{e}{L}, not L^{-1} e
+            body = rf"\frac{{{body}}}{{{' '.join(self._print(d) for d in den)}}}"
         if not scalars:
             return body
-        body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        if not den:
+            body = self._add_parens(body) if len(rest) > 1 else self.parenthesize(rest[0], 50)
         return " ".join(self.parenthesize(s, 50) for s in scalars) + " " + body
 
     def _print_MatAdd(self, expr):
@@ -166,6 +172,8 @@ class Printer(LatexPrinter):
         return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
 
     def _print_Transpose(self, expr):
+        if isinstance(expr.arg, Inverse):        # X^{-T}, not a double superscript
+            return rf"{self.parenthesize(expr.arg.arg, 1000, strict=True)}^{{-\top}}"
         return rf"{self.parenthesize(expr.arg, 1000, strict=True)}^{{\top}}"
 
     def _print_ZeroMatrix(self, expr):
@@ -212,11 +220,11 @@ def _latex_cached(expr) -> str:
 def shape_latex(shape) -> str:
     if shape is None:
         return r"\mathbb{R}"
-    return rf"\mathbb{{R}}^{{{latex(shape[0])} \times {latex(shape[1])}}}"
+    return rf"\mathbb{{R}}^{{{dimension(shape[0], latex)} \times {dimension(shape[1], latex)}}}"
 
 
 def shape_text(shape) -> str | None:
-    return None if shape is None else f"{text(shape[0])}×{text(shape[1])}"
+    return None if shape is None else f"{dimension(shape[0], text)}×{dimension(shape[1], text)}"
 
 
 # ---- sheet helpers: line breaking, numbers, graph operator labels -------------------------------
@@ -318,6 +326,8 @@ def op_latex(kind: str, param=None) -> str:
     if kind == "fn":
         name, primes = str(param).rstrip("'"), str(param)[len(str(param).rstrip("'")):]
         return function_latex(name) + primes
+    if kind == "matrixop":
+        return rf"\operatorname{{{param.replace('_', '')}}}"
     if kind == "scale":
         return rf"{latex(param)}\,\times"
     return OP_LABELS[kind]
@@ -327,7 +337,7 @@ def op_text(kind: str, param=None) -> str:
     """The same label as plain text, for Graphviz."""
     if kind in ("pow", "hpow"):
         return f"^{text(param)}"
-    if kind == "fn":
+    if kind in ("fn", "matrixop"):
         return str(param)
     if kind == "scale":
         return f"{text(param)}×"

@@ -19,14 +19,17 @@ from derive.notation.tokens import UNICODE as _UNICODE
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
           "rho", "sigma", "tau", "phi", "varphi", "psi", "omega", "xi", "zeta", "nu", "kappa", "pi", "ell"}
 _RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi", "ell": "l"}
+_MATRIX_COMMANDS = {"max", "min", "det", "tr"}    # \det A, \tr A, \max_k: the matrix operations written as commands
 _DELIMS = {"lfloor": ("name", "floor"), "lceil": ("name", "ceil"), "rfloor": (")", ")"), "rceil": (")", ")")}
 _INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=[^{}]*)?\}|([a-z]))")
-_OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*"}
+_OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*", "oslash": "/"}
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
           "big", "Big", "displaystyle", "limits"}
 _WRAP = {"mathrm", "text", "operatorname", "mathit", "mathbf", "boldsymbol", "bm", "vec", "mathsf",
          "textrm", "mathnormal"}
 _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:T|\\top|\\intercal|\\mathsf\{T\}|\\mathrm\{T\})\s*\}|T\b|\\top|\\intercal)")
+_ENTRYWISE = re.compile(r"\^\s*\{\s*\\circ\s*")
+_INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
 _SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
 _PRIME = re.compile(r"'|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime")
@@ -77,6 +80,7 @@ class _Lexer:
         self.text, self.names = text, KnownNames(names)
         self.tokens: list[Token] = []
         self.closers: list[list[Token]] = []     # tokens to emit at each '}' (a stack)
+        self.norm_open = False                   # inside \\| ... \\|
 
     def emit(self, kind, value, pos, primes=0):
         self.tokens.append(Token(kind, value, pos, primes))
@@ -114,6 +118,18 @@ class _Lexer:
                 i += 1
                 continue
             if c == "^":
+                m = _ENTRYWISE.match(text, i)
+                if m:                                   # A^{\circ -1}: an entrywise power
+                    self.emit("op", "^∘", i)
+                    self.emit("(", "(", i)
+                    self.closers.append([Token(")", ")", i)])
+                    i = m.end()
+                    continue
+                m = _INVERSE_T.match(text, i)
+                if m:                                   # X^{-T}: the inverse, transposed
+                    self.emit("op", "^-T", i)
+                    i = m.end()
+                    continue
                 m = _TRANSPOSE.match(text, i)
                 if m and self.tokens and self.tokens[-1].kind in ("name", ")", "T", "num"):
                     self.emit("T", "^T", i)
@@ -206,7 +222,7 @@ class _Lexer:
             return self.name(_RENAME.get(cmd, cmd), i, j)
         if cmd in ("max", "min") and _INDEX.match(text, j):
             return self.bigop(cmd, i, j)
-        if cmd in ("max", "min") or cmd in fns.latex_commands():     # \tanh, \ln: the function table's
+        if cmd in _MATRIX_COMMANDS or cmd in fns.latex_commands():     # \tanh, \ln: the function table's
             return self.name(cmd, i, j)
         if cmd in _DELIMS:                          # \lfloor x \rfloor is floor(x)
             kind, value = _DELIMS[cmd]
@@ -250,10 +266,24 @@ class _Lexer:
             if not _INDEX.match(text, j):
                 raise _err("write the summation index, as in \\sum_{k=1}^{N}", i, text)
             return self.bigop("sum", i, j)
+        if cmd in ("|", "lVert", "rVert", "Vert"):
+            return self.norm(cmd, i, j)
         if cmd in ("gt", "geq"):
             self.emit("op", ">", i)
             return j
         raise _err(f"the LaTeX command \\{cmd} is not understood here", i, text)
+
+    def norm(self, cmd: str, i: int, j: int) -> int:
+        """\\|A\\|_F, \\|x\\|_2, \\lVert x \\rVert: norm(...), the Frobenius norm (2-norm of a vector)."""
+        if cmd == "lVert" or (cmd != "rVert" and not self.norm_open):
+            self.norm_open = True
+            self.emit("name", "norm", i)
+            self.emit("(", "(", i)
+            return j
+        self.norm_open = False
+        self.emit(")", ")", i)
+        m = re.compile(r"\s*_\s*(?:\{\s*(?:F|2|\\mathrm\{F\})\s*\}|F|2)").match(self.text, j)
+        return m.end() if m else j
 
     def bigop(self, kind: str, i: int, j: int) -> int:
         """\\sum_k, \\sum_{k=1}^{N}, \\sum_{k,l} (two sums), \\max_k: one token per index."""

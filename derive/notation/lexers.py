@@ -10,7 +10,7 @@ from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, KnownNames, Toke
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
-_OPS = {"**": "^", ".*": "hadamard", "^": "^", **OPERATORS}      # the text lexer's, longest first
+_OPS = {"**": "^", ".*": "hadamard", "^∘": "^∘", "^": "^", **OPERATORS}      # the text lexer's, longest first
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?")
 _ENTRY = re.compile(r"_\{?([a-z](?:,?[a-z]){0,2})\}?(?![A-Za-z0-9])")   # dL/dy_kl: an entry
 

@@ -195,11 +195,19 @@ class Parser:
 
     def power(self) -> Node:
         node = self.postfix()
-        if self.tok.kind == "op" and self.tok.value == "^":
+        if self.tok.kind == "op" and self.tok.value == "^-T":        # X^{-T}: the inverse, transposed
+            op = self.advance()
+            return self.transposes(Transpose(BinOp("^", node, Num("-1", op.pos), op.pos), op.pos))
+        if self.tok.kind == "op" and self.tok.value in ("^", "^∘"):
             op = self.advance()
             self.expect_operand(op)
             self.nest()
-            node = BinOp("^", node, self.unary(), op.pos)
+            exponent, moved = self.unary(), 0
+            while isinstance(exponent, Transpose):     # X^(-1)^T: the transpose is the power's, not the exponent's
+                exponent, moved = exponent.operand, moved + 1
+            node = BinOp(op.value, node, exponent, op.pos)
+            for _ in range(moved):
+                node = Transpose(node, op.pos)
             self.depth -= 1
             node = self.transposes(node)
         return node
@@ -336,7 +344,7 @@ class Parser:
         args = [self.indicator(self.expr())]
         while self.tok.kind == ",":
             self.advance()
-            args.append(self.expr())
+            args.append(self.indicator(self.expr()))     # axis=1: a keyword (symbolic.build reads it)
         if self.tok.kind != ")":
             raise self.fail(f"the '(' at column {open_.pos + 1} is never closed")
         self.advance()

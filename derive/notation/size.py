@@ -10,6 +10,8 @@ import sympy as sp
 
 from derive.expr import functions as sy
 from derive.expr.functions import ACTIVATIONS, FUNCTION_ALIASES, MATRIX_FUNCTIONS
+from derive.expr.matrix_ops import Op
+from derive.notation import build_ops
 from derive.notation.lexers import lex_text
 from derive.notation.text import text
 from derive.runtime.memo import IdMemo
@@ -17,11 +19,12 @@ from derive.runtime.memo import IdMemo
 
 
 def callable_names() -> frozenset:
-    """Every built-in name that takes an argument list (the function table's rows and aliases)."""
-    return frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS
+    """Every built-in name that takes an argument list (the function table's rows and aliases, the
+    matrix operations)."""
+    return frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS | build_ops.NAMES
 
 
-AXIS_TAKING = frozenset({"sum", "mean"})
+AXIS_TAKING = frozenset({"sum", "mean", "softmax", "log_softmax", "logsumexp"})
 
 
 def size(expr, names: dict | None = None, functions=()) -> int:
@@ -44,11 +47,12 @@ def size(expr, names: dict | None = None, functions=()) -> int:
         elif t.kind == "name":
             is_call = after is not None and after.kind == "(" and (t.value in callable_ or t.primes)
             is_transpose = t.value in ("T", "top") and before is not None and before.value == "^"
-            count += not (is_call or is_transpose)
+            keyword = after is not None and after.kind == "op" and after.value == "=" and t.value in build_ops.KEYWORDS
+            count += not (is_call or is_transpose or keyword)
         elif t.kind == "num":
             is_axis = (before is not None and before.kind == "," and after is not None and after.kind == ")"
                        and calls and calls[-1] in AXIS_TAKING)
-            count += not is_axis
+            count += not (is_axis or before is not None and before.kind == "op" and before.value == "=")
     return count
 
 
@@ -72,6 +76,8 @@ def _count(e) -> int:
         return operands(coeff) + sum(operands(m) for m in rest)
     if isinstance(e, (sy.Apply, sy.Fn)):
         return operands(e.args[2])
+    if isinstance(e, Op):                      # its axis, stride or window is not an operand
+        return sum(operands(a) for a in e.inputs)
     if isinstance(e, sp.Pow) and e.exp in (-1, sp.S.Half, -sp.S.Half):
         return operands(e.base)                # 1/x, sqrt(x), 1/sqrt(x): the exponent is not written
     if isinstance(e, sp.HadamardPower) and e.args[1] == -1:

@@ -88,6 +88,12 @@ def scalar_factors(expr) -> tuple[list, list]:
     return scalars, rest
 
 
+def divisors(scalars: list) -> tuple[list, list]:
+    """Scalar factors split into multipliers and divisors (the bases of x^(-1))."""
+    den = [s.args[0] for s in scalars if isinstance(s, sp.HadamardPower) and s.args[1] == -1]
+    return [s for s in scalars if not (isinstance(s, sp.HadamardPower) and s.args[1] == -1)], den
+
+
 def split_ones(mats: list) -> list:
     """1_{NxM} at either end of a product as 1_N 1_M^T, so broadcasts and sums are told apart."""
     if len(mats) > 1 and isinstance(mats[0], sp.OneMatrix) and 1 not in mats[0].shape:
@@ -141,10 +147,15 @@ class TextPrinter(StrPrinter):
     def _print_HadamardProduct(self, expr):
         """A broadcast 1x1 factor reads as a scalar: lambda*w, not lambda ⊙ w."""
         scalars, rest = scalar_factors(expr)
+        scalars, den = divisors(scalars)
         body = " ⊙ ".join(self.parenthesize(a, 60) for a in rest)
+        if den:                                       # e/L, not L^(-1)*e
+            body = (f"({body})" if len(rest) > 1 else self.parenthesize(rest[0], 50)) + "".join(
+                "/" + self.parenthesize(d, 60, strict=True) for d in den)
+            rest = [None]
         if not scalars:
             return body
-        body = f"({body})" if len(rest) > 1 else self.parenthesize(rest[0], 50)
+        body = f"({body})" if len(rest) > 1 or den else self.parenthesize(rest[0], 50)
         return "*".join(self.parenthesize(s, 50) for s in scalars) + "*" + body
 
     def _print_HadamardPower(self, expr):

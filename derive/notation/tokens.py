@@ -20,7 +20,7 @@ UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma
 MAX_LENGTH = 2000          # characters in one answer
 ONES = "1"                 # Name id prefix of the ones-vector \\mathbf{1}_N (no name starts with a digit)
 NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
-OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
+OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "⊘": "/", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
              "/": "/", ">": ">", "=": "="}
 
 

@@ -316,10 +316,25 @@ def _make_symbol(path, name, spec, dims, matrix_mode):
                 shape.append(sp.Integer(d))
             elif d in dims:
                 shape.append(dims[d])
+            elif isinstance(d, str) and set(d) & set("+-*/()"):
+                shape.append(_dimension_expression(path, name, d, dims))
             else:
                 _fail(path, f"symbols.{name}", f"unknown dimension {d!r}; declared: {', '.join(dims) or 'none'}")
         return sp.MatrixSymbol(name, *shape)
     _fail(path, f"symbols.{name}", f'a symbol is "scalar" or a shape like ["d_H", "d"], not {spec!r}')
+
+
+def _dimension_expression(path, name, text, dims):
+    """A size such as "(N - k + 1)/2": the dimensions combined by + - * /, read by the safe parser."""
+    try:
+        d = sy.read(text, sy.Scope(symbols={}, dims=dims), fmt="text")
+    except AnswerError as e:
+        _fail(path, f"symbols.{name}", f"the size {text!r} is not an expression in the dimensions "
+                                       f"({', '.join(dims) or 'none'}): {e.message}")
+    if isinstance(d, MatrixExpr) or not d.free_symbols or d.free_symbols - set(dims.values()):
+        _fail(path, f"symbols.{name}", f"the size {text!r} must be an expression in the dimensions "
+                                       f"({', '.join(dims) or 'none'})")
+    return d
 
 
 def _node_symbol(name, expr):

@@ -19,6 +19,7 @@ from sympy.core.function import _coeff_isneg
 from derive.errors import UnsupportedError
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
+from derive.expr.matrix_ops import Op
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
@@ -165,6 +166,8 @@ def _decompose(e, names):
         return "fn", e.fname + "'" * e.order, (arg,)
     if isinstance(e, sy.Softmax):
         return "softmax", None, (e.arg,)
+    if isinstance(e, Op):
+        return "matrixop", e.name, e.inputs
     if type(e) in sy.NATIVE:                         # SymPy's own exp, tanh, cosh: a row of the table
         return "fn", sy.NATIVE[type(e)].name, (e.args[0],)
     raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "

@@ -16,6 +16,8 @@ import sympy as sp
 from derive.engine.backprop import INTERNAL, Derivation, internal_symbol
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
+from derive.errors import UnsupportedError
+from derive.expr.matrix_ops import Op
 from derive.expr.numeric import evaluate
 from derive.problem.load import Problem
 from derive.runtime import limits
@@ -52,7 +54,7 @@ def stand_in(rng) -> sp.Expr:
 
 def instance(problem: Problem, seed: int = 0, sizes=SIZES[0], use_values: bool = False) -> Instance:
     rng = np.random.default_rng(seed)
-    dims = {d: sizes[i % len(sizes)] + (i // len(sizes)) for i, d in enumerate(problem.scope.dims)}
+    dims = fit_sizes(problem, {d: sizes[i % len(sizes)] + (i // len(sizes)) for i, d in enumerate(problem.scope.dims)})
     functions = {f: stand_in(rng) for f in sorted(problem.scope.functions)}
     env = {}
     names = list(problem.inputs) + list(problem.given)
@@ -84,6 +86,42 @@ def _one_hot(shape, where: str, rng):
     else:
         hot[rng.integers(shape[0], size=shape[1]), np.arange(shape[1])] = 1.0
     return hot
+
+
+def dimension_expressions(problem: Problem) -> tuple:
+    """Every shape entry of the problem's operations that is an expression (conv2d's H - k + 1,
+    maxpool2d's H/2): a size of each dimension must make all of them whole and positive."""
+    found = {d for s in problem.scope.symbols.values() for d in getattr(s, "shape", ()) if not d.is_Atom}
+    for eq in problem.equations:
+        for op in eq.expr.atoms(Op):
+            found.update(d for d in op.shape if isinstance(d, sp.Expr) and not d.is_Atom)
+    return tuple(sorted(found, key=sp.default_sort_key))
+
+
+def fit_sizes(problem: Problem, dims: dict) -> dict:
+    """`dims` (name -> size), or the first distinct sizes (2..13, drawn from a generator seeded by
+    `dims`) that make every dimension expression a whole positive number."""
+    exprs = dimension_expressions(problem)
+    symbols = problem.scope.dims
+
+    def fits(sizes):
+        subs = {symbols[d]: sp.Integer(n) for d, n in sizes.items()}
+        return all((v := e.xreplace(subs)).is_Integer and v >= 1 for e in exprs)
+
+    if not exprs or fits(dims):
+        return dims
+    free = sorted({str(s) for e in exprs for s in e.free_symbols})
+    rng = np.random.default_rng(sorted(dims.values()))
+    for _ in range(4000):
+        limits.check()
+        pool = np.arange(2, 14)
+        drawn = rng.choice(pool, size=len(free), replace=len(free) > len(pool))
+        trial = {**dims, **{d: int(n) for d, n in zip(free, drawn)}}
+        if fits(trial):
+            return trial
+    shown = ", ".join(str(e) for e in exprs)
+    raise UnsupportedError(f"no sizes of {', '.join(free)} from 2 to 13 make {shown} whole and positive; "
+                           "check the strides and windows against the dimensions")
 
 
 def forward(problem: Problem, inst: Instance, override: dict | None = None) -> dict:

@@ -65,7 +65,30 @@ class Simplifier:
             size = _size(cand)
             if size < best_size and not _ugly(cand) - _ugly(expr):
                 best, best_size = cand, size
-        return best
+        factored = common_factor(best)
+        return factored if _size(factored) < best_size else best
+
+
+def common_factor(e):
+    """A x + Aᵀ x -> (A + Aᵀ) x, and x A + x B -> x (A + B): a factor every product of a matrix
+    sum ends (or starts) with, taken out; below the sum too."""
+    if not isinstance(e, MatrixExpr) or not e.args or isinstance(e, (sp.MatrixSymbol, sp.OneMatrix)):
+        return e
+    args = [common_factor(a) for a in e.args]
+    if args != list(e.args):
+        e = e.func(*args)
+    if not isinstance(e, sp.MatAdd):
+        return e
+    terms = [t.as_coeff_matrices() if isinstance(t, sp.MatMul) else (sp.S.One, [t]) for t in e.args]
+    if any(len(mats) < 2 for _, mats in terms):
+        return e
+    for end in (-1, 0):
+        shared = terms[0][1][end]
+        if all(mats[end] == shared for _, mats in terms):
+            rest = [c * (sp.MatMul(*(mats[:-1] if end else mats[1:])) if len(mats) > 2 else mats[end - 1 if end else 1])
+                    for c, mats in terms]
+            return sp.MatMul(sp.MatAdd(*rest), shared) if end else sp.MatMul(shared, sp.MatAdd(*rest))
+    return e
 
 
 def _centred(eqs) -> dict:

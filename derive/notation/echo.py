@@ -1,0 +1,64 @@
+"""A parsed answer (the parser's syntax tree) printed back as LaTeX: the live preview, and the
+"interpreted as" line of an answer that could not be built (a shape that does not conform).
+
+This is what the parser read, structure and all (an explicit transpose, the grouping of a
+product), before any algebra: no SymPy object is built, so the preview is cheap and safe to
+run on every keystroke. Names come from the lexer (letters and digits only) and are printed
+with the sheets' notation; nothing of the typed text reaches the LaTeX except such names and
+number literals.
+"""
+from __future__ import annotations
+
+from derive.notation import parser as mp
+from derive.notation.latex import name_latex
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4}
+_ATOM = 5
+
+
+def _prec(t) -> float:
+    if isinstance(t, mp.BinOp):
+        return _PRECEDENCE[t.op]
+    if isinstance(t, mp.Neg):
+        return _PRECEDENCE["neg"]
+    if isinstance(t, mp.Num) and t.text.startswith("-"):
+        return _PRECEDENCE["neg"]
+    return _ATOM
+
+
+def _wrap(t, above: float) -> str:
+    s = tree_latex(t)
+    return rf"\left({s}\right)" if _prec(t) < above else s
+
+
+def tree_latex(t) -> str:
+    """LaTeX of a syntax tree (mathparse.Node), parenthesised where the structure needs it."""
+    if isinstance(t, mp.Num):
+        return t.text
+    if isinstance(t, mp.Name):
+        return name_latex(t.id)
+    if isinstance(t, mp.Transpose):
+        return _wrap(t.operand, _ATOM) + r"^{\top}"
+    if isinstance(t, mp.Neg):
+        return "-" + _wrap(t.operand, 2)
+    if isinstance(t, mp.Call):
+        if t.fn == "sum" and len(t.args) == 2 and isinstance(t.args[1], mp.Name):
+            return rf"\sum_{{{name_latex(t.args[1].id)}}} " + _wrap(t.args[0], 2)
+        head = name_latex(t.fn) + "'" * t.order
+        if not t.args:
+            return head
+        return head + r"\left(" + ", ".join(tree_latex(a) for a in t.args) + r"\right)"
+    if t.op == "/":
+        return rf"\frac{{{tree_latex(t.left)}}}{{{tree_latex(t.right)}}}"
+    if t.op == "^":
+        return _wrap(t.left, _ATOM) + "^{" + tree_latex(t.right) + "}"
+    p = _PRECEDENCE[t.op]
+    mixed = t.op in ("*", "hadamard") and isinstance(t.left, mp.BinOp) and t.left.op in ("*", "hadamard", "/") \
+        and t.left.op != t.op                    # (A B) ⊙ C: a matrix product beside ⊙ is bracketed
+    left = _wrap(t.left, p + 0.5 if mixed else p)
+    right = _wrap(t.right, p + (0 if t.op in ("+", "*") else 0.5))
+    if t.op == "*":
+        return f"{left} {right}" if t.implicit else rf"{left} \cdot {right}"
+    if t.op == "hadamard":
+        return rf"{left} \odot {right}"
+    return f"{left} {t.op} {right}"

@@ -1,0 +1,63 @@
+"""Every reading of an answer: the juxtapositions the parser met that read two ways (parser.choose)
+and the sum(X, dim) of Matlab, whose dims count from 1. The README's rule: the natural reading
+decides unless it is wrong and another reading is right."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+from derive.errors import AnswerError
+from derive.notation import formats
+from derive.notation.lexers import tokenize
+from derive.notation.parser import BinOp, Call, Neg, Num, Parser, Transpose
+from derive.notation.tokens import MAX_LENGTH
+
+MAX_CHOICES = 3            # ambiguous juxtapositions read both ways (2**3 readings at most)
+REDUCTIONS = ("sum", "mean")
+
+
+def matlab_dims(tree):
+    """The tree with sum(X, 1) and sum(X, 2) read as Matlab's (down the columns, along the rows:
+    numpy's axis 0 and 1); None when it has no such sum."""
+    if isinstance(tree, Call):
+        args = tuple(matlab_dims(a) or a for a in tree.args)
+        if tree.fn in REDUCTIONS and len(args) == 2 and isinstance(args[1], Num) and args[1].text in ("1", "2"):
+            args = (args[0], Num(str(int(args[1].text) - 1), args[1].pos))
+        return replace(tree, args=args) if args != tree.args else None
+    if isinstance(tree, BinOp):
+        left, right = matlab_dims(tree.left), matlab_dims(tree.right)
+        return None if left is right is None else replace(tree, left=left or tree.left, right=right or tree.right)
+    if isinstance(tree, (Neg, Transpose)):
+        inner = matlab_dims(tree.operand)
+        return None if inner is None else replace(tree, operand=inner)
+    return None
+
+
+MATLAB_NOTE = "read sum(…, 1) and sum(…, 2) with Matlab's dimensions, counted from 1"
+NUMPY_NOTE = "read sum(…, 0) and sum(…, 1) with numpy's axes, counted from 0"
+
+
+def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
+             functions: frozenset[str] = frozenset(), nodes: frozenset[str] = frozenset(),
+             max_length: int = MAX_LENGTH) -> list[tuple[object, tuple]]:
+    """Every reading of `text`: [(tree, notes)], the natural one first; each other takes the second
+    meaning of some ambiguous juxtapositions (the first MAX_CHOICES of them). The notes say how
+    each ambiguous juxtaposition was read. Raises AnswerError when the natural reading does not parse."""
+    tokens = tokenize(text, fmt, names, max_length)
+    first = Parser(tokens, text, functions, nodes)
+    out = [(first.parse(), tuple(first.points))]
+    m = min(len(first.points), MAX_CHOICES)
+    for plan in itertools.product((0, 1), repeat=m):
+        if not any(plan):
+            continue
+        p = Parser(tokens, text, functions, nodes, plan)
+        try:
+            out.append((p.parse(), tuple(p.points)))
+        except AnswerError:
+            continue
+    if formats.detect(text) in ("matlab", "text") and fmt in ("auto", "matlab", "text"):
+        matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
+        if matlab:
+            zero = [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
+            out = matlab + zero if (fmt == "matlab" or formats.detect(text) == "matlab") else zero + matlab
+    return out

@@ -1,0 +1,79 @@
+"""Each class of notation issue 21 names, several spellings each, correct and incorrect, graded through
+the public checker; the labels come from the numpy/torch oracles (oracles.py), never from derive."""
+import csv
+from pathlib import Path
+
+import pytest
+from oracles import label
+
+import derive
+
+TABLE = Path(__file__).parent.parent / "data" / "notation" / "classes.tsv"
+ROWS = list(csv.DictReader(TABLE.open(encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
+CLASSES = ("numpy", "matlab", "star", "unicode", "surround", "enotation", "names", "grouping", "steep")
+
+
+@pytest.fixture(scope="module")
+def checker():
+    with derive.Checker(workers=1) as c:
+        yield c
+
+
+def test_every_class_has_several_spellings_right_and_wrong():
+    for k in CLASSES:
+        labels = [r["label"] for r in ROWS if r["class"] == k]
+        assert labels.count("correct") >= 3 and labels.count("incorrect") >= 3, k
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['class']}:{r['answer']}")
+def test_the_checker_grades_as_the_oracle(row, checker):
+    assert label(row["problem"], row["quantity"], row["meaning"]) == row["label"]
+    r = checker.check(row["problem"], row["quantity"], row["answer"])
+    assert (r.verdict == "correct") == (row["label"] == "correct"), (r.verdict, r.feedback, r.interpreted)
+    if r.verdict in ("incorrect", "invalid") and r.diagnosis != ("syntax",):
+        assert r.interpreted, r.feedback                    # always explain how it was read
+    assert not any(w in " ".join(r.feedback) for w in ("Error", "Exception", "Traceback"))
+
+
+@pytest.mark.parametrize("answer, said", [
+    ("diag(sigmoid(Z2) * (1 - sigmoid(Z2))) W3^T delta4",
+     "Read * as the entrywise product ⊙: a matrix product of a d_H×1 and a d_H×1 value does not conform"),
+    ("H2 * (1 - H2) * W3^T * delta4", "a d_H×1 and a d_H×1 value does not conform"),
+])
+def test_a_star_read_as_entrywise_says_so_in_the_problems_dimensions(answer, said, checker):
+    r = checker.check("problem6", "delta3", answer)
+    assert r.verdict == "correct" and any(said in f for f in r.feedback), r.feedback
+
+
+def test_the_grouping_of_hadamard_and_juxtaposition_is_shown(checker):
+    r = checker.check("problem7", "dL/dz1", "(1 - a1^2) ⊙ (yhat - y) W2^T")
+    assert r.verdict == "correct"
+    assert "Read (1 - a1^2) ⊙ (yhat - y) W2^T as (1 - a1^2) ⊙ ((yhat - y) W2^T)" in r.feedback
+    r = checker.check("problem7", "dL/dz1", "(1 - a1) ⊙ (yhat - y) W2^T")
+    assert r.verdict == "incorrect" and r.interpreted
+    assert "Read (1 - a1) ⊙ (yhat - y) W2^T as ((1 - a1) ⊙ (yhat - y)) W2^T" in r.feedback
+
+
+def test_a_steep_forgery_is_told_where_it_fails(checker):
+    r = checker.check("problem10", "dz2/dz1", "diag((1 + tanh(1000 z1))/2)")
+    assert r.verdict == "incorrect" and "not at small ones" in r.feedback[0] and "kink" in r.feedback[0]
+    r = checker.check("problem6", "delta2", "sigma'(Z1) ⊙ W2^T delta3 + 0.000001 tanh(1000000 Z1)")
+    assert r.verdict == "incorrect"
+
+
+def test_feedback_never_names_a_python_exception(checker):
+    r = checker.check("problem6", "drho/dW1", "1_9999 1_9999^T 1_9999 x^T")
+    assert r.verdict in ("undecided", "invalid", "incorrect")
+    assert not any(w in " ".join(r.feedback) for w in ("Error", "PiB", "GiB")), r.feedback
+    r = checker.check("problem6", "drho/dW1", "1_999999999 x^T")
+    assert r.verdict == "invalid" and r.diagnosis == ("too_complex",) and "larger than a check" in r.feedback[0]
+
+
+@pytest.mark.parametrize("answer, said", [
+    ("W_i", "W_i: an entry of a D×H matrix needs two indices"),
+    ("X_i", "X_i: an entry of a N×D matrix needs two indices"),
+    ("X_ij W", "W is a D×H matrix: in index notation write its entries"),
+])
+def test_index_notation_shapes_name_the_problems_dimensions(answer, said, checker):
+    r = checker.check("problem5", "dL/dh", answer)
+    assert r.verdict == "incorrect" and r.feedback[0].startswith(said), r.feedback
