@@ -313,6 +313,9 @@ class Engine:
             expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:
             expr = self.simplifier.closed_form(expr)
+            hot = tidy(expr, problem.onehot_sums) if problem.onehot else expr
+            if hot != expr:                      # Y 1 = 1 for one-hot rows, seen once the sums are out
+                expr = self.simplifier.closed_form(hot)
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {}                      # the engine's own-shape copy -> the problem's gradient, transposed
             for n in {*adjoints, *problem.given.values()}:

@@ -8,8 +8,10 @@ used wherever torch has one.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -31,11 +33,25 @@ def _signs(rng, shape):
     return 2 * _bits(rng, shape) - 1
 
 
+def _causal_mask(rng, shape):
+    """0 on and below the diagonal, a large negative number above: exp() of it is 0 in float64."""
+    return np.triu(np.full(shape, -1e4), 1)
+
+
+def _spd(rng, shape):
+    B = rng.normal(size=shape)
+    return B @ B.T + shape[0] * np.eye(shape[0])
+
+
 # inputs drawn as the problem means them (labels, masks, probabilities), where torch's function needs it
 DRAWS = {
     "logistic-regression-bce": {"t": _uniform},
     "mlp-bce-tanh": {"y": _uniform},
     "elastic-net": {"y": _uniform},
+    "causal-attention": {"M": _causal_mask},
+    "gaussian-loglik": {"Sigma": _spd},
+    "precision-mle": {"X": _spd},
+    "label-smoothing-ce": {"eps": _uniform},
     "focal-loss": {"y": _signs, "alphat": _uniform},
     "svm-hinge-binary": {"y": _signs},
     "dropout-fixed-mask": {"r": _bits, "p": _uniform},
@@ -312,6 +328,102 @@ def vae_gaussian_kl(t, n):
     return 0.5 * F.mse_loss(xhat, t["x"], reduction="sum") + kl, {"z": z}
 
 
+def _attention(Q, K, V, M=None):
+    """S, A, O of scaled dot-product attention, with O checked against torch's own kernel."""
+    S = Q @ K.T / Q.shape[1] ** 0.5 + (0 if M is None else M)
+    A = torch.softmax(S, dim=1)
+    O = A @ V
+    causal = M is not None
+    assert torch.allclose(O, F.scaled_dot_product_attention(Q, K, V, is_causal=causal))
+    return S, A, O
+
+
+def sdpa_matrix(t, n):
+    S, A, O = _attention(t["Q"], t["K"], t["V"])
+    return (t["dL/dO"] * O).sum(), {"S": S, "A": A}
+
+
+def self_attention_projections(t, n):
+    X = t["X"]
+    S, A, O = _attention(X @ t["WQ"], X @ t["WK"], X @ t["WV"])
+    return (t["dL/dO"] * O).sum(), {"S": S}
+
+
+def causal_attention(t, n):
+    S, A, O = _attention(t["Q"], t["K"], t["V"], t["M"])
+    return (t["dL/dO"] * O).sum(), {"S": S}
+
+
+def softmax_regression_batch(t, n):
+    O = t["X"] @ t["W"] + t["b"]
+    return F.cross_entropy(O, t["Y"].argmax(1)), {"O": O}
+
+
+def conv1d_stride_padding(t, n):
+    z = F.conv1d(t["x"].reshape(1, 1, -1), t["w"].reshape(1, 1, -1), stride=2, padding=1).reshape(-1, 1) + t["b"]
+    return (t["dL/dz"] * z).sum(), {}
+
+
+def _conv2d(X, K, **kw):
+    return F.conv2d(X[None, None], K[None, None], **kw)[0, 0]
+
+
+def conv2d_layer(t, n):
+    Z = _conv2d(t["X"], t["K"]) + t["b"]
+    return (t["dL/dZ"] * Z).sum(), {}
+
+
+def conv2d_stride_padding(t, n):
+    Z = _conv2d(t["X"], t["K"], stride=2, padding=1)
+    return (t["dL/dY"] * F.relu(Z)).sum(), {"Z": Z}
+
+
+def cnn1d_maxpool(t, n):
+    a = F.conv1d(t["x"].reshape(1, 1, -1), t["w"].reshape(1, 1, -1))
+    p = F.max_pool1d(a, 2)
+    h = F.relu(p)
+    return (t["dL/dh"] * h.reshape(-1, 1)).sum(), {"a": a, "p": p}
+
+
+def maxpool2d_layer(t, n):
+    Z = _conv2d(t["X"], t["K"])
+    P = F.max_pool2d(Z[None, None], 2)[0, 0]
+    return (t["dL/dP"] * P).sum(), {"Z": Z}
+
+
+def trace_forms(t, n):
+    X = t["X"]
+    return torch.trace(t["A"] @ X @ t["B"]) + torch.trace(X.T @ t["C"] @ X), {}
+
+
+def precision_mle(t, n):
+    return torch.trace(t["S"] @ t["X"]) - torch.linalg.slogdet(t["X"]).logabsdet, {}
+
+
+def norm_regression(t, n):
+    r = t["A"] @ t["x"] - t["b"]
+    return torch.linalg.vector_norm(r), {"r": r}
+
+
+def gaussian_loglik(t, n):
+    """The log-density written with torch's slogdet and solve (for a general Sigma, whose gradient the
+    problem asks), checked against torch.distributions.MultivariateNormal at the symmetric draw."""
+    x, mu, Sigma = t["x"], t["mu"], t["Sigma"]
+    d = x - mu
+    D = x.shape[0]
+    ll = -D / 2 * math.log(2 * math.pi) - 0.5 * torch.linalg.slogdet(Sigma).logabsdet \
+        - 0.5 * (d.T @ torch.linalg.solve(Sigma, d)).sum()
+    mvn = torch.distributions.MultivariateNormal(mu.reshape(-1), covariance_matrix=(Sigma + Sigma.T) / 2)
+    assert torch.allclose(ll, mvn.log_prob(x.reshape(-1)))
+    return ll, {"d": d}
+
+
+def label_smoothing_ce(t, n):
+    z = t["W"] @ t["x"] + t["b"]
+    eps = float(t["eps"].detach())
+    return F.cross_entropy(z.reshape(1, -1), t["y"].reshape(-1).argmax().reshape(1), label_smoothing=eps), {"z": z}
+
+
 TORCH = {
     "mlp-mse-relu": mlp_mse_relu,
     "logistic-regression-bce": logistic_regression_bce,
@@ -350,4 +462,18 @@ TORCH = {
     "transformer-ffn": transformer_ffn,
     "lstm-cell-two-givens": lstm_cell_two_givens,
     "vae-gaussian-kl": vae_gaussian_kl,
+    "sdpa-matrix": sdpa_matrix,
+    "self-attention-projections": self_attention_projections,
+    "causal-attention": causal_attention,
+    "softmax-regression-batch": softmax_regression_batch,
+    "conv1d-stride-padding": conv1d_stride_padding,
+    "conv2d-layer": conv2d_layer,
+    "conv2d-stride-padding": conv2d_stride_padding,
+    "cnn1d-maxpool": cnn1d_maxpool,
+    "maxpool2d-layer": maxpool2d_layer,
+    "trace-forms": trace_forms,
+    "precision-mle": precision_mle,
+    "norm-regression": norm_regression,
+    "gaussian-loglik": gaussian_loglik,
+    "label-smoothing-ce": label_smoothing_ce,
 }
