@@ -20,6 +20,10 @@ import textwrap
 import sympy as sp
 
 from derive.codegen.layout import (
+    DRAW_EXPR_SHAPE,
+    DRAW_FIXED_SIZES,
+    DRAW_SHAPE,
+    DRAW_SIZES,
     FRAMEWORK_VALUES,
     IMPORTS,
     SOFTMAX,
@@ -35,6 +39,7 @@ from derive.errors import UnsupportedError, UsageError
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
 from derive.problem.load import Problem, load
+from derive.verify.instances import instance
 from derive.runtime import commandline as cliutil
 
 FRAMEWORKS = {"numpy": NumpyPrinter, "torch": TorchPrinter}
@@ -247,7 +252,7 @@ class _Writer:
             forward=_body(fwd + [ret]), backward=_body(bwd),
             backward_doc=self.backward_doc(), check_header=self.check_header(),
             dims=_tuple(str(d) for d in p.scope.dims.values()),
-            sizes=2 + max(7, len(p.scope.dims)),
+            **self.draw(),
             shapes=_dict([(n, self.shape(n)) for n in list(p.inputs)] +
                          [(g, self.shape(node, public=True)) for g, node in p.given.items()], 9),
             input_names=_tuple(p.inputs), positive=_tuple(p.positive), onehot=_tuple(p.onehot),
@@ -257,6 +262,20 @@ class _Writer:
             unpack_values=_body([f"{', '.join(inputs)}{',' * (len(inputs) == 1)} = (values[k] for k in INPUTS)"]),
             objective=_body(objective), tolerance=f"{TOLERANCE:.0e}".replace("e-0", "e-"), limit=ENTRYWISE_LIMIT,
             framework_values=FRAMEWORK_VALUES[self.framework])
+
+    def draw(self) -> dict:
+        """_draw's lines for the sizes and the shapes (layout.DRAW_*): fixed verified sizes where a
+        shape is an expression in the dimensions."""
+        p = self.p
+        shapes = [p.node_shape(n) for n in p.inputs] + [p.node_shape(node) for node in p.given.values()]
+        if not any(not (d.is_Integer or d.is_Symbol) for s in shapes if s for d in s):
+            return {"draw_sizes": DRAW_SIZES.format(top=2 + max(7, len(p.scope.dims))), "draw_shape": DRAW_SHAPE}
+        dims = instance(p, 0).dims
+        fixed = "{" + ", ".join(f"{_literal(str(d))}: {int(n)}" for d, n in dims.items()) + "}"
+        names = list(p.inputs) + list(p.given)
+        at = [tuple(int(sp.sympify(d).xreplace(dims)) for d in s) if s else () for s in shapes]
+        drawn = "{" + ", ".join(f"{_literal(n)}: {a}" for n, a in zip(names, at)) + "}"
+        return {"draw_sizes": DRAW_FIXED_SIZES.format(sizes=fixed), "draw_shape": DRAW_EXPR_SHAPE.format(shapes=drawn)}
 
     def shape(self, node, public=False) -> str:
         s = self.p.node_shape(node)

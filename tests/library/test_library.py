@@ -100,7 +100,7 @@ def test_the_library_folder_is_installed_as_package_data():
 # ---- library-wide ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_derive_validate_passes_on_the_whole_library_mutants_included():
-    reports = validate(sorted(library_dir().glob("*.toml")), mutants="sample")
+    reports = validate(sorted(library_dir().glob("*.toml")), timeout=10, mutants="sample")   # a loaded CI machine
     assert len(reports) == len(LIBRARY)
     bad = [(r.path, line.text) for r in reports for line in r.lines if not line.ok]
     assert not bad, bad
