@@ -188,8 +188,9 @@ def all_pdf(tmp_path_factory):
     if not HAVE_TEX:
         pytest.skip("no TeX engine")
     d = tmp_path_factory.mktemp("pdf")
-    pdf = pdf_build.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True)), d / "all.pdf", keep_log=True)
-    qpdf = pdf_build.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True), questions=True), d / "q.pdf")
+    seeds = sheet.resolve(IDS)         # the seeds' catalogue (tests/library/ typesets the library)
+    pdf = pdf_build.compile_pdf(sheet.render_sheet(seeds), d / "all.pdf", keep_log=True)
+    qpdf = pdf_build.compile_pdf(sheet.render_sheet(seeds, questions=True), d / "q.pdf")
     return pdf, qpdf
 
 
