@@ -8,16 +8,17 @@ import sys
 import textwrap
 import time
 
-from derive import variants
+from derive import __version__, variants
 from derive.batch import answer_file as submission
 from derive.batch import autograder
 from derive.batch import run as grade
 from derive.errors import DeriveError, Interrupted, UsageError
 from derive.grading import DEFAULT_TIMEOUT, check, default_checker
 from derive.grading.steps import check_submission
+from derive.notation import formats
 from derive.notation.latex import shape_text
 from derive.notation.text import text
-from derive.problem import load as problem_mod
+from derive.problem import load as problem_mod, topics
 from derive.runtime import commandline as cliutil
 from derive.verify import solve as pipeline
 
@@ -25,16 +26,14 @@ EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
 
 def cmd_list(args) -> int:
-    problems = problem_mod.catalogue(args.problems)
-    problems = problem_mod.with_topic(problems, args.topic) if args.topic else problems
-    rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source, "topic": p.topic,
-             "quantities": [q.name for q in p.quantities]} for p in problems]
+    rows = topics.index_rows(topics.with_topic(problem_mod.catalogue(args.problems), args.topic))
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        width = max([24] + [len(r["id"]) for r in rows])
-        for r in rows:
-            print(f"{r['alias']:<10} {r['id']:<{width}} {r['topic'] or '-':<16} {r['title']}")
+        return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
+    a, i, t = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id", "topic"))     # as wide as the longest
+    pad = "\n" + " " * (a + i + t + 6)
+    for r in rows:
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['topic'] or '-':<{t}}  {r['title']}" + (f"{pad}source: {r['source']}"
+              if r["source"] else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
     return EXIT_OK
 
 
@@ -179,8 +178,10 @@ def _register_grading(sub) -> None:
     p.add_argument("-o", "--output", help="the report, .csv or .jsonl (default: ANSWERS.report.csv)")
     p.add_argument("--totals", metavar="CSV", help="also write one row per student: score and verdict counts")
     p.add_argument("--summary", metavar="HTML", help="also write the class summary page")
-    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json (one student only)")
-    p.add_argument("--student", help="whose answer file this is (default: the file's name)")
+    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json of one student (of a class's "
+                   "file: the one named by --student)")
+    p.add_argument("--student", help="whose answer file this is (default: the file's name); with a CSV or "
+                   "JSONL of several students and --gradescope, the student whose results to write")
     p.add_argument("--workers", type=int, default=1, help="checking processes (default 1)")
     p.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT, help="seconds per answer (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite the output files even if derive did not write them")
@@ -282,8 +283,8 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=("auto", "text", "latex"), default="auto",
-                   help="how to read the answer (auto: LaTeX if it has a backslash or a brace)")
+    p.add_argument("--format", choices=formats.NAMES, default="auto",
+                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "
@@ -300,9 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  epilog="example: derive solve problem1")
     ap.add_argument("--problems", metavar="DIR", help="also read problem files from DIR "
                     "(or set DERIVE_PROBLEMS)")
+    ap.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="show the catalogue: alias, id, topic, title",
-                       epilog="examples: derive list --json; derive list --topic normalization")
+    p = sub.add_parser("list", help="show the catalogue", epilog="examples: derive list --json; derive list --topic recurrent")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--topic", metavar="T", help="only the problems of topic T (derive list shows the topics)")
     p.set_defaults(func=cmd_list)

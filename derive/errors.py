@@ -92,3 +92,10 @@ class EvalError(DeriveError, ValueError):
 class ShapeError(EvalError):
     """An expression whose sizes do not work at the sizes tried (a kernel larger than its input):
     an answer that does this is wrong, whatever it computes elsewhere."""
+
+
+def did_you_mean(name, known) -> str:
+    """'; did you mean scalar-chain?' for a near miss among `known`, else ''."""
+    import difflib
+    close = difflib.get_close_matches(str(name)[:100], [k for k in known if k], n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""

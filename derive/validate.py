@@ -6,7 +6,9 @@ stops at the first stage with the file, the key and (where known) the column.
 """
 from __future__ import annotations
 
+import argparse
 import shutil
+import sys
 import tempfile
 import time
 import tomllib
@@ -14,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derive.engine.backprop import derive
-from derive.errors import DeriveError, LatexError, ProblemSpecError
+from derive.errors import DeriveError, LatexError, ProblemSpecError, RenderError
 from derive.grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check, mutants
 from derive.problem.load import catalogue_dir, load_file
+from derive.runtime.commandline import same_file
 from derive.render import pdf as pdf_build, sheet
 from derive.variants import instantiate
 from derive.verify.solve import solve
@@ -52,7 +55,7 @@ def _schema(path: Path) -> list:
         return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return []                    # load_file reports these with the file's name
     errors = []
     for key in sorted(set(data) - TOP_KEYS):
@@ -91,6 +94,8 @@ def _clash(p, path: Path) -> str:
     if path.resolve().parent == builtin_dir:
         return ""
     for f in sorted(builtin_dir.glob("*.toml")):
+        if same_file(f, path):           # the installed copy of this very file: not a clash
+            return ""
         other = load_file(f)
         if p.id in (other.id, other.alias):
             return str(ProblemSpecError(f"id {p.id!r} is already used by the built-in {f.name}",
@@ -228,9 +233,10 @@ def mutant_report(p, timeout: float | None = None, per_kind: int | None = None) 
                 continue
             res = check(p, r.quantity.name, m.text, timeout=seconds)
             total += 1
-            ok = res.verdict == "incorrect"
+            refused = res.verdict == "invalid" and "not_allowed" in res.diagnosis    # builds on a later node
+            ok = res.verdict == "incorrect" or refused
             rejected += ok
-            hit = ok and bool(set(res.diagnosis) & m.codes)
+            hit = ok and (refused or bool(set(res.diagnosis) & m.codes))
             named += hit
             if not hit:
                 failures.append((r.quantity.name, m.kind, m.text, res.verdict, res.diagnosis))
@@ -266,8 +272,12 @@ def _typeset(reports: list) -> list:
 
 
 def _tex_error(solutions) -> str | None:
-    """None when the sheet of these solutions compiles, else the LaTeX error excerpt."""
-    tex = sheet.render_sheet(solutions)
+    """None when the sheet of these solutions compiles, else the LaTeX error excerpt (or the command
+    the allow-list refuses: such a file never reaches TeX)."""
+    try:
+        tex = sheet.render_sheet(solutions)
+    except RenderError as e:
+        return str(e)
     with tempfile.TemporaryDirectory(prefix="derive-validate-") as tmp:
         (Path(tmp) / "sheet.tex").write_text(tex, encoding="utf-8")
         cmd = ["pdflatex", "-draftmode", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
@@ -304,7 +314,32 @@ def cmd_validate(args) -> int:
     return 0 if failed == 0 and reports else 2
 
 
+def docs_file() -> Path:
+    """docs/problems.md: beside the package in a checkout, derive/docs once installed."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "docs" / "problems.md", here.parent / "docs" / "problems.md"):
+        if cand.is_file():
+            return cand
+    raise DeriveError("docs/problems.md is missing from this installation")
+
+
+def cmd_docs(args) -> int:
+    f = docs_file()
+    if args.path:
+        print(f)
+    else:
+        sys.stdout.write(f.read_text(encoding="utf-8"))
+    return 0
+
+
 def register_cli(subparsers) -> None:
+    d = subparsers.add_parser("docs", help="the problem-file reference (docs/problems.md)",
+                              description="Print docs/problems.md, the reference for writing problem files "
+                                          "(keys, kinds, notation, variants, the LaTeX allowed), as installed.",
+                              epilog="examples:\n  derive docs | less\n  derive docs --path",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--path", action="store_true", help="print where the file is instead of its text")
+    d.set_defaults(func=cmd_docs)
     p = subparsers.add_parser(
         "validate", help="check problem files: schema, solve, verify, sample answers",
         description="Validate problem files: the schema (errors name the file, the key and the column), "
@@ -313,7 +348,8 @@ def register_cli(subparsers) -> None:
                     "(each must be rejected; the line says how many diagnoses name the mistake), then (where "
                     "latexmk is installed) typeset the solution sheet. One ok/FAIL line per "
                     "stage and sample; exit status 0 only if all pass "
-                    "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md.",
+                    "(2 otherwise). A directory stands for its *.toml files. The schema is in docs/problems.md "
+                    "(`derive docs` prints it, installed or not).",
         epilog="example: derive validate mine.toml    (the whole catalogue: derive validate problems/*.toml)")
     p.add_argument("files", nargs="+", metavar="FILE", help="problem files (.toml) or directories of them")
     p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")

@@ -17,8 +17,11 @@ import csv
 import dataclasses
 import functools
 import hashlib
+import io
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,16 +207,19 @@ class Student:
     seed: int
 
 
+MAX_ROSTER_BYTES = 16 << 20     # a roster of 100,000 students is about 5 MB
+MAX_SEED_DIGITS = 18
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
+
+
 def read_roster(path, salt: str = "") -> list[Student]:
     """A roster CSV with a header: `id` (or student_id) and `name` columns, an optional `seed`
-    column (otherwise seed_for(id, salt))."""
+    column (otherwise seed_for(id, salt)). A file that is not a regular UTF-8 file, a seed that is
+    not a plain number and an id or name that is not one line of text are errors naming the line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise DeriveError(f"{path}: cannot read the roster: {e.strerror}") from None
-    rows = list(csv.DictReader(text.splitlines()))
-    fields = {f.strip().lower(): f for f in (rows[0].keys() if rows else [])}
+    text = _roster_text(path)
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))     # rows end at \r or \n only, not U+2028
+    fields = {f.strip().lower(): f for f in (rows[0].keys() if rows else []) if f is not None}
     idcol = fields.get("id") or fields.get("student_id") or fields.get("student")
     if not rows or idcol is None:
         raise DeriveError(f"{path}: a roster is a CSV with a header line naming an `id` column "
@@ -224,17 +230,42 @@ def read_roster(path, salt: str = "") -> list[Student]:
         if not sid:
             raise DeriveError(f"{path}, line {n}: the student id is empty")
         if sid in seen:
-            raise DeriveError(f"{path}, line {n}: student id {sid!r} appears twice")
+            raise DeriveError(f"{path}, line {n}: student id {sid[:40]!r} appears twice")
         seen.add(sid)
         name = (row.get(fields.get("name", ""), "") or sid).strip()
+        for what, v in (("id", sid), ("name", name)):
+            bad = _NOT_ONE_LINE.search(v)
+            if bad:
+                raise DeriveError(f"{path}, line {n}: the {what} {v[:40]!r} holds U+{ord(bad[0]):04X}, a line break "
+                                  "or control character; a name is one line of text")
         raw = (row.get(fields["seed"]) or "").strip() if "seed" in fields else ""
-        if raw and not raw.isdigit():
-            raise DeriveError(f"{path}, line {n}: seed {raw!r} is not a non-negative integer")
+        if raw and not re.fullmatch(f"[0-9]{{1,{MAX_SEED_DIGITS}}}", raw):
+            raise DeriveError(f"{path}, line {n}: seed {raw[:40]!r}{'...' if len(raw) > 40 else ''} is not a "
+                              f"non-negative integer of at most {MAX_SEED_DIGITS} digits (0-9)")
         out.append(Student(sid, name, int(raw) if raw else seed_for(sid, salt)))
     return out
 
 
-@functools.lru_cache(maxsize=512)
+def _roster_text(path: Path) -> str:
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise DeriveError(f"{path}: a roster is a CSV file, and this is not a regular file")
+        if st.st_size > MAX_ROSTER_BYTES:
+            raise DeriveError(f"{path}: {st.st_size >> 20} MB is too large for a roster (at most "
+                              f"{MAX_ROSTER_BYTES >> 20} MB)")
+        data = path.read_bytes()
+    except OSError as e:
+        raise DeriveError(f"{path}: cannot read the roster: {e.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise DeriveError(f"{path} is not UTF-8 text (byte 0x{data[e.start]:02X} at line {line}); save the roster "
+                          "as UTF-8 (Excel: 'CSV UTF-8'; iconv -f latin1 -t utf-8)") from None
+
+
+@functools.lru_cache(maxsize=4096)     # a course server: every student of a class, each varying problem (~20 KB each)
 def _cached(path: str, mtime_ns: int, seed: int) -> Problem:
     return instantiate(path, seed)
 

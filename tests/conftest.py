@@ -6,7 +6,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "tests" / "serve"))   # serving.py: the test server helpers
+# helper modules beside the tests (serve/serving.py, grading/oracles.py) import by their bare name
+for _helpers in sorted({p.parent for p in (ROOT / "tests").glob("*/*.py") if not p.name.startswith("test_")}):
+    sys.path.insert(0, str(_helpers))
 
 
 @functools.lru_cache(maxsize=None)

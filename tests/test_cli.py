@@ -54,7 +54,7 @@ def test_solve_text_shows_steps_results_and_verification(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["solve", "problem99"], "unknown problem 'problem99'; known: problem1 (scalar-chain)"),
+    (["solve", "problem99"], "unknown problem 'problem99'; did you mean problem9 or problem19?; known: problem1 (scalar-chain)"),
     (["solve", "problem1", "--quantity", "dL/dw9"], "unknown quantity 'dL/dw9'"),
 ])
 def test_unusable_input_exits_2_with_a_message_not_a_traceback(args, message):

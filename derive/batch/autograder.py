@@ -13,6 +13,8 @@ import hashlib
 import importlib.metadata as md
 import io
 import json
+import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -27,6 +29,9 @@ from derive.render.templates import templates_dir
 
 DEPENDENCIES = ("sympy", "numpy", "jinja2")
 CONFIG = "autograder.json"
+MAX_UPLOAD = 256 << 10        # bytes of the answer file: the filled template of a long assignment is ~10 KB
+MAX_FILES = 1000              # files looked at in an upload
+MAX_ANSWERS = 400             # answers in one upload (each is checked, up to its time limit)
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, while building the autograder image: a Python >= 3.11
@@ -40,6 +45,8 @@ for c in python3.13 python3.12 python3.11 python3; do
   fi
 done
 if [ -z "$PY" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
   apt-get install -y -q python3.11 python3.11-venv
   PY=python3.11
 fi
@@ -113,16 +120,46 @@ def wheel() -> tuple[str, bytes]:
 
 
 def find_submission(folder: Path) -> Path:
-    """The student's answer file: answers.txt, else the only file, else the only .txt file."""
-    files = sorted(f for f in folder.rglob("*") if f.is_file() and not f.name.startswith("."))
+    """The student's answer file: answers.txt, else the only file, else the only .txt file.
+    Symbolic links are never followed (answers.txt -> /etc/passwd is not an answer file) and a file
+    over MAX_UPLOAD is refused."""
+    files, links = [], []
+    for top, dirs, names in os.walk(folder):          # followlinks=False: a linked folder is not entered
+        for n in sorted(names) + sorted(d for d in dirs if os.path.islink(os.path.join(top, d))):
+            f = Path(top) / n
+            if n.startswith(".") or len(files) >= MAX_FILES:
+                continue
+            mode = os.lstat(f).st_mode
+            if stat.S_ISLNK(mode):
+                links.append(f.name)
+            elif stat.S_ISREG(mode):
+                files.append(f)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    files.sort()
     named = [f for f in files if f.name == "answers.txt"]
     txt = [f for f in files if f.suffix == ".txt"]
     for cands in (named, files if len(files) == 1 else [], txt if len(txt) == 1 else []):
         if cands:
+            size = os.lstat(cands[0]).st_size
+            if size > MAX_UPLOAD:
+                raise InputError(f"{cands[0].name} is {size / 1024:,.0f} KB; an answer file is at most "
+                                 f"{MAX_UPLOAD >> 10} KB (upload the filled-in template, answers.txt)")
             return cands[0]
     found = ", ".join(f.name for f in files[:5]) or "no files"
-    raise InputError(f"no answer file found in the submission ({found}); upload the filled-in "
+    skipped = f"; symbolic links are not read ({', '.join(links[:5])})" if links else ""
+    raise InputError(f"no answer file found in the submission ({found}){skipped}; upload the filled-in "
                      "template, answers.txt")
+
+
+def points(expected: list, extra=None) -> dict:
+    """(problem id, quantity) -> its points, so that an unanswered question still counts its points."""
+    out = {}
+    for pid, q in expected:
+        try:
+            out[pid, q] = load(pid, extra).points_of(q)
+        except DeriveError:
+            out[pid, q] = 1.0
+    return out
 
 
 def run(root) -> dict:
@@ -130,15 +167,20 @@ def run(root) -> dict:
     anything a student uploads: an unusable upload gets a results.json saying what is wrong."""
     root = Path(root)
     config = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))
-    expected = [tuple(q) for q in config["questions"]]
     problems = root / "source" / "problems"
+    extra = str(problems) if problems.is_dir() else None
+    expected = points([tuple(q) for q in config["questions"]], extra)
     out = root / "results" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         sub = find_submission(root / "submission")
+        n = len(submission.read(sub.read_text(encoding="utf-8", errors="replace")))
+        if n > max(MAX_ANSWERS, 4 * len(expected)):
+            raise InputError(f"{sub.name} holds {n:,} answers; this assignment has {len(expected)} questions "
+                             f"(upload the filled-in template, answers.txt)")
         with tempfile.TemporaryDirectory() as tmp:
             grade.grade_file(sub, Path(tmp) / "report.csv", gradescope_out=out, student="submission",
-                             extra=str(problems) if problems.is_dir() else None, expected=expected,
+                             extra=extra, expected=expected,
                              force=True)          # results/ is Gradescope's folder for exactly this file
         return json.loads(out.read_text(encoding="utf-8"))
     except InputError as e:

@@ -12,33 +12,50 @@ import re
 from typing import Iterable
 
 from derive.errors import InputError
+from derive.notation.plain import plain
 
 VISIBILITY = "visible"        # students see each question's feedback as soon as it is graded
+MAX_NOTES = 20                # lines about answers not graded: an upload of 10,000 makes no 40 MB results.json
+MAX_OUTPUT = 2000             # characters of one question's feedback
 SIGNATURE = re.compile(r"\d+ of \d+ answers with full credit; score \S+ / \S+(\n|$)")   # results()'s first line
 
 
-def one_student(path, students: Iterable[str]) -> str:
-    """The one student whose answers `path` holds; InputError when it holds several."""
+def one_student(path, students: Iterable[str], chosen: str | None = None) -> str:
+    """The one student whose answers `path` holds, or `chosen` (--student) among several;
+    InputError when it holds several and none is chosen, or not the one chosen."""
     seen: list[str] = []
     for s in students:
-        if s not in seen:
+        if chosen is not None and s == chosen:
+            return s
+        if s not in seen and len(seen) <= 3:
             seen.append(s)
-            if len(seen) > 3:
-                break
+    shown = ", ".join(repr(s[:40]) for s in seen[:3]) + (", ..." if len(seen) > 3 else "")
+    if chosen is not None:
+        raise InputError(f"--student {chosen[:40]!r}: {path} holds no answers of that student"
+                         + (f" (it has {shown})" if seen else ""))
     if len(seen) > 1:
-        shown = ", ".join(repr(s[:40]) for s in seen[:3]) + (", ..." if len(seen) > 3 else "")
         raise InputError(f"--gradescope writes one student's results, but {path} holds answers of "
                          f"{'more than 3' if len(seen) > 3 else len(seen)} students ({shown}); "
-                         "give it one student's file (Gradescope grades each submission on its own)")
+                         "pick one with --student NAME (Gradescope grades each submission on its own)")
     return seen[0] if seen else ""
+
+
+_READ_AS = re.compile(r"(Read )(.+)( as )(.+)$", re.S)
+
+
+def _plain_sentence(s: str) -> str:
+    """A feedback sentence in plain text: the answer quoted in a reading note (Read … as …) as text."""
+    m = _READ_AS.match(s) if "\\" in s else None
+    return f"{m[1]}{plain(m[2])}{m[3]}{plain(m[4])}" if m else s
 
 
 def _feedback(g) -> str:
     lines = [g.verdict + (f" [{', '.join(g.diagnosis)}]" if g.diagnosis else "")]
     if g.interpreted:
-        lines.append(f"interpreted as: {g.interpreted}")
-    lines += list(g.feedback)
-    return "\n".join(lines)
+        lines.append(f"interpreted as: {plain(g.interpreted)}")      # output_format text: no LaTeX
+    lines += [_plain_sentence(s) for s in g.feedback]
+    out = "\n".join(lines)
+    return out if len(out) <= MAX_OUTPUT else out[:MAX_OUTPUT] + " …"
 
 
 def test_entry(name: str, g) -> dict:
@@ -50,8 +67,10 @@ def test_entry(name: str, g) -> dict:
 
 def results(graded: list, expected: Iterable[tuple] = (), missing_score: float = 1.0) -> dict:
     """[(fields, Graded)] -> results.json. With `expected` (problem id, quantity) pairs, the tests
-    are exactly those, in that order: an unanswered one fails with 'no answer', an extra answer is
-    named in the top-level output, and of two answers to one question the last counts."""
+    are exactly those, in that order: an unanswered one fails with 'no answer' (worth its points
+    when `expected` is a dict pair -> points, else `missing_score`), an extra answer is named in the
+    top-level output, and of two answers to one question the last counts."""
+    points = expected if isinstance(expected, dict) else {}
     tests, notes = [], []
     expected = list(expected)
     for fields, g in graded:              # where each derivation's first mistake is (grade.grade_group)
@@ -74,7 +93,8 @@ def results(graded: list, expected: Iterable[tuple] = (), missing_score: float =
         for key in expected:
             g = last.get(key)
             if g is None:
-                tests.append({"name": _name(*key), "score": 0.0, "max_score": missing_score, "status": "failed",
+                tests.append({"name": _name(*key), "score": 0.0, "max_score": points.get(key, missing_score),
+                              "status": "failed",
                               "output": "no answer given", "output_format": "text",
                               "visibility": VISIBILITY})
             else:
@@ -83,6 +103,9 @@ def results(graded: list, expected: Iterable[tuple] = (), missing_score: float =
     top = sum(t["max_score"] for t in tests)
     passed = sum(t["status"] == "passed" for t in tests)
     summary = f"{passed} of {len(tests)} answers with full credit; score {score:g} / {top:g}"   # see SIGNATURE
+    if len(notes) > MAX_NOTES:
+        notes = notes[:MAX_NOTES] + [f"... and {len(notes) - MAX_NOTES} more lines like these"]
+    notes = [n if len(n) <= MAX_OUTPUT else n[:MAX_OUTPUT] + " …" for n in notes]
     return {"score": score, "output": "\n".join([summary] + notes), "output_format": "text",
             "visibility": VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
 

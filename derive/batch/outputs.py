@@ -21,6 +21,7 @@ from derive.batch.statistics import SummaryBuilder, Totals
 from derive.grading.verdicts import VERDICTS, summary_verdicts
 from derive.render.templates import templates_dir
 from derive.runtime import commandline as cliutil
+from derive.runtime.spreadsheet import SafeWriter
 
 RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
 
@@ -28,8 +29,9 @@ RESULT_COLUMNS = ("verdict", "score", "diagnosis", "feedback")
 class Output:
     """One file a batch writes: fed (input fields, Graded) row by row, then written once."""
 
-    def __init__(self, path: Path, columns: tuple, source: Path, expected=()):
+    def __init__(self, path: Path, columns: tuple, source: Path, expected=(), student: str | None = None):
         self.path, self.columns, self.source, self.expected = Path(path), columns, source, expected
+        self.student = student              # Gradescope: the one student whose rows it holds
 
     def add(self, fields: dict, g: Graded) -> None:
         raise NotImplementedError
@@ -47,7 +49,7 @@ class Report(Output):
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         self.input_columns = [c for c in self.columns if c not in RESULT_COLUMNS]
         self.file = _Atomic(self.path)
-        self.writer = None if self.jsonl else csv.writer(self.file.f)
+        self.writer = None if self.jsonl else SafeWriter(self.file.f)   # no cell a student typed starts a formula
         if self.writer:
             self.writer.writerow(self.input_columns + list(RESULT_COLUMNS))
 
@@ -125,7 +127,8 @@ class GradescopeResults(Output):
         self.graded: list = []
 
     def add(self, fields: dict, g: Graded) -> None:
-        self.graded.append((fields, g))
+        if self.student is None or fields.get("student", "").strip() == self.student:
+            self.graded.append((fields, g))
 
     def write(self) -> None:
         with _atomic(self.path) as f:

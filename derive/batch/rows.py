@@ -7,10 +7,12 @@ Only an unusable file raises InputError.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +25,7 @@ OPTIONAL = ("variant", "max_score")
 MAX_ANSWER_FILE = 16 << 20      # bytes: an answer file is one student's homework
 MAX_VARIANT_DIGITS = 40        # a seed; int() of thousands of digits is slow and capped by Python
 FIELD_LIMIT = 64 << 20          # csv's own limit (128 KiB) would end the batch at one long answer
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def open_source(path, student: str | None = None) -> Source:
         raise InputError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
     kind = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(path.suffix.lower(), "answers")
     if kind == "answers":
+        _utf8(path)
         if path.stat().st_size > MAX_ANSWER_FILE:
             raise InputError(f"{path} is larger than {MAX_ANSWER_FILE >> 20} MB; an answer file holds one "
                              "student's answers (use .csv or .jsonl for a class)")
@@ -77,6 +81,10 @@ def open_source(path, student: str | None = None) -> Source:
             columns = tuple(obj) if obj else ()
     if not columns or not any(columns):
         raise InputError(f"{path} is empty: expected a header with the columns {', '.join(REQUIRED)}")
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise InputError(f"{path}: the column{'s' if len(twice) > 1 else ''} {', '.join(repr(c[:40]) for c in twice)} "
+                         f"appear{'s' if len(twice) == 1 else ''} more than once in the header; keep one of each (which one to grade would be a guess)")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         shown = ", ".join(c[:40] for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
@@ -87,10 +95,34 @@ def open_source(path, student: str | None = None) -> Source:
 
 
 def _open(path: Path, digest=None):
+    """The input as text. Reading it with `digest` (the scan) is strict, so a file that is not UTF-8
+    stops there, before any grading (scan() says where); later reads replace what cannot be read."""
     if digest is None:
         return open(path, encoding="utf-8-sig", errors="replace", newline="")
     return io.TextIOWrapper(io.BufferedReader(_Hashing(open(path, "rb", buffering=0), digest)),
-                            encoding="utf-8-sig", errors="replace", newline="")
+                            encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _utf8(path: Path) -> None:
+    """InputError unless the whole file is UTF-8 (Latin-1's "José" would be graded as "Jos�")."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    line, done = 1, 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            try:
+                dec.decode(block)
+            except UnicodeDecodeError as e:
+                at = done + e.start
+                line += block[:e.start].count(b"\n")
+                raise InputError(f"{path} is not UTF-8 text (byte 0x{block[e.start]:02X} at line {line}, byte "
+                                 f"{at + 1:,}); it was probably saved as Latin-1 or Windows-1252: save it as "
+                                 "UTF-8 (Excel: 'CSV UTF-8'; iconv -f latin1 -t utf-8) and run again") from None
+            line += block.count(b"\n")
+            done += len(block)
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text (it ends inside a character); save it as UTF-8") from None
 
 
 def _text(path: Path) -> str:
@@ -111,16 +143,22 @@ class Scan:
 MAX_AHEAD = 2000                # distinct questions remembered by scan()
 
 
-def scan(src: Source) -> Scan:
-    """Read the input once: count its rows while hashing its bytes."""
+def scan(src: Source, student: str | None = None) -> Scan:
+    """Read the input once: count its rows while hashing its bytes. `student`: listed among the
+    students wherever it first appears."""
     h = hashlib.sha256()
     total, questions, students = 0, {}, []
-    for r in rows(src, h):
-        total += 1
-        if not r.error and len(questions) < MAX_AHEAD:
-            questions[r.problem, r.quantity] = None
-        if len(students) < 4 and r.student not in students:
-            students.append(r.student)
+    try:
+        for r in rows(src, h):
+            total += 1
+            if not r.error and len(questions) < MAX_AHEAD:
+                questions[r.problem, r.quantity] = None
+            name = r.student.strip()
+            if (len(students) < 4 or name == student) and name not in students:
+                students.append(name)
+    except UnicodeDecodeError:
+        _utf8(src.path)                 # raises InputError saying where
+        raise
     return Scan(total, tuple(questions), tuple(students), h.hexdigest())
 
 
@@ -168,16 +206,53 @@ def rows(src: Source, digest=None) -> Iterator[Row]:
         for line in f:
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                yield _row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
-            else:
-                if isinstance(obj, dict):
-                    yield _row(i, {k: _as_text(v) for k, v in obj.items()})
-                else:
-                    yield _row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+            yield _json_row(i, line)
             i += 1
+
+
+def _json_row(i: int, line: str) -> Row:
+    """One JSONL line -> Row; whatever it holds (a 5,000-digit number, nesting 3,000 deep, a key
+    twice, a lone surrogate) it is a row, invalid with its reason if it cannot be graded."""
+    try:
+        obj = json.loads(line, parse_int=str, object_pairs_hook=_no_twice)   # str: no 4,300-digit limit
+    except RecursionError:
+        return _row(i, {}, "not a JSON object this tool reads: nested too deep")
+    except _Twice as e:
+        return _row(i, {}, f"the key {e.args[0][:40]!r} appears twice in the object; keep one")
+    except json.JSONDecodeError as e:
+        return _row(i, {}, f"not a JSON object ({e.msg} at column {e.colno})")
+    except ValueError as e:
+        return _row(i, {}, f"not a JSON object ({str(e)[:80]})")
+    if not isinstance(obj, dict):
+        return _row(i, {}, f"not a JSON object but a {type(obj).__name__}")
+    try:
+        fields = {_clean(k): _clean(_as_text(v)) for k, v in obj.items()}
+    except RecursionError:
+        return _row(i, {}, "not a JSON object this tool reads: nested too deep")
+    for k, v in obj.items():
+        hit = _SURROGATE.search(k) or isinstance(v, str) and _SURROGATE.search(v)
+        if hit:
+            return _row(i, fields, f"{_clean(k)[:40]} holds a lone surrogate (\\u{ord(hit[0]):04x}), which is not "
+                                  "text (shown as U+FFFD)")
+    return _row(i, fields)
+
+
+class _Twice(ValueError):
+    pass
+
+
+def _no_twice(pairs) -> dict:
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Twice(k)
+        out[k] = v
+    return out
+
+
+def _clean(s: str) -> str:
+    """A str that can be written as UTF-8: lone surrogates (from JSON escapes) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", s) if isinstance(s, str) else s
 
 
 def _as_text(v) -> str:

@@ -54,10 +54,10 @@ def meaning_key(result) -> str:
     return "read:" + "".join((result.interpreted or result.answer).split())
 
 
-def grade_row(row: Row, check_one: Callable) -> tuple:
+def grade_row(row: Row, check_one: Callable, load: Callable | None = None) -> tuple:
     """One row -> (Graded, the CheckResult, or None when the row never reached the checker); never
-    raises for anything a row holds."""
-    where = dict(problem=row.problem, quantity=row.quantity)
+    raises for anything a row holds. `load`: problem lookup, for the question's own names."""
+    where = _canonical(row.problem, row.quantity, load)
     if row.error:
         return Graded("invalid", 0.0, row.max_score, feedback=(row.error,), **where), None
     try:
@@ -69,9 +69,24 @@ def grade_row(row: Row, check_one: Callable) -> tuple:
                   r.problem, r.quantity), r
 
 
+def _canonical(problem: str, quantity: str, load) -> dict:
+    """The question's own names (scalar-chain, delta4) for a row that says problem1 or delta^4, so a
+    row that never reaches the checker (an empty answer) is counted under the same question."""
+    try:
+        p = load(problem) if load and problem else None
+    except DeriveError:
+        p = None
+    if p is None:
+        return dict(problem=problem, quantity=quantity)
+    try:
+        return dict(problem=p.id, quantity=p.quantity(quantity).name)
+    except DeriveError:
+        return dict(problem=p.id, quantity=quantity)
+
+
 def grade_group(rows: list, grading: Grading) -> list:
     """One student's consecutive rows of one problem -> Graded each, as one derivation (groups.py)."""
-    pairs = [grade_row(row, grading.check) for row in rows]
+    pairs = [grade_row(row, grading.check, grading.load) for row in rows]
     return grouped.carry(rows, pairs, grading.checker, grading.load, grading.ecf)
 
 
@@ -120,13 +135,19 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     output = Path(output) if output else src.path.with_name(src.path.stem + ".report.csv")
     asked = {"report": output, "totals": totals, "summary": summary, "gradescope": gradescope_out}
     targets = [(kind, Path(asked[kind.name])) for kind in OUTPUTS if asked[kind.name]]
+    taken: dict = {}
     for kind, out in targets:
         if out.resolve() == src.path.resolve():
             raise UsageError(f"{out} is the input file; write the results to another file")
+        if out.resolve() in taken:
+            raise UsageError(f"{out}: the {taken[out.resolve()]} and the {kind.name} would be written to the same "
+                             "file; give each output its own path")
+        taken[out.resolve()] = kind.name
         cliutil.check_output(out, force, kind.signature)          # found now, not after grading every row
-    seen = scan(src)
+    chosen = student.strip() if student is not None and src.kind != "answers" else None   # one of a class's
+    seen = scan(src, chosen)
     if gradescope_out:
-        gradescope.one_student(src.path, seen.students)
+        chosen = gradescope.one_student(src.path, seen.students, chosen)
     journal = Journal(output)
     try:
         resumed = journal.resume(seen.digest)
@@ -151,7 +172,7 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
         checked = grading.check.misses
     seconds = time.perf_counter() - t0
     try:
-        counts = _finish(src, journal, targets, expected)
+        counts = _finish(src, journal, targets, expected, chosen if gradescope_out else None)
     except KeyboardInterrupt as e:
         raise Interrupted(journal.count, seen.total, journal.path, isinstance(e, Terminated)) from None
     except OSError as e:                 # every row is in the journal: the same command finishes the job
@@ -162,10 +183,11 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     return Outcome(seen.total, counts, resumed, seconds, checked, {kind.name: out for kind, out in targets})
 
 
-def _finish(src: Source, journal: Journal, targets: list, expected) -> dict:
-    """Replay the journal into every output asked for; each is renamed into place only when whole."""
+def _finish(src: Source, journal: Journal, targets: list, expected, chosen=None) -> dict:
+    """Replay the journal into every output asked for (Gradescope: the rows of `chosen` if given);
+    each is renamed into place only when whole."""
     counts = dict.fromkeys(VERDICTS, 0)
-    outputs = [kind.make(out, src.columns, src.path, expected) for kind, out in targets]
+    outputs = [kind.make(out, src.columns, src.path, expected, chosen) for kind, out in targets]
     try:
         for fields, g in journal.replay():
             counts[g.verdict] = counts.get(g.verdict, 0) + 1

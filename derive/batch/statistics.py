@@ -6,9 +6,12 @@ grouped by meaning (grade.meaning_key), each group capped in the spellings and s
 """
 from __future__ import annotations
 
-import csv
+import re
 from collections import Counter
 from dataclasses import dataclass
+
+from derive.notation.plain import plain
+from derive.runtime.spreadsheet import SafeWriter
 
 TOP_CLUSTERS = 5          # wrong-answer groups shown per question
 MAX_SPELLINGS = 200       # distinct spellings remembered per group
@@ -29,7 +32,7 @@ class Totals:
         t[2][g.verdict] += 1
 
     def write_csv(self, f, verdicts) -> None:
-        w = csv.writer(f)
+        w = SafeWriter(f)              # a student named =HYPERLINK(...) stays text
         w.writerow(["student", "score", "max_score", "answers", *verdicts])
         for name, (score, top, counts) in self.students.items():
             w.writerow([name, f"{score:g}", f"{top:g}", sum(counts.values()), *(counts[v] for v in verdicts)])
@@ -47,6 +50,7 @@ class Cluster:
     feedback: str
     students: tuple               # the first MAX_STUDENTS, in order of appearance
     more_students: int = 0
+    verdict: str = "incorrect"    # incorrect: grouped by meaning; invalid: by what was typed
 
     @property
     def sentence(self) -> str:
@@ -64,6 +68,7 @@ class Question:
     verdicts: dict
     diagnoses: tuple              # (code, count), most common first
     clusters: tuple               # Cluster, most common first
+    unread: tuple = ()            # Cluster of invalid answers (x', @), most common first
 
     @property
     def correct(self) -> int:
@@ -82,11 +87,11 @@ class ClassSummary:
 
 class _Group:
     __slots__ = ("count", "spellings", "other_spellings", "interpreted", "diagnosis", "feedback",
-                 "students", "seen", "more")
+                 "students", "seen", "more", "verdict")
 
     def __init__(self, g):
         self.count, self.spellings, self.other_spellings = 0, Counter(), 0
-        self.interpreted, self.diagnosis = g.interpreted, g.diagnosis
+        self.interpreted, self.diagnosis, self.verdict = g.interpreted, g.diagnosis, g.verdict
         self.feedback = g.feedback[0] if g.feedback else ""
         self.students, self.seen, self.more = [], set(), 0
 
@@ -103,6 +108,15 @@ class _Group:
                 self.students.append(student)
             else:
                 self.more += 1
+
+
+def _echo(interpreted: str, typed: str) -> str:
+    """'interpreted as' in plain text, or '' where it adds nothing: a number is shown as typed
+    (0.2, not 1/5 or \\frac{1}{5}), and so is an answer read exactly as it was written."""
+    if not interpreted or re.fullmatch(r"[-+−]?\s*(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", typed.strip()):
+        return ""
+    shown = plain(interpreted)
+    return "" if "".join(shown.split()) == "".join(typed.split()) else shown
 
 
 class SummaryBuilder:
@@ -124,8 +138,10 @@ class SummaryBuilder:
         q = self.questions.setdefault((g.problem, g.quantity), [Counter(), Counter(), {}])
         q[0][g.verdict] += 1
         q[1].update(g.diagnosis)
-        if g.verdict == "incorrect" and g.key:
-            group = q[2].get(g.key) or q[2].setdefault(g.key, _Group(g))
+        key = g.key if g.verdict == "incorrect" else "typed:" + " ".join(fields.get("answer", "").split())[:MAX_SHOWN] \
+            if g.verdict == "invalid" else ""           # what a class typed that could not be read is shown too
+        if key:
+            group = q[2].get(key) or q[2].setdefault(key, _Group(g))
             group.add(student, fields.get("answer", ""))
 
     def build(self, source: str) -> ClassSummary:
@@ -133,11 +149,14 @@ class SummaryBuilder:
         order = {p: n for n, p in enumerate(dict.fromkeys(p for p, _ in self.questions))}
         for (problem, quantity), (verdicts, diagnoses, groups) in sorted(self.questions.items(),
                                                                          key=lambda kv: order[kv[0][0]]):
-            top = sorted(groups.values(), key=lambda c: -c.count)[:TOP_CLUSTERS]
-            clusters = tuple(Cluster(quantity, c.count, len(c.spellings) + c.other_spellings,
-                                     c.spellings.most_common(1)[0][0], c.interpreted, c.diagnosis,
-                                     c.feedback, tuple(c.students), c.more) for c in top)
+            clusters = {}
+            for verdict in ("incorrect", "invalid"):
+                top = sorted((c for c in groups.values() if c.verdict == verdict), key=lambda c: -c.count)
+                clusters[verdict] = tuple(
+                    Cluster(quantity, c.count, len(c.spellings) + c.other_spellings, c.spellings.most_common(1)[0][0],
+                            _echo(c.interpreted, c.spellings.most_common(1)[0][0]), c.diagnosis, c.feedback,
+                            tuple(c.students), c.more, verdict) for c in top[:TOP_CLUSTERS])
             questions.append(Question(problem, quantity, sum(verdicts.values()), dict(verdicts),
-                                      tuple(diagnoses.most_common()), clusters))
+                                      tuple(diagnoses.most_common()), clusters["incorrect"], clusters["invalid"]))
         return ClassSummary(source, self.rows, len(self.students), dict(self.verdicts),
                             tuple(self.diagnoses.most_common()), tuple(questions))

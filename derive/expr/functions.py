@@ -74,7 +74,13 @@ ACTIVATIONS: dict[str, sp.Expr] = {}       # name -> body
 FUNCTION_ALIASES: dict[str, str] = {}      # alias -> name
 KINKS: dict[str, Callable] = {}            # name -> distance to its kinks
 NATIVE: dict[type, Function] = {}          # SymPy class -> row
-MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag"}
+# names that are a function only after a library prefix (torch.mm, torch.t): bare, they stay symbols
+PREFIXED = {"mm": "matmul", "mv": "matmul", "t": "transpose", "sigmoid": "sigma", "exp": "exp"}
+MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul",
+                    "heaviside"}
+# numpy / torch / Matlab spellings of the matrix functions (the prefix np., torch. is the lexer's)
+MATRIX_ALIASES = {"maximum": "max", "minimum": "min", "multiply": "hadamard", "dot": "matmul", "matmul": "matmul",
+                  "diagflat": "diag", "diag_embed": "diag"}
 
 
 def register(fn: Function) -> Function:
@@ -102,6 +108,7 @@ def registered(fn: Function):
 def _refresh():
     for view in (ACTIVATIONS, FUNCTION_ALIASES, KINKS, NATIVE):
         view.clear()
+    FUNCTION_ALIASES.update(MATRIX_ALIASES)
     for f in FUNCTIONS.values():
         ACTIVATIONS[f.name] = f.body
         FUNCTION_ALIASES.update({a: f.name for a in f.aliases})
@@ -149,7 +156,7 @@ def derivative(fname: str, order: int, arg):
 
 
 for _f in (
-    Function("sigma", _SIGMA, aliases=("sigmoid", "σ"), latex=r"\sigma", word="sigmoid",
+    Function("sigma", _SIGMA, aliases=("sigmoid", "σ", "expit"), latex=r"\sigma", word="sigmoid",
              numpy=("1 / (1 + np.exp(-x))", "sigma(x) * (1 - sigma(x))"),
              torch=("torch.sigmoid(x)", "torch.sigmoid(x) * (1 - torch.sigmoid(x))"),
              identity=lambda p, z: sp.HadamardProduct(p, _one_minus(p))),
@@ -168,7 +175,7 @@ for _f in (
     Function("log", sp.log(x_), aliases=("ln",), commands=("log", "ln"), latex=r"\log", native=sp.log,
              scalar=sp.log, numeric=np.log, np_call="log", numpy=("", "1 / x"), torch=("", "1 / x")),
     Function("sqrt", sp.sqrt(x_), commands=("sqrt",), latex=r"\operatorname{sqrt}", scalar=sp.sqrt, np_call="sqrt"),
-    Function("abs", sp.Abs(x_), latex=r"\operatorname{abs}", native=sp.Abs, numeric=np.abs, np_call="abs",
+    Function("abs", sp.Abs(x_), aliases=("absolute",), latex=r"\operatorname{abs}", native=sp.Abs, numeric=np.abs, np_call="abs",
              prime="sign", kink=_to_zero),
     Function("cosh", sp.cosh(x_), commands=("cosh",), latex=r"\cosh", native=sp.cosh, numeric=np.cosh,
              np_call="cosh"),

@@ -170,8 +170,20 @@ class Checker:
                                          "write the answer in a simpler form",))
         if isinstance(out, Crashed) and isinstance(out.error, RAISED):
             raise out.error
-        reason = out.reason if isinstance(out, Crashed) else f"unexpected result {type(out).__name__}"
-        return CheckResult(**base, verdict="undecided", feedback=(f"the answer could not be evaluated ({reason})",))
+        reason = out.reason if isinstance(out, Crashed) else ""
+        return CheckResult(**base, verdict="undecided", **_failure(reason))
+
+
+def _failure(reason: str) -> dict:
+    """What a student reads when the check itself failed: what to do, never a Python exception's name."""
+    if "MemoryError" in reason:
+        return dict(diagnosis=("too_complex",), feedback=(
+            "the answer would need more memory than a check may use (a huge size or power); "
+            "write it in a simpler form",))
+    if "RecursionError" in reason:
+        return dict(diagnosis=("too_complex",), feedback=(
+            "the answer is nested too deeply to evaluate; write it in a simpler form",))
+    return dict(feedback=("the answer could not be evaluated; write it in a simpler form",))
 
 
 _default: Checker | None = None

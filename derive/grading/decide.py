@@ -12,7 +12,9 @@ never correct.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+from fractions import Fraction
 
 import numpy as np
 
@@ -22,7 +24,10 @@ from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
 from derive.grading.reference import DecisionBasis, Reference, secret_points
+from derive.grading.read import nodes
+from derive.notation import parser as mp
 from derive.notation.latex import shape_text
+from derive.verify import instances
 from derive.verify.proof import rel_error
 
 TOLERANCE = 1e-6             # relative, at each point
@@ -30,6 +35,9 @@ FIXED_POINTS = 4
 SECRET_POINTS = 2
 MIN_POINTS = 4
 MAX_DRAWS = 10               # points of a family tried at most (skipping where the reference is not finite)
+KINK_SCALES = (3, 6)         # small-scale points where the reference has a kink: inputs times 10^-3, 10^-6
+STEEP = 50                   # an answer with a constant this large (or small) is also checked at its scale
+MAX_SCALE = 15
 
 
 def conform(a, b, indexed: bool):
@@ -55,13 +63,41 @@ def fingerprint(values) -> str | None:
     return h.hexdigest()[:16]
 
 
-def _plan(p, r, answer: str, secret_numbers=None):
+def _plan(p, r, answer: str, secret_numbers=None, tree=None):
     """(family, point numbers to try, how many usable points are wanted) for one answer."""
     if p.values and not r.quantity.kind.random_points:
         return [("values", [0], 1)]
     if secret_numbers is None:
         secret_numbers = secret_points(p, r.quantity.name, answer, MAX_DRAWS)
-    return [("fixed", range(MAX_DRAWS), FIXED_POINTS), ("secret", secret_numbers, SECRET_POINTS)]
+    plan = [("fixed", range(MAX_DRAWS), FIXED_POINTS), ("secret", secret_numbers, SECRET_POINTS)]
+    scales = kink_scales(p, tree)
+    return plan + [("kink", scales, len(scales))] if scales else plan
+
+
+def kink_scales(p, tree) -> tuple:
+    """Exponents n of the small-scale points (inputs times 10^-n): around the reference's kinks,
+    and where the answer's own large constants make it steep (tanh(1000 z) is a step beyond
+    |z| > 0.003 and differs from one within it)."""
+    steep = _steepness(tree) if tree is not None else 1.0
+    scales = KINK_SCALES if instances.has_kink(p) else ()
+    if steep >= STEEP:
+        scales += (min(MAX_SCALE, int(math.ceil(math.log10(steep))) + 1),)
+    return tuple(sorted(set(scales)))
+
+
+def _steepness(tree) -> float:
+    """The largest of |c| and 1/|c| over the answer's number literals."""
+    out = 1.0
+    for node in nodes(tree):
+        v = None
+        if isinstance(node, mp.Num):
+            v = abs(float(Fraction(node.text)))
+        elif isinstance(node, mp.BinOp) and node.op == "^" and isinstance(node.left, mp.Num) \
+                and isinstance(node.right, mp.Num) and abs(float(Fraction(node.right.text))) <= 64:
+            v = abs(float(Fraction(node.left.text)) ** float(Fraction(node.right.text)))      # 10^3
+        if v and math.isfinite(v):
+            out = max(out, v, 1 / v)
+    return out
 
 
 def first_point(p, r):
@@ -93,9 +129,10 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
     (another reading of an ambiguous answer) only whether it is right matters: the first differing
     point settles it."""
     p = ref.problem
-    plan = _plan(p, r, answer)
+    plan = _plan(p, r, answer, tree=tree)
     at_values = plan[0][0] == "values"
     rows, undefined, seen = [], [], []          # seen: the answer at the fixed points (its fingerprint)
+    small = []                                  # (answer, reference) at the small-scale points
     for family, numbers, wanted in plan:
         used = 0
         for n in numbers:
@@ -110,16 +147,20 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
             except ShapeError as e:
                 return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
             except (EvalError, KeyError) as e:
-                return "undecided", [], [f"the answer could not be evaluated: {e}"], None
-            except (ValueError, TypeError, ArithmeticError) as e:
-                return "undecided", [], [f"the answer could not be evaluated ({type(e).__name__})"], None
+                why = "its shapes do not fit" if re.search(r"\(\d+, \d+\)", str(e)) else str(e)   # no trial sizes
+                return "undecided", [], [f"the answer could not be evaluated: {why}"], None
+            except (ValueError, TypeError, ArithmeticError):
+                return "undecided", [], ["the answer could not be evaluated at the test points (an operation "
+                                         "without a value there); write it in a simpler form"], None
             a2 = conform(a, b, bool(indices))
-            if family != "secret":
+            if family in ("fixed", "values"):
                 seen.append(a if a2 is None else a2)
             if a2 is None:
                 return (*shape_verdict(r, expr, a, b), fingerprint(seen))
             used += 1
-            if np.all(np.isfinite(a2)):
+            if family == "kink":
+                small.append((a2, b))
+            elif np.all(np.isfinite(a2)):
                 rows.append((a2, b, inst, env))
                 if not diagnose and rel_error(a2, b) > TOLERANCE:
                     return "incorrect", [], [], None
@@ -136,6 +177,11 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
         return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
                                  f"{len(rows) + len(undefined)} points tried, where {name} has one: "
                                  "they are not the same function"], fp
+    if agree and any(not np.all(np.isfinite(a)) or _scale_free_error(a, b) > TOLERANCE for a, b in small):
+        return "incorrect", [], [f"the answer agrees with {name} at random values of the inputs but not at small "
+                                 "ones" + (" (near a kink of the reference, where a ReLU, abs, max or floor "
+                                           "changes slope)" if instances.has_kink(p) else "")
+                                 + ": they are not the same function"], fp
     if agree and at_values:
         return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"], fp
     if agree and len(rows) >= MIN_POINTS:
@@ -157,6 +203,13 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
             feedback = [f"the answer differs from {name} at random values of the inputs "
                         f"(relative error {max(errs):.2g})"]
     return "incorrect", diagnosis, feedback, fp
+
+
+def _scale_free_error(a, b) -> float:
+    """rel_error without its absolute floor: small-scale values are small."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
 
 
 def _num(a) -> str:

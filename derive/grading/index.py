@@ -178,7 +178,13 @@ class IndexForm:
             return [(idx[0], r), (idx[1], c)]
         if len(idx) == 1 and (r == 1 or c == 1):
             return [(idx[0], max(r, c))] if r * c > 1 else []
-        raise self.fail(f"{node.id}: an entry of a {r}×{c} matrix needs two indices", node)
+        raise self.fail(f"{node.id}: an entry of a {self.declared(node.id, arr)} matrix needs two indices", node)
+
+    def declared(self, name, arr) -> str:
+        """A symbol's shape as the problem declares it (d_H×d), not at this point's trial sizes."""
+        sym = self.scope.lookup_or_none(name)
+        shape = mx.shape_of(sym if sym is not None else self.scope.lookup_or_none(name.split("_")[0]))
+        return mx.show_shape(shape) if shape is not None else f"{arr.shape[0]}×{arr.shape[1]}"
 
     def array(self, sym, node):
         name = str(sym)
@@ -227,7 +233,7 @@ class IndexForm:
             raise self.fail(f"unknown symbol {node.id}", node, "unknown_symbol")
         arr = self.array(sym, node)
         if arr.size != 1:
-            raise self.fail(f"{node.id} is a {arr.shape[0]}×{arr.shape[1]} matrix: in index notation write its "
+            raise self.fail(f"{node.id} is a {self.declared(node.id, arr)} matrix: in index notation write its "
                             f"entries, as in {node.id}_{{ij}}", node)
         return _T(arr.reshape(()))
 

@@ -18,12 +18,14 @@ from derive.grading.read import (
     indices,
     interpreted,
     not_allowed,
+    not_yet,
     own_symbol,
     readings,
 )
 from derive.grading.reference import reference
 from derive.grading.verdicts import INVALID_CODES
 from derive.grading.shapes import grade_shape
+from derive.notation.echo import tree_latex
 from derive.verify.properties import grade as grade_properties
 
 
@@ -63,7 +65,7 @@ class Grader:
         self.ref, self.r, self.answer, self.fmt, self.reveal = ref, r, answer, fmt, reveal
 
     def shape(self) -> dict:
-        return grade_shape(self.ref, self.r, self.answer, self.fmt)
+        return grade_shape(self.ref, self.r, self.answer, self.fmt, self.reveal)
 
     def prose(self) -> dict:
         return dict(verdict="undecided", feedback=(self.r.quantity.kind.ungraded_feedback(self.r.quantity),))
@@ -104,7 +106,8 @@ class Grader:
             expr = None if entries and not free else builder.scalar(builder.build(tree))
         except AnswerError as e:
             if not (entries and e.code == "unknown_symbol"):
-                return _error(e)
+                return {**_error(e), "interpreted": as_read(tree), "feedback": (e.message,) + tuple(
+                    _sentence(n) for n in builder.notes)}
             expr = None                      # \max_k, 1(i = j), another index letter: the entry form
         if expr is None:
             try:
@@ -118,6 +121,10 @@ class Grader:
         if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:
             return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
                         feedback=(f"{q.name} cannot be answered in terms of {own} itself",))
+        later = not_yet(p, ref.derivation, q, tree)
+        if later:
+            return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
+                        feedback=tuple(why for _, why in later))
         bad = not_allowed(p, q, tree, builder)
         if bad:
             return dict(verdict="invalid", diagnosis=("not_allowed",), interpreted=shown,
@@ -131,6 +138,14 @@ class Grader:
                                                   diagnose=diagnose, reveal=self.reveal)
         return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
                     interpreted=shown, fingerprint=fp)
+
+
+def as_read(tree) -> str:
+    """The tree as the parser read it, for an answer that could not be built."""
+    try:
+        return tree_latex(tree)
+    except (RecursionError, ValueError, KeyError):     # the echo is a courtesy; never fail a check over it
+        return ""
 
 
 def _error(e: AnswerError) -> dict:

@@ -12,6 +12,7 @@ from derive.expr import functions as fns
 from derive.expr import matrix as sy
 from derive.notation import build as reader
 from derive.notation import parser as mp
+from derive.notation import readings as alternatives
 from derive.notation import tokens
 from derive.notation.latex import latex
 from derive.problem.load import Problem
@@ -34,7 +35,7 @@ def readings(p: Problem, answer: str, fmt: str = "auto") -> list:
     """[(tree, notes)]: the natural reading first, then the other readings of ambiguous juxtapositions
     (mathparse.readings: f3'(…) as a product, f1(…) with f1 at its node, in node notation only)."""
     nodes = p.scope.single_nodes & frozenset(p.scope.node_inputs)
-    return mp.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
+    return alternatives.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
 
 
 class AnswerBuilder(reader.Builder):
@@ -52,6 +53,9 @@ class AnswerBuilder(reader.Builder):
     def _build_Name(self, node):
         if node.id == "I" and "I" not in self.scope.symbols and self.size is not None:
             return sp.Identity(self.size)           # the identity, sized like the quantity
+        m = re.fullmatch(r"I_?\{?([A-Za-z][A-Za-z0-9_]*)\}?", node.id)
+        if m and node.id not in self.scope.symbols and m.group(1) in self.scope.dims:
+            return sp.Identity(self.scope.dims[m.group(1)])     # I_K: the identity of size K
         m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*?)_?\{?([a-z]{1,2})\}?", node.id)
         if self.indices and m and node.id not in self.scope.symbols and node.id not in self.scope.aliases:
             base, idx = m.groups()
@@ -223,3 +227,64 @@ def shape_pieces(p: Problem, answer: str, fmt: str = "auto") -> list:
             raise AnswerError(e.message, start + pos + (e.offset or 0), code=e.code, text=answer) from None
         pos = sep.end() if sep else len(body)
     return pieces
+
+
+# ---- the problem's order: an answer builds only on what comes before it ---------------------------
+_FORWARD, _JACOBIAN, _BACKWARD = 0, 1, 2
+_PASS = {_FORWARD: "the forward pass", _JACOBIAN: "the forward pass", _BACKWARD: "the backward pass"}
+
+
+def order(p: Problem, derivation) -> dict:
+    """Symbol name -> its place in the problem's order: forward values in the forward pass, then
+    the asked Jacobians, then gradients in the backward pass (the engine's order). Inputs and given
+    gradients have no place: every answer may use them."""
+    rank = {e.name: (_FORWARD, i) for i, e in enumerate(p.equations)}
+    at = {e.name: i for i, e in enumerate(p.equations)}          # an input: -1
+    for q in p.quantities:
+        if q.kind.name_is_symbol:         # dA/dB after dA/dC for C nearer A: dz2/dx = dz2/dz1 dz1/dx
+            rank[q.name] = (_JACOBIAN, at.get(q.of, -1), -at.get(q.wrt, -1), q.name)
+    for i, node in enumerate(derivation.adjoints):
+        rank[p.adjoint_names[node]] = (_BACKWARD, i)
+    return rank
+
+
+def place(p: Problem, rank: dict, q) -> tuple | None:
+    """The quantity's own place in that order (None: a shape or prose, which builds on nothing asked)."""
+    if q.kind.name_is_symbol:
+        return rank.get(q.name)
+    if q.kind.asks_gradient and q.wrt in p.adjoint_names:
+        return rank.get(p.adjoint_names[q.wrt])
+    if q.of and q.of in {e.name for e in p.equations}:
+        return rank.get(q.of)
+    return None
+
+
+def not_yet(p: Problem, derivation, q, tree) -> list:
+    """(name as written, why) for every quantity the answer uses that does not come before q in the
+    problem's order: itself or a later one would make an answer circular (delta4 = drho/db3 with
+    drho/db3 = delta4 is right against the truth, and says nothing)."""
+    rank = order(p, derivation)
+    mine = place(p, rank, q)
+    if mine is None:
+        return []
+    bound = bound_indices(tree)
+    out, seen = [], set()
+    for n in names(tree):
+        if n.id in bound or n.id in seen:
+            continue
+        seen.add(n.id)
+        name = p.scope.aliases.get(n.id, n.id)
+        m = re.fullmatch(r"(.+?)_\{?([a-z]{1,2})\}?", name)
+        if name not in rank and m:                    # z_i: an entry of z
+            name = p.scope.aliases.get(m.group(1), m.group(1))
+        theirs = rank.get(name)
+        if theirs is None or theirs < mine:
+            continue
+        if theirs == mine:
+            why = f"{q.name} cannot be answered in terms of {n.id}, which is {q.name} itself"
+        else:
+            where = _PASS[theirs[0]] if theirs[0] == mine[0] else "the problem's order"
+            why = (f"{n.id} is not allowed yet in {q.name}: it comes after {q.name} in {where}, so an "
+                   f"answer may not build on it (use only quantities computed before {q.name})")
+        out.append((n.id, why))
+    return out

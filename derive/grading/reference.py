@@ -59,6 +59,8 @@ class Reference(DecisionBasis):
             if family == "values":
                 inst = instances.instance(p, 0, use_values=True)
                 env = instances.forward(p, inst)
+            elif family == "kink":                    # inputs scaled by 10^-n (decide.KINK_SCALES)
+                inst, env = instances.scaled_point(p, FIXED_SEED * (n + 1), 10.0 ** -n)
             else:
                 seed = FIXED_SEED * (n + 1) if family == "fixed" else secret_seed(n)
                 inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])

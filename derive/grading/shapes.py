@@ -16,8 +16,10 @@ from derive.grading.verdicts import INVALID_CODES
 from derive.notation.text import text as show
 
 
-def grade_shape(ref: Reference, r, answer: str, fmt: str) -> dict:
-    """A shape answer: the same dimensions, in the asked order (or an accepted alternative)."""
+def grade_shape(ref: Reference, r, answer: str, fmt: str, reveal: bool = False) -> dict:
+    """A shape answer: the same dimensions, in the asked order (or an accepted alternative). Like
+    every kind's, the feedback on a wrong one names the mistake without the right dimensions
+    unless `reveal` (a server with --no-solutions must not give them away)."""
     p, q = ref.problem, r.quantity
     try:
         pieces = shape_pieces(p, answer, fmt)
@@ -51,16 +53,17 @@ def grade_shape(ref: Reference, r, answer: str, fmt: str) -> dict:
                                                      f"(also written {name})",), interpreted=interpreted, fingerprint=fp)
     if len(got) != len(want):
         return dict(verdict="incorrect", diagnosis=("shape",), interpreted=interpreted, fingerprint=fp,
-                    feedback=(f"{q.name} has {len(want)} dimensions ({name}); the answer has {len(got)}",))
+                    feedback=(f"{q.name} has {len(want)} dimensions{f' ({name})' if reveal else ''}; "
+                              f"the answer has {len(got)}",))
     for perm in permutations(range(len(got))):
         if list(perm) != list(range(len(got))) and same([got[k] for k in perm], want):
             code = "transpose" if len(got) == 2 else "layout"
             return dict(verdict="incorrect", diagnosis=(code,), interpreted=interpreted, fingerprint=fp,
-                        feedback=(f"the right dimensions in the wrong order: {q.name} is {name}",))
+                        feedback=("the right dimensions in the wrong order" + (f": {q.name} is {name}" if reveal else ""),))
     e = draws[0]
     wrong = [k for k, (x, y) in enumerate(zip(nums(got, e), nums(want, e))) if abs(x - y) > 1e-9 * (1 + abs(y))]
     k = wrong[0]
     return dict(verdict="incorrect", diagnosis=("shape",), interpreted=interpreted, fingerprint=fp,
-                feedback=(f"dimension {k + 1} is {show(got[k])}, not {show(want[k])}",))
+                feedback=(f"dimension {k + 1} is {show(got[k])}" + (f", not {show(want[k])}" if reveal else ", which is not right"),))
 
 

@@ -110,7 +110,24 @@ class Builder:
             if note not in self.notes:
                 self.notes.append(note)
             return apply(name, 0, self.scope.node_inputs[name])
-        return self.scope.lookup(node.id, node.pos, self.text)
+        try:
+            return self.scope.lookup(node.id, node.pos, self.text)
+        except AnswerError as e:
+            letters = self.split(node.id)
+            if e.code != "unknown_symbol" or letters is None:
+                raise
+        self.note(f"read {node.id} as the product {' '.join(letters)}")
+        out = self.build(mp.Name(letters[0], node.pos))
+        for k, letter in enumerate(letters[1:], 1):
+            out = self.product(out, self.build(mp.Name(letter, node.pos + k)), node)
+        return out
+
+    def split(self, name: str) -> list[str] | None:
+        """Xw, qN: single letters written together, each a symbol or dimension of the problem."""
+        if not (name.isascii() and name.isalpha() and 2 <= len(name) <= 4):
+            return None
+        ok = all(c in self.scope.dims or self.scope.lookup_or_none(c) is not None for c in name)
+        return list(name) if ok else None
 
     def ones_vector(self, node: mp.Name):
         """\\mathbf{1}_N: a column of N ones; without a size, a ones-vector the product sizes."""
@@ -118,6 +135,9 @@ class Builder:
         if not size:
             return OnesVector()
         if size.isdigit():
+            if len(size) > 4:
+                raise self.fail(f"the ones-vector's size {size[:12]} is larger than a check can use; write its "
+                                f"dimension's name", node, "too_complex")
             return ones(int(size), 1)
         if size not in self.scope.dims:
             raise self.fail(f"the ones-vector's size {size} is not a dimension of this problem; "
@@ -210,6 +230,17 @@ class Builder:
             return self.elementwise("hadamard", args[0], args[1], node)
         if name in ("max", "min"):
             return self.extremum(name, args, node)
+        if name == "heaviside":                          # np.heaviside(z, 0): the step, ReLU'(z)
+            return apply("relu", 1, a)
+        if name in ("outer", "matmul"):
+            if len(args) != 2:
+                raise self.fail(f"{node.fn} takes two arguments", node, "syntax")
+            if name == "matmul":
+                return self.product(args[0], args[1], node)
+            u, v = (x if not isinstance(x, MatrixExpr) or x.shape[1] == 1 else x.T for x in args)
+            if any(isinstance(x, MatrixExpr) and 1 not in x.shape for x in args):
+                raise self.fail("outer takes two vectors", node)
+            return self.product(u, v.T if isinstance(v, MatrixExpr) else v, node)
         if name == "diag":
             if not isinstance(a, MatrixExpr) or 1 not in a.shape:
                 raise self.fail(f"diag takes a vector, not {show_shape(shape_of(a))}", node)
@@ -262,7 +293,9 @@ class Builder:
         if op == "^∘":                                    # A^{∘-1}: entrywise, whatever the shape
             return self.power(a, b, node, entrywise=True)
         if op == "*":
-            return self.product(a, b, node)
+            return self.star(a, b, node) if node.written == "*" else self.product(a, b, node)
+        if op == "hadamard" and node.written == "np*":
+            return self.numpy_star(a, b, node)
         if op == "/":
             if isinstance(b, MatrixExpr):
                 return self.elementwise("hadamard", a, sp.HadamardPower(b, -1), node)
@@ -296,6 +329,28 @@ class Builder:
         if a == sp.E:
             return sp.exp(b)
         return a ** b
+
+    def star(self, a, b, node):
+        """a * b: the matrix product, or the entrywise one where only that conforms (said)."""
+        sa, sb = shape_of(a), shape_of(b)
+        if sa and sb and sa[1] != sb[0] and sa == sb:
+            self.note(f"read * as the entrywise product ⊙: a matrix product of a {show_shape(sa)} and a "
+                      f"{show_shape(sb)} value does not conform")
+            return self.elementwise("hadamard", a, b, node)
+        return self.product(a, b, node)
+
+    def numpy_star(self, a, b, node):
+        """numpy's a * b: entrywise (broadcast), or the matrix product where only that conforms (said)."""
+        sa, sb = shape_of(a), shape_of(b)
+        if sa and sb and _common(sa, sb) is False and sa[1] == sb[0]:
+            self.note(f"read numpy's * as a matrix product: a {show_shape(sa)} and a {show_shape(sb)} "
+                      "value do not broadcast")
+            return self.product(a, b, node)
+        return self.elementwise("hadamard", a, b, node)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def product(self, a, b, node):
         sa, sb = shape_of(a), shape_of(b)

@@ -12,7 +12,7 @@ import re
 from derive.errors import AnswerError
 from derive.expr import functions as fns
 from derive.notation.tokens import NUMBER as _NUMBER
-from derive.notation.tokens import ONES, OPERATORS, KnownNames, Token
+from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, KnownNames, Token, canonical_name
 from derive.notation.tokens import UNICODE as _UNICODE
 
 # commands that are a name (greek letters and named functions)
@@ -32,6 +32,9 @@ _ENTRYWISE = re.compile(r"\^\s*\{\s*\\circ\s*")
 _INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
 _SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
+_ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
+            "widetilde": "tilde", "check": "check"}
+_ACCENT_RE = "|".join(sorted(_ACCENTS, key=len, reverse=True))
 _PRIME = re.compile(r"'|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime")
 
 
@@ -63,12 +66,14 @@ def _plain_name(raw: str) -> str | None:
     """`L`, `h_3`, `h_{3}`, `\\rho`, `W^2`, `\\hat{h}` -> a name, or None when raw is not one name."""
     s = raw.strip()
     s = re.sub(r"\\(?:mathrm|mathbf|boldsymbol|text|mathit)\s*\{([^{}]*)\}", r"\1", s)
-    s = re.sub(r"\\hat\s*\{([^{}]*)\}", r"\1hat", s)
-    s = re.sub(r"\\hat\s*([A-Za-z])", r"\1hat", s)
+    s = re.sub(rf"\\({_ACCENT_RE})\s*\{{([^{{}}]*)\}}", lambda m: m.group(2) + _ACCENTS[m.group(1)], s)
+    s = re.sub(rf"\\({_ACCENT_RE})\s*([A-Za-z])", lambda m: m.group(2) + _ACCENTS[m.group(1)], s)
     s = re.sub(r"\\([A-Za-z]+)", lambda m: _RENAME.get(m.group(1), m.group(1)), s)
     s = s.replace("{", "").replace("}", "").replace(" ", "")
     s = re.sub(r"_(\d+)", r"\1", s)          # h_3 -> h3, as the text form writes it
-    return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^[A-Za-z0-9]+)?", s) else None
+    return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^\(?[A-Za-z0-9]+\)?)?", s) else None
+
+
 
 
 _SINGLE = {c: ("op", v) for c, v in OPERATORS.items()} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"),
@@ -81,6 +86,7 @@ class _Lexer:
         self.tokens: list[Token] = []
         self.closers: list[list[Token]] = []     # tokens to emit at each '}' (a stack)
         self.norm_open = False                   # inside \\| ... \\|
+        self.bars = 0                            # |x| open
 
     def emit(self, kind, value, pos, primes=0):
         self.tokens.append(Token(kind, value, pos, primes))
@@ -146,6 +152,13 @@ class _Lexer:
                 self.emit(*_SINGLE[c], i)
                 i += 1
                 continue
+            if c == "|":
+                i = self.bar(i, i + 1)
+                continue
+            if c == "'" and self.tokens and self.tokens[-1].kind in (")", "T"):     # (W x)': a transpose
+                self.emit("T", "'", i)
+                i += 1
+                continue
             if c == "'":
                 raise _err("a prime (') must follow a function name, as in f_3' or \\sigma'(Z_2)", i, text)
             m = _NUMBER.match(text, i)
@@ -156,6 +169,13 @@ class _Lexer:
             if c in _UNICODE:
                 i = self.name(_UNICODE[c], i, i + 1)
                 continue
+            m = DERIVATIVE.match(text, i)
+            if m and (i == 0 or not text[i - 1].isalnum()):      # dl/dW^{(1)}: the problem's dl/dW1
+                name = f"d{canonical_name(m.group(1), self.names)}/d{canonical_name(m.group(2), self.names)}"
+                if name in self.names or name in self.names.values():
+                    self.emit("name", self.names.get(name, name), i)
+                    i = m.end()
+                    continue
             m = re.compile(r"[A-Za-z][A-Za-z0-9]*").match(text, i)
             if m:
                 i = self.name(m.group(), i, m.end())
@@ -219,7 +239,13 @@ class _Lexer:
         if cmd in ("frac", "dfrac", "tfrac"):
             return self.frac(i, j)
         if cmd in _GREEK:
-            return self.name(_RENAME.get(cmd, cmd), i, j)
+            digits = re.compile(r"\d+").match(text, j)      # \delta3: MathLive's rendering of a typed delta3
+            name = _RENAME.get(cmd, cmd)
+            if digits and not self.names.get(name) and name not in ("pi",):
+                return self.name(name + digits.group(), i, digits.end())
+            return self.name(name, i, j)
+        if cmd in ("lvert", "rvert", "vert", "mid"):
+            return self.bar(i, j)
         if cmd in ("max", "min") and _INDEX.match(text, j):
             return self.bigop(cmd, i, j)
         if cmd in _MATRIX_COMMANDS or cmd in fns.latex_commands():     # \tanh, \ln: the function table's
@@ -251,15 +277,19 @@ class _Lexer:
                 return self.bigop(word, i, end)
             if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
                 return self.name(word, i, end)
+            greek = re.fullmatch(r"\\([A-Za-z]+)", word)
+            if greek and greek.group(1) in _GREEK:              # \boldsymbol{\delta}_2
+                return self.name(_RENAME.get(greek.group(1), greek.group(1)), i, end)
             self.emit("(", "(", i)
             self.closers.append([Token(")", ")", i)])
             return k + 1
-        if cmd == "hat":
+        if cmd in _ACCENTS:
             k = _skip_space(text, j)
             raw, end = _group(text, k) if k < len(text) and text[k] == "{" else (text[k:k + 1], k + 1)
             base = _plain_name(raw) or raw.strip()
-            alias = self.names.get(f"hat{{{base}}}")
-            return self.name(alias or f"{base}hat", i, end)
+            accent = _ACCENTS[cmd]
+            alias = self.names.get(f"{accent}{{{base}}}")
+            return self.name(alias or f"{base}{accent}", i, end)
         if cmd == "partial":
             return self.partial_slash(i, j)
         if cmd == "sum":                           # \sum_{k=1}^{N} or \sum_k: the index is what matters
@@ -333,21 +363,32 @@ class _Lexer:
             if a and b:
                 x, y = _plain_name(a.group(1)), _plain_name(b.group(1))
                 if x and y:
-                    return f"d{x}/d{y}"
+                    return f"d{canonical_name(x, self.names)}/d{canonical_name(y, self.names)}"
         return None
 
     def partial_slash(self, i: int, j: int) -> int:
         """\\partial L / \\partial h_3 -> dL/dh_3."""
-        one = (r"(?:\\(?:hat|mathbf|boldsymbol|bm|vec|mathrm)\s*\{[^{}]*\}|\\hat\s*[A-Za-z]|[A-Za-z][A-Za-z0-9]*"
-               r"|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?")
-        m = re.compile(rf"\s*({one})\s*/\s*\\partial\s*({one}(?:\^\{{?[A-Za-z0-9]+\}}?)?)").match(self.text, j)
+        one = (rf"(?:\\(?:{_ACCENT_RE}|mathbf|boldsymbol|bm|vec|mathrm)\s*\{{[^{{}}]*\}}|\\(?:{_ACCENT_RE})\s*[A-Za-z]"
+               r"|[A-Za-z][A-Za-z0-9]*|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?")
+        m = re.compile(rf"\s*({one})\s*/\s*\\partial\s*({one}(?:\^\{{?\(?[A-Za-z0-9]+\)?\}}?)?)").match(self.text, j)
         if not m:
             raise _err("\\partial is read only in a derivative such as \\frac{\\partial L}{\\partial h_3}",
                        i, self.text)
         x, y = _plain_name(m.group(1)), _plain_name(m.group(2))
         if not (x and y):
             raise _err("this derivative is not understood", i, self.text)
-        return self.name(f"d{x}/d{y}", i, m.end())
+        return self.name(f"d{canonical_name(x, self.names)}/d{canonical_name(y, self.names)}", i, m.end())
+
+    def bar(self, i: int, j: int) -> int:
+        """|x|, \\lvert x \\rvert, \\left| x \\right|: abs(x)."""
+        if self.bars and self.tokens and self.tokens[-1].kind in ("name", ")", "T", "num"):
+            self.emit(")", "|", i)
+            self.bars -= 1
+        else:
+            self.emit("name", "abs", i)
+            self.emit("(", "|", i)
+            self.bars += 1
+        return j
 
 
 def lex_latex(text: str, names: dict[str, str] | None = None) -> list[Token]:

@@ -1,28 +1,79 @@
-"""The two lexers' front: plain text (here) and LaTeX (latex.py) into the same Token stream,
-bounded in length before anything reads the text."""
+"""The lexers' front: normalise what surrounds and decorates the answer (normalise.py), detect its
+format (formats.py), and read plain text, numpy and Matlab notation (here) or LaTeX (latex_lexer.py)
+into the same Token stream, bounded in length before anything reads the text."""
 from __future__ import annotations
 
 import re
-
 from derive.errors import AnswerError
+from derive.expr.functions import PREFIXED
+from derive.notation import formats
 from derive.notation.latex_lexer import lex_latex
-from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, KnownNames, Token
+from derive.notation.normalise import normalise
+from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, DERIVATIVE, KnownNames, Token, canonical_name
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
-_OPS = {"**": "^", ".*": "hadamard", "^∘": "^∘", "^": "^", **OPERATORS}      # the text lexer's, longest first
+# the text lexer's operators, longest first; "@" is numpy's matrix product
+_OPS = {"**": "^", ".*": "hadamard", "./": "/", ".^": "^", "^∘": "^∘", "^": "^", "@": "@", **OPERATORS}
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?")
 _ENTRY = re.compile(r"_\{?([a-z](?:,?[a-z]){0,2})\}?(?![A-Za-z0-9])")   # dL/dy_kl: an entry
+_PREFIX = re.compile(r"(?:np|numpy|torch(?:\s*\.\s*nn\s*\.\s*functional)?|scipy\s*\.\s*special)\s*\.\s*(?=[A-Za-z])")
+_KEYWORD = re.compile(r"(axis|dim|keepdims|keepdim)\s*=\s*(?:(True|False)\b)?")
+_OPERAND_END = ("name", ")", "T", "num")
+_NO_OP = re.compile(r"\.\s*(?:flatten|ravel|squeeze)\s*\(\s*\)")
+_TRANSPOSED = re.compile(r"\.\s*(?:transpose|t)\s*\(\s*\)")
+_METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 
 
-def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
-    """Plain-text tokens. `names` maps multi-character names (`dL/dh3`, `P(y=i)`) to canonical ids."""
+def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
+    """Plain-text tokens (also numpy and Matlab notation). `names` maps multi-character names
+    (`dL/dh3`, `P(y=i)`) to canonical ids."""
     known_names = KnownNames(names)
     tokens: list[Token] = []
+    bars = 0                       # |x| open
     i, n = 0, len(text)
     while i < n:
         c = text[i]
         if c.isspace():
+            i += 1
+            continue
+        m = _PREFIX.match(text, i)
+        if m and not (tokens and tokens[-1].kind in _OPERAND_END):       # np.sum, torch.sigmoid: the name
+            word = re.compile(r"[A-Za-z]\w*").match(text, m.end())
+            if word.group() in PREFIXED:                                 # torch.mm, torch.t
+                tokens.append(Token("name", PREFIXED[word.group()], i))
+                i = word.end()
+                continue
+            i = m.end()
+            continue
+        m = _NO_OP.match(text, i)
+        if m and tokens and tokens[-1].kind in _OPERAND_END:             # .flatten(), .ravel(): a vector stays one
+            i = m.end()
+            continue
+        m = _TRANSPOSED.match(text, i)
+        if m and tokens and tokens[-1].kind in _OPERAND_END:             # a.transpose(), a.t()
+            tokens.append(Token("T", ".T", i))
+            i = m.end()
+            continue
+        m = _KEYWORD.match(text, i)
+        if m and tokens and tokens[-1].kind == ",":                      # keepdims: nothing; dim=1 is axis=1
+            if m.group(1).startswith("keepdim"):                        # (the axis keyword stays: max(X, axis=1)
+                tokens.pop()                                            # reduces, max(X, 1) clips)
+            else:
+                tokens += [Token("name", "axis", i), Token("op", "=", i)]
+            i = m.end()
+            continue
+        if c == "|":                                                     # |x| is abs(x)
+            if bars and tokens and tokens[-1].kind in _OPERAND_END:
+                tokens.append(Token(")", "|", i))
+                bars -= 1
+            else:
+                tokens += [Token("name", "abs", i), Token("(", "|", i)]
+                bars += 1
+            i += 1
+            continue
+        if c == "'" and tokens and tokens[-1].kind in (")", "T"):        # (W x)': Matlab's transpose
+            tokens.append(Token("T", "'", i))
             i += 1
             continue
         known = known_names.at(text, i)
@@ -32,17 +83,28 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
             name = known_names[known] + ("_" + entry.group(1).replace(",", "") if entry else "")
             i = _name_token(tokens, name, text, i, entry.end() if entry else end)
             continue
+        m = DERIVATIVE.match(text, i)
+        if m and (i == 0 or not text[i - 1].isalnum()):      # dl/dW^(1), dL/dZ^{1}: the problem's dl/dW1
+            name = f"d{canonical_name(m.group(1), known_names)}/d{canonical_name(m.group(2), known_names)}"
+            if name in known_names or name in known_names.values():
+                i = _name_token(tokens, known_names.get(name, name), text, i, m.end())
+                continue
+        m = _METHOD.match(text, i)
+        if m and tokens and tokens[-1].kind in _OPERAND_END:             # a.dot(b), a.matmul(b): a @ (b)
+            tokens.append(Token("op", "@", i))
+            i = m.end() - 1
+            continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
             i += 2
             continue
         two = text[i:i + 2]
-        if two in _OPS:
+        if two in _OPS and not (two == "./" and text[i + 2:i + 3].isdigit()):
             tokens.append(Token("op", _OPS[two], i))
             i += 2
             continue
         if c in _OPS:
-            tokens.append(Token("op", _OPS[c], i))
+            tokens.append(Token("op", "np*" if (c == "*" and fmt == "numpy") else _OPS[c], i))
             i += 1
             continue
         if c in "(),":
@@ -51,10 +113,6 @@ def lex_text(text: str, names: dict[str, str] | None = None) -> list[Token]:
             continue
         if c in "[]":
             tokens.append(Token("(" if c == "[" else ")", c, i))
-            i += 1
-            continue
-        if c == "²":
-            tokens += [Token("op", "^", i), Token("num", "2", i)]
             i += 1
             continue
         if c == "'" :
@@ -105,15 +163,15 @@ def _name_token(tokens: list[Token], name: str, text: str, start: int, i: int) -
     return i
 
 
-# ---- the parser -------------------------------------------------------------------------
 def detect_format(text: str) -> str:
-    """A backslash or a brace means LaTeX."""
-    return "latex" if ("\\" in text or "{" in text) else "text"
+    """The format the answer looks like (formats.detect)."""
+    return formats.detect(text)
 
 
 def tokenize(text: str, fmt: str = "auto", names: dict[str, str] | None = None,
              max_length: int = MAX_LENGTH) -> list[Token]:
-    """Bounded lexing, plain text or LaTeX (auto: LaTeX when there is a backslash or a brace)."""
+    """Bounded lexing in any format of the table (auto: the one detected). Token positions and
+    error offsets are in `text` as typed, before normalisation."""
     if not isinstance(text, str):
         raise AnswerError("the answer must be text")
     if len(text) > max_length:
@@ -121,10 +179,25 @@ def tokenize(text: str, fmt: str = "auto", names: dict[str, str] | None = None,
                           max_length, code="too_complex")
     if fmt == "auto":
         fmt = detect_format(text)
-    if fmt == "latex":
-        tokens = lex_latex(text, names)
-    elif fmt == "text":
-        tokens = lex_text(text, names)
-    else:
-        raise AnswerError(f"unknown format {fmt!r}; use auto, text or latex")
-    return tokens
+    if fmt not in formats.BY_NAME:
+        raise AnswerError(f"unknown format {fmt!r}; use {', '.join(formats.NAMES)}")
+    lexer = formats.BY_NAME[fmt].lexer
+    plain, where = normalise(text, latex=lexer == "latex")
+    try:
+        tokens = lex_latex(plain, names) if lexer == "latex" else lex_text(plain, names, fmt)
+    except AnswerError as e:
+        raise _in_original(e, where, text) from None
+    if plain == text:
+        return tokens
+    last = len(where) - 1
+    return [Token(t.kind, t.value, where[min(t.pos, last)], t.primes) for t in tokens]
+
+
+def _in_original(e: AnswerError, where: list[int], text: str) -> AnswerError:
+    """The error with its offset (and the column its message names) in the text as typed."""
+    if e.offset is None:
+        return AnswerError(e.message, None, e.code, text)
+    at = where[min(e.offset, len(where) - 1)]
+    message = re.sub(r"column (\d+)", lambda m: f"column {where[min(int(m.group(1)) - 1, len(where) - 1)] + 1}",
+                     e.message)
+    return AnswerError(message, at, e.code, text)

@@ -22,6 +22,7 @@ CHARS = {"\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "
          "\u2032": "'", "\u2019": "'", "\u2018": "'", "\u2033": "''", "\u2248": "="}
 _WRAPPERS = ((r"$$", r"$$"), (r"$", r"$"), (r"\[", r"\]"), (r"\(", r"\)"))
 _IGNORED = re.compile(r"\\displaystyle\b|\\left\s*\.|\\right\s*\.")
+_SURROUNDED = re.compile(r"[$=]|\\[\[\]()]|\\left|\\right|\\displaystyle|[.,;]\s*$|^\s|\s$")
 _LHS_OK = re.compile(r"[<>!=]")          # '<=', '>=', '!=', '==' are not a left-hand side
 
 
@@ -47,8 +48,11 @@ def _accent(letter: str, accent: str, latex: bool) -> str:
 
 def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
     """(plain text, offset in `text` of each of its characters and of its end)."""
+    if text.isascii():                   # the common case: nothing to translate
+        where = list(range(len(text) + 1))
+        return _surroundings(text, where) if _SURROUNDED.search(text) else (text, where)
     out: list[str] = []
-    where: list[int] = []
+    where = []
 
     def put(s: str, pos: int):
         out.append(s)
@@ -79,7 +83,8 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 out[-1] = out[-1][:-1]
                 where.pop()
                 put(_accent(letter, ACCENTS[c], latex), i - 1)
-            elif c in UNICODE and not latex:       # δ³ is delta^3, which the problem may name
+            elif c in UNICODE and not latex and not UNICODE[c].endswith("_"):   # δ³ is delta^3, which the
+                # problem may name; λ (lambda_, a name no text spells) is left to the lexer
                 put(UNICODE[c], i)
             else:
                 put(_char(c, latex), i)

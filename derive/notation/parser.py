@@ -5,7 +5,6 @@ One parser for problem files and student answers; two lexers (text, LaTeX), one 
 """
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -15,11 +14,12 @@ from derive.notation.tokens import MAX_LENGTH, Token
 
 MAX_DEPTH = 50             # nesting of brackets and operators
 MAX_DIGITS = 15            # digits in one number literal
-MAX_CHOICES = 3            # ambiguous juxtapositions read both ways (2**3 readings at most)
 LOG_BASE = re.compile(r"log_?(\d+|e|[A-Za-z])")   # log_2, log10, log_b: a logarithm with a base
 BIGOPS = ("sum", "max", "min")                       # \sum_k, \max_k, sum_k: over an index
 MAX_HEIGHT = 200           # operations in one chain (x+x+...+x, W.T.T...): later stages recurse on the tree
 MAX_ORDER = 3              # primes on one function: the third derivative is the highest understood
+MAX_E = 99                 # |exponent| of a number in E-notation (6.2e-1)
+_PRODUCTS = {"*": "*", "/": "/", "hadamard": "hadamard", "@": "*", "np*": "hadamard"}   # token -> op
 
 
 # ---- the syntax tree -------------------------------------------------------------------
@@ -53,12 +53,15 @@ class Neg:
 
 @dataclass(frozen=True)
 class BinOp:
-    """op is one of + - * / ^ and 'hadamard'; `implicit` marks juxtaposition."""
+    """op is one of + - * / ^ and 'hadamard'; `implicit` marks juxtaposition; `written` is a product's
+    operator as typed: '*' (a matrix product, or entrywise where only that conforms), '@' (a matrix
+    product only), 'np*' (numpy's entrywise *, a matrix product where only that conforms)."""
     op: str
     left: object
     right: object
     pos: int = field(default=0, compare=False)
     implicit: bool = field(default=False, compare=False)
+    written: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -165,23 +168,51 @@ class Parser:
         return node
 
     def expect_operand(self, op: Token):
-        if self.tok.kind in ("end", ")", ",") or (self.tok.kind == "op" and self.tok.value in ("*", "/", "^", "hadamard")):
-            raise self.fail(f"an operand is missing after {op.value if op.value != 'hadamard' else '⊙'!r}", self.tok)
+        if self.tok.kind in ("end", ")", ",") or (self.tok.kind == "op" and (self.tok.value in _PRODUCTS
+                                                                              or self.tok.value == "^")):
+            raise self.fail(f"an operand is missing after {({'hadamard': '⊙', 'np*': '*'}).get(op.value, op.value)!r}")
 
     def starts_operand(self) -> bool:
         return self.tok.kind in ("num", "name", "(") + BIGOPS
 
     def term(self) -> Node:
+        begin = self.tok.pos
         node = self.unary()
         while True:
-            if self.tok.kind == "op" and self.tok.value in ("*", "/", "hadamard"):
+            if self.tok.kind == "op" and self.tok.value in _PRODUCTS:
                 op = self.advance()
                 self.expect_operand(op)
-                node = BinOp(op.value, node, self.unary(), op.pos)
+                start = self.tok.pos
+                right = self.unary()
+                if op.value == "hadamard" and self.starts_operand() and self.tok.kind not in BIGOPS:
+                    right = self.hadamard_grouping(begin, right, op, start)
+                written = "" if op.value in ("/", "hadamard") else op.value
+                node = BinOp(_PRODUCTS[op.value], node, right, op.pos, written=written)
             elif self.starts_operand():
                 node = BinOp("*", node, self.unary(), self.tok.pos, implicit=True)
             else:
                 return node
+
+    def hadamard_grouping(self, begin: int, right: Node, op: Token, start: int) -> Node:
+        """a ⊙ b c: ⊙ and juxtaposition bind alike, so (a ⊙ b) c is the first reading and
+        a ⊙ (b c) the second; both are graded and the one used is said."""
+        a = self.text[begin:op.pos].strip()
+        end = self.bracket_free_end()
+        b, c = self.text[start:self.tok.pos].strip(), self.text[self.tok.pos:end].strip()
+        if not self.choose(f"read {a} ⊙ {b} {c} as ({a} ⊙ {b}) {c}", f"read {a} ⊙ {b} {c} as {a} ⊙ ({b} {c})"):
+            return right
+        while self.starts_operand() and self.tok.kind not in BIGOPS:
+            right = BinOp("*", right, self.unary(), self.tok.pos, implicit=True)
+        return right
+
+    def bracket_free_end(self) -> int:
+        depth = 0              # the offset where the juxtaposition at the current token ends
+        for t in self.tokens[self.i:]:
+            depth += t.kind == "("
+            depth -= t.kind == ")"
+            if depth < 0 or t.kind == "end" or (depth == 0 and (t.kind == "," or t.kind == "op" and t.value != "^")):
+                return t.pos
+        return len(self.text)
 
     def unary(self) -> Node:
         if self.tok.kind == "op" and self.tok.value in "+-":
@@ -275,6 +306,11 @@ class Parser:
             if t.primes and spaced and not bracket:           # f3' (a + b): the bare derivative times it
                 return Call(t.value, (), t.primes, t.pos)
             return Call(t.value, self.arguments(), t.primes, t.pos)
+        if t.primes and not self.is_function(t.value) and t.value not in self.nodes:
+            node: Node = Name(t.value, t.pos)          # W2': Matlab's transpose of a name that is no function
+            for _ in range(t.primes % 2):
+                node = Transpose(node, t.pos)
+            return node
         if t.primes:
             return Call(t.value, (), t.primes, t.pos)
         if not self.is_function(t.value):
@@ -318,8 +354,12 @@ class Parser:
     def number(self) -> Num:
         """A number literal, bounded in digits before anything computes with it."""
         t = self.advance()
-        if len(t.value.replace(".", "")) > MAX_DIGITS:
+        mantissa, _, exponent = t.value.lower().partition("e")
+        if len(mantissa.replace(".", "")) > MAX_DIGITS:
             raise AnswerError(f"the number at column {t.pos + 1} has more than {MAX_DIGITS} digits",
+                              t.pos, code="too_complex", text=self.text)
+        if exponent and abs(int(exponent)) > MAX_E:
+            raise AnswerError(f"the number at column {t.pos + 1} has an exponent beyond ±{MAX_E}",
                               t.pos, code="too_complex", text=self.text)
         return Num(t.value, t.pos)
 
@@ -366,24 +406,3 @@ def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
           functions: frozenset[str] = frozenset(), max_length: int = MAX_LENGTH) -> Node:
     """Parse `text` into a syntax tree; raises AnswerError pointing at the problem."""
     return Parser(tokenize(text, fmt, names, max_length), text, functions).parse()
-
-
-def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
-             functions: frozenset[str] = frozenset(), nodes: frozenset[str] = frozenset(),
-             max_length: int = MAX_LENGTH) -> list[tuple[Node, tuple]]:
-    """Every reading of `text`: [(tree, notes)], the natural one first; each other takes the second
-    meaning of some ambiguous juxtapositions (the first MAX_CHOICES of them). The notes say how
-    each ambiguous juxtaposition was read. Raises AnswerError when the natural reading does not parse."""
-    tokens = tokenize(text, fmt, names, max_length)
-    first = Parser(tokens, text, functions, nodes)
-    out = [(first.parse(), tuple(first.points))]
-    m = min(len(first.points), MAX_CHOICES)
-    for plan in itertools.product((0, 1), repeat=m):
-        if not any(plan):
-            continue
-        p = Parser(tokens, text, functions, nodes, plan)
-        try:
-            out.append((p.parse(), tuple(p.points)))
-        except AnswerError:
-            continue
-    return out

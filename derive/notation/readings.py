@@ -55,9 +55,12 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
             out.append((p.parse(), tuple(p.points)))
         except AnswerError:
             continue
-    if formats.detect(text) in ("matlab", "text") and fmt in ("auto", "matlab", "text"):
+    # Matlab's dims only where the answer is written in Matlab (' .* ./ .^): in derive's own text
+    # notation sum(X, 1) sums each row, as derive prints it, and reading it also as Matlab's would
+    # accept the wrong axis
+    detected = formats.detect(text) if fmt == "auto" else fmt
+    if detected == "matlab" and ("sum" in text or "mean" in text):
         matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
         if matlab:
-            zero = [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
-            out = matlab + zero if (fmt == "matlab" or formats.detect(text) == "matlab") else zero + matlab
+            out = matlab + [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
     return out

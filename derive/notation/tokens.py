@@ -16,10 +16,15 @@ class Token:
 
 
 UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma", "μ": "mu",
-           "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha"}
+           "ε": "eps", "ϵ": "eps", "η": "eta", "θ": "theta", "λ": "lambda_", "α": "alpha", "τ": "tau",
+           "φ": "phi", "ϕ": "phi", "ψ": "psi", "ω": "omega", "ξ": "xi", "ζ": "zeta", "ν": "nu",
+           "κ": "kappa", "π": "pi", "χ": "chi", "ℓ": "l"}
 MAX_LENGTH = 2000          # characters in one answer
 ONES = "1"                 # Name id prefix of the ones-vector \\mathbf{1}_N (no name starts with a digit)
-NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+# 6.2e-1 and 1E3 are numbers; 2e, 2e^x and e^{-x} keep Euler's e (digits must follow the e)
+NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![.\w]))?")
+_PART = r"[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?(?:\^\{?\(?[A-Za-z0-9]+\)?\}?)?"
+DERIVATIVE = re.compile(rf"d({_PART})/d({_PART})(?![A-Za-z0-9])")    # dl/dW^(1), written as text
 OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "⊘": "/", "·": "*", "×": "*", "−": "-", "+": "+", "-": "-", "*": "*",
              "/": "/", ">": ">", "=": "="}
 
@@ -38,3 +43,13 @@ class KnownNames(dict):
                 after = text[i + len(k):i + len(k) + 1]
                 return None if k[-1].isalnum() and after.isalnum() else k
         return None
+
+
+def canonical_name(name: str, names: dict) -> str:
+    """A name the problem spells another way (W^{(1)}, Z^1, hat{y}) as the problem's own (W1, Z1, yhat)."""
+    flat = name.replace("{", "").replace("}", "")
+    bare = flat.replace("(", "").replace(")", "")
+    for k in (name, flat, bare, re.sub(r"\^(\w+)$", r"^(\1)", bare)):
+        if k in names:
+            return names[k]
+    return re.sub(r"_(\d+)$", r"\1", flat)

@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derive.errors import AnswerError, ProblemSpecError, UnknownError
+from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError, did_you_mean
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
@@ -23,6 +23,7 @@ from derive.problem import schema
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
+from derive.runtime.commandline import same_file
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,31 @@ class Problem:
         return any(q.kind.asks_gradient for q in self.quantities)
 
     def quantity(self, name: str) -> Quantity:
-        for q in self.quantities:
-            if q.name == name or self.scope.aliases.get(name) == q.name:
-                return q
+        for candidate in (name, self._spelled(name)):
+            for q in self.quantities:
+                if q.name == candidate or self.scope.aliases.get(candidate) == q.name:
+                    return q
         known = ", ".join(q.name for q in self.quantities)
-        raise UnknownError(f"unknown quantity {name!r} for {self.id}; known: {known}")
+        hint = did_you_mean(name, [q.name for q in self.quantities])
+        raise UnknownError(f"unknown quantity {str(name)[:100]!r} for {self.id}{hint}; known: {known}")
+
+    def _spelled(self, name: str) -> str:
+        """A quantity named with the problem's aliases (dL/dW^{(1)}, \\partial L/\\partial Z^1, dL/dc_{t-1})
+        in the problem's own names (dL/dW1)."""
+        s = re.sub(r"\\partial\s*", "d", str(name)).replace(" ", "")
+        m = re.fullmatch(r"d(.+?)/d(.+)", s)
+        if not m:
+            return self._alias(s)
+        return f"d{self._alias(m.group(1))}/d{self._alias(m.group(2))}"
+
+    def _alias(self, part: str) -> str:
+        bare = part.replace("{", "").replace("}", "").replace("\\", "")
+        for k in (part, part.replace("\\", ""), bare, bare.replace("(", "").replace(")", ""), re.sub(r"\^(\w+)$", r"^(\1)", bare),
+                  bare.replace("_", "")):
+            canon = self.scope.aliases.get(k, k if k in self.scope.symbols else None)
+            if canon is not None:
+                return canon
+        return part
 
     def _repr_latex_(self) -> str:
         lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
@@ -133,14 +154,19 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
     problem by id reads the whole catalogue)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        _fail(path, "", "not a problem file: its tables or arrays are nested too deep")
     except tomllib.TOMLDecodeError as e:
         _fail(path, "", f"not valid TOML: {e}")
     except UnicodeDecodeError as e:
         _fail(path, "", f"not UTF-8 text (byte {e.start + 1} is {e.object[e.start:e.start + 1]!r})")
     except OSError as e:
         _fail(path, "", f"cannot read: {e.strerror}")
-    schema.check(path, data)
-    return build(data, path)
+    try:
+        schema.check(path, data)
+        return build(data, path)
+    except RecursionError:
+        _fail(path, "", "not a problem file: its tables or arrays are nested too deep")
 
 
 def build(data: dict, path, variant: int | None = None, choices: dict | None = None) -> Problem:
@@ -212,6 +238,12 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
     for gname, node in given_raw.items():
         if node not in symbols:
             _fail(path, f"given.{gname}", f"unknown node {node}")
+        if gname in symbols or gname in functions:
+            _fail(path, f"given.{gname}", f"{gname} already names a symbol or node of the problem; a given "
+                                          f"gradient needs a name of its own, such as {adjoint_name(output, node)}")
+        other = next((n for n in symbols if n != node and adjoint_name(output, n) == gname), None)
+        if other is not None:
+            _fail(path, f"given.{gname}", f"{gname} is the name of the gradient at {other}, not at {node}")
         given[gname] = node
     adjoint_names = {node: adjoint_name(output, node) for node in symbols}
     for gname, node in given.items():
@@ -357,9 +389,16 @@ def library_dir() -> Path:
 
 
 def problem_dirs(extra=None, library: bool = True) -> list[Path]:
+    """The catalogue (the seeds, then the library), then the folders given (--problems) and
+    DERIVE_PROBLEMS; a folder that does not exist is an error (a misspelled one would silently hide
+    a course's problems)."""
     dirs = [catalogue_dir()] + ([library_dir()] if library and library_dir().is_dir() else [])
     env = os.environ.get("DERIVE_PROBLEMS")
-    for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or [])) + ([env] if env else []):
+    given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
+    for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
+        if not Path(d).is_dir():
+            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: {'not a folder' if Path(d).exists() else 'no such folder'} "
+                             "(a folder of problem files, *.toml)")
         if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
             dirs.append(Path(d))
     return dirs
@@ -382,6 +421,8 @@ def catalogue(extra=None, library: bool = True) -> list[Problem]:
             p = _load_or_skip(f)
             if p is None:
                 continue
+            if p.id in seen and same_file(seen[p.id], f):       # a checkout's problems/ beside the installed copy
+                continue
             for key, name in (("id", p.id), ("alias", p.alias)):   # ids and aliases share one namespace
                 if name and name in seen:
                     raise ProblemSpecError(f"{key} {name!r} is already used by {seen[name]}", file=str(f), key=key)
@@ -390,19 +431,6 @@ def catalogue(extra=None, library: bool = True) -> list[Problem]:
                 seen[p.alias] = str(f)
             out.append((rank, p))
     return [p for _, p in sorted(out, key=lambda rp: (_alias_number(rp[1].alias), rp[0], rp[1].topic, rp[1].id))]
-
-
-def topics(problems) -> list[str]:
-    """The topics of these problems, in order of first appearance."""
-    return list(dict.fromkeys(p.topic for p in problems if p.topic))
-
-
-def with_topic(problems, topic: str) -> list[Problem]:
-    """The problems filed under `topic`; an unknown topic is an error that lists the known ones."""
-    chosen = [p for p in problems if p.topic == topic]
-    if not chosen:
-        raise UnknownError(f"unknown topic {topic!r}; known: {', '.join(topics(problems)) or 'none'}")
-    return chosen
 
 
 class ProblemFileWarning(UserWarning):
@@ -434,4 +462,5 @@ def load(name, extra=None) -> Problem:
         if name in (p.id, p.alias):
             return p
     known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
-    raise UnknownError(f"unknown problem {name!r}; known: {known}")
+    hint = did_you_mean(name, [k for p in problems for k in (p.id, p.alias)])
+    raise UnknownError(f"unknown problem {str(name)[:100]!r}{hint}; known: {known}")

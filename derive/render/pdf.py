@@ -1,7 +1,8 @@
 """The PDF build: LaTeX source -> PDF with TeX sandboxed.
 
 TeX runs with -no-shell-escape, may read only its own temporary folder and its installation
-(openin_any = p: nothing by absolute path or '..'), may write only there, and is stopped after
+(openin_any = p: nothing by absolute path or '..'; no TEXINPUTS or TEXMF* of the caller's), may
+write only there, and is stopped after
 TEX_TIMEOUT seconds; it runs in its own process group so that a timeout, Ctrl-C or SIGTERM kills
 latexmk together with the pdflatex it started, and the temporary folder is always removed.
 """
@@ -23,15 +24,25 @@ INSTALL_HINT = ("no TeX engine found (latexmk or pdflatex); install one to get t
 TEX_TIMEOUT = 60.0       # seconds for one TeX run; the whole catalogue takes about 3
 # TeX may read only the files of its own folder and its installation, write only there, run nothing
 TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+# and nothing else of the caller's environment reaches it: TEXINPUTS, TEXMFCNF, TEXMF* or a
+# kpathsea variable could add search paths or another texmf.cnf that lifts the rules above
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SOURCE_DATE_EPOCH", "SYSTEMROOT")
 
 
-def tex_engine() -> list | None:
-    """The command that compiles a .tex to PDF here, or None."""
-    if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                "-file-line-error"]
-    if shutil.which("pdflatex"):
-        return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+def tex_env() -> dict:
+    """The environment TeX runs in: a few harmless variables of ours, then TEX_ENV."""
+    return {k: v for k, v in os.environ.items() if k in PASSED_ENV} | TEX_ENV
+
+
+def tex_engine(unicode: bool = False) -> list | None:
+    """The command that compiles a .tex to PDF here (lualatex for a sheet set in fontspec's
+    Unicode fonts, render/fonts.py), or None."""
+    tex = "lualatex" if unicode else "pdflatex"
+    if shutil.which("latexmk") and shutil.which(tex):
+        return ["latexmk", f"-{'lualatex' if unicode else 'pdf'}", "-no-shell-escape", "-interaction=nonstopmode",
+                "-halt-on-error", "-file-line-error"]
+    if shutil.which(tex):
+        return [tex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
     return None
 
 
@@ -39,8 +50,7 @@ def run_tex(cmd: list, cwd, timeout: float | None = None) -> tuple[int, str]:
     """One TeX command, sandboxed by TEX_ENV, in its own process group so that a timeout, Ctrl-C or
     SIGTERM kills latexmk and the pdflatex it started. Returns (exit status, terminal output)."""
     timeout = timeout or TEX_TIMEOUT
-    env = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENV
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=tex_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -76,21 +86,25 @@ def log_excerpt(log: str, after: int = 4, limit: int = 40) -> str:
     return "\n".join(out[:limit]).strip() or "\n".join(lines[-15:])
 
 
+UNICODE_MARK = "\\usepackage{fontspec}"     # the preamble of a sheet with names in other scripts
 _CROSS_REFS = re.compile(r"\\(?:label|ref|pageref|cite|tableofcontents)\b|lastpage|remember picture")
 
 
 def compile_pdf(tex: str, pdf_path, keep_log: bool = False) -> Path:
     """Compile LaTeX source to pdf_path; raises LatexError with the relevant log lines."""
-    engine = tex_engine()
+    unicode = UNICODE_MARK in tex
+    engine = tex_engine(unicode)
     if engine is None:
         raise RenderError(INSTALL_HINT)
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="derive-sheet-") as tmp:
         src = Path(tmp) / "sheet.tex"
-        src.write_text(f"\\pdfinfo{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
+        info = r"\pdfextension info" if unicode else r"\pdfinfo"
+        src.write_text(f"{info}{{/Creator ({cliutil.MARKER})}}\n" + tex, encoding="utf-8")
         runs = [engine + ["sheet.tex"]] if engine[0] == "latexmk" else [engine + ["sheet.tex"]] * 2
-        if not _CROSS_REFS.search(tex) and shutil.which("pdflatex"):   # nothing for a second pass to fix
-            runs = [["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+        one = "lualatex" if unicode else "pdflatex"
+        if not _CROSS_REFS.search(tex) and shutil.which(one):   # nothing for a second pass to fix
+            runs = [[one, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                      "-file-line-error", "sheet.tex"]]
         for cmd in runs:
             code, out = run_tex(cmd, tmp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from derive import variants
+from derive.render.fonts import coded, header_plan
 from derive.render.graph import Tex
 from derive.render.sheet import Header, problem_context, resolve
 from derive.render.templates import render_template
@@ -35,8 +36,10 @@ def render_parts(parts, questions: bool = True, header: Header | None = None) ->
     """The LaTeX of these parts: each starts on a new page numbered 1, the student in the header."""
     parts = [{**part, "problems": [dict(c) for c in part["problems"]]} for part in parts]   # boxing rewrites graphs
     boxes = _shared_graphs(parts)
-    return render_template("roster.tex.j2", parts=parts, boxes=boxes, questions=questions,
-                           header=header or Header(), kind="Questions" if questions else "Answer key")
+    fonts, header, codes = header_plan(header or Header(), [t for part in parts for t in (part["name"], part["id"])])
+    parts = [{**part, "name": coded(part["name"], codes), "id": coded(part["id"], codes)} for part in parts]
+    return render_template("roster.tex.j2", parts=parts, boxes=boxes, questions=questions, fonts=fonts,
+                           header=header, kind="Questions" if questions else "Answer key")
 
 
 def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,

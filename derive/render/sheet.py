@@ -17,7 +17,10 @@ import sympy as sp
 from derive.engine.backprop import forward_subs
 from derive.errors import HeaderError, LatexError, RenderError
 from derive.notation import latex as pr
-from derive.problem.load import catalogue, with_topic
+from derive.problem.load import catalogue
+from derive.problem.topics import with_topic
+from derive.render.allowed_tex import allowed_tex
+from derive.render.fonts import header_plan
 from derive.render import graph as gr
 from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
 from derive.render.templates import Tex, escape_tex, render_template
@@ -103,7 +106,7 @@ def problem_context(solution, questions: bool = False) -> dict:
         forward += display(Tex(pr.latex(sym[e.name])), _lines(e.expr), suffix=value)
     ctx = {
         "id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
-        "statement": Tex(p.statement.strip()),
+        "statement": allowed_tex(p.statement.strip(), f"{p.id} ({p.path}), statement"),
         "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
         "forward": forward,
         "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind.graded],  # prose: in the statement
@@ -139,7 +142,8 @@ def problem_context(solution, questions: bool = False) -> dict:
             rows = display(name, _lines(shown), suffix=value)
         ctx["results"].append({
             "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
-            "model": Tex(q.model_answer.strip()) if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
+            "model": allowed_tex(q.model_answer.strip(), f"{p.id} ({p.path}), {q.name}: model_answer")
+            if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
             "properties": property_text(q) if layout == "properties" else "",
             "where": where,
             "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
@@ -242,8 +246,8 @@ def resolve(names, all_: bool = False, extra=None, topic: str | None = None) -> 
 def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
     """The LaTeX source of a sheet for these solutions."""
     problems = [problem_context(s, questions) for s in solutions]
-    return render_template("sheet.tex.j2", problems=problems, questions=questions,
-                           header=header or Header(),
+    fonts, header, _ = header_plan(header or Header())     # a course name in another script
+    return render_template("sheet.tex.j2", problems=problems, questions=questions, header=header, fonts=fonts,
                            kind="Questions" if questions else "Solutions")
 
 

@@ -200,3 +200,12 @@ def install_warnings() -> None:
     are the engine's business, already reported as unverified or undecided, so they are dropped."""
     warnings.showwarning = show_warning
     warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def same_file(a, b) -> bool:
+    """The same problem file: one path, or two copies with the same bytes (problems/x.toml of a
+    checkout and the x.toml pip installed from it)."""
+    try:
+        return Path(a).resolve() == Path(b).resolve() or Path(a).read_bytes() == Path(b).read_bytes()
+    except OSError:
+        return False

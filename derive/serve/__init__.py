@@ -6,9 +6,11 @@ which needs nothing beyond the standard library until the server starts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import socket
 
 from derive.errors import DeriveError
+from derive.serve import commands
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
@@ -35,9 +37,17 @@ def cmd_serve(args) -> int:
     if args.workers < 1 or args.rate_limit < 0:
         raise DeriveError("--workers must be at least 1 and --rate-limit at least 0")
     extra = getattr(args, "problems", None)
+    try:
+        proxies = app_mod.trusted_proxies(args.forwarded_allow_ips)
+    except ValueError as e:
+        raise DeriveError(str(e)) from None
     settings = app_mod.Settings(problems=tuple([extra] if extra else []), solutions=not args.no_solutions,
                                 workers=args.workers, rate_limit=args.rate_limit,
-                                burst=max(10, args.rate_limit // 10), timeout=args.timeout)
+                                burst=max(10, args.rate_limit // 10), timeout=args.timeout,
+                                forwarded_allow_ips=tuple(str(p) for p in proxies))
+    course = commands.make_course(args)
+    if course is not None:
+        settings = dataclasses.replace(settings, course=course)
     app = app_mod.create_app(settings)
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
@@ -45,10 +55,20 @@ def cmd_serve(args) -> int:
     print(f"derive serve: http://{shown}:{port}/  ({len(app.catalogue.problems)} problems, "
           f"solutions {'shown' if settings.solutions else 'hidden'}, {settings.workers} workers; Ctrl-C stops)",
           flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level, proxy_headers=False, server_header=False,
-                            timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    if course is not None:
+        print(commands.started(course, f"http://{shown}:{port}/"), flush=True)
+    uvicorn.Server(server_config(app, args.log_level)).run(sockets=[sock])
     return 0
+
+
+def server_config(app, log_level: str = "info"):
+    """uvicorn's settings: X-Forwarded-For is read by the app's own Guard (only from the proxies
+    named by --forwarded-allow-ips), and a request must arrive within slow.REQUEST_TIMEOUT."""
+    import uvicorn
+
+    from derive.serve.slow import TimedH11Protocol
+    return uvicorn.Config(app, http=TimedH11Protocol, log_level=log_level, proxy_headers=False, server_header=False,
+                          timeout_graceful_shutdown=5, timeout_keep_alive=5)
 
 
 def register_cli(subparsers) -> None:
@@ -57,9 +77,12 @@ def register_cli(subparsers) -> None:
         description="Serve the catalogue as a web page (statement, graph, one input per quantity with a "
                     "live preview, verdict and feedback, the solution unless --no-solutions) and as a JSON "
                     "API: GET /api/problems, GET /api/problems/ID, POST /api/check, POST /api/preview. "
-                    "Binds 127.0.0.1 unless --host says otherwise.",
+                    "Binds 127.0.0.1 unless --host says otherwise. With --roster (or --lti) it is a course "
+                    "server: each student opens a personal link (`derive links`), sees their own variant, "
+                    "every check is stored (--db), and /instructor shows the class.",
         epilog="examples:\n  derive serve\n  derive serve --problems my-problems --no-solutions --port 8080\n"
-               "  derive serve --host 0.0.0.0 --workers 4     (reachable from other machines)",
+               "  derive serve --host 0.0.0.0 --workers 4     (reachable from other machines)\n"
+               "  derive serve --roster roster.csv --salt fall26 --db derive.sqlite --no-solutions",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}; "
                    "0.0.0.0 for every interface)")
@@ -69,9 +92,15 @@ def register_cli(subparsers) -> None:
     p.add_argument("--timeout", type=float, default=2.0, help="seconds per check (default 2)")
     p.add_argument("--rate-limit", type=int, default=600, metavar="N",
                    help="API requests per minute per client address (default 600; 0 disables)")
+    p.add_argument("--forwarded-allow-ips", metavar="IPS", default="",
+                   help="behind a reverse proxy: its addresses or networks, comma-separated (e.g. 127.0.0.1 or "
+                        "10.0.0.0/8; * for any); X-Forwarded-For from these, and only these, names the client "
+                        "whose rate limit applies (default: none, every client is its own address)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                    help="server log detail (default info: one line per request)")
+    commands.add_course_options(p)
     p.set_defaults(func=cmd_serve)
+    commands.register_cli(subparsers)
 
 
-__all__ = ["register_cli", "cmd_serve", "listen"]
+__all__ = ["register_cli", "cmd_serve", "listen", "server_config"]

@@ -22,14 +22,17 @@ from derive.errors import (
 )
 from derive.grading import DEFAULT_TIMEOUT, Checker, CheckResult
 from derive.grading.read import parse_answer, shape_pieces
+from derive.notation import formats
 from derive.notation import latex as pr
 from derive.problem.load import Problem, catalogue
 from derive.render.svg import svg
 from derive.runtime.limits import TimeLimit
-from derive.serve.preview import tree_latex
+from derive.notation.echo import tree_latex
+from derive.variants import variant_of
 from derive.verify.solve import Solution, solve
 
-FORMATS = ("auto", "text", "latex")
+FORMATS = formats.NAMES
+MAX_SOLVED = 2048         # solutions kept (a course server's students each have their variant of a problem)
 
 
 def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> Checker:
@@ -72,36 +75,48 @@ class Catalogue:
         try:
             return self.by_name[name]
         except KeyError:
-            raise UnknownError(f"unknown problem {name!r}; see /api/problems for the list") from None
+            shown = repr(name[:60]) + ("..." if len(name) > 60 else "")      # never echo 100 KB back
+            raise UnknownError(f"unknown problem {shown}; see /api/problems for the list") from None
 
     def solution(self, p: Problem) -> Solution:
-        """derive.solve, once per problem (ProblemSpecError if it cannot be, the same every time)."""
+        """derive.solve, once per problem or variant (ProblemSpecError if it cannot be, the same every time)."""
+        key = p.id if p.variant is None else f"{p.id}@{p.variant}"
         with self._lock:
-            lock = self._solving.setdefault(p.id, threading.Lock())
+            lock = self._solving.setdefault(key, threading.Lock())
         with lock:
-            if p.id not in self._solved:
+            out = self._solved.get(key)
+            if out is None:
                 try:
-                    self._solved[p.id] = solve(p)      # under limits.SOLVE_TIMEOUT, in any thread
+                    out = solve(p)                    # under limits.SOLVE_TIMEOUT, in any thread
                 except (ProblemSpecError, UnsupportedError) as e:
-                    self._solved[p.id] = _public(p, e)
-            out = self._solved[p.id]
+                    out = _public(p, e)
+                with self._lock:
+                    self._solved[key] = out
+                    while len(self._solved) > MAX_SOLVED:     # a class's variants: the oldest are forgotten
+                        old = next((k for k in self._solved if "@" in k), None)
+                        if old is None:
+                            break
+                        del self._solved[old]
+                        self._solving.pop(old, None)
         if isinstance(out, str):
             raise Unsolvable(out)
         return out
 
     def graph(self, p: Problem) -> str | None:
+        key = p.id if p.variant is None else f"{p.id}@{p.variant}"
         with self._lock:
-            if p.id not in self._graphs:
-                self._graphs[p.id] = svg(p, title=f"Computational graph: {p.title}") if p.equations else None
-            return self._graphs[p.id]
+            if key not in self._graphs:
+                self._graphs[key] = svg(p, title=f"Computational graph: {p.title}") if p.equations else None
+            return self._graphs[key]
 
     def listing(self) -> list[dict]:
         return [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
                  "quantities": [q.name for q in p.quantities]} for p in self.problems]
 
-    def detail(self, name: str) -> dict:
-        p = self.get(name)
-        out = {"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+    def detail(self, name: str, seed: int | None = None) -> dict:
+        """One problem; with `seed`, the student's variant of it (a problem without [variants]: itself)."""
+        p = variant_of(self.get(name), seed)
+        out = {"id": p.id, "alias": p.alias, "title": p.title, "source": p.source, "variant": p.variant,
                "statement": statement_parts(p.statement),
                "quantities": [{"name": q.name, "latex": pr.name_latex(q.name), "kind": str(q.kind),
                                "graded": q.graded} for q in p.quantities],
@@ -116,8 +131,10 @@ class Catalogue:
             out["solution"] = {"steps": sol["steps"], "quantities": sol["quantities"]}
         return out
 
-    def check(self, checker, name: str, quantity: str, answer: str, fmt: str = "auto") -> CheckResult:
+    def check(self, checker, name: str, quantity: str, answer: str, fmt: str = "auto",
+              seed: int | None = None) -> CheckResult:
         p = self.get(name)
+        variant = seed if seed is not None and p.variants is not None else None
         q = p.quantity(quantity)
         if not q.kind.graded and not self.solutions:       # its feedback would be the model answer
             return CheckResult(p.id, q.name, answer, "undecided",
@@ -125,7 +142,7 @@ class Catalogue:
         if p.id in self._failed:
             raise Unsolvable(self._failed[p.id])
         try:
-            return checker.check(p, q.name, answer, fmt)
+            return checker.check(p, q.name, answer, fmt, variant=variant)
         except (ProblemSpecError, UnsupportedError) as e:
             if isinstance(e, TimeLimit):       # deriving the reference took too long: it always will
                 self._failed[p.id] = _public(p, e)

@@ -14,9 +14,11 @@ Checks and solving run in a thread pool, so the event loop never waits for a wor
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import math
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ MAX_BODY = 16 * 1024          # bytes in one request body
 MAX_ANSWER = 4 * 1024         # bytes (UTF-8) in one answer
 MAX_NAME = 200                # characters in a problem or quantity name
 FIELDS = ("problem", "quantity", "answer", "format")
+_SURROGATE = re.compile("[\ud800-\udfff]")      # valid JSON ("\ud800"), but not text: 500 on the way out
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
@@ -55,6 +58,8 @@ class Settings:
     rate_limit: int = 600         # requests per minute per client address on /api/ (0: no limit)
     burst: int = 60               # requests a client may make at once before the rate applies
     timeout: float = 2.0          # seconds per check
+    forwarded_allow_ips: tuple = ()   # proxies whose X-Forwarded-For names the client ("*": any)
+    course: object = None         # course.Course: students, attempts, dashboard, LTI (None: the open page)
 
 
 class ApiError(Exception):
@@ -87,11 +92,55 @@ class RateLimiter:
         return out
 
 
+def trusted_proxies(spec) -> tuple:
+    """--forwarded-allow-ips: addresses or networks (10.0.0.0/8), comma-separated or a list; '*' any."""
+    items = [x.strip() for x in (spec.split(",") if isinstance(spec, str) else spec or ()) if x.strip()]
+    out = []
+    for x in items:
+        try:
+            out.append("*" if x == "*" else ipaddress.ip_network(x, strict=False))
+        except ValueError:
+            raise ValueError(f"--forwarded-allow-ips: {x[:60]!r} is not an IP address or network") from None
+    return tuple(out)
+
+
+def client_address(scope, proxies: tuple) -> str:
+    """The client a rate-limit bucket is for: the peer, or (when the peer is a trusted proxy) the
+    nearest address in X-Forwarded-For that is not itself a trusted proxy."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for v in (val for key, val in scope.get("headers", ()) if key == b"x-forwarded-for")
+            for h in v.decode("latin-1").split(",")][-32:]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop if _address(hop) is not None else peer
+    return hops[0] if hops and _address(hops[0]) is not None else peer
+
+
+def _address(text: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _trusted(text: str, proxies: tuple) -> bool:
+    a = _address(text)
+    return a is not None and any(p == "*" or a in p for p in proxies)
+
+
 class Guard:
     """ASGI middleware: security headers on every response, the rate limit and the body cap on /api/."""
 
-    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None):
-        self.app, self.limiter, self.catalogue = app, limiter, catalogue
+    def __init__(self, app, limiter: RateLimiter | None, catalogue: Catalogue | None = None, proxies: tuple = (),
+                 identify=None, frame_ancestors: tuple = ()):
+        self.app, self.limiter, self.catalogue, self.proxies = app, limiter, catalogue, proxies
+        self.headers = SECURITY_HEADERS if not frame_ancestors else [     # an LMS may show the page in its frame
+            (b"content-security-policy", CSP.replace(
+                "frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors)).encode()),
+            *[h for h in SECURITY_HEADERS if h[0] not in (b"content-security-policy", b"x-frame-options")]]
+        self.identify = identify          # scope -> a student's key (rate limits per student), or None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -99,12 +148,12 @@ class Guard:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": list(message.get("headers", [])) + SECURITY_HEADERS}
+                message = {**message, "headers": list(message.get("headers", [])) + self.headers}
             await send(message)
 
         if scope["path"].startswith("/api/"):
             if self.limiter is not None:
-                client = (scope.get("client") or ("unknown", 0))[0]
+                client = (self.identify and self.identify(scope)) or client_address(scope, self.proxies)
                 wait = self.limiter.wait(client)
                 if wait:
                     seconds = max(1, math.ceil(wait))
@@ -150,7 +199,11 @@ async def read_answer(request: Request) -> dict:
             raise ApiError(422, f"the field {key!r} is missing")
         if not isinstance(data[key], str):
             raise ApiError(422, f"the field {key!r} must be a string")
-    if len(data["answer"].encode("utf-8", "surrogatepass")) > MAX_ANSWER:
+    for key in FIELDS:
+        bad = _SURROGATE.search(data[key])
+        if bad:
+            raise ApiError(400, f"the field {key!r} holds a lone surrogate (\\u{ord(bad[0]):04x}), which is not text")
+    if len(data["answer"].encode("utf-8")) > MAX_ANSWER:
         raise ApiError(413, f"the answer is longer than {MAX_ANSWER} bytes")
     for key in ("problem", "quantity"):
         if len(data[key]) > MAX_NAME:
@@ -220,12 +273,19 @@ def create_app(settings: Settings = Settings()) -> Guard:
             yield
         finally:
             state.pop("checker").close()
+            if settings.course is not None:
+                settings.course.close()
 
     routes = [Route("/", index), Route("/api/problems", problems), Route("/api/problems/{name}", problem),
               Route("/api/check", check, methods=["POST"]), Route("/api/preview", preview, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    if settings.course is not None:          # its routes come first: they replace the open page's
+        routes = settings.course.routes(catalogue, state, in_thread) + routes
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={ApiError: api_error, UnknownError: unknown, HTTPException: http_error,
                                         Unsolvable: unsolvable,
                                         Exception: crash})
-    return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue)
+    return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue,
+                 trusted_proxies(settings.forwarded_allow_ips),
+                 settings.course.client if settings.course is not None else None,
+                 settings.course.frame_ancestors() if settings.course is not None else ())

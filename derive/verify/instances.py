@@ -146,6 +146,34 @@ def near_kink(problem: Problem, inst: Instance, env: dict) -> bool:
     return False
 
 
+_KINKED: dict = {}
+
+
+def has_kink(problem: Problem) -> bool:
+    """Whether a forward equation applies a function with a kink (ReLU, abs, max, floor); remembered
+    per problem object (the object is kept, so its id is not reused while the entry lives)."""
+    hit = _KINKED.get(id(problem))
+    if hit is not None and hit[0] is problem:
+        return hit[1]
+    kinked = (sp.Abs, sp.Max, sp.Min, sp.floor, sp.ceiling, sp.sign, sp.Heaviside)
+    out = any(call.fname in sy.KINKS for eq in problem.equations for call in eq.expr.atoms(sy.Fn, sy.Apply)) \
+        or any(eq.expr.atoms(*kinked) for eq in problem.equations)
+    if len(_KINKED) > 256:
+        _KINKED.clear()
+    _KINKED[id(problem)] = (problem, out)
+    return out
+
+
+def scaled_point(problem: Problem, seed: int, scale: float) -> tuple[Instance, dict]:
+    """A point with every input (one-hot labels aside) scaled by `scale`: a small scale puts the
+    arguments of every kink, and of an answer's steep functions, close to 0 on both sides."""
+    inst = instance(problem, seed, SIZES[0])
+    env = {k: v if k in problem.onehot else np.asarray(v) * scale if isinstance(v, np.ndarray) else v * scale
+           for k, v in inst.env.items()}
+    inst = Instance(inst.dims, env, inst.functions)
+    return inst, forward(problem, inst)
+
+
 def point(problem: Problem, seed: int, sizes=SIZES[0]) -> tuple[Instance, dict]:
     """A random instance and its forward values, redrawn (seed + 1, ...) while near a kink."""
     for attempt in range(20):

@@ -5,6 +5,7 @@ import pytest
 
 from derive import check
 from derive.notation import parser as mp
+from derive.notation import readings as alternatives
 
 BOTH_PATHS_LATEX = r"\frac{\partial L}{\partial h_3} f'_3(w_3 f'_1 w_1 + w_4 f'_2 w_2)"
 
@@ -63,16 +64,16 @@ def test_no_second_reading_outside_node_notation():
     """f1(a) with no bare f' anywhere is the call: a person writing f1(w1 x + b1) means it."""
     names, funcs = {}, frozenset({"f1", "f2", "f3"})
     nodes = frozenset({"f1", "f2", "f3"})
-    assert len(mp.readings("f1(w1 x + b1) w3", names=names, functions=funcs, nodes=nodes)) == 1
-    assert len(mp.readings("f3'(w3 f1' w1)", names=names, functions=funcs, nodes=nodes)) == 2
+    assert len(alternatives.readings("f1(w1 x + b1) w3", names=names, functions=funcs, nodes=nodes)) == 1
+    assert len(alternatives.readings("f3'(w3 f1' w1)", names=names, functions=funcs, nodes=nodes)) == 2
     # a function with no single node (nodes empty) never gets a second reading
-    assert len(mp.readings("f3'(w3 f1' w1)", names=names, functions=funcs, nodes=frozenset())) == 1
+    assert len(alternatives.readings("f3'(w3 f1' w1)", names=names, functions=funcs, nodes=frozenset())) == 1
 
 
 def test_readings_are_bounded():
     funcs = nodes = frozenset({"f1", "f2", "f3"})
     text = " ".join(["f3'(f1' f2')"] * 8)
-    assert len(mp.readings(text, functions=funcs, nodes=nodes)) <= 2 ** mp.MAX_CHOICES
+    assert len(alternatives.readings(text, functions=funcs, nodes=nodes)) <= 2 ** alternatives.MAX_CHOICES
 
 
 def test_a_bare_function_with_several_nodes_is_still_a_function_error():

@@ -17,7 +17,8 @@ import derive
 from derive.cli import main
 from derive.codegen import code
 from derive.errors import UnknownError
-from derive.problem.load import catalogue, library_dir, load_file, topics, with_topic
+from derive.problem.load import catalogue, library_dir, load_file
+from derive.problem.topics import topics, with_topic
 from derive.render import pdf as pdf_build
 from derive.render import sheet
 from derive.validate import validate

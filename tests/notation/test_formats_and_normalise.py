@@ -76,7 +76,7 @@ def test_a_huge_exponent_is_too_complex():
     (r"\tilde{X} + \bar{x} + \check{y}", "latex", ["Xtilde", "+", "xbar", "+", "ycheck"]),
     ("|x| + 1", "text", ["abs", "|", "x", "|", "+", "1"]),
     (r"\left| x \right|", "latex", ["abs", "|", "x", "|"]),
-    ("np.sum(x, axis=0, keepdims=True)", "numpy", ["sum", "(", "x", ",", "0", ")"]),
+    ("np.sum(x, axis=0, keepdims=True)", "numpy", ["sum", "(", "x", ",", "axis", "=", "0", ")"]),
     ("(W x)'", "matlab", ["(", "W", "x", ")", "'"]),
     ("a.dot(b)", "numpy", ["a", "@", "(", "b", ")"]),
 ])

@@ -53,9 +53,32 @@
 
   class ApiError extends Error {}
 
-  async function api(path, body) {
-    const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" },
-                                              body: JSON.stringify(body) };
+  // A course server's personal link ends in ?token=...: remembered here, then taken out of the address bar.
+  const TOKEN_KEY = "derive-token";
+  let remembered = null;      // the token, also when storage is off
+  function token() {
+    const given = new URLSearchParams(location.search).get("token");
+    if (given) {
+      try { localStorage.setItem(TOKEN_KEY, given); } catch (e) { /* storage off: this visit only */ }
+      history.replaceState(null, "", location.pathname + location.hash);
+      remembered = given;
+    }
+    if (remembered) return remembered;
+    try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+
+  function requestKey() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function api(path, body, extra) {
+    const headers = Object.assign({}, extra || {});
+    const t = token();
+    if (t) headers.Authorization = `Bearer ${t}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const init = body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) };
     let response;
     try {
       response = await fetch(path, init);
@@ -123,7 +146,8 @@
       result.className = "result";
       result.replaceChildren("Checking…");
       try {
-        const r = await api("/api/check", { problem: problem.id, quantity: q.name, answer });
+        const r = await api("/api/check", { problem: problem.id, quantity: q.name, answer },
+                            { "Idempotency-Key": requestKey() });
         if (mine === checking) showResult(result, r);
       } catch (e) {
         if (mine === checking) { result.className = "result error"; result.replaceChildren(e.message); }
@@ -220,7 +244,8 @@
     }
     const answers = el("div", { class: "answers" }, el("h3", { text: "Your answers" }));
     p.quantities.forEach((q, i) => answers.append(quantityBlock(p, q, i)));
-    const parts = [el("h2", { text: p.title }), el("p", { class: "source", text: `${p.alias || p.id} · from ${p.source}` }),
+    const parts = [el("h2", { text: p.title }), el("p", { class: "source", text: `${p.alias || p.id} · from ${p.source}` +
+                                                  (p.variant !== null && p.variant !== undefined ? ` · your variant ${p.variant}` : "") }),
                    el("div", { class: "columns" }, about, answers)];
     if (p.solution) {
       const box = solutionBlock(p.solution);
@@ -251,6 +276,14 @@
     } catch (e) {
       setStatus(e.message);
       return;
+    }
+    if (token()) {
+      try {
+        const me = await api("/api/me");
+        document.getElementById("who").textContent = `Signed in as ${me.name}`;
+      } catch (e) {
+        document.getElementById("who").textContent = e.message;
+      }
     }
     for (const p of list) select.append(el("option", { value: p.id, text: `${p.alias || p.id}: ${p.title}` }));
     select.addEventListener("change", () => { location.hash = select.value; });

@@ -1,0 +1,50 @@
+"""Slow clients: a request (its headers and its body) must arrive within REQUEST_TIMEOUT seconds of
+the connection opening or of the previous response, or the connection is closed. uvicorn's own
+keep-alive timeout covers only idle connections, so fifty sockets trickling one header byte a
+second held fifty connections open for as long as they liked."""
+from __future__ import annotations
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+REQUEST_TIMEOUT = 10.0        # seconds; a page or API request takes milliseconds to send
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on receiving each request."""
+
+    request_timeout = REQUEST_TIMEOUT
+    _slow = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
+            self._disarm()                 # the whole request is in (or the connection is ending)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._arm()                    # the next request on this connection gets its own deadline
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._slow = self.loop.call_later(self.request_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._slow is not None:
+            self._slow.cancel()
+            self._slow = None
+
+    def _too_slow(self) -> None:
+        self._slow = None
+        if not self.transport.is_closing():
+            self.logger.info("closed a connection that took over %g s to send its request", self.request_timeout)
+            self.transport.close()

@@ -1,0 +1,123 @@
+"""`derive serve` against a second round of attacks (issue 20, item 8), on a real uvicorn server
+configured exactly as `derive serve` configures it (serve.server_config)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+uvicorn = pytest.importorskip("uvicorn", reason="the serve extra (uvicorn) is not installed")
+pytest.importorskip("starlette", reason="the serve extra (starlette) is not installed")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from serving import request  # noqa: E402
+
+from derive.serve import listen, server_config  # noqa: E402
+from derive.serve import slow  # noqa: E402
+from derive.serve.app import Settings, client_address, create_app, trusted_proxies  # noqa: E402
+
+
+@contextlib.contextmanager
+def running(settings: Settings):
+    app = create_app(settings)
+    sock = listen("127.0.0.1", 0)
+    server = uvicorn.Server(server_config(app, "warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def closed():
+    with running(Settings(solutions=False, workers=1, rate_limit=0)) as base:
+        yield base
+
+
+def raw_post(base, path, body: bytes):
+    return request(base, "POST", path, raw=body, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("path", ["/api/check", "/api/preview"])
+@pytest.mark.parametrize("field", ["answer", "problem", "quantity"])
+def test_a_lone_surrogate_is_a_400_not_a_500(closed, path, field):
+    body = {"problem": "problem1", "quantity": "dL/db3", "answer": "dL/dh3 f3'"}
+    text = json.dumps(body).replace(json.dumps(body[field]), '"x\\ud800"', 1)
+    status, _, reply = raw_post(closed, path, text.encode())
+    assert status == 400 and reply["error"] == f"the field {field!r} holds a lone surrogate (\\ud800), which is not text"
+
+
+@pytest.mark.parametrize("answer", ["7 x 9", "9 x 7 x 2", "32 x 1024", "1024 x 33"])
+def test_no_solutions_gives_no_shape_away_in_feedback(closed, answer):
+    status, _, res = request(closed, "POST", "/api/check",
+                             {"problem": "problem11", "quantity": "shape_A", "answer": answer})
+    assert status == 200 and res["verdict"] == "incorrect"
+    said = " ".join(res["feedback"])
+    assert "×" not in said and "not 32" not in said and ("1024" not in said or "1024" in answer), said
+
+
+@pytest.mark.parametrize("length", [10_000, 100_000])
+def test_a_long_unknown_name_is_not_echoed(closed, length):
+    status, _, body = request(closed, "GET", "/api/problems/" + "a" * length)
+    assert status in (400, 404, 414) and len(json.dumps(body)) < 1000
+
+
+def test_slow_requests_are_closed_after_the_request_timeout(monkeypatch):
+    monkeypatch.setattr(slow.TimedH11Protocol, "request_timeout", 1.0)
+    with running(Settings(workers=1, rate_limit=0)) as base:
+        port = int(base.rsplit(":", 1)[1])
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(50)]
+        for s in socks:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")          # headers never finished
+        start = time.monotonic()
+        for s in socks:
+            s.settimeout(8)
+            assert s.recv(100) == b""                            # closed by the server
+            s.close()
+        assert time.monotonic() - start < 8
+        # a slow body is held to the same deadline
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        s.settimeout(8)
+        assert s.recv(1000) == b""
+        s.close()
+        assert request(base, "GET", "/api/problems")[0] == 200   # a normal client is still served
+
+
+def test_forwarded_for_counts_only_from_configured_proxies():
+    scope = {"client": ("10.0.0.5", 1), "headers": [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.7")]}
+    assert client_address(scope, ()) == "10.0.0.5"                             # not configured: the peer
+    assert client_address(scope, trusted_proxies("10.0.0.0/8")) == "203.0.113.7"
+    assert client_address(scope, trusted_proxies("192.168.0.1")) == "10.0.0.5"   # not a proxy we trust
+    chain = {"client": ("10.0.0.5", 1), "headers": [(b"x-forwarded-for", b"203.0.113.7, 10.0.0.9")]}
+    assert client_address(chain, trusted_proxies("10.0.0.0/8")) == "203.0.113.7"
+    junk = {"client": ("10.0.0.5", 1), "headers": [(b"x-forwarded-for", b"not-an-ip")]}
+    assert client_address(junk, trusted_proxies("*")) == "10.0.0.5"
+    with pytest.raises(ValueError, match="not an IP address"):
+        trusted_proxies("10.0.0.0/8, proxy.example")
+
+
+def test_behind_a_proxy_each_student_has_their_own_bucket():
+    with running(Settings(workers=1, rate_limit=60, burst=2, forwarded_allow_ips=("127.0.0.1",))) as base:
+        ann = {"X-Forwarded-For": "198.51.100.1"}
+        codes = [request(base, "GET", "/api/problems", headers=ann)[0] for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert request(base, "GET", "/api/problems", headers={"X-Forwarded-For": "198.51.100.2"})[0] == 200
+    with running(Settings(workers=1, rate_limit=60, burst=2)) as base:          # no proxy configured
+        codes = [request(base, "GET", "/api/problems", headers={"X-Forwarded-For": f"198.51.100.{i}"})[0]
+                 for i in range(3)]
+        assert codes == [200, 200, 429]                       # a spoofed header buys nothing
