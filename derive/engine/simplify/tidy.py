@@ -54,7 +54,10 @@ def _tidy(e, onehot):
         return _scale(coeff, mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats))
     if isinstance(e, sp.MatMul) and onehot:
         coeff, mats = e.as_coeff_matrices()
-        coeff, mats = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False).as_coeff_matrices()
+        product = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False)
+        if not isinstance(product, sp.MatMul):          # (-1)*1 may come back as a OneMatrix, done
+            return product
+        coeff, mats = product.as_coeff_matrices()
         hot = dict(onehot)
         for k in range(len(mats) - 1):
             a, b = mats[k], mats[k + 1]
