@@ -461,6 +461,7 @@ def load(name, extra=None) -> Problem:
     for p in problems:
         if name in (p.id, p.alias):
             return p
-    known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
+    named = [f"{p.alias} ({p.id})" if p.alias else p.id for p in problems if not p.topic]   # the library: by topic
+    known = ", ".join(named + [f"the {len(problems) - len(named)} of the library (derive list)"] * (len(named) < len(problems)))
     hint = did_you_mean(name, [k for p in problems for k in (p.id, p.alias)])
     raise UnknownError(f"unknown problem {str(name)[:100]!r}{hint}; known: {known}")
