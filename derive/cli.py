@@ -17,16 +17,15 @@ EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
 
 def cmd_list(args) -> int:
-    from derive.problem import load as problem_mod
-    problems = problem_mod.catalogue(args.problems)
-    rows = [{"id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
-             "quantities": [q.name for q in p.quantities]} for p in problems]
+    from derive.problem import load as problem_mod, topics
+    rows = topics.index_rows(topics.with_topic(problem_mod.catalogue(args.problems), args.topic))
     if args.json:
         return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
-    a, i = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id"))     # as wide as the longest
+    a, i, t = (max([len(r[k]) for r in rows] + [2]) for k in ("alias", "id", "topic"))     # as wide as the longest
+    pad = "\n" + " " * (a + i + t + 6)
     for r in rows:
-        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['title']}", *([f"source: {r['source']}"] if r["source"] else []),
-              f"quantities: {', '.join(r['quantities'])}", sep="\n" + " " * (a + i + 4))
+        print(f"{r['alias']:<{a}}  {r['id']:<{i}}  {r['topic'] or '-':<{t}}  {r['title']}" + (f"{pad}source: {r['source']}"
+              if r["source"] else "") + f"{pad}quantities: {', '.join(r['quantities'])}")
     return EXIT_OK
 
 
@@ -184,8 +183,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                     "(or set DERIVE_PROBLEMS)")
     ap.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="show the catalogue", epilog="example: derive list --json")
+    p = sub.add_parser("list", help="show the catalogue", epilog="examples: derive list --json; derive list --topic recurrent")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--topic", metavar="T", help="only the problems of topic T (derive list shows the topics)")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("solve", help="derive and verify a problem's gradients",
                        epilog="example: derive solve problem6 --quantity drho/dW1")

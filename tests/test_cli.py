@@ -18,7 +18,7 @@ def test_list_json_contract(capsys):
     assert main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0] == {"id": "scalar-chain", "alias": "problem1", "title": rows[0]["title"],
-                       "source": rows[0]["source"], "quantities": ["dL/dw1", "dL/dw2", "dL/dw3", "dL/dw4",
+                       "source": rows[0]["source"], "topic": "", "quantities": ["dL/dw1", "dL/dw2", "dL/dw3", "dL/dw4",
                                                                    "dL/db1", "dL/db2", "dL/db3", "dL/dx"]}
     assert "000_1ff43a6e760b674b.txt" in rows[0]["source"]
 

@@ -5,6 +5,7 @@ import tomllib
 from derive import __version__
 from derive.cli import main
 from derive.problem.index import catalogue_dir
+from derive.problem.load import catalogue
 
 
 def test_version(capsys):
@@ -27,17 +28,17 @@ def test_an_unknown_problem_or_quantity_suggests_the_near_miss(capsys):
 def test_list_aligns_its_columns_and_shows_source_and_quantities(capsys):
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    firsts = [line for line in lines if not line.startswith(" ")]
+    firsts = [line for line in lines if not line.lstrip().startswith(("source: ", "quantities: "))]
     files = {tomllib.loads(f.read_text(encoding="utf-8"))["id"]: tomllib.loads(f.read_text(encoding="utf-8"))
-             for f in catalogue_dir().glob("*.toml")}
+             for f in catalogue_dir().rglob("*.toml")}           # the seeds and the library
     assert len(firsts) == len(files)
-    def title_column(line):
-        pid = line.split()[1]
-        end = line.index(pid) + len(pid)
-        return end + len(line[end:]) - len(line[end:].lstrip())
-    title_at = {title_column(line) for line in firsts}
+    shown = {p.id: p for p in catalogue()}
+    pid_of = {line: line.split()[0] if line.startswith(" ") else line.split()[1] for line in firsts}
+    title_at = {line.index(shown[pid_of[line]].title) for line in firsts}
     assert len(title_at) == 1                                   # every title starts in the same column
-    scalar = lines.index(next(line for line in firsts if line.split()[1] == "scalar-chain"))
+    topic_at = {line.index(" " + shown[pid_of[line]].topic + " ") for line in firsts if shown[pid_of[line]].topic}
+    assert len(topic_at) == 1                                   # and every topic (the library's)
+    scalar = lines.index(next(line for line in firsts if "scalar-chain" in line.split()))
     source, quantities = lines[scalar + 1], lines[scalar + 2]
     assert source.strip() == "source: " + files["scalar-chain"]["source"]
     assert quantities.strip() == "quantities: " + ", ".join(files["scalar-chain"]["quantities"])

@@ -321,11 +321,14 @@ class Engine:
         named = _named(problem)
         kept = named | set(problem.keep)
         paths = _in_named(general, problem, adjoints, kept) if kept else closed
-        expr = _in_named(general, problem, adjoints, named) if named else closed
+        expr = tidy(_in_named(general, problem, adjoints, named), problem.onehot_sums) if named else closed
         if q.allowed:                            # "you can only use x, y, W1, ...": write it that way
             expr = paths = expr.xreplace(forward_subs(problem, keep=set(q.allowed)))
         else:
             expr = self.simplifier.closed_form(expr)
+            hot = tidy(expr, problem.onehot_sums) if problem.onehot else expr
+            if hot != expr:                      # Y 1 = 1 for one-hot rows, seen once the sums are out
+                expr = self.simplifier.closed_form(hot)
         if problem.layout == "numerator" and shape and shape != (1, 1):
             public = {}                      # the engine's own-shape copy -> the problem's gradient, transposed
             for n in {*adjoints, *problem.given.values()}:

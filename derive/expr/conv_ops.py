@@ -121,7 +121,10 @@ class Dilate(Op):
 
     def param_text(self, show):
         sr, sc = self.args[1:3]
-        return [show(sr)] if sr == sc else [show(sr), show(sc)]
+        r, c = self.arg.shape           # a column (a row) is dilated along its length only: dilate(g, 2)
+        if sr == sc or c == 1 or r == 1:
+            return [show(sc if r == 1 and c != 1 else sr)]
+        return [show(sr), show(sc)]
 
     def numeric(self, ev):
         g = value(ev, self.arg)

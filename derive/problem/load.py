@@ -20,7 +20,7 @@ from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation.latex import latex
 from derive.problem import index, schema
-from derive.problem.index import alias_number, problem_dirs
+from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
@@ -50,6 +50,7 @@ class Problem:
     source: str
     statement: str
     path: str
+    topic: str = field(default="", kw_only=True)   # what a course would file it under (library problems)
     scope: sy.Scope
     inputs: tuple                 # leaf names, in declaration order
     equations: tuple              # Equation, in order
@@ -313,7 +314,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
                            f"the step's points, e.g. ecf = 0.5), not {ecf!r}")
     return Problem(
         id=data["id"], alias=data.get("alias", ""), title=givens.fill(data["title"], raw_values, choices, False),
-        source=data.get("source", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
+        source=data.get("source", ""), topic=data.get("topic", ""), statement=givens.fill(data.get("statement", ""), raw_values, choices, True),
         path=str(path),
         scope=scope, inputs=inputs, equations=tuple(equations), output=output, given=given,
         values=values, adjoint_names=adjoint_names, quantities=quantities,
@@ -379,11 +380,14 @@ def _node_symbol(name, expr):
 
 
 # ---- the catalogue ------------------------------------------------------------------------
-def catalogue(extra=None) -> list[Problem]:
-    """Every problem, built-ins first, sorted by alias number; a reused id or alias is an error."""
+def catalogue(extra=None, library: bool = True) -> list[Problem]:
+    """Every problem, built-ins first (the seeds, then the library unless library=False), sorted by
+    alias number; a reused id or alias is an error."""
     seen: dict[str, str] = {}
     out = []
-    for d in problem_dirs(extra):
+    builtin = (catalogue_dir().resolve(), library_dir().resolve())
+    for d in problem_dirs(extra, library):
+        rank = 0 if d.resolve() in builtin else 1            # the user's folders come last
         for f in sorted(d.glob("*.toml")):
             p = _load_or_skip(f)
             if p is None:
@@ -396,8 +400,8 @@ def catalogue(extra=None) -> list[Problem]:
             seen[p.id] = str(f)
             if p.alias:
                 seen[p.alias] = str(f)
-            out.append(p)
-    return sorted(out, key=lambda p: (alias_number(p.alias), p.id))
+            out.append((rank, p))
+    return [p for _, p in sorted(out, key=lambda rp: (alias_number(rp[1].alias), rp[0], rp[1].topic, rp[1].id))]
 
 
 class ProblemFileWarning(UserWarning):
@@ -436,6 +440,7 @@ def load(name, extra=None) -> Problem:
     for p in problems:
         if name in (p.id, p.alias):
             return p
-    known = ", ".join(f"{p.alias} ({p.id})" if p.alias else p.id for p in problems)
+    named = [f"{p.alias} ({p.id})" if p.alias else p.id for p in problems if not p.topic]   # the library: by topic
+    known = ", ".join(named + [f"the {len(problems) - len(named)} of the library (derive list)"] * (len(named) < len(problems)))
     hint = did_you_mean(name, [k for p in problems for k in (p.id, p.alias)])
     raise UnknownError(f"unknown problem {str(name)[:100]!r}{hint}; known: {known}")

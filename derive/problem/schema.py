@@ -25,6 +25,7 @@ SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")              # id, alias
 WRITTEN = re.compile(r"[A-Za-z][A-Za-z0-9_^/(){}=',+-]*")     # dL/dh_i, P(y=i), W^(1), hat{y}
 
 TOP_LEVEL_TEXT = ("title", "source", "statement")
+TOPIC = re.compile(r"[a-z0-9][a-z0-9-]*")                      # losses, normalization, matrix-calculus
 
 
 def _fail(path, key, message):
@@ -148,6 +149,8 @@ def check(path, data: dict) -> None:
     for k in TOP_LEVEL_TEXT:
         if k in data:
             _str(path, k, data[k])
+    if "topic" in data:
+        _str(path, "topic", data["topic"], TOPIC, "a topic of lower-case letters, digits and '-' (e.g. losses)")
     if "output" in data:
         _str(path, "output", data["output"], IDENT, "a node name like L or rho")
     for k in ("dims", "functions"):

@@ -17,12 +17,13 @@ def cmd_sheet(args) -> int:
     if args.roster:                      # one sheet per student; questions unless --solutions
         from derive.render.roster import render_roster
         tex = render_roster(args.problem, args.roster, args.questions is not False, header,
-                            salt=args.salt, all_=args.all, extra=extra)
+                            salt=args.salt, all_=args.all, extra=extra, topic=args.topic)
     elif args.salt is not None:
         raise RenderError("--salt goes with --roster (it makes each student's seed)")
     else:
         questions = bool(args.questions)
-        tex = page.render_contexts(cached.contexts(args.problem, args.all, extra, questions), questions, header)
+        tex = page.render_contexts(cached.contexts(args.problem, args.all, extra, questions, args.topic), questions,
+                                   header)
     if not args.output:
         sys.stdout.write(tex)
         return 0
@@ -66,10 +67,13 @@ def register_cli(subparsers) -> None:
                     "goes to standard output.",
         epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
                "  derive sheet residual-relu --roster roster.csv --salt fall26 -o handouts.pdf\n"
-               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01",
+               "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01\n"
+               "  derive sheet --topic normalization --questions -o normalization.pdf",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
     p.add_argument("--all", action="store_true", help="every problem of the catalogue")
+    p.add_argument("--topic", metavar="T", help="a problem set: every problem of topic T (derive list "
+                   "shows the topics), after any problem named")
     p.add_argument("-o", "--output", metavar="FILE", help="FILE.tex (LaTeX only) or FILE.pdf; an existing "
                    "file is overwritten only if derive wrote it (see --force)")
     p.add_argument("--force", action="store_true", help="overwrite FILE even if derive did not write it "

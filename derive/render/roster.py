@@ -12,11 +12,12 @@ from derive.render.templates import render_template
 from derive.verify.solve import solve
 
 
-def roster_parts(names, roster_csv, questions: bool = True, salt=None, all_: bool = False, extra=None) -> list:
+def roster_parts(names, roster_csv, questions: bool = True, salt=None, all_: bool = False, extra=None,
+                 topic=None) -> list:
     """One part per student of the roster: their own variant of each problem (problems without
     [variants] are the same for everyone)."""
     students = variants.read_roster(roster_csv, salt or "")
-    bases = [s.problem for s in resolve(names, all_, extra)]
+    bases = [s.problem for s in resolve(names, all_, extra, topic)]
     solved: dict = {}
     parts = []
     for st in students:
@@ -42,9 +43,9 @@ def render_parts(parts, questions: bool = True, header: Header | None = None) ->
 
 
 def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
-                  all_: bool = False, extra=None) -> str:
+                  all_: bool = False, extra=None, topic=None) -> str:
     """The whole roster's sheet as one LaTeX document."""
-    return render_parts(roster_parts(names, roster_csv, questions, salt, all_, extra), questions, header)
+    return render_parts(roster_parts(names, roster_csv, questions, salt, all_, extra, topic), questions, header)
 
 
 def _shared_graphs(parts) -> list:

@@ -16,6 +16,7 @@ from derive.engine.backprop import forward_subs
 from derive.errors import HeaderError, LatexError, RenderError
 from derive.notation import latex as pr
 from derive.problem.load import catalogue
+from derive.problem.topics import with_topic
 from derive.render.allowed_tex import allowed_tex
 from derive.render import graph as gr
 from derive.render.page import Header, read_header, render_contexts, write_tex
@@ -187,12 +188,15 @@ def solved(name, extra=None):
     return solve(name, extra)
 
 
-def resolve(names, all_: bool = False, extra=None) -> list:
-    """Problem names (or --all) -> Solutions, in catalogue order for --all, as given otherwise."""
+def resolve(names, all_: bool = False, extra=None, topic: str | None = None) -> list:
+    """Problem names (or --all, or --topic T) -> Solutions, in catalogue order for --all and a topic
+    (after the problems named), as given otherwise."""
     if all_:
         names = [p.id for p in catalogue(extra)]
+    elif topic:
+        names = list(names or []) + [p.id for p in with_topic(catalogue(extra), topic) if p.id not in (names or [])]
     if not names:
-        raise RenderError("name at least one problem, or use --all")
+        raise RenderError("name at least one problem, or use --all or --topic T")
     return [solved(n, extra) for n in names]
 
 

@@ -18,7 +18,7 @@ from derive.render import pdf as pdf_build, sheet, templates
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 UPDATE = os.environ.get("DERIVE_UPDATE_GOLDEN") == "1"
-IDS = [p.id for p in catalogue()]
+IDS = [p.id for p in catalogue(library=False)]     # the seeds (tests/library/ covers the library)
 HAVE_TEX = shutil.which("latexmk") is not None or shutil.which("pdflatex") is not None
 needs_tex = pytest.mark.skipif(not HAVE_TEX, reason="no TeX engine (latexmk/pdflatex)")
 needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext")
@@ -188,8 +188,9 @@ def all_pdf(tmp_path_factory):
     if not HAVE_TEX:
         pytest.skip("no TeX engine")
     d = tmp_path_factory.mktemp("pdf")
-    pdf = pdf_build.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True)), d / "all.pdf", keep_log=True)
-    qpdf = pdf_build.compile_pdf(sheet.render_sheet(sheet.resolve([], all_=True), questions=True), d / "q.pdf")
+    seeds = sheet.resolve(IDS)         # the seeds' catalogue (tests/library/ typesets the library)
+    pdf = pdf_build.compile_pdf(sheet.render_sheet(seeds), d / "all.pdf", keep_log=True)
+    qpdf = pdf_build.compile_pdf(sheet.render_sheet(seeds, questions=True), d / "q.pdf")
     return pdf, qpdf
 
 

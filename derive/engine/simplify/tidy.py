@@ -54,7 +54,10 @@ def _tidy(e, onehot):
         return _scale(coeff, mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats))
     if isinstance(e, sp.MatMul) and onehot:
         coeff, mats = e.as_coeff_matrices()
-        coeff, mats = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False).as_coeff_matrices()
+        product = sp.MatMul(coeff, *[tidy(m, onehot) for m in mats]).doit(deep=False)
+        if not isinstance(product, sp.MatMul):          # (-1)*1 may come back as a OneMatrix, done
+            return product
+        coeff, mats = product.as_coeff_matrices()
         hot = dict(onehot)
         for k in range(len(mats) - 1):
             a, b = mats[k], mats[k + 1]
@@ -62,6 +65,10 @@ def _tidy(e, onehot):
                 ones = sp.OneMatrix(1, b.shape[1])      # 1ᵀy = Σ y_j = 1; 1ᵀY = 1ᵀ, one 1 per column
             elif isinstance(b, sp.OneMatrix) and b.shape[1] == 1 and hot.get(str(a)) in ("all", "rows"):
                 ones = sp.OneMatrix(a.shape[0], 1)      # Y 1 = 1, one 1 per row
+            elif isinstance(b, sp.OneMatrix) and hot.get(str(a)) == "rows":
+                ones = sp.OneMatrix(a.shape[0], b.shape[1])     # Y 1 1ᵀ = 1 1ᵀ: the row sums, broadcast
+            elif isinstance(a, sp.OneMatrix) and hot.get(str(b)) == "columns":
+                ones = sp.OneMatrix(a.shape[0], b.shape[1])
             else:
                 continue
             rest = mats[:k] + ([] if ones.shape == (1, 1) else [ones]) + mats[k + 2:]
