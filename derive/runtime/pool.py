@@ -57,8 +57,11 @@ class Pool:
             if self.closed:
                 raise RuntimeError("this checker is closed")
             self.busy += 1
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                w = self.idle.pop()
+                if _alive(w):
+                    return w
+                w.kill()                # died while idle (killed, or out of memory): never handed a job
         try:
             w = Worker(self.zygote)
         except BaseException:
@@ -97,7 +100,7 @@ class Pool:
 
     def pids(self) -> list[int]:
         with self.cond:
-            return [w.pid for w in self.idle]
+            return [w.pid for w in self.idle if _alive(w)]
 
     def close(self) -> None:
         with self.cond:
@@ -117,6 +120,14 @@ def _close_all() -> None:
 
 _default: Pool | None = None
 _default_lock = threading.Lock()
+
+
+def _alive(w: Worker) -> bool:
+    """An idle worker sends nothing: its connection is readable only once the process is gone (EOF)."""
+    try:
+        return not w.conn.poll(0)
+    except (OSError, EOFError, ValueError):
+        return False
 
 
 def run(fn, args, timeout: float, prepare=None) -> Outcome:
