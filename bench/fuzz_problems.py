@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from derive import DeriveError
-from derive.problem.load import catalogue_dir, load_file
+from derive.problem.index import catalogue_dir
+from derive.problem.load import load_file
 from derive.verify.solve import solve
 
 SOLVE_LIMIT = 10.0     # seconds per mutant: a mutant may ask for a large closed form

@@ -6,26 +6,18 @@ import importlib
 import json
 import sys
 import textwrap
-import time
 
-from derive import __version__, variants
-from derive.batch import answer_file as submission
-from derive.batch import autograder
-from derive.batch import run as grade
-from derive.errors import DeriveError, Interrupted, UsageError
-from derive.grading import DEFAULT_TIMEOUT, check, default_checker
-from derive.grading.steps import check_submission
+from derive import __version__
+from derive.errors import DeriveError, UsageError
 from derive.notation import formats
-from derive.notation.latex import shape_text
-from derive.notation.text import text
-from derive.problem import load as problem_mod, topics
 from derive.runtime import commandline as cliutil
-from derive.verify import solve as pipeline
+from derive.runtime.limits import CHECK_TIMEOUT
 
 EXIT_OK, EXIT_INCORRECT, EXIT_UNUSABLE = 0, 1, 2
 
 
 def cmd_list(args) -> int:
+    from derive.problem import load as problem_mod, topics
     rows = topics.index_rows(topics.with_topic(problem_mod.catalogue(args.problems), args.topic))
     if args.json:
         return print(json.dumps(rows, indent=2, ensure_ascii=False)) or EXIT_OK
@@ -38,6 +30,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_solve(args) -> int:
+    from derive.verify import solve as pipeline
     sol = pipeline.solve(args.problem, args.problems)
     if args.quantity:
         sol.problem.quantity(args.quantity)          # unknown -> UnknownError listing the names
@@ -50,6 +43,8 @@ def cmd_solve(args) -> int:
 
 
 def format_solution(sol, data) -> str:
+    from derive.notation.latex import shape_text
+    from derive.notation.text import text
     p = sol.problem
     out = [f"{p.alias} ({p.id}): {p.title}" if p.alias else f"{p.id}: {p.title}", f"source: {p.source}"]
     if p.equations:
@@ -81,129 +76,6 @@ def format_solution(sol, data) -> str:
     return "\n".join(out)
 
 
-# ---- grading a class ---------------------------------------------------------------------------
-class Progress:
-    """A one-line progress bar on a terminal: rows done, rows/s, time left."""
-
-    def __init__(self, stream, every: float = 0.1):
-        self.stream, self.every = stream, every
-        self.start = self.last = 0.0
-        self.first = None
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self.first is None:
-            self.first, self.start = done - 1, now
-        if now - self.last < self.every and done < total:
-            return
-        self.last = now
-        rate = (done - self.first) / max(now - self.start, 1e-9)
-        left = (total - done) / rate if rate > 0 else 0
-        filled = int(30 * done / total) if total else 30
-        self.stream.write(f"\r{done:>9,}/{total:,} [{'#' * filled}{'.' * (30 - filled)}] {rate:,.0f} rows/s "
-                          f"ETA {int(left) // 60}:{int(left) % 60:02d} ")
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.first is not None:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-def cmd_grade(args) -> int:
-    progress = Progress(sys.stderr) if sys.stderr.isatty() else None
-    try:
-        out = grade.grade_file(args.answers, args.output, totals=args.totals, summary=args.summary,
-                               gradescope_out=args.gradescope, workers=args.workers, timeout=args.timeout,
-                               extra=args.problems, student=args.student, force=args.force, progress=progress)
-    except Interrupted as e:
-        if progress:
-            progress.clear()
-        print(f"{'Terminated' if e.terminated else 'Interrupted'}: {e.saved:,} of {e.total:,} rows are graded "
-              f"and saved in {e.journal}; run the same command again to resume from there.", file=sys.stderr)
-        return cliutil.EXIT_TERMINATED if e.terminated else cliutil.EXIT_INTERRUPTED
-    except KeyboardInterrupt as e:               # before the first row: nothing to keep
-        terminated = isinstance(e, cliutil.Terminated)
-        print(f"{'Terminated' if terminated else 'Interrupted'} before any row was graded.", file=sys.stderr)
-        return cliutil.EXIT_TERMINATED if terminated else cliutil.EXIT_INTERRUPTED
-    finally:
-        if progress:
-            progress.clear()
-    fresh = out.rows - out.resumed
-    counts = ", ".join(f"{n:,} {v}" for v, n in out.counts.items() if n or v != "consistent")
-    resumed = f", {out.resumed:,} more from the earlier run" if out.resumed else ""
-    where = "; ".join(f"{k}: {p}" for k, p in out.written.items())
-    print(f"graded {fresh:,} rows in {out.seconds:.1f} s ({fresh / max(out.seconds, 1e-9):,.0f} rows/s{resumed}): "
-          f"{counts}; {where}")
-    return EXIT_OK
-
-
-def cmd_template(args) -> int:
-    text = submission.template([problem_mod.load(p, args.problems) for p in args.problem])
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
-def cmd_autograder(args) -> int:
-    if args.run:
-        data = autograder.run(args.run)
-        print(data["output"])
-        return EXIT_OK
-    if not args.output:
-        raise DeriveError("say where the bundle goes: -o autograder.zip")
-    path = autograder.build(args.problem, args.output, args.problems)
-    print(f"wrote {path}: upload it as the assignment's autograder (Gradescope: Configure Autograder, "
-          "Zip file upload); hand students the template from `derive template "
-          f"{' '.join(args.problem)}`")
-    return EXIT_OK
-
-
-def _register_grading(sub) -> None:
-    p = sub.add_parser("grade", help="grade a class's answers (CSV, JSONL or one answer file)",
-                       description="Grade every answer of a CSV or JSONL file (columns student, problem, "
-                       "quantity, answer; optional variant, max_score) or of one student's answer file "
-                       "(see `derive template`). The report has the input's columns plus verdict, score, "
-                       "diagnosis and feedback, in input order. A run that was interrupted or killed "
-                       "resumes when run again with the same -o. An existing output file is "
-                       "overwritten only if derive wrote it (see --force). Exit status: 0 when every row "
-                       "was graded, 2 when the input is unusable, 130 on Ctrl-C and 143 on SIGTERM "
-                       "(the rows graded so far are kept for the next run).",
-                       epilog="example: derive grade answers.csv -o report.csv --totals totals.csv "
-                       "--summary summary.html --workers 2")
-    p.add_argument("answers", help="a .csv or .jsonl file, or an answer file (any other name)")
-    p.add_argument("-o", "--output", help="the report, .csv or .jsonl (default: ANSWERS.report.csv)")
-    p.add_argument("--totals", metavar="CSV", help="also write one row per student: score and verdict counts")
-    p.add_argument("--summary", metavar="HTML", help="also write the class summary page")
-    p.add_argument("--gradescope", metavar="JSON", help="also write Gradescope's results.json of one student (of a class's "
-                   "file: the one named by --student)")
-    p.add_argument("--student", help="whose answer file this is (default: the file's name); with a CSV or "
-                   "JSONL of several students and --gradescope, the student whose results to write")
-    p.add_argument("--workers", type=int, default=1, help="checking processes (default 1)")
-    p.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT, help="seconds per answer (default 2)")
-    p.add_argument("--force", action="store_true", help="overwrite the output files even if derive did not write them")
-    p.set_defaults(func=cmd_grade)
-    p = sub.add_parser("template", help="the answer file a student fills in",
-                       description="Write the answer file for some problems: the statement as # comments, "
-                       "one `QUANTITY: ANSWER` line per question. `derive grade` reads it back.",
-                       epilog="example: derive template two-hidden-deltas -o answers.txt")
-    p.add_argument("problem", nargs="+", help="ids (residual-relu), aliases (problem2) or .toml files")
-    p.add_argument("-o", "--output", help="write to this file instead of standard output")
-    p.set_defaults(func=cmd_template)
-    p = sub.add_parser("autograder", help="a Gradescope autograder bundle for some problems",
-                       description="Build the zip Gradescope runs on every submission: setup.sh, "
-                       "run_autograder, this version of derive as a wheel, the problems and the answer "
-                       "template. Students upload the filled-in template (answers.txt).",
-                       epilog="example: derive autograder residual-relu two-hidden-deltas -o autograder.zip")
-    p.add_argument("problem", nargs="*", help="ids, aliases or .toml files of the assignment's problems")
-    p.add_argument("-o", "--output", metavar="ZIP", help="where to write the bundle")
-    p.add_argument("--run", metavar="ROOT", help=argparse.SUPPRESS)    # inside the bundle: grade ROOT/submission
-    p.set_defaults(func=cmd_autograder)
-
-
 def cmd_check(args) -> int:
     if args.submission:
         return cmd_check_submission(args)
@@ -211,9 +83,12 @@ def cmd_check(args) -> int:
         raise UsageError("give a QUANTITY and an ANSWER, or --submission FILE to grade a whole derivation")
     if args.ecf is not None:
         raise UsageError("--ecf applies to a whole derivation: use it with --submission FILE")
+    from derive.grading.checker import check
     answer = cliutil.read_stdin().strip() if args.answer == "-" else args.answer
     problem = args.problem
     if args.variant is not None:            # the student's own numbers (derive variant PROBLEM --seed N)
+        from derive import variants
+        from derive.problem import load as problem_mod
         problem = variants.variant_of(problem_mod.load(args.problem, args.problems), args.variant)
     res = check(problem, args.quantity, answer, args.format, timeout=args.timeout, extra=args.problems,
                 reveal=args.reveal)
@@ -235,6 +110,11 @@ def cmd_check(args) -> int:
 def cmd_check_submission(args) -> int:
     if args.quantity is not None:
         raise UsageError("--submission grades the whole file: give only the PROBLEM, not a quantity or answer")
+    from derive import variants
+    from derive.batch import answer_file as submission
+    from derive.grading.checker import default_checker
+    from derive.grading.steps import check_submission
+    from derive.problem import load as problem_mod
     p = problem_mod.load(args.problem, args.problems)
     if args.variant is not None:
         p = variants.variant_of(p, args.variant)
@@ -283,9 +163,8 @@ def _add_check(sub) -> None:
                    "(`QUANTITY: ANSWER` lines, as `derive template` writes them) as one derivation")
     p.add_argument("--ecf", type=float, help="with --submission: the share of a step's points earned by "
                    "a step consistent with an earlier mistake (default: the problem's ecf, else 1)")
-    p.add_argument("--format", choices=formats.NAMES, default="auto",
-                   help="how to read the answer; " + formats.help_text().replace("%", "%%"))
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check (default 2)")
+    p.add_argument("--format", choices=formats.NAMES, default="auto", help=formats.help_text().replace("%", "%%"))
+    p.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per check (default 2)")
     p.add_argument("--reveal", action="store_true",
                    help="feedback may show the expression a mistake concerns (by default it names it by "
                         "its role: 'a factor is missing: the local derivative at h1')")
@@ -294,8 +173,9 @@ def _add_check(sub) -> None:
     p.set_defaults(func=cmd_check)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line; sub-commands of later stages register themselves (see _extensions)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; sub-commands of later stages register themselves (see _extensions).
+    With `command`, a later stage's module is imported only if it registers that command."""
     ap = argparse.ArgumentParser(prog="derive", description="Backpropagation homework: derive, verify, "
                                  "render and grade gradients.",
                                  epilog="example: derive solve problem1")
@@ -313,9 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantity", "-q", help="only this quantity, e.g. dL/dw1")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_solve)
-    _register_grading(sub)
+    if command not in ("list", "solve", "check"):
+        from derive.batch import commands as batch_commands
+        batch_commands.register_cli(sub)
     _add_check(sub)
-    for register in _extensions():
+    for register in _extensions(command):
         register(sub)
     for p in sub.choices.values():   # `derive solve X --problems DIR` as well as `derive --problems DIR solve X`
         if not any(a.dest == "problems" for a in p._actions):
@@ -324,10 +206,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _extensions():
-    """Sub-commands registered by their stage's module (sheet/graph, variant, validate, code, serve)."""
+# which module registers which sub-command: a command runs without importing the others' modules
+EXTENSIONS = {"derive.render.commands": ("sheet", "graph"), "derive.variants": ("variant",),
+              "derive.validate": ("docs", "validate"), "derive.codegen.writer": ("code",),
+              "derive.serve": ("serve", "links", "attempts")}
+CORE = ("list", "solve", "grade", "template", "autograder", "check")    # this module and batch.commands
+
+
+def _extensions(command: str | None = None):
+    """Sub-commands registered by their stage's module (sheet/graph, variant, validate, code, serve):
+    all of them, or only the one registering `command` (none for a command of this module)."""
+    mods = list(EXTENSIONS)
+    if command in CORE:
+        mods = []
+    elif any(command in names for names in EXTENSIONS.values()):
+        mods = [m for m, names in EXTENSIONS.items() if command in names]
     out = []
-    for mod in ("derive.render.commands", "derive.variants", "derive.validate", "derive.codegen.writer", "derive.serve"):
+    for mod in mods:
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -365,14 +260,29 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     return argv[:start] + options + ["--"] + positionals if moved else argv
 
 
+def _command(argv: list[str]) -> str | None:
+    """The sub-command argv names (None: none, or help asked for the whole command line)."""
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--problems":
+            i += 2
+            continue
+        if tok.startswith("--problems="):
+            i += 1
+            continue
+        return tok if not tok.startswith("-") else None
+    return None
+
+
 def main(argv=None) -> int:
     cliutil.setup_stdio()
     cliutil.install_signals()
     cliutil.install_warnings()
     if argv is None:                 # a real command-line run, not a call from Python
         cliutil.limit_memory()
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command(argv))
     try:
         args = parser.parse_args(_answer_last(argv, parser))
         cliutil.check_seconds("--timeout", getattr(args, "timeout", None))

@@ -18,10 +18,12 @@ from pathlib import Path
 from derive.engine.backprop import derive
 from derive.errors import DeriveError, LatexError, ProblemSpecError, RenderError
 from derive.grading import CHECK_VERDICTS, DEFAULT_TIMEOUT, check, mutants
-from derive.problem.load import catalogue_dir, load_file
+from derive.problem.load import load_file
+from derive.problem.index import catalogue_dir
 from derive.runtime.commandline import same_file
 from derive.render import pdf as pdf_build, sheet
 from derive.variants import instantiate
+from derive.verify.causes import likely_cause
 from derive.verify.solve import solve
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
@@ -165,7 +167,8 @@ def validate_file(path, timeout: float | None = None, variants: int = 20, mutant
     worst = max((c.max_rel_error for c in sol.checks), default=0.0)
     if bad:
         for c in bad:
-            lines.append(Line(False, f"verify: {c.name} NOT verified (relative error {c.max_rel_error:.2g})"))
+            lines.append(Line(False, f"verify: {c.name} NOT verified (relative error {c.max_rel_error:.2g}); "
+                                     f"likely cause: {likely_cause(sol.derivation, c)}"))
     else:
         lines.append(Line(True, f"solves and verifies: {len(sol.checks)} quantities, "
                                 f"max relative error {worst:.1e}"))

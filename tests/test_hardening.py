@@ -15,7 +15,8 @@ import pytest
 from derive import ProblemSpecError, check, solve
 from derive.cli import main
 from derive.notation.latex import name_latex
-from derive.problem.load import catalogue_dir, load_file
+from derive.problem.load import load_file
+from derive.problem.index import catalogue_dir
 from derive.render import pdf as pdf_build, sheet
 from derive.runtime import limits
 from derive.runtime.commandline import MARKER, is_ours, shown

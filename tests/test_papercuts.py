@@ -4,7 +4,8 @@ import tomllib
 
 from derive import __version__
 from derive.cli import main
-from derive.problem.load import catalogue, catalogue_dir
+from derive.problem.index import catalogue_dir
+from derive.problem.load import catalogue
 
 
 def test_version(capsys):

@@ -14,7 +14,7 @@ import pytest
 
 from derive import ProblemSpecError, catalogue, load
 from derive.cli import main
-from derive.problem.load import catalogue_dir, library_dir
+from derive.problem.index import catalogue_dir, library_dir
 from derive.validate import validate, validate_file
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "problems.md"

@@ -22,7 +22,7 @@ import derive
 from derive import variants as V
 from derive.cli import main
 from derive.errors import ProblemSpecError
-from derive.problem.load import catalogue_dir
+from derive.problem.index import catalogue_dir
 from derive.render.roster import render_roster
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,8 @@ from derive.batch import answer_file as submission
 from derive.batch import gradescope
 from derive.batch import run as grade
 from derive.errors import DeriveError, InputError
-from derive.problem.load import catalogue_dir, load
+from derive.problem.load import load
+from derive.problem.index import catalogue_dir
 from derive.render.templates import templates_dir
 
 DEPENDENCIES = ("sympy", "numpy", "jinja2")

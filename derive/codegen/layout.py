@@ -66,16 +66,6 @@ ONE_HOT_DRAW = {   # Problem.onehot_sums: one 1 in all of a vector, in each row,
 }
 
 
-# _draw's sizes and shapes: random distinct sizes, and a shape's entries looked up; where a shape is an
-# expression in the dimensions (a convolution's output, H - k + 1), the sizes derive verified at, which
-# make every such expression whole and positive, and every shape at those sizes
-DRAW_SIZES = "    sizes = dict(zip(DIMS, rng.permutation(range(2, {top}))[:len(DIMS)].tolist()))"
-DRAW_SHAPE = "        shape = tuple(sizes.get(d, d) for d in shape)"
-DRAW_FIXED_SIZES = ("    sizes = {sizes}   # sizes at which every shape expression is whole and positive "
-                    "(as derive verified)")
-DRAW_EXPR_SHAPE = "        shape = {shapes}[name]   # SHAPES at these sizes"
-
-
 def one_hot_draw(sums: tuple) -> str:
     """The expression drawing a one-hot input `name` of `shape` in the module's _draw."""
     out = ONE_HOT_DRAW["all"]
@@ -142,10 +132,10 @@ $framework_values
 def _draw(rng):
     """Distinct random sizes for the dimensions (a missing transpose cannot hide) and values,
     scaled by 1/sqrt(the longer axis) so that wide layers do not saturate."""
-$draw_sizes
+    sizes = $draw_sizes
     values = {}
     for name, shape in SHAPES.items():
-$draw_shape
+        shape = tuple(sizes.get(d, d) for d in shape)
         v = rng.normal(size=shape) / np.sqrt(max(shape, default=1))
         if name in POSITIVE:
             v = np.abs(v) + 0.1

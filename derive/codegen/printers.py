@@ -213,6 +213,8 @@ class NumpyPrinter(StrPrinter):
         return self._power(e.base, e.exp)
 
     def _power(self, base, p):
+        if p == sp.Rational(1, 2) and base.is_integer and self.module == "torch":   # a dimension: an int, not a tensor
+            return piece(f"{self._print(base)} ** 0.5", POW)
         if p == sp.Rational(1, 2):
             return self.call(self.direct("sqrt"), self._print(base))
         if p.is_number and p.is_negative:
@@ -305,7 +307,7 @@ class NumpyPrinter(StrPrinter):
         if k is None:
             return self._plain_product(mats), coeff
         left, ones, right = mats[:k], mats[k], mats[k + 1:]
-        if not left and not right:                                                      # c * 1: the ones alone
+        if not left and not right:                                                      # a lone 1_N (1/N 1_N)
             return self._print(ones), coeff
         if _ones(ones) == "row" and not right or _ones(ones) == "col" and not left:    # a broadcast
             rest, coeff = self._product(left or right, coeff, compact)

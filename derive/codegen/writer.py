@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import functools
 import json
 import keyword
 import re
@@ -20,10 +21,6 @@ import textwrap
 import sympy as sp
 
 from derive.codegen.layout import (
-    DRAW_EXPR_SHAPE,
-    DRAW_FIXED_SIZES,
-    DRAW_SHAPE,
-    DRAW_SIZES,
     FRAMEWORK_VALUES,
     IMPORTS,
     SOFTMAX,
@@ -39,8 +36,8 @@ from derive.errors import UnsupportedError, UsageError
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
 from derive.problem.load import Problem, load
-from derive.verify.instances import instance
 from derive.runtime import commandline as cliutil
+from derive.verify.instances import SIZES, dimension_expressions, fit_sizes
 
 FRAMEWORKS = {"numpy": NumpyPrinter, "torch": TorchPrinter}
 _RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {
@@ -252,7 +249,7 @@ class _Writer:
             forward=_body(fwd + [ret]), backward=_body(bwd),
             backward_doc=self.backward_doc(), check_header=self.check_header(),
             dims=_tuple(str(d) for d in p.scope.dims.values()),
-            **self.draw(),
+            draw_sizes=self.draw_sizes(),
             shapes=_dict([(n, self.shape(n)) for n in list(p.inputs)] +
                          [(g, self.shape(node, public=True)) for g, node in p.given.items()], 9),
             input_names=_tuple(p.inputs), positive=_tuple(p.positive), onehot=_tuple(p.onehot),
@@ -263,25 +260,27 @@ class _Writer:
             objective=_body(objective), tolerance=f"{TOLERANCE:.0e}".replace("e-0", "e-"), limit=ENTRYWISE_LIMIT,
             framework_values=FRAMEWORK_VALUES[self.framework])
 
-    def draw(self) -> dict:
-        """_draw's lines for the sizes and the shapes (layout.DRAW_*): fixed verified sizes where a
-        shape is an expression in the dimensions."""
-        p = self.p
-        shapes = [p.node_shape(n) for n in p.inputs] + [p.node_shape(node) for node in p.given.values()]
-        if not any(not (d.is_Integer or d.is_Symbol) for s in shapes if s for d in s):
-            return {"draw_sizes": DRAW_SIZES.format(top=2 + max(7, len(p.scope.dims))), "draw_shape": DRAW_SHAPE}
-        dims = instance(p, 0).dims
-        fixed = "{" + ", ".join(f"{_literal(str(d))}: {int(n)}" for d, n in dims.items()) + "}"
-        names = list(p.inputs) + list(p.given)
-        at = [tuple(int(sp.sympify(d).xreplace(dims)) for d in s) if s else () for s in shapes]
-        drawn = "{" + ", ".join(f"{_literal(n)}: {a}" for n, a in zip(names, at)) + "}"
-        return {"draw_sizes": DRAW_FIXED_SIZES.format(sizes=fixed), "draw_shape": DRAW_EXPR_SHAPE.format(shapes=drawn)}
+    def draw_sizes(self) -> str:
+        if self.fixed is None:
+            return f"dict(zip(DIMS, rng.permutation(range(2, {2 + max(7, len(self.p.scope.dims))}))[:len(DIMS)].tolist()))"
+        return "{" + ", ".join(f"{_literal(d)}: {n}" for d, n in self.fixed.items()) + \
+            "}  # fixed: every convolution and pooling size comes out whole"
+
+    @functools.cached_property
+    def fixed(self) -> dict | None:
+        """Sizes for a problem whose sizes are expressions (conv2d's H - k + 1): fitted once."""
+        if not dimension_expressions(self.p):
+            return None
+        return fit_sizes(self.p, {d: SIZES[0][i % len(SIZES[0])] for i, d in enumerate(self.p.scope.dims)})
 
     def shape(self, node, public=False) -> str:
         s = self.p.node_shape(node)
         if not s:
             return "()"
         s = (s[1], s[0]) if public and self.p.layout == "numerator" and s != (1, 1) else s
+        if self.fixed is not None:
+            at = {self.p.scope.dims[d]: n for d, n in self.fixed.items()}
+            s = tuple(d if d.is_Atom else d.xreplace(at) for d in s)
         return "(" + ", ".join(_literal(str(d)) if not d.is_Integer else str(d) for d in s) + ")"
 
     def transposed(self, q) -> bool:

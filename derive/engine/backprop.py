@@ -116,6 +116,13 @@ def _fn_rule(e, g):
     return [(arg, sy.hadamard(g, d) if isinstance(arg, MatrixExpr) else g * d)]
 
 
+def _extremum_rule(e, g):
+    """max(a, b, ...) of numbers passes g to the argument that is largest: relu'(a - b) for each
+    other argument b (min: smallest); ties have measure zero at the sample points."""
+    sign = 1 if isinstance(e, sp.Max) else -1
+    return [(a, g * sp.Mul(*[fns.apply("relu", 1, sign * (a - b)) for b in e.args if b != a])) for a in e.args]
+
+
 RULES = {
     sp.Add: (lambda e, g: [(a, g) for a in e.args], "sum"),
     sp.MatAdd: (lambda e, g: [(a, g) for a in e.args], "sum"),
@@ -131,6 +138,8 @@ RULES = {
     fns.Fn: (_fn_rule, None),
     fns.Apply: (_fn_rule, None),
     fns.Softmax: (_softmax_rule, "softmax Jacobian"),
+    sp.Max: (_extremum_rule, "max: the largest argument"),
+    sp.Min: (_extremum_rule, "min: the smallest argument"),
     **{op: (lambda e, g: e.vjp(g), op.rule) for op in matrix_ops.OPS + conv_ops.OPS},   # each op's own rule
 }
 
@@ -179,13 +188,16 @@ def pull_back(rhs, g, names: frozenset) -> dict:
         if rule is None:
             raise UnsupportedError(f"the engine cannot differentiate {e} (it has no vector-Jacobian rule for "
                                    f"{type(e).__name__}); it differentiates sums, products, matrix and Hadamard "
-                                   "products, powers, transposes, exp, log, tanh, softmax and the activations")
+                                   "products, powers, transposes, exp, log, tanh, softmax, max, min and the "
+                                   "functions of the function table: write the equation with those")
         for child, contrib in rule[0](e, ge):
             if not _depends(child, names):
                 continue
             lab = labels + ((_label(e),) if _label(e) not in labels else ())
             if child in adj:
                 prev, pl = adj[child]
+                if isinstance(prev, MatrixExpr) != isinstance(contrib, MatrixExpr):   # the output's seed 1
+                    prev, contrib = (x if isinstance(x, MatrixExpr) else x * sp.Identity(1) for x in (prev, contrib))
                 adj[child] = (prev + contrib, pl + tuple(x for x in lab if x not in pl))
             else:
                 adj[child] = (contrib, lab)
@@ -229,14 +241,15 @@ def derive(problem: Problem) -> Derivation:
             continue
         limits.check()
         parts = contributions[node]
-        general = sp.Add(*[c for _, c, _ in parts]) if len(parts) > 1 else parts[0][1]
+        terms = [c for _, c, _ in parts]
+        if isinstance(adj_sym[node], MatrixExpr):      # the output's seed 1 may arrive as a number
+            terms = [c if isinstance(c, MatrixExpr) else c * sp.Identity(1) for c in terms]
+        general = sp.Add(*terms) if len(terms) > 1 else terms[0]
         if len(parts) > 1:
             rule = f"sum over the {len(parts)} paths into {node} (via {', '.join(p for p, _, _ in parts)})"
         else:
             rule = "; ".join(parts[0][2])
         general = tidy(general)
-        if isinstance(adj_sym[node], MatrixExpr) and not isinstance(general, MatrixExpr):
-            general = general * sp.Identity(1)     # f = f1: the output's seed 1 reaches f1 as a number
         closed = tidy(general.xreplace(closed_of), problem.onehot_sums)
         closed_of[adj_sym[node]] = closed
         adjoints[node] = (adj_sym[node], general, closed)

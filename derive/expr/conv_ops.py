@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from derive.errors import ShapeError, UnsupportedError
-from derive.expr.matrix_ops import Op, value
+from derive.expr.matrix_ops import Op, as_matrix, value
 
 
 def _ints(ev, *params) -> list[int]:
@@ -50,6 +50,7 @@ class Conv(Op):
         return np.einsum("ijkl,kl->ij", windows, k)
 
     def vjp(self, g):
+        g = as_matrix(g, self.shape)
         x, k = self.inputs
         sr, sc, pr, pc, dim = self.args[2:]
         d = Dilate(g, sr, sc) if (sr, sc) != (1, 1) else g
@@ -83,6 +84,12 @@ def _spacing(op, specs, show) -> list[str]:
     return out
 
 
+def _fits(op, window, shape) -> None:
+    if window[0] > shape[0] or window[1] > shape[1]:
+        raise ShapeError(f"{op.name}: the window ({window[0]}×{window[1]}) is larger than the input "
+                         f"({shape[0]}×{shape[1]})")
+
+
 class Flip(Op):
     """flip(K): the kernel turned by 180° (a vector reversed)."""
 
@@ -96,7 +103,7 @@ class Flip(Op):
         return value(ev, self.arg)[::-1, ::-1]
 
     def vjp(self, g):
-        return [(self.arg, Flip(g))]
+        return [(self.arg, Flip(as_matrix(g, self.shape)))]
 
     def code(self, module, args):
         return f"torch.flip({args[0]}, (0, 1))" if module == "torch" else f"{args[0]}[::-1, ::-1]"
@@ -162,10 +169,11 @@ class MaxPool(Op):
     def numeric(self, ev):
         x = value(ev, self.arg)
         kr, kc = _ints(ev, *self.args[1:3])
+        _fits(self, (kr, kc), x.shape)
         return sliding_window_view(x, (kr, kc))[::kr, ::kc].max(axis=(2, 3))
 
     def vjp(self, g):
-        return [(self.arg, Unpool(g, self.arg, *self.args[1:]))]
+        return [(self.arg, Unpool(as_matrix(g, self.shape), self.arg, *self.args[1:]))]
 
     def code(self, module, args):
         kr, kc = self.args[1:3]
@@ -194,6 +202,7 @@ class Unpool(Op):
     def numeric(self, ev):
         g, x = (value(ev, a) for a in self.inputs)
         kr, kc = _ints(ev, *self.args[2:4])
+        _fits(self, (kr, kc), x.shape)
         windows = sliding_window_view(x, (kr, kc))[::kr, ::kc]
         ho, wo = windows.shape[:2]
         flat = windows.reshape(ho, wo, kr * kc)

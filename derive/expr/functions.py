@@ -74,6 +74,7 @@ ACTIVATIONS: dict[str, sp.Expr] = {}       # name -> body
 FUNCTION_ALIASES: dict[str, str] = {}      # alias -> name
 KINKS: dict[str, Callable] = {}            # name -> distance to its kinks
 NATIVE: dict[type, Function] = {}          # SymPy class -> row
+_COMMANDS = [frozenset()]                  # latex_commands(), computed once per change of the table
 # names that are a function only after a library prefix (torch.mm, torch.t): bare, they stay symbols
 PREFIXED = {"mm": "matmul", "mv": "matmul", "t": "transpose", "sigmoid": "sigma", "exp": "exp"}
 MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul",
@@ -116,6 +117,7 @@ def _refresh():
             KINKS[f.name] = f.kink
         if f.native:
             NATIVE[f.native] = f
+    _COMMANDS[0] = frozenset(c for f in FUNCTIONS.values() for c in f.commands)
     activation_derivative.cache_clear()
 
 
@@ -125,7 +127,7 @@ def row(name: str) -> Function | None:
 
 def latex_commands() -> frozenset:
     """LaTeX commands that name a function (\\tanh, \\ln, \\sgn)."""
-    return frozenset(c for f in FUNCTIONS.values() for c in f.commands)
+    return _COMMANDS[0]
 
 
 def svg_words() -> dict:
@@ -224,7 +226,7 @@ class _Named:
 
     @property
     def fname(self) -> str:
-        return str(self.args[0])
+        return self.args[0].name          # what str() prints for a Symbol, without the printer
 
     @property
     def order(self) -> int:

@@ -25,6 +25,13 @@ def scaled(g, m):
     return mx.hadamard(mx.broadcast(g, m.shape), m)
 
 
+def as_matrix(g, shape):
+    """The upstream gradient as a matrix: the output's seed 1 is a number (a 1×1 output's 1 is Identity(1))."""
+    if isinstance(g, MatrixExpr):
+        return g
+    return g * sp.Identity(1) if shape == (1, 1) else g * mx.ones(*shape)
+
+
 def stretched(g, shape):
     """A reduction's upstream gradient (N×1, 1×M or 1×1) stretched back over the reduced axis."""
     return mx.broadcast(g, shape) if isinstance(g, MatrixExpr) else g * mx.ones(*shape)
@@ -118,6 +125,7 @@ class SoftmaxAxis(Op):
 
     def vjp(self, g):
         """A ⊙ (G − sum(G ⊙ A, axis)): the textbook's form, in the node's name A."""
+        g = as_matrix(g, self.shape)
         s = reduce_sum(mx.hadamard(g, self), self.axis)
         return [(self.arg, mx.hadamard(self, g - mx.broadcast(s, self.shape)))]
 
@@ -139,6 +147,7 @@ class LogSoftmax(SoftmaxAxis):
 
     def vjp(self, g):
         """G − softmax(Z) ⊙ sum(G, axis)."""
+        g = as_matrix(g, self.shape)
         s = mx.broadcast(reduce_sum(g, self.axis), self.shape)
         return [(self.arg, g - mx.hadamard(SoftmaxAxis(self.arg, self.axis), s))]
 

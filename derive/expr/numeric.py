@@ -18,11 +18,17 @@ from derive.expr.matrix_ops import Op
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
-# what a student may have written, for the class names SymPy gives it
-_WORDS = {"ImaginaryUnit": "the imaginary unit (a square root of a negative number)",
-          "ComplexInfinity": "a division by zero", "NaN": "an undefined number", "Infinity": "infinity",
-          "NegativeInfinity": "minus infinity", "Integral": "an integral", "Derivative": "a derivative",
-          "Limit": "a limit"}
+# what a student may have written, for the class names SymPy gives it, and what to write instead
+_WORDS = {"ImaginaryUnit": ("the imaginary unit (a square root of a negative number)",
+                            "keep what sqrt and log apply to positive"),
+          "ComplexInfinity": ("a division by zero", "write the expression without it"),
+          "NaN": ("an undefined number", "write the expression without it"),
+          "Infinity": ("infinity", "write a finite expression"),
+          "NegativeInfinity": ("minus infinity", "write a finite expression"),
+          "Integral": ("an integral", "write its result"),
+          "Derivative": ("a derivative with no formula", "write the derivative out (sign(w) for the derivative "
+                         "of abs(w), or give the function's row its derivatives)"),
+          "Limit": ("a limit", "write its value")}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,8 +74,9 @@ class Evaluator:
                 return float(e)
             if isinstance(e, sp.Heaviside):
                 return np.where(np.asarray(self(e.args[0])) > 0, 1.0, 0.0)
-            what = _WORDS.get(type(e).__name__, f"this kind of expression ({type(e).__name__})")
-            raise EvalError(f"it contains {what}, which has no value here")
+            what, instead = _WORDS.get(type(e).__name__, (f"this kind of expression ({type(e).__name__})",
+                                                           "write it with the operations of the notation"))
+            raise EvalError(f"it contains {what}, which has no value here; {instead}")
         return method(e)
 
     # leaves

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 
 from derive.errors import (
     AnswerError,
@@ -24,13 +25,16 @@ from derive.grading.job import job, prepare
 from derive.grading.key import ProblemKey, key_of, resolve
 from derive.grading.read import parse_answer, shape_pieces
 from derive.grading.result import CheckResult
-from derive.problem.load import Problem, load, load_file, problem_dirs
+from derive.problem.index import problem_dirs
+from derive.problem.load import Problem, load
+from derive.runtime.limits import CHECK_TIMEOUT
 from derive.runtime.pool import Pool
 from derive.runtime.workers import MAX_JOBS, MAX_RSS_MB, Crashed, Ok, Timeout
 from derive.verify.solve import Solution, solve
 
-DEFAULT_TIMEOUT = 2.0        # seconds of wall clock per check
+DEFAULT_TIMEOUT = CHECK_TIMEOUT        # seconds of wall clock per check
 MAX_TIMEOUT = 3600.0
+WATCH_SECONDS = 1.0      # a problems folder is looked at again (for a new or renamed file) at most this often
 RAISED = (UnknownError, ProblemSpecError, UnsupportedError)   # the worker's errors that are the caller's
 
 
@@ -71,16 +75,20 @@ class Checker:
     """Checks answers with `workers` warm processes; safe to call from many threads at once."""
 
     def __init__(self, workers: int = 1, problems=(), timeout: float = DEFAULT_TIMEOUT, *,
-                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB):
+                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB, prefork: bool = True):
+        """prefork: start the workers' parent process now, while the caller is likely single-threaded
+        (see runtime.pool), rather than at the first check."""
         self.problems = folders(problems)
         self.timeout = valid_timeout(timeout)
         self.pool = Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
-        try:
-            self.pool.zygote.start()         # now, while the caller is likely single-threaded (see sandbox)
-        except OSError:
-            pass                             # retried on first use
+        if prefork:
+            try:
+                self.pool.zygote.start()
+            except OSError:
+                pass                         # retried on first use
         self._solutions: dict[ProblemKey, Solution] = {}
-        self._paths: dict[tuple, str] = {}
+        self._paths: dict[tuple, tuple] = {}       # (name, folders) -> (path, folders' stamp, looked at)
+        self._problems: dict[ProblemKey, Problem] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> Checker:
@@ -98,37 +106,55 @@ class Checker:
         return self._load(problem, self.problems)
 
     def _load(self, problem, dirs: tuple) -> Problem:
-        """derive.load, remembering which file a name is in while the folders stay the same (finding
-        a name reads the whole catalogue); the file itself is re-read whenever it changes."""
+        """derive.load, the file as it is now."""
+        return problem if isinstance(problem, Problem) else self._resolve(self._key(problem, dirs))
+
+    def _key(self, problem, dirs: tuple, variant: int | None = None) -> ProblemKey:
+        """The key of a problem as its file is now: one stat of the file per call. Which file a name
+        is in is remembered; its folders are looked at again at most once per WATCH_SECONDS."""
         if isinstance(problem, Problem):
-            return problem
-        try:
-            stamp = (str(problem), dirs, tuple(os.stat(d).st_mtime_ns for d in problem_dirs(dirs)))
-        except OSError:
-            return load(problem, dirs)
-        path = self._paths.get(stamp)
-        if path is not None:
+            return key_of(problem, variant)
+        name, now = str(problem), time.monotonic()
+        hit = self._paths.get((name, dirs))
+        if hit is not None and now - hit[2] >= WATCH_SECONDS:
+            if _folders_stamp(dirs) != hit[1]:
+                hit = None
+            else:
+                hit = self._paths[(name, dirs)] = (hit[0], hit[1], now)
+        if hit is not None:
             try:
-                p = load_file(path)
-                if str(problem) in (p.id, p.alias, path):
-                    return p
-            except ProblemSpecError:
-                pass
-        p = load(problem, dirs)
+                key = ProblemKey(hit[0], os.stat(hit[0]).st_mtime_ns, variant)
+                p = self._resolve(ProblemKey(key.path, key.mtime_ns))
+                if name in (p.id, p.alias, key.path):
+                    return key
+            except (OSError, ProblemSpecError):
+                pass                         # gone, broken or renamed: look it up again
+        stamp = _folders_stamp(dirs)
+        key = key_of(load(problem, dirs), variant)
         with self._lock:
             if len(self._paths) > 4096:
                 self._paths.clear()
-            self._paths[stamp] = p.path
+            self._paths[(name, dirs)] = (key.path, stamp, now)
+        return key
+
+    def _resolve(self, key: ProblemKey) -> Problem:
+        """resolve(key), remembered per key (an edited file has a new key)."""
+        p = self._problems.get(key)
+        if p is None:
+            p = resolve(key)
+            with self._lock:
+                if len(self._problems) > 4096:
+                    self._problems.clear()
+                self._problems[key] = p
         return p
 
     def solve(self, problem) -> Solution:
         """derive.solve, cached until the problem's file changes."""
-        p = self.load(problem)
-        key = key_of(p)
+        key = self._key(problem, self.problems)
         with self._lock:
             sol = self._solutions.get(key)
         if sol is None:
-            sol = solve(resolve(key))
+            sol = solve(self._resolve(key))
             with self._lock:
                 self._solutions[key] = sol
         return sol
@@ -139,17 +165,19 @@ class Checker:
         answer itself comes back as a CheckResult, never as an exception. Feedback names a mistake
         by its role ("a factor is missing: the local derivative at h1"); with `reveal` (or the
         problem's `reveal = true`) it also shows the expression concerned."""
+        return self._check(problem, self.problems, quantity, answer, format, timeout, variant, reveal)
+
+    def _check(self, problem, dirs, quantity, answer, format, timeout, variant, reveal) -> CheckResult:
         seconds = self.timeout if timeout is None else valid_timeout(timeout)
-        key = key_of(self.load(problem), variant)
-        p = resolve(key)
-        return self.run(key, p.quantity(quantity), answer, format, seconds, reveal=reveal)
+        key = self._key(problem, dirs, variant)
+        return self.run(key, self._resolve(key).quantity(quantity), answer, format, seconds, reveal=reveal)
 
     def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job_fn=None,
             prepare_fn=None, reveal: bool = False) -> CheckResult:
         """One answer to quantity `q` of the problem `key` names, graded in a worker by `job_fn`
         (default: job.job) after `prepare_fn` (job.prepare), both called as fn(key, q.name, ...)."""
         job_fn, prepare_fn = job_fn or job, prepare_fn or prepare
-        p = resolve(key)
+        p = self._resolve(key)
         if not isinstance(answer, str):
             return CheckResult(p.id, q.name, repr(answer), "invalid", ("syntax",),
                                (f"an answer is text (a str), not {type(answer).__name__}",))
@@ -160,6 +188,11 @@ class Checker:
             q.kind.grade(_Preparse(p, answer, format))
         except AnswerError as e:
             return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+        if self.pool.zygote.pid is None and threading.active_count() == 1:
+            try:          # the workers' parent is forked from this process next: it inherits the reference
+                prepare_fn(key, q.name)
+            except Exception:
+                pass      # the worker prepares it again and reports what went wrong
         out = self.pool.run(job_fn, (key, q.name, answer, format, bool(reveal)), timeout=seconds,
                             prepare=(prepare_fn, (key, q.name)))
         if isinstance(out, Ok) and isinstance(out.value, dict):
@@ -186,6 +219,13 @@ def _failure(reason: str) -> dict:
     return dict(feedback=("the answer could not be evaluated; write it in a simpler form",))
 
 
+def _folders_stamp(dirs: tuple):
+    try:
+        return tuple(os.stat(d).st_mtime_ns for d in problem_dirs(dirs))
+    except OSError:
+        return None
+
+
 _default: Checker | None = None
 _default_lock = threading.Lock()
 
@@ -195,13 +235,12 @@ def default_checker() -> Checker:
     global _default
     with _default_lock:
         if _default is None or _default.pool.closed:
-            _default = Checker()
+            _default = Checker(prefork=False)       # forked at the first check, with its reference
         return _default
 
 
 def check(problem, quantity: str, answer: str, format: str = "auto", *, timeout: float = DEFAULT_TIMEOUT,
           extra=None, reveal: bool = False) -> CheckResult:
     """Check one answer with the default Checker; `extra`: problems folders (one, or any iterable)."""
-    checker = default_checker()
-    return checker.check(checker._load(problem, folders(extra)), quantity, answer, format,
-                         timeout=DEFAULT_TIMEOUT if timeout is None else timeout, reveal=reveal)
+    return default_checker()._check(problem, folders(extra), quantity, answer, format,
+                                    DEFAULT_TIMEOUT if timeout is None else timeout, None, reveal)

@@ -14,18 +14,17 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from fractions import Fraction
 
 import numpy as np
+import sympy as sp
 
 from derive.errors import EvalError, ShapeError
+from derive.expr import compiled
 from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
 from derive.grading.reference import DecisionBasis, Reference, secret_points
-from derive.grading.read import nodes
-from derive.notation import parser as mp
 from derive.notation.latex import shape_text
 from derive.verify import instances
 from derive.verify.proof import rel_error
@@ -38,6 +37,7 @@ MAX_DRAWS = 10               # points of a family tried at most (skipping where 
 KINK_SCALES = (3, 6)         # small-scale points where the reference has a kink: inputs times 10^-3, 10^-6
 STEEP = 50                   # an answer with a constant this large (or small) is also checked at its scale
 MAX_SCALE = 15
+_NUMBER_POWER = re.compile(r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)(?:\s*(?:\^|\*\*)\s*\{?\(?\s*([-+]?\d+)\)?\}?)?")
 
 
 def conform(a, b, indexed: bool):
@@ -63,40 +63,41 @@ def fingerprint(values) -> str | None:
     return h.hexdigest()[:16]
 
 
-def _plan(p, r, answer: str, secret_numbers=None, tree=None):
+def _plan(p, r, answer: str, secret_numbers=None):
     """(family, point numbers to try, how many usable points are wanted) for one answer."""
     if p.values and not r.quantity.kind.random_points:
         return [("values", [0], 1)]
     if secret_numbers is None:
         secret_numbers = secret_points(p, r.quantity.name, answer, MAX_DRAWS)
     plan = [("fixed", range(MAX_DRAWS), FIXED_POINTS), ("secret", secret_numbers, SECRET_POINTS)]
-    scales = kink_scales(p, tree)
+    scales = kink_scales(p, answer)
     return plan + [("kink", scales, len(scales))] if scales else plan
 
 
-def kink_scales(p, tree) -> tuple:
+def kink_scales(p, answer: str) -> tuple:
     """Exponents n of the small-scale points (inputs times 10^-n): around the reference's kinks,
     and where the answer's own large constants make it steep (tanh(1000 z) is a step beyond
     |z| > 0.003 and differs from one within it)."""
-    steep = _steepness(tree) if tree is not None else 1.0
+    steep = _steepness(answer) if answer else 1.0
     scales = KINK_SCALES if instances.has_kink(p) else ()
     if steep >= STEEP:
         scales += (min(MAX_SCALE, int(math.ceil(math.log10(steep))) + 1),)
     return tuple(sorted(set(scales)))
 
 
-def _steepness(tree) -> float:
-    """The largest of |c| and 1/|c| over the answer's number literals."""
+def _steepness(answer: str) -> float:
+    """The largest of |c| and 1/|c| over the answer's numbers (and powers of them, 10^3): read from
+    the text, which is cheaper than walking the tree and errs only towards checking more points."""
     out = 1.0
-    for node in nodes(tree):
-        v = None
-        if isinstance(node, mp.Num):
-            v = abs(float(Fraction(node.text)))
-        elif isinstance(node, mp.BinOp) and node.op == "^" and isinstance(node.left, mp.Num) \
-                and isinstance(node.right, mp.Num) and abs(float(Fraction(node.right.text))) <= 64:
-            v = abs(float(Fraction(node.left.text)) ** float(Fraction(node.right.text)))      # 10^3
+    for m in _NUMBER_POWER.finditer(answer):
+        try:
+            v = abs(float(m.group(1)) ** float(m.group(2) or 1))
+        except (OverflowError, ValueError, ZeroDivisionError):
+            v = math.inf
         if v and math.isfinite(v):
             out = max(out, v, 1 / v)
+        elif v:
+            out = max(out, 10.0 ** MAX_SCALE)
     return out
 
 
@@ -114,13 +115,26 @@ def warm(ref: Reference, r) -> None:
             ref.value(r, family, n)
 
 
-def _value(expr, inst, env, reductions):
+def _value(expr, inst, env, reductions, fn=None):
+    """The answer at a point; `fn`: the answer compiled once (compiled.once) for all its points."""
     if isinstance(expr, IndexForm):
         return expr.value(inst, env)
     if reductions:
         env = {**env, **{n: np.array([[np.max(evaluate(v, env, inst.dims, inst.functions))]])
                          for n, v in reductions.items()}}
+    if fn is not None:
+        return np.asarray(compiled.run_once(fn, env, inst.dims, inst.functions), dtype=float)
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
+
+
+def _compiled(expr):
+    """The answer compiled for its points (the walker's operations in its order), or None."""
+    if not isinstance(expr, sp.Basic):
+        return None
+    try:
+        return compiled.once(expr)
+    except Exception:         # noqa: BLE001 — the walker evaluates it and reports what is wrong
+        return None
 
 
 def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
@@ -129,10 +143,11 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
     (another reading of an ambiguous answer) only whether it is right matters: the first differing
     point settles it."""
     p = ref.problem
-    plan = _plan(p, r, answer, tree=tree)
+    plan = _plan(p, r, answer)
     at_values = plan[0][0] == "values"
     rows, undefined, seen = [], [], []          # seen: the answer at the fixed points (its fingerprint)
     small = []                                  # (answer, reference) at the small-scale points
+    fn = _compiled(expr)
     for family, numbers, wanted in plan:
         used = 0
         for n in numbers:
@@ -143,7 +158,7 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
             if not np.all(np.isfinite(b)):
                 continue
             try:
-                a = _value(expr, inst, env, reductions)
+                a = _value(expr, inst, env, reductions, fn)
             except ShapeError as e:
                 return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
             except (EvalError, KeyError) as e:

@@ -111,10 +111,10 @@ class AnswerBuilder(reader.Builder):
             return self.elementwise("hadamard", a, b, node)
         return super().product(a, b, node)
 
-    def power(self, a, b, node):
+    def power(self, a, b, node, entrywise: bool = False):
         if self.indices and a == sp.E and isinstance(b, MatrixExpr):      # e^{z_i}: entrywise
             return fns.apply("exp", 0, b)
-        return super().power(a, b, node)
+        return super().power(a, b, node, entrywise)
 
     def matrix_function(self, name, args, node):
         """max(z) of one vector: its largest entry (the stable softmax subtracts it)."""

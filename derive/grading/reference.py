@@ -7,6 +7,7 @@ the source can predict them (see decide.py). Every point is drawn off the kinks 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -20,7 +21,7 @@ from derive.engine.backprop import Derivation, derive
 from derive.expr.numeric import evaluate
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
-from derive.runtime import limits
+from derive.runtime import diskcache, limits
 from derive.verify import instances
 
 FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n + 1)
@@ -81,7 +82,20 @@ def reference(key: ProblemKey) -> Reference:
     the limit on deriving a problem (the worker's prepare phase is not timed per answer)."""
     p = resolve(key)
     with limits.deadline(limits.SOLVE_TIMEOUT, key.path):
-        return Reference(p, derive(p))
+        return Reference(p, derived(p))
+
+
+def derived(p: Problem) -> Derivation:
+    """derive(p), kept on disk (runtime.diskcache) per problem file content and version of derive."""
+    if p.variant is not None or not p.data:
+        return derive(p)
+    digest = hashlib.sha256(repr(p.data).encode()).hexdigest()     # the very table p was built from
+    d = diskcache.get("derivation", digest)
+    if d is None:
+        d = derive(p)
+        diskcache.put("derivation", (digest,), d)
+        return d
+    return dataclasses.replace(d, problem=p)
 
 
 # ---- the secret --------------------------------------------------------------------------------

@@ -193,6 +193,8 @@ class Builder:
         keyword = [build_ops.is_keyword(a) for a in node.args]         # axis=1, read as (axis = 1)
         args = [self.scalar(self.build(a)) for a, k in zip(node.args, keyword) if not k]
         kwargs = {a.args[0].id: self.scalar(self.build(a.args[1])) for a, k in zip(node.args, keyword) if k}
+        if len(kwargs) < sum(keyword):
+            raise self.fail(f"{node.fn}: a keyword is given twice", node, "syntax")
         if kwargs and name in ("sum", "mean") and not args[1:]:
             build_ops.check_keywords(self, name, kwargs, node)
             args, kwargs = args + [kwargs["axis"]], {}

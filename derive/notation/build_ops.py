@@ -16,6 +16,7 @@ NAMES = frozenset({"log_softmax", "logsumexp", "argmax", "argmin", "tr", "det", 
                    "conv1d", "conv2d", "maxpool1d", "maxpool2d", "flip", "dilate", "unpool1d", "unpool2d"}
                   | set(ALIASES))
 KEYWORDS = frozenset({"axis", "stride", "padding", "stride_h", "stride_w", "padding_h", "padding_w"})
+MAX_PARAMETER = 64      # a stride, padding or window: numbers a page of homework uses
 _ALLOWED = {"softmax": {"axis"}, "log_softmax": {"axis"}, "logsumexp": {"axis"}, "max": {"axis"},
             "min": {"axis"}, "argmax": {"axis"}, "argmin": {"axis"}, "sum": {"axis"}, "mean": {"axis"},
             "conv1d": {"stride", "padding"}, "conv2d": KEYWORDS - {"axis"}}
@@ -47,7 +48,7 @@ def call(b, name: str, args: list, kwargs: dict, node):
     and positive where they are numbers (maxpool2d of a column would be 1/2 wide)."""
     op = _call(b, ALIASES.get(name, name), args, kwargs, node)
     for d in op.shape:
-        if d.is_number and not (d.is_Integer and d >= 1) or d.is_nonpositive:
+        if d.is_number and not (d.is_Integer and d >= 1) or d.is_nonpositive or d.is_integer is False:
             raise b.fail(f"{name} of {', '.join(show_shape(a.shape) for a in op.inputs)} would be "
                          f"{show_shape(op.shape)}: its window, stride or padding does not fit", node)
     return op
@@ -107,13 +108,18 @@ def _size(b, name, v, node, least: int):
     """An integer parameter: a whole number >= least, or an expression in the problem's dimensions."""
     if isinstance(v, MatrixExpr) or not isinstance(v, sp.Expr):
         raise b.fail(f"{name}: a stride, padding or window is a whole number or a dimension, not a "
-                     f"{show_shape(shape_of(v))} value", node)
+                     f"{show_shape(shape_of(v))} value", node, "syntax")
     dims = set(b.scope.dims.values())
     if v.free_symbols - dims:
         raise b.fail(f"{name}: {v} is not a whole number or an expression in the dimensions "
-                     f"({', '.join(sorted(map(str, dims))) or 'none'})", node)
+                     f"({', '.join(sorted(map(str, dims))) or 'none'})", node, "syntax")
     if v.is_number and not (v.is_Integer and v >= least):
-        raise b.fail(f"{name}: {v} must be a whole number of at least {least}", node)
+        raise b.fail(f"{name}: {v} must be a whole number of at least {least}", node, "syntax")
+    poly = sp.Poly(v, *sorted(v.free_symbols, key=str)) if v.free_symbols and v.is_polynomial() else None
+    linear = not v.free_symbols or (poly is not None and poly.total_degree() <= 1)
+    if not linear or any(not c.is_Integer or abs(c) > MAX_PARAMETER for c in (poly.coeffs() if poly else [v])):
+        raise b.fail(f"{name}: a stride, padding or window is a whole number up to {MAX_PARAMETER}, or a "
+                     f"dimension plus or minus one, not {v}", node, "too_complex")
     return v
 
 

@@ -10,9 +10,10 @@ number literals.
 from __future__ import annotations
 
 from derive.notation import parser as mp
+from derive.notation.build_ops import is_keyword
 from derive.notation.latex import name_latex
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4, "^∘": 4}
 _ATOM = 5
 
 
@@ -47,11 +48,13 @@ def tree_latex(t) -> str:
         head = name_latex(t.fn) + "'" * t.order
         if not t.args:
             return head
-        return head + r"\left(" + ", ".join(tree_latex(a) for a in t.args) + r"\right)"
+        return head + r"\left(" + ", ".join(rf"\mathrm{{{a.args[0].id.replace('_', chr(92) + '_')}}}={tree_latex(a.args[1])}"
+                                              if is_keyword(a) else tree_latex(a) for a in t.args) + r"\right)"
     if t.op == "/":
         return rf"\frac{{{tree_latex(t.left)}}}{{{tree_latex(t.right)}}}"
-    if t.op == "^":
-        return _wrap(t.left, _ATOM) + "^{" + tree_latex(t.right) + "}"
+    if t.op in ("^", "^∘"):                     # x^T ^ 2: a transposed base is braced (no double superscript)
+        base = "{" + tree_latex(t.left) + "}" if isinstance(t.left, mp.Transpose) else _wrap(t.left, _ATOM)
+        return base + "^{" + r"\circ " * (t.op == "^∘") + tree_latex(t.right) + "}"
     p = _PRECEDENCE[t.op]
     mixed = t.op in ("*", "hadamard") and isinstance(t.left, mp.BinOp) and t.left.op in ("*", "hadamard", "/") \
         and t.left.op != t.op                    # (A B) ⊙ C: a matrix product beside ⊙ is bracketed

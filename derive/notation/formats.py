@@ -22,7 +22,7 @@ FORMATS = (
     Format("numpy", "text", "numpy / PyTorch: delta @ x.T, np.sum(g, axis=0), a * b entrywise, x**2",
            re.compile(r"@|\b(?:np|numpy|torch)\s*\.\s*[A-Za-z]|\b(?:axis|dim|keepdims)\s*=")),
     Format("matlab", "text", "Matlab / Octave: W' * d .* s, exp(-z) ./ (1 + exp(-z)).^2, sum(X, 1) (dims from 1)",
-           re.compile(r"\.[*/^]")),
+           re.compile(r"\.[*/^]|[)\]]'")),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 NAMES = tuple(BY_NAME)
@@ -35,4 +35,4 @@ def detect(text: str) -> str:
 
 def help_text() -> str:
     """One line per format, for --help and the API's error message."""
-    return "; ".join(f"{f.name}: {f.summary}" for f in FORMATS)
+    return "how to read the answer; " + "; ".join(f"{f.name}: {f.summary}" for f in FORMATS)

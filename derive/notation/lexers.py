@@ -134,7 +134,11 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             m = re.compile(r"_\{?[A-Za-z0-9]+\}?").match(text, j)
             if m:                                       # δ_ij, σ_2
                 j = m.end()
-            i = _name_token(tokens, _UNICODE[c] + text[i + 1:j], text, i, j)
+            name = _UNICODE[c] + text[i + 1:j]
+            sup = re.compile(r"\^\(?([A-Za-z0-9]+)\)?").match(text, j)
+            if sup and known_names.get(f"{name}^{sup.group(1)}"):          # δ³: the problem's delta^3
+                name, j = known_names[f"{name}^{sup.group(1)}"], sup.end()
+            i = _name_token(tokens, name, text, i, j)
             continue
         m = _IDENT.match(text, i)
         if m:

@@ -18,7 +18,7 @@ LOG_BASE = re.compile(r"log_?(\d+|e|[A-Za-z])")   # log_2, log10, log_b: a logar
 BIGOPS = ("sum", "max", "min")                       # \sum_k, \max_k, sum_k: over an index
 MAX_HEIGHT = 200           # operations in one chain (x+x+...+x, W.T.T...): later stages recurse on the tree
 MAX_ORDER = 3              # primes on one function: the third derivative is the highest understood
-MAX_E = 99                 # |exponent| of a number in E-notation (6.2e-1)
+MAX_E = 30                 # |exponent| of a number in E-notation (6.2e-1)
 _PRODUCTS = {"*": "*", "/": "/", "hadamard": "hadamard", "@": "*", "np*": "hadamard"}   # token -> op
 
 

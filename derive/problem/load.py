@@ -14,12 +14,13 @@ from pathlib import Path
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derive.errors import AnswerError, ProblemSpecError, UnknownError, UsageError, did_you_mean
+from derive.errors import AnswerError, ProblemSpecError, UnknownError, did_you_mean
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation.latex import latex
-from derive.problem import schema
+from derive.problem import index, schema
+from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs  # noqa: F401 (re-exported)
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
@@ -235,6 +236,7 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         _fail(path, "given", f"the output {output} is computed by the forward equations, so its gradients are "
                              f"derived, not given; [given] is for an output no equation defines (output = \"L\" "
                              f"with \"dL/dh\" = \"h\"). To have answers written in a gradient, name it in [names]")
+    computed = {e.name for e in equations}
     for gname, node in given_raw.items():
         if node not in symbols:
             _fail(path, f"given.{gname}", f"unknown node {node}")
@@ -244,6 +246,10 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         other = next((n for n in symbols if n != node and adjoint_name(output, n) == gname), None)
         if other is not None:
             _fail(path, f"given.{gname}", f"{gname} is the name of the gradient at {other}, not at {node}")
+        if node not in computed:
+            _fail(path, f"given.{gname}", f"{node} is an input, which no forward equation computes; a given "
+                                          f"gradient belongs to a computed node (the derivation runs from it "
+                                          f"back to the inputs): give it at the node that uses {node}")
         given[gname] = node
     adjoint_names = {node: adjoint_name(output, node) for node in symbols}
     for gname, node in given.items():
@@ -374,41 +380,6 @@ def _node_symbol(name, expr):
 
 
 # ---- the catalogue ------------------------------------------------------------------------
-def catalogue_dir() -> Path:
-    """problems/ beside the package in a checkout; derive/problems once installed."""
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here / "problems", here.parent / "problems"):
-        if cand.is_dir():
-            return cand
-    raise ProblemSpecError("the problem catalogue is missing from this installation")
-
-
-def library_dir() -> Path:
-    """The library beside the seeds' catalogue: problems a course assigns, each with a topic."""
-    return catalogue_dir() / "library"
-
-
-def problem_dirs(extra=None, library: bool = True) -> list[Path]:
-    """The catalogue (the seeds, then the library), then the folders given (--problems) and
-    DERIVE_PROBLEMS; a folder that does not exist is an error (a misspelled one would silently hide
-    a course's problems)."""
-    dirs = [catalogue_dir()] + ([library_dir()] if library and library_dir().is_dir() else [])
-    env = os.environ.get("DERIVE_PROBLEMS")
-    given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
-    for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
-        if not Path(d).is_dir():
-            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: {'not a folder' if Path(d).exists() else 'no such folder'} "
-                             "(a folder of problem files, *.toml)")
-        if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
-            dirs.append(Path(d))
-    return dirs
-
-
-def _alias_number(alias: str) -> int:
-    m = re.fullmatch(r"problem(\d+)", alias)
-    return int(m.group(1)) if m else 10**6
-
-
 def catalogue(extra=None, library: bool = True) -> list[Problem]:
     """Every problem, built-ins first (the seeds, then the library unless library=False), sorted by
     alias number; a reused id or alias is an error."""
@@ -430,7 +401,7 @@ def catalogue(extra=None, library: bool = True) -> list[Problem]:
             if p.alias:
                 seen[p.alias] = str(f)
             out.append((rank, p))
-    return [p for _, p in sorted(out, key=lambda rp: (_alias_number(rp[1].alias), rp[0], rp[1].topic, rp[1].id))]
+    return [p for _, p in sorted(out, key=lambda rp: (alias_number(rp[1].alias), rp[0], rp[1].id))]
 
 
 class ProblemFileWarning(UserWarning):
@@ -457,6 +428,14 @@ def load(name, extra=None) -> Problem:
         return name
     if str(name).endswith(".toml") and Path(name).is_file():
         return load_file(name)
+    path = index.find(str(name), problem_dirs(extra))
+    if path is not None:
+        try:
+            p = load_file(path)
+        except ProblemSpecError:
+            p = None                  # broken: the catalogue skips it with a warning
+        if p is not None and name in (p.id, p.alias):
+            return p
     problems = catalogue(extra)
     for p in problems:
         if name in (p.id, p.alias):

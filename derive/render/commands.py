@@ -4,29 +4,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from derive.render import graph as gr
-from derive.render import sheet
-from derive.render.roster import render_roster
-from derive.render.svg import svg
+from derive.errors import RenderError
 from derive.runtime import commandline as cliutil
 
 
 def cmd_sheet(args) -> int:
-    header = sheet.read_header(args.config, args.course, args.assignment, args.date)
+    from derive.render import cached, page      # a sheet of cached problems needs no SymPy
+    header = page.read_header(args.config, args.course, args.assignment, args.date)
     if args.output:                      # refuse a path before rendering anything
         cliutil.check_output(args.output, args.force)
     extra = getattr(args, "problems", None)
     if args.roster:                      # one sheet per student; questions unless --solutions
+        from derive.render.roster import render_roster
         tex = render_roster(args.problem, args.roster, args.questions is not False, header,
                             salt=args.salt, all_=args.all, extra=extra, topic=args.topic)
     elif args.salt is not None:
-        raise sheet.RenderError("--salt goes with --roster (it makes each student's seed)")
+        raise RenderError("--salt goes with --roster (it makes each student's seed)")
     else:
-        tex = sheet.render_sheet(sheet.resolve(args.problem, args.all, extra, args.topic), bool(args.questions), header)
+        questions, names = bool(args.questions), list(args.problem)
+        if args.topic:                   # a problem set: the named problems, then the topic's
+            from derive.problem.load import catalogue
+            from derive.problem.topics import with_topic
+            names += [p.id for p in with_topic(catalogue(extra), args.topic) if p.id not in names]
+        tex = page.render_contexts(cached.contexts(names, args.all, extra, questions), questions, header)
     if not args.output:
         sys.stdout.write(tex)
         return 0
-    return _wrote(*sheet.write_tex(tex, args.output, args.force))
+    return _wrote(*page.write_tex(tex, args.output, args.force))
 
 
 def _wrote(path, note) -> int:
@@ -37,6 +41,9 @@ def _wrote(path, note) -> int:
 
 
 def cmd_graph(args) -> int:
+    from derive.render import graph as gr
+    from derive.render import sheet
+    from derive.render.svg import svg
     sol = sheet.solved(args.problem, getattr(args, "problems", None))
     if not sol.problem.equations:
         raise sheet.RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "

@@ -170,8 +170,11 @@ def _decompose(e, names):
         return "matrixop", e.name, e.inputs
     if type(e) in sy.NATIVE:                         # SymPy's own exp, tanh, cosh: a row of the table
         return "fn", sy.NATIVE[type(e)].name, (e.args[0],)
+    if isinstance(e, (sp.Max, sp.Min)):                  # max(a, b) of numbers: drawn as the function it is
+        return "fn", type(e).__name__.lower(), tuple(e.args)
     raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
-                           "powers, transposes, softmax and named functions")
+                           "powers, transposes, softmax and the functions of the function table: write the "
+                           "equation with those (a constant as a number: 1 - p, not an identity matrix)")
 
 
 def _leaf_kind(name: str) -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
@@ -20,11 +18,10 @@ from derive.notation import latex as pr
 from derive.problem.load import catalogue
 from derive.problem.topics import with_topic
 from derive.render.allowed_tex import allowed_tex
-from derive.render.fonts import header_plan
 from derive.render import graph as gr
-from derive.render.pdf import INSTALL_HINT, compile_pdf, tex_engine
-from derive.render.templates import Tex, escape_tex, render_template
-from derive.runtime import commandline as cliutil
+from derive.render.page import Header, read_header, render_contexts, write_tex
+from derive.render.pdf import compile_pdf, tex_engine
+from derive.render.templates import Tex, escape_tex
 from derive.verify.solve import solve
 
 LINE_WIDTH = 62          # glyphs of display math on one line of the sheet
@@ -32,46 +29,6 @@ CLOSED_MAX_NODES = 400   # a step's closed form bigger than this (SymPy tree nod
 
 
 # ---- what a sheet shows -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Header:
-    course: str = ""
-    assignment: str = ""
-    date: str = ""
-
-    def __bool__(self):
-        return bool(self.course or self.assignment or self.date)
-
-
-def read_header(path=None, course=None, assignment=None, date=None) -> Header:
-    """Header from a small TOML file (keys course, assignment, date; top level or [header]),
-    overridden by explicit options."""
-    data = {}
-    if path:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise HeaderError(f"{path}: cannot read: {e.strerror}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise HeaderError(f"{path}: not valid TOML: {e}") from None
-        except UnicodeDecodeError as e:
-            raise HeaderError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
-        data = raw.get("header", raw)
-        if not isinstance(data, dict):
-            raise HeaderError(f"{path}: key 'header' must be a table with course, assignment, date")
-        unknown = set(data) - {"course", "assignment", "date"}
-        if unknown:
-            raise HeaderError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
-                              "known: course, assignment, date")
-        for k, v in data.items():
-            if not isinstance(v, (str, int)) or isinstance(v, bool):
-                raise HeaderError(f"{path}: key {k!r} must be text, not {type(v).__name__}")
-    vals = {k: str(data.get(k, "")) for k in ("course", "assignment", "date")}
-    for k, v in (("course", course), ("assignment", assignment), ("date", date)):
-        if v is not None:
-            vals[k] = v
-    return Header(**vals)
-
-
 def _lines(expr) -> list:
     return [Tex(s) for s in pr.latex_lines(expr, LINE_WIDTH)]
 
@@ -245,10 +202,7 @@ def resolve(names, all_: bool = False, extra=None, topic: str | None = None) -> 
 
 def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
     """The LaTeX source of a sheet for these solutions."""
-    problems = [problem_context(s, questions) for s in solutions]
-    fonts, header, _ = header_plan(header or Header())     # a course name in another script
-    return render_template("sheet.tex.j2", problems=problems, questions=questions, header=header, fonts=fonts,
-                           kind="Questions" if questions else "Solutions")
+    return render_contexts([problem_context(s, questions) for s in solutions], questions, header)
 
 
 def write_sheet(solutions, output, questions=False, header=None, force=False) -> tuple[Path, str]:
@@ -256,20 +210,6 @@ def write_sheet(solutions, output, questions=False, header=None, force=False) ->
     return write_tex(render_sheet(solutions, questions, header), output, force)
 
 
-def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
-    """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing).
-    A file derive did not write is overwritten only with force (cliutil.check_output)."""
-    output = Path(output)
-    if output.suffix not in (".tex", ".pdf"):
-        raise RenderError(f"{output}: the output must end in .tex or .pdf")
-    cliutil.check_output(output, force)
-    if output.suffix == ".tex":
-        return cliutil.write_text(output, tex, force), ""
-    if tex_engine() is None:
-        return cliutil.write_text(output.with_suffix(".tex"), tex, force), INSTALL_HINT
-    return compile_pdf(tex, output), ""
-
-
-__all__ = ["render_sheet", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
+__all__ = ["render_sheet", "render_contexts", "Header", "tex_engine", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
            "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]

@@ -22,6 +22,7 @@ from time import monotonic as _monotonic
 
 from derive.errors import ProblemSpecError
 
+CHECK_TIMEOUT = 2.0           # seconds of wall clock per check (derive check, derive grade)
 SOLVE_TIMEOUT = 30.0          # seconds to derive and verify one problem (the catalogue takes 0.3 s)
 
 

@@ -225,6 +225,7 @@ def create_app(settings: Settings = Settings()) -> Guard:
     catalogue = Catalogue(list(settings.problems), settings.solutions)
     state: dict = {}
     threads = anyio.CapacityLimiter(max(4, 8 * settings.workers))
+    previews = anyio.CapacityLimiter(2)    # parsing is bounded but not free: never on the event loop, never all threads
 
     async def in_thread(fn, *args):
         return await anyio.to_thread.run_sync(fn, *args, limiter=threads)
@@ -245,7 +246,8 @@ def create_app(settings: Settings = Settings()) -> Guard:
 
     async def preview(request):
         d = await read_answer(request)
-        return _json(catalogue.preview(d["problem"], d["quantity"], d["answer"], d["format"]))
+        return _json(await anyio.to_thread.run_sync(catalogue.preview, d["problem"], d["quantity"], d["answer"],
+                                                    d["format"], limiter=previews))
 
     async def api_error(request, exc: ApiError):
         return _json({"error": exc.message}, exc.status)

@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from derive.engine.backprop import INTERNAL, Derivation, internal_symbol
+from derive.expr import compiled
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
 from derive.errors import UnsupportedError
@@ -21,6 +22,7 @@ from derive.expr.matrix_ops import Op
 from derive.expr.numeric import evaluate
 from derive.problem.load import Problem
 from derive.runtime import limits
+from derive.runtime.memo import IdMemo
 
 SIZES = ((2, 3, 5, 7, 4), (3, 4, 2, 6, 5))   # one size per dimension, in declaration order
 KINK_MARGIN = 1e-3
@@ -128,11 +130,13 @@ def forward(problem: Problem, inst: Instance, override: dict | None = None) -> d
     """Values of every node; `override` pins nodes (for derivatives at an intermediate)."""
     env = dict(inst.env)
     env.update(override or {})
-    for eq in problem.equations:
-        if override and eq.name in override:
-            continue
-        v = evaluate(eq.expr, env, inst.dims, inst.functions)
-        env[eq.name] = v if isinstance(v, np.ndarray) or not problem.scope.matrix_mode else np.array([[v]])
+    ctx = compiled.context(env, inst.dims, inst.functions)
+    with np.errstate(all="ignore"):
+        for eq in problem.equations:
+            if override and eq.name in override:
+                continue
+            v = compiled.run(eq.expr, ctx)
+            env[eq.name] = v if isinstance(v, np.ndarray) or not problem.scope.matrix_mode else np.array([[v]])
     return env
 
 
@@ -197,19 +201,36 @@ def adjoint_values(derivation: Derivation, inst: Instance, env: dict) -> dict:
     (transposed, in numerator layout), and of every Jacobian quantity's name."""
     out = dict(env)
     p = derivation.problem
+    given, adjoints, results = _ADJOINT_PLAN(derivation)
+    for gname, inner in given:
+        if gname in out:
+            out[inner] = given_in_node_shape(p, gname, out[gname])
+    ctx = compiled.context(out, inst.dims, inst.functions)
+    with np.errstate(all="ignore"):
+        for name, closed in adjoints:
+            value = compiled.run(closed, ctx)
+            out[name] = value
+            if name.endswith(INTERNAL):
+                out[name[:-len(INTERNAL)]] = np.asarray(value).T
+        for name, closed in results:
+            out[name] = compiled.run(closed, ctx)
+    return out
+
+
+def _adjoint_plan(derivation: Derivation) -> tuple:
+    """What adjoint_values evaluates, with every name printed once per derivation."""
+    p = derivation.problem
+    given = []
     for gname, node in p.given.items():          # a given gradient in numerator layout: the engine works
         inner = str(internal_symbol(p, node))    # with its copy in the node's shape
-        if inner.endswith(INTERNAL) and gname in out:
-            out[inner] = given_in_node_shape(p, gname, out[gname])
-    for node, (symbol, _, closed) in derivation.adjoints.items():
-        value = evaluate(closed, out, inst.dims, inst.functions)
-        out[str(symbol)] = value
-        if str(symbol).endswith(INTERNAL):
-            out[str(symbol)[:-len(INTERNAL)]] = np.asarray(value).T
-    for r in derivation.results:
-        if r.quantity.kind.name_is_symbol:
-            out[r.quantity.name] = evaluate(r.closed, out, inst.dims, inst.functions)
-    return out
+        if inner.endswith(INTERNAL):
+            given.append((gname, inner))
+    adjoints = [(str(symbol), closed) for symbol, _, closed in derivation.adjoints.values()]
+    results = [(r.quantity.name, r.closed) for r in derivation.results if r.quantity.kind.name_is_symbol]
+    return given, adjoints, results
+
+
+_ADJOINT_PLAN = IdMemo(_adjoint_plan, limit=256)
 
 
 @dataclass(frozen=True)

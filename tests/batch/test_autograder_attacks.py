@@ -13,7 +13,7 @@ import pytest
 
 from derive.batch import autograder
 from derive.cli import main
-from derive.problem.load import catalogue_dir
+from derive.problem.index import catalogue_dir
 
 PROBLEMS = ("two-hidden-deltas", "residual-relu")
 

@@ -21,7 +21,8 @@ import pytest
 
 from derive import Checker
 from derive.batch import run as grade
-from derive.cli import Progress, main
+from derive.batch.commands import Progress
+from derive.cli import main
 from derive.errors import DeriveError, InputError
 from derive.problem.load import catalogue
 

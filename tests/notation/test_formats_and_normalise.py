@@ -31,6 +31,7 @@ def test_detection(text, fmt):
 @pytest.mark.parametrize("typed, text, latex", [
     ("δ2 xᵀ", "delta2 x^T ", "δ2 x^T"),
     ("W₂ᵀδ₃", "W_{2}^T delta_{3}", "W_{2}^Tδ_{3}"),
+    ("2 λ W", "2 λ W", "2 λ W"),                      # lambda_, a name no text spells: left to the lexer
     ("a₁² − y", "a_{1}^2  - y", "a_{1}^2 - y"),
     ("x²³", "x^(23) ", "x^{23}"),
     ("ŷ − y", "yhat - y", r"\hat{y} - y"),
@@ -68,7 +69,7 @@ def test_e_notation_and_eulers_e(text, tree):
 
 def test_a_huge_exponent_is_too_complex():
     with pytest.raises(AnswerError, match="exponent beyond"):
-        parse("1e999")
+        parse("1e31")
 
 
 @pytest.mark.parametrize("text, fmt, values", [

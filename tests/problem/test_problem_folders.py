@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from derive.errors import ProblemSpecError
-from derive.problem import load as loading
-from derive.problem.load import catalogue_dir, load_file
+from derive.problem import index
+from derive.problem.load import load_file
+from derive.problem.index import catalogue_dir
 from derive.validate import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,7 @@ def test_a_misspelled_problems_folder_is_an_error(tmp_path):
 def test_the_same_file_as_a_built_in_is_not_a_clash(tmp_path, monkeypatch):
     installed = tmp_path / "site" / "problems"           # what pip install puts beside the package
     shutil.copytree(catalogue_dir(), installed)
-    monkeypatch.setattr(loading, "catalogue_dir", lambda: installed)
+    monkeypatch.setattr(index, "catalogue_dir", lambda: installed)
     import derive.validate as v
     monkeypatch.setattr(v, "catalogue_dir", lambda: installed)
     [rep] = validate([ROOT / "problems" / "scalar-chain.toml"], tex=False, variants=0, mutants="none")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from derive.errors import RenderError
-from derive.problem.load import catalogue, catalogue_dir
+from derive.problem.load import catalogue
+from derive.problem.index import catalogue_dir
 from derive.render import pdf as pdf_build
 from derive.render.allowed_tex import allowed_tex
 

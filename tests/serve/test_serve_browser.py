@@ -180,6 +180,8 @@ def test_visual_editor_feeds_the_answer_field(browser, base):
     b = block(browser, "drho/dW1")
     b.find_element(By.CSS_SELECTOR, "[data-action=editor]").click()
     editor = wait(browser, lambda d: b.find_elements(By.CSS_SELECTOR, "math-field"))[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)   # a custom element
+    editor.click()                                      # below the fold is "not interactable" to chromedriver
     editor.send_keys("x^T")
     wait(browser, lambda d: b.find_element(By.CSS_SELECTOR, "input").get_attribute("value") == "x^{T}")
     wait(browser, lambda d: b.find_elements(By.CSS_SELECTOR, ".preview .katex"))

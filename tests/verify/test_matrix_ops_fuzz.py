@@ -12,8 +12,6 @@ from derive.errors import DeriveError
 from derive.problem.load import load_file
 from derive.verify.solve import solve
 
-# a 1x1 node followed by L = sum(Y) crashes on main too (issue 26 item 1, fixed on another branch)
-KNOWN = ("Mix of Matrix and Scalar symbols", "'One' object has no attribute 'shape'")  # main's 1x1-node bug
 SYMBOLS = {"X": ["n", "m"], "S": ["n", "n"], "x": ["n", 1], "K": ["k", "k"], "w": ["k", 1], "r": [1, "m"]}
 OPS = ["softmax({a}, {ax})", "softmax({a}, axis={ax})", "log_softmax({a}, {ax})", "logsumexp({a}, {ax})",
        "logsumexp({a})", "max({a}, axis={ax})", "min({a})", "max({a})", "argmax({a}, axis={ax})", "tr({a})",
@@ -58,8 +56,7 @@ def test_random_forward_equations_and_answers_never_raise_anything_else(tmp_path
         except DeriveError:
             continue
         except Exception as e:  # noqa: BLE001 - what the fuzzer looks for
-            if not any(k in str(e) for k in KNOWN):
-                failures.append((data["forward"], repr(e)))
+            failures.append((data["forward"], repr(e)))
             continue
         for _ in range(3):
             answer = expression(rng, rng.randint(0, 2))

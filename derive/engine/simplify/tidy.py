@@ -78,5 +78,7 @@ def _tidy(e, onehot):
     except (TypeError, ValueError):
         return e
     if isinstance(out, sp.MatMul):
-        out = sp.MatMul(*[a for a in out.args if a != sp.Identity(1)]) if sp.Identity(1) in out.args and len(out.args) > 1 else out
+        rest = [a for a in out.args if a != sp.Identity(1)]
+        if len(rest) < len(out.args) and any(isinstance(a, sp.MatrixExpr) for a in rest):   # -1·I stays -I
+            out = sp.MatMul(*rest) if len(rest) > 1 else rest[0]
     return out.doit(deep=False) if isinstance(out, (sp.MatAdd, sp.MatMul)) else out

@@ -1,0 +1,324 @@
+"""Trusted expressions (a problem's forward equations and closed forms) compiled once into nested
+Python closures over numpy, then evaluated many times: no SymPy and no tree walk per evaluation.
+
+Each closure performs exactly the numpy operations of numeric.Evaluator, in the same order, so the
+values are the same to the last bit; a construct without values raises the same EvalError when (and
+only when) it is evaluated. Students' answers keep the walker (numeric.evaluate): each is evaluated
+a few times only.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import sympy as sp
+
+from derive.errors import EvalError
+from derive.expr import functions as sy
+from derive.expr.matrix_ops import Op
+from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value
+from derive.runtime import limits
+from derive.runtime.memo import IdMemo
+
+
+class _Context:
+    """What a compiled expression is evaluated in: the values, the dimensions, the stand-ins."""
+    __slots__ = ("env", "dims", "functions")
+
+    def __init__(self, env, dims, functions):
+        self.env, self.dims, self.functions = env, _DIM_NAMES(dims), functions or {}
+
+
+def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
+    """numeric.evaluate of a trusted expression, compiled on first use (per expression object)."""
+    with np.errstate(all="ignore"):
+        return run(expr, _Context(env, dims, functions))
+
+
+def context(env: dict, dims: dict, functions: dict | None = None) -> _Context:
+    """Where several expressions are evaluated in turn (env may grow between them)."""
+    return _Context(env, dims, functions)
+
+
+def run(expr, ctx: _Context):
+    """One expression in a context; the caller holds np.errstate(all="ignore") as evaluate does."""
+    limits.check()
+    return compile_expr(expr)(ctx)
+
+
+def _size(f):
+    return lambda c: int(round(float(f(c))))
+
+
+def _scalar_function(c, fname, order, x):
+    body = Evaluator.body(c, fname, order)       # the stand-in's or the activation's, or EvalError
+    limits.check()
+    env = c.env
+    saved = env.get("__x")
+    env["__x"] = x
+    try:
+        out = compile_expr(body)(c)
+    finally:
+        if saved is None:
+            env.pop("__x", None)
+        else:
+            env["__x"] = saved
+    return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
+
+
+def _compile(e, comp):
+    if isinstance(e, (int, float)) or e.is_Number:
+        v = float(e)
+        return lambda c: v
+    if isinstance(e, Op):              # matrix_ops, conv_ops evaluate themselves (their names may be Min, Max)
+        return _walked(e)
+    rule = _RULES.get(type(e).__name__)
+    if rule is not None:
+        return rule(e, comp)
+    if isinstance(e, sp.NumberSymbol):                 # e, pi
+        v = float(e)
+        return lambda c: v
+    native = sy.NATIVE.get(type(e))
+    if native is not None:                             # SymPy's own erf, cosh, Abs: the function table's row
+        f = comp(e.args[0])
+        return lambda c: native.numeric(f(c))
+    if isinstance(e, sp.Heaviside):
+        f = comp(e.args[0])
+        return lambda c: np.where(np.asarray(f(c)) > 0, 1.0, 0.0)
+    message = f"it contains {_WORDS.get(type(e).__name__, f'this kind of expression ({type(e).__name__})')}, " \
+              "which has no value here"
+
+    def fail(c):
+        raise EvalError(message)
+    return fail
+
+
+def _walked(e):
+    """e evaluated by the walker (numeric.Evaluator) in the compiled expression's context."""
+    def f(c):
+        ev = Evaluator.__new__(Evaluator)
+        ev.env, ev.dims, ev.functions = c.env, c.dims, c.functions
+        return ev(e)
+    return f
+
+
+compile_expr = IdMemo(lambda e: _compile(e, compile_expr))    # trusted expressions, kept per object
+
+
+def once(expr):
+    """expr compiled for a few evaluations and then dropped (an answer: nothing kept per object)."""
+    memo: dict = {}
+
+    def comp(e):
+        hit = memo.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        f = _compile(e, comp)
+        memo[id(e)] = (e, f)
+        return f
+    return comp(expr)
+
+
+def run_once(fn, env: dict, dims: dict, functions: dict | None = None):
+    """A function from once() evaluated as numeric.evaluate evaluates its expression."""
+    with np.errstate(all="ignore"):
+        return fn(_Context(env, dims, functions))
+
+
+def _args(e, comp):
+    return [comp(a) for a in e.args]
+
+
+# ---- leaves -------------------------------------------------------------------------------------
+def _symbol(e, comp):
+    if e == sy.x_:
+        return lambda c: c.env["__x"]
+    name = e.name
+
+    def f(c):
+        env = c.env
+        if name in env:
+            v = env[name]
+            return float(v[0, 0]) if isinstance(v, np.ndarray) and v.shape == (1, 1) else v
+        if name in c.dims:
+            return float(c.dims[name])
+        raise EvalError(_no_value(name))
+    return f
+
+
+def _matrix_symbol(e, comp):
+    name, rows, cols = e.name, _size(comp(e.shape[0])), _size(comp(e.shape[1]))
+
+    def f(c):
+        if name not in c.env:
+            raise EvalError(_no_value(name))
+        return np.asarray(c.env[name], dtype=float).reshape(rows(c), cols(c))
+    return f
+
+
+def _filled(make):
+    def rule(e, comp):
+        rows, cols = _size(comp(e.shape[0])), _size(comp(e.shape[1]))
+        return lambda c: make((rows(c), cols(c)))
+    return rule
+
+
+def _identity(e, comp):
+    n = _size(comp(e.shape[0]))
+    return lambda c: np.eye(n(c))
+
+
+# ---- algebra (entrywise on arrays) ----------------------------------------------------------------
+def _add(e, comp):
+    first, *rest = _args(e, comp)
+    return lambda c: sum((f(c) for f in rest), first(c))
+
+
+def _mul(e, comp):
+    first, *rest = _args(e, comp)
+
+    def f(c):
+        out = first(c)
+        for g in rest:
+            out = out * g(c)
+        return out
+    return f
+
+
+def _pow(e, comp):
+    b, p = _args(e, comp)
+    return lambda c: np.power(b(c), p(c))
+
+
+def _unary(fn):
+    def rule(e, comp):
+        a = comp(e.args[0])
+        return lambda c: fn(a(c))
+    return rule
+
+
+def _reduce(fn):
+    def rule(e, comp):
+        fs = _args(e, comp)
+        return lambda c: functools.reduce(fn, [np.asarray(f(c), dtype=float) for f in fs])
+    return rule
+
+
+def _fn(e, comp):
+    fname, order, a = e.fname, e.order, comp(e.args[2])
+    return lambda c: _scalar_function(c, fname, order, a(c))
+
+
+def _apply(e, comp):
+    fname, order, a = e.fname, e.order, comp(e.arg)
+    return lambda c: _scalar_function(c, fname, order, np.asarray(a(c), dtype=float))
+
+
+# ---- matrices -------------------------------------------------------------------------------------
+def _matmul(e, comp):
+    fs = _args(e, comp)
+
+    def f(c):
+        out = None
+        for g in fs:
+            v = g(c)
+            if out is None:
+                out = v
+            elif np.ndim(out) == 0 or np.ndim(v) == 0:
+                out = out * v
+            else:
+                if out.shape[1] != v.shape[0]:
+                    raise EvalError(f"matrix product of {out.shape} and {v.shape}")
+                out = out @ v
+        return out
+    return f
+
+
+def _matpow(e, comp):
+    b, p = _args(e, comp)
+
+    def f(c):
+        base, q = np.asarray(b(c), dtype=float), p(c)
+        if np.ndim(base) == 0 or base.shape == (1, 1):
+            return np.power(base, q)
+        if float(q) != int(q) or base.shape[0] != base.shape[1]:
+            raise EvalError(f"matrix power {q} of a {base.shape} matrix")
+        return np.linalg.matrix_power(base, int(q))
+    return f
+
+
+def _transpose(e, comp):
+    a = comp(e.arg)
+    return lambda c: np.asarray(a(c)).T
+
+
+def _softmax(e, comp):
+    a = comp(e.arg)
+
+    def f(c):
+        z = np.asarray(a(c), dtype=float)
+        z = np.exp(z - z.max())
+        return z / z.sum()
+    return f
+
+
+def _diag(e, comp):
+    a = comp(e.args[0])
+    return lambda c: np.diag(np.asarray(a(c)).ravel())
+
+
+def _element(e, comp):
+    m, i, j = _args(e, comp)
+    return lambda c: m(c)[int(i(c)), int(j(c))]
+
+
+def _delta(e, comp):
+    a, b = _args(e, comp)
+    return lambda c: 1.0 if a(c) == b(c) else 0.0
+
+
+_OPS = {sp.Eq: np.equal, sp.Ne: np.not_equal, sp.Lt: np.less, sp.Le: np.less_equal, sp.Gt: np.greater,
+        sp.Ge: np.greater_equal}
+
+
+def _condition(cond, comp):
+    if cond == sp.true:
+        return lambda c: True
+    if type(cond) in _OPS:
+        op, (a, b) = _OPS[type(cond)], _args(cond, comp)
+        return lambda c: op(a(c), b(c))
+    if isinstance(cond, sp.And):
+        parts = [_condition(a, comp) for a in cond.args]
+        return lambda c: all(p(c) for p in parts)
+    message = f"cannot evaluate condition {cond}"
+
+    def fail(c):
+        raise EvalError(message)
+    return fail
+
+
+def _piecewise(e, comp):
+    branches = [(comp(expr), _condition(cond, comp)) for expr, cond in e.args]
+
+    def f(c):
+        for value, cond in branches:
+            if bool(cond(c)):
+                return value(c)
+        raise EvalError("no branch of a piecewise expression applies")
+    return f
+
+
+_RULES = {
+    "Symbol": _symbol, "MatrixSymbol": _matrix_symbol, "OneMatrix": _filled(np.ones),
+    "ZeroMatrix": _filled(np.zeros), "Identity": _identity,
+    "Add": _add, "MatAdd": _add, "Mul": _mul, "HadamardProduct": _mul, "Pow": _pow, "HadamardPower": _pow,
+    "exp": _unary(np.exp), "log": _unary(np.log), "tanh": _unary(np.tanh), "cosh": _unary(np.cosh),
+    "sinh": _unary(np.sinh), "sech": _unary(lambda x: 1 / np.cosh(x)), "csch": _unary(lambda x: 1 / np.sinh(x)),
+    "coth": _unary(lambda x: 1 / np.tanh(x)), "asinh": _unary(np.arcsinh), "acosh": _unary(np.arccosh),
+    "atanh": _unary(np.arctanh), "acoth": _unary(lambda x: np.arctanh(1 / np.asarray(x, dtype=float))),
+    "floor": _unary(np.floor), "ceiling": _unary(np.ceil), "Abs": _unary(np.abs), "sign": _unary(np.sign),
+    "Min": _reduce(np.minimum), "Max": _reduce(np.maximum),
+    "Fn": _fn, "Apply": _apply, "MatMul": _matmul, "MatPow": _matpow, "Transpose": _transpose,
+    "Softmax": _softmax, "DiagMatrix": _diag, "MatrixElement": _element, "KroneckerDelta": _delta,
+    "Piecewise": _piecewise,
+}

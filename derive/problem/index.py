@@ -1,0 +1,100 @@
+"""The catalogue's folders and its index: which file holds an id or alias, read from the files'
+headers only (finding `problem6` used to build all 28 problems; reading the TOML is a tenth of that).
+
+The index only answers when it is sure: a file it cannot read cleanly or an id or alias used twice
+leaves the answer to the full catalogue (load.catalogue), which reports and skips broken files.
+Nothing here imports SymPy.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+
+from derive.errors import ProblemSpecError, UsageError
+from derive.problem import schema
+
+
+def catalogue_dir() -> Path:
+    """problems/ beside the package in a checkout; derive/problems once installed."""
+    here = Path(__file__).resolve().parent.parent
+    for cand in (here / "problems", here.parent / "problems"):
+        if cand.is_dir():
+            return cand
+    raise ProblemSpecError("the problem catalogue is missing from this installation")
+
+
+def library_dir() -> Path:
+    """The library beside the seeds' catalogue: problems a course assigns, each with a topic."""
+    return catalogue_dir() / "library"
+
+
+def problem_dirs(extra=None, library: bool = True) -> list[Path]:
+    """The catalogue (the seeds, then the library unless library=False), then the folders given
+    (--problems) and DERIVE_PROBLEMS; a folder that does not exist is an error (a misspelled one
+    would silently hide a course's problems)."""
+    dirs = [catalogue_dir()] + ([library_dir()] if library and library_dir().is_dir() else [])
+    env = os.environ.get("DERIVE_PROBLEMS")
+    given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
+    for d, where in given + ([(env, "DERIVE_PROBLEMS=")] if env else []):
+        if not Path(d).is_dir():
+            raise UsageError(f"{where}{'' if where.endswith('=') else ' '}{d}: "
+                             f"{'not a folder' if Path(d).exists() else 'no such folder'} (a folder of problem files, *.toml)")
+        if Path(d).resolve() not in {x.resolve() for x in dirs}:   # --problems D with DERIVE_PROBLEMS=D
+            dirs.append(Path(d))
+    return dirs
+
+
+def alias_number(alias: str) -> int:
+    m = re.fullmatch(r"problem(\d+)", alias)
+    return int(m.group(1)) if m else 10**6
+
+
+@functools.lru_cache(maxsize=1024)
+def _header(path: str, mtime_ns: int, size: int) -> tuple | None:
+    """(id, alias) of a problem file as it is now, or None when the file is not plainly readable."""
+    if size > schema.MAX_FILE_BYTES:
+        return None
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.loads(f.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
+    pid, alias = data.get("id"), data.get("alias", "")
+    if not isinstance(pid, str) or not pid or not isinstance(alias, str):
+        return None
+    return pid, alias
+
+
+def entries(dirs) -> list[tuple[str, str, str]] | None:
+    """(id, alias, path) of every problem file in catalogue order, or None when the index is not sure."""
+    out, seen = [], set()
+    builtin = (catalogue_dir().resolve(), library_dir().resolve())
+    for d in dirs:
+        rank = 0 if Path(d).resolve() in builtin else 1       # the user's folders come last
+        try:
+            files = [e for e in os.scandir(d) if e.name.endswith(".toml")]
+        except OSError:
+            return None
+        for e in sorted(files, key=lambda e: e.name):
+            try:
+                st = e.stat()
+            except OSError:
+                return None
+            head = _header(e.path, st.st_mtime_ns, st.st_size) if stat.S_ISREG(st.st_mode) else None
+            if head is None or head[0] in seen or head[1] in seen:
+                return None            # unreadable, or used twice: the catalogue says which is an error
+            seen.update(n for n in head if n)
+            out.append((rank, head[0], head[1], e.path))
+    return [t[1:] for t in sorted(out, key=lambda t: (alias_number(t[2]), t[0], t[1]))]
+
+
+def find(name: str, dirs) -> str | None:
+    """The path of the file whose id or alias is `name`, or None when the index is not sure."""
+    for pid, alias, path in entries(dirs) or ():
+        if name in (pid, alias):
+            return path
+    return None

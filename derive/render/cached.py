@@ -1,0 +1,45 @@
+"""A sheet's problems, each kept on disk (runtime.diskcache) per problem file and version of derive:
+a second `derive sheet` of unchanged files neither derives, verifies nor imports SymPy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from derive.errors import RenderError
+from derive.problem import index
+from derive.runtime import diskcache
+
+
+def contexts(names, all_: bool = False, extra=None, questions: bool = False) -> list:
+    """sheet.problem_context of each named problem (or every problem with all_), in order."""
+    dirs = index.problem_dirs(extra)
+    listed = index.entries(dirs)
+    if all_:
+        if listed is None:                       # the index is not sure: the catalogue decides
+            from derive.problem.load import catalogue
+            names = [p.id for p in catalogue(extra)]
+        else:
+            names = [pid for pid, _, _ in listed]
+    if not names:
+        raise RenderError("name at least one problem, or use --all")
+    out = []
+    for name in names:
+        path = _path(str(name), listed)
+        digest = diskcache.file_digest(path) if path else None
+        ctx = diskcache.get("sheet", digest, bool(questions)) if digest else None
+        if ctx is None:
+            from derive.render import sheet
+            sol = sheet.solved(name, extra)
+            ctx = sheet.problem_context(sol, questions)
+            if digest and diskcache.file_digest(sol.problem.path) == digest and sol.problem.variant is None:
+                diskcache.put("sheet", (digest, bool(questions)), ctx)
+        out.append(ctx)
+    return out
+
+
+def _path(name: str, listed) -> str | None:
+    if name.endswith(".toml") and Path(name).is_file():
+        return name
+    for pid, alias, path in listed or ():
+        if name in (pid, alias):
+            return path
+    return None

@@ -1,0 +1,74 @@
+"""Compiled evaluation gives the walker's values to the last bit, and its errors at the same time."""
+import numpy as np
+import pytest
+import sympy as sp
+
+from derive.engine.backprop import derive
+from derive.errors import EvalError
+from derive.expr import compiled, numeric
+from derive.expr import functions as sy
+from derive.problem.load import catalogue
+from derive.verify import instances as V
+
+
+def _same(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize("p", catalogue(), ids=lambda p: p.id)
+def test_every_value_of_the_catalogue_is_the_walkers(p):
+    if not p.equations:
+        return
+    d = derive(p)
+    for seed in (1, 2):
+        inst = V.instance(p, seed)
+        env = dict(inst.env)
+        for eq in p.equations:
+            want = numeric.evaluate(eq.expr, env, inst.dims, inst.functions)
+            got = compiled.evaluate(eq.expr, env, inst.dims, inst.functions)
+            _same(got, want)
+            env[eq.name] = want if isinstance(want, np.ndarray) or not p.scope.matrix_mode else np.array([[want]])
+        full = V.adjoint_values(d, inst, env)
+        for _, (symbol, _, closed) in d.adjoints.items():
+            _same(compiled.evaluate(closed, full, inst.dims, inst.functions),
+                  numeric.evaluate(closed, full, inst.dims, inst.functions))
+        for r in d.results:
+            try:
+                want = numeric.evaluate(r.closed, full, inst.dims, inst.functions)
+            except EvalError as e:
+                with pytest.raises(EvalError, match=str(e)[:30]):
+                    compiled.evaluate(r.closed, full, inst.dims, inst.functions)
+                continue
+            _same(compiled.evaluate(r.closed, full, inst.dims, inst.functions), want)
+
+
+def test_every_construct_the_walker_knows_is_compiled():
+    walker = {name[1:] for name in vars(numeric.Evaluator) if name[:2] != "__" and name[0] == "_" and name[1].isupper()
+              or name[1:] in ("exp", "log", "tanh", "cosh", "sinh", "sech", "csch", "coth", "asinh", "acosh",
+                              "atanh", "acoth", "floor", "ceiling", "sign")}
+    assert walker <= set(compiled._RULES), walker - set(compiled._RULES)
+
+
+def test_a_construct_without_values_fails_only_when_evaluated():
+    x = sp.Symbol("x", real=True)
+    e = sp.Piecewise((x, x > 0), (sp.Integral(x, x), True))
+    assert compiled.evaluate(e, {"x": 2.0}, {}) == 2.0
+    with pytest.raises(EvalError, match="an integral"):
+        compiled.evaluate(e, {"x": -2.0}, {})
+    with pytest.raises(EvalError, match="no value"):
+        compiled.evaluate(x + sp.Symbol("w99"), {"x": 1.0}, {})
+
+
+def test_a_stand_in_function_is_the_instances():
+    x = sp.Symbol("x", real=True)
+    e = sy.Fn("f1", 1, x) + sy.Fn("sigma", 0, x)
+    funcs = {"f1": sp.tanh(sy.x_) * sp.exp(-sy.x_)}
+    for v in (0.3, -1.7):
+        assert compiled.evaluate(e, {"x": v}, {}, funcs) == numeric.evaluate(e, {"x": v}, {}, funcs)
+
+
+def test_sympys_own_functions_and_constants_have_the_walkers_values():
+    x = sp.Symbol("x", real=True)
+    for e in (sp.exp(x), sp.Heaviside(x), sp.E * x, sp.cosh(x) + sp.Abs(x)):
+        assert compiled.evaluate(e, {"x": 0.7}, {}) == numeric.evaluate(e, {"x": 0.7}, {})
