@@ -33,9 +33,9 @@ def library_dir() -> Path:
 
 
 def problem_dirs(extra=None, library: bool = True) -> list[Path]:
-    """The catalogue (the seeds, then the library unless library=False), then the folders given
-    (--problems) and DERIVE_PROBLEMS; a folder that does not exist is an error (a misspelled one
-    would silently hide a course's problems)."""
+    """The catalogue (the seeds, then the library), then the folders given (--problems) and
+    DERIVE_PROBLEMS; a folder that does not exist is an error (a misspelled one would silently hide
+    a course's problems)."""
     dirs = [catalogue_dir()] + ([library_dir()] if library and library_dir().is_dir() else [])
     env = os.environ.get("DERIVE_PROBLEMS")
     given = [(d, "--problems") for d in ([extra] if isinstance(extra, (str, Path)) else list(extra or []))]
@@ -63,10 +63,10 @@ def _header(path: str, mtime_ns: int, size: int) -> tuple | None:
             data = tomllib.loads(f.read().decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return None
-    pid, alias = data.get("id"), data.get("alias", "")
-    if not isinstance(pid, str) or not pid or not isinstance(alias, str):
+    pid, alias, topic = data.get("id"), data.get("alias", ""), data.get("topic", "")
+    if not isinstance(pid, str) or not pid or not isinstance(alias, str) or not isinstance(topic, str):
         return None
-    return pid, alias
+    return pid, alias, topic
 
 
 def entries(dirs) -> list[tuple[str, str, str]] | None:
@@ -74,7 +74,7 @@ def entries(dirs) -> list[tuple[str, str, str]] | None:
     out, seen = [], set()
     builtin = (catalogue_dir().resolve(), library_dir().resolve())
     for d in dirs:
-        rank = 0 if Path(d).resolve() in builtin else 1       # the user's folders come last
+        rank = 0 if Path(d).resolve() in builtin else 1        # the user's folders come last, as in catalogue()
         try:
             files = [e for e in os.scandir(d) if e.name.endswith(".toml")]
         except OSError:
@@ -87,9 +87,9 @@ def entries(dirs) -> list[tuple[str, str, str]] | None:
             head = _header(e.path, st.st_mtime_ns, st.st_size) if stat.S_ISREG(st.st_mode) else None
             if head is None or head[0] in seen or head[1] in seen:
                 return None            # unreadable, or used twice: the catalogue says which is an error
-            seen.update(n for n in head if n)
-            out.append((rank, head[0], head[1], e.path))
-    return [t[1:] for t in sorted(out, key=lambda t: (alias_number(t[2]), t[0], t[1]))]
+            seen.update(n for n in head[:2] if n)
+            out.append((alias_number(head[1]), rank, head[2], head[0], head[1], e.path))
+    return [(pid, alias, path) for *_, pid, alias, path in sorted(out)]
 
 
 def find(name: str, dirs) -> str | None:

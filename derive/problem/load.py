@@ -20,7 +20,7 @@ from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation.latex import latex
 from derive.problem import index, schema
-from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs  # noqa: F401 (re-exported)
+from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
@@ -401,7 +401,7 @@ def catalogue(extra=None, library: bool = True) -> list[Problem]:
             if p.alias:
                 seen[p.alias] = str(f)
             out.append((rank, p))
-    return [p for _, p in sorted(out, key=lambda rp: (alias_number(rp[1].alias), rp[0], rp[1].id))]
+    return [p for _, p in sorted(out, key=lambda rp: (alias_number(rp[1].alias), rp[0], rp[1].topic, rp[1].id))]
 
 
 class ProblemFileWarning(UserWarning):

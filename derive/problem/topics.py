@@ -5,8 +5,8 @@ from derive.errors import UnknownError
 
 
 def topics(problems) -> list[str]:
-    """The topics of these problems, sorted."""
-    return sorted({p.topic for p in problems if p.topic})
+    """The topics of these problems, in order of first appearance."""
+    return list(dict.fromkeys(p.topic for p in problems if p.topic))
 
 
 def with_topic(problems, topic: str | None) -> list:

@@ -9,10 +9,15 @@ from derive.problem import index
 from derive.runtime import diskcache
 
 
-def contexts(names, all_: bool = False, extra=None, questions: bool = False) -> list:
-    """sheet.problem_context of each named problem (or every problem with all_), in order."""
+def contexts(names, all_: bool = False, extra=None, questions: bool = False, topic: str | None = None) -> list:
+    """sheet.problem_context of each named problem (or every problem with all_, or the named ones and
+    then those of `topic`), in order."""
     dirs = index.problem_dirs(extra)
     listed = index.entries(dirs)
+    if topic and not all_:
+        from derive.problem.load import catalogue
+        from derive.problem.topics import with_topic
+        names = list(names or []) + [p.id for p in with_topic(catalogue(extra), topic) if p.id not in (names or [])]
     if all_:
         if listed is None:                       # the index is not sure: the catalogue decides
             from derive.problem.load import catalogue
@@ -20,7 +25,7 @@ def contexts(names, all_: bool = False, extra=None, questions: bool = False) -> 
         else:
             names = [pid for pid, _, _ in listed]
     if not names:
-        raise RenderError("name at least one problem, or use --all")
+        raise RenderError("name at least one problem, or use --all or --topic T")
     out = []
     for name in names:
         path = _path(str(name), listed)

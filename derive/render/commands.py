@@ -21,12 +21,9 @@ def cmd_sheet(args) -> int:
     elif args.salt is not None:
         raise RenderError("--salt goes with --roster (it makes each student's seed)")
     else:
-        questions, names = bool(args.questions), list(args.problem)
-        if args.topic:                   # a problem set: the named problems, then the topic's
-            from derive.problem.load import catalogue
-            from derive.problem.topics import with_topic
-            names += [p.id for p in with_topic(catalogue(extra), args.topic) if p.id not in names]
-        tex = page.render_contexts(cached.contexts(names, args.all, extra, questions), questions, header)
+        questions = bool(args.questions)
+        tex = page.render_contexts(cached.contexts(args.problem, args.all, extra, questions, args.topic), questions,
+                                   header)
     if not args.output:
         sys.stdout.write(tex)
         return 0
