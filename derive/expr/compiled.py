@@ -16,7 +16,7 @@ import sympy as sp
 from derive.errors import EvalError
 from derive.expr import functions as sy
 from derive.expr.matrix_ops import Op
-from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value
+from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value, matrix_product
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
@@ -218,20 +218,7 @@ def _apply(e, comp):
 def _matmul(e, comp):
     fs = _args(e, comp)
 
-    def f(c):
-        out = None
-        for g in fs:
-            v = g(c)
-            if out is None:
-                out = v
-            elif np.ndim(out) == 0 or np.ndim(v) == 0:
-                out = out * v
-            else:
-                if out.shape[1] != v.shape[0]:
-                    raise EvalError(f"matrix product of {out.shape} and {v.shape}")
-                out = out @ v
-        return out
-    return f
+    return lambda c: matrix_product(g(c) for g in fs)
 
 
 def _matpow(e, comp):

@@ -147,18 +147,7 @@ class Evaluator:
         return self._Add(e)
 
     def _MatMul(self, e):
-        out = None
-        for a in e.args:
-            v = self(a)
-            if out is None:
-                out = v
-            elif np.ndim(out) == 0 or np.ndim(v) == 0:
-                out = out * v
-            else:
-                if out.shape[1] != v.shape[0]:
-                    raise EvalError(f"matrix product of {out.shape} and {v.shape}")
-                out = out @ v
-        return out
+        return matrix_product(self(a) for a in e.args)
 
     def _HadamardProduct(self, e):
         return self._Mul(e)
@@ -216,6 +205,21 @@ def _no_value(name: str) -> str:
     if m:
         return f"{name} is 1 (a quantity's derivative with respect to itself); write 1"
     return f"{name} has no value in this problem; write it in the problem's inputs and named gradients"
+
+
+def matrix_product(values):
+    """The product of the values in order (numbers scale; arrays multiply as matrices)."""
+    out = None
+    for v in values:
+        if out is None:
+            out = v
+        elif np.ndim(out) == 0 or np.ndim(v) == 0:
+            out = out * v
+        else:
+            if out.shape[1] != v.shape[0]:
+                raise EvalError(f"matrix product of {out.shape} and {v.shape}")
+            out = out @ v
+    return out
 
 
 def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
