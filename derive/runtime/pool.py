@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
+from pathlib import Path
 
 from derive.runtime.workers import (
     MAX_JOBS,
@@ -123,11 +124,21 @@ _default_lock = threading.Lock()
 
 
 def _alive(w: Worker) -> bool:
-    """An idle worker sends nothing: its connection is readable only once the process is gone (EOF)."""
+    """An idle worker sends nothing: its connection is readable only once the process is gone (EOF).
+    The zygote may still hold the other end, so on Linux the process's own state is asked too (a
+    killed worker is a zombie until the zygote reaps it)."""
     try:
-        return not w.conn.poll(0)
+        if w.conn.poll(0):
+            return False
     except (OSError, EOFError, ValueError):
         return False
+    try:
+        stat = Path(f"/proc/{w.pid}/stat").read_text()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()       # no /proc (not Linux): the connection decides
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
 
 
 def run(fn, args, timeout: float, prepare=None) -> Outcome:
