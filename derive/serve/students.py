@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from derive.errors import DeriveError
+from derive.runtime.spreadsheet import cell
 from derive.variants import Student, read_roster
 
 MAX_TOKEN = 1024                   # characters: anything longer is junk
@@ -151,7 +152,8 @@ def links_csv(roster: Roster, tokens: Tokens, base_url: str, days: float | None 
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["id", "name", "url"])
     for s in roster.students.values():
-        w.writerow([s.id, s.name, link(base_url, tokens.make(s.id, "student", days))])
+        # a name or id that begins like a formula is text in a spreadsheet (runtime/spreadsheet.py)
+        w.writerow([cell(s.id), cell(s.name), link(base_url, tokens.make(s.id, "student", days))])
     return out.getvalue()
 
 

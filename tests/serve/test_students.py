@@ -88,6 +88,17 @@ def test_derive_links_writes_one_signed_url_per_student(roster_file, tmp_path, c
         assert t.check(r["url"].split("?token=")[1]) == r["id"]
 
 
+def test_derive_links_names_cannot_start_a_spreadsheet_formula(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_SECRET", SECRET.decode())
+    roster = tmp_path / "roster.csv"
+    roster.write_text('id,name\ns1,"=HYPERLINK(""http://x"",""y"")"\ns2,-0.5\n', encoding="utf-8")
+    out = tmp_path / "links.csv"
+    assert main(["links", "--roster", str(roster), "--base-url", "https://h/", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows[0]["name"] == "'=HYPERLINK(\"http://x\",\"y\")" and rows[1]["name"] == "-0.5"
+    assert Tokens(SECRET).check(rows[0]["url"].split("?token=")[1]) == "s1"
+
+
 def test_derive_links_creates_a_secret_file_and_refuses_a_bad_url(roster_file, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DERIVE_SECRET", raising=False)
     secret = tmp_path / "s.key"
