@@ -10,49 +10,24 @@ from __future__ import annotations
 
 import sys
 import time
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import textbook_set  # noqa: E402
+from textbook_set import TARGET, derived_text, sizes  # noqa: E402
 
 from derive import solve  # noqa: E402
-from derive.notation.size import size  # noqa: E402
 
 FOLDER = Path(__file__).resolve().parent / "matrix_ops"
-TARGET = 1.3
-
-
-@dataclass(frozen=True)
-class Form:
-    problem: str          # file stem in bench/matrix_ops/
-    quantity: str
-    text: str             # the textbook closed form, in derive's answer syntax
-
-    @property
-    def path(self) -> Path:
-        return FOLDER / f"{self.problem}.toml"
 
 
 def problem_files() -> list[Path]:
-    return sorted(p for p in FOLDER.glob("*.toml") if p.name != "forms.toml")
+    return textbook_set.problem_files(FOLDER)
 
 
-def forms() -> tuple[Form, ...]:
-    data = tomllib.loads((FOLDER / "forms.toml").read_text(encoding="utf-8"))
-    return tuple(Form(f["problem"], f["quantity"], f["text"]) for f in data["form"])
-
-
-def derived_text(solution, quantity: str) -> str:
-    """The result as `derive solve` states it (its final form)."""
-    q = solution.problem.quantity(quantity)
-    return next(d for d in solution.to_dict()["quantities"] if d["name"] == q.name)["text"].split(" = ")[-1]
-
-
-def sizes(solution, form: Form) -> tuple[int, int]:
-    scope = solution.problem.scope
-    return (size(derived_text(solution, form.quantity), scope.aliases, scope.functions),
-            size(form.text, scope.aliases, scope.functions))
+def forms() -> tuple:
+    return textbook_set.forms(FOLDER)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""The textbook set of issue 11 (bench/textbook/): its problem files, the textbook form of each
-result (forms.toml), and the two sizes compared. Shared by bench_textbook.py and tests/engine/test_textbook.py.
+"""A set of textbook problems (bench/textbook/ of issue 11 by default; bench/matrix_ops/ of issue 26):
+its problem files, the textbook form of each result (forms.toml), and the two sizes compared.
+Shared by the bench scripts and their tests.
 """
 from __future__ import annotations
 
@@ -23,23 +24,24 @@ TARGET = 1.3              # every derived result within 1.3x the textbook form's
 
 @dataclass(frozen=True)
 class Form:
-    problem: str          # file stem in bench/textbook/
+    problem: str          # file stem in the set's folder
     quantity: str
     text: str             # the textbook closed form, in derive's answer syntax
+    folder: Path = FOLDER
 
     @property
     def path(self) -> Path:
-        return FOLDER / f"{self.problem}.toml"
+        return self.folder / f"{self.problem}.toml"
 
 
-def problem_files() -> list[Path]:
-    return sorted(p for p in FOLDER.glob("*.toml") if p.name != "forms.toml")
+def problem_files(folder: Path = FOLDER) -> list[Path]:
+    return sorted(p for p in folder.glob("*.toml") if p.name != "forms.toml")
 
 
-@functools.lru_cache(maxsize=1)
-def forms() -> tuple[Form, ...]:
-    data = tomllib.loads((FOLDER / "forms.toml").read_text(encoding="utf-8"))
-    return tuple(Form(f["problem"], f["quantity"], f["text"]) for f in data["form"])
+@functools.lru_cache(maxsize=4)
+def forms(folder: Path = FOLDER) -> tuple[Form, ...]:
+    data = tomllib.loads((folder / "forms.toml").read_text(encoding="utf-8"))
+    return tuple(Form(f["problem"], f["quantity"], f["text"], folder) for f in data["form"])
 
 
 def fresh_load(path: Path):

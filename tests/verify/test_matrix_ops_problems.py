@@ -5,7 +5,8 @@ states is within 1.3x the textbook form's size."""
 import shutil
 
 import pytest
-from bench_matrix_ops import TARGET, derived_text, forms, problem_files, sizes
+from bench_matrix_ops import forms, problem_files
+from textbook_set import TARGET, derived_text, sizes
 
 import derive
 from derive.validate import validate
