@@ -38,11 +38,11 @@ def cmd_solve(args) -> int:
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        print(format_solution(sol, data))
+        print(format_solution(sol, data, args.all_steps))
     return EXIT_OK if sol.verified else EXIT_UNUSABLE
 
 
-def format_solution(sol, data) -> str:
+def format_solution(sol, data, all_steps: bool = False) -> str:
     from derive.notation.latex import shape_text
     from derive.notation.text import text
     p = sol.problem
@@ -53,9 +53,10 @@ def format_solution(sol, data) -> str:
         out += ["", "Dimensions:"]
         names = list(p.inputs) + [e.name for e in p.equations]
         out += [f"  {n} ∈ R^({shape_text(p.node_shape(n))})" for n in names]
-    if sol.derivation.steps:
-        out += ["", "Backward pass:"]
-    for s in sol.derivation.steps:
+    asked = data["quantities"][0]["name"] if len(data["quantities"]) == 1 else None
+    steps = sol.derivation.steps if all_steps else sol.steps_on_path(asked)     # JSON keeps every step
+    out += ["", "Backward pass:"] if steps else []
+    for s in steps:
         out.append(f"  {s.name} = {text(s.general)}")
         out.append(f"      [{s.rule}]")
     out += ["", "Results:"]
@@ -192,6 +193,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("problem", help="id (scalar-chain), alias (problem1) or a .toml file")
     p.add_argument("--quantity", "-q", help="only this quantity, e.g. dL/dw1")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--all-steps", action="store_true", help="every backward step, not only those an asked one needs")
     p.set_defaults(func=cmd_solve)
     if command not in ("list", "solve", "check"):
         from derive.batch import commands as batch_commands

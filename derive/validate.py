@@ -28,7 +28,7 @@ from derive.verify.solve import solve
 
 TOP_KEYS = {"id", "alias", "title", "source", "statement", "dims", "symbols", "functions", "forward",
             "output", "given", "names", "aliases", "quantities", "values", "answers", "conventions",
-            "onehot", "positive", "keep", "notes", "reveal", "variants", "points", "ecf", "topic"}
+            "onehot", "positive", "keep", "notes", "reveal", "variants", "points", "ecf", "topic", "display"}
 ANSWER_KEYS = {"quantity", "answer", "verdict", "note"}
 CONVENTIONS = {"vectors": ("column", "row"), "layout": ("shape", "numerator")}
 

@@ -207,6 +207,15 @@ class Student:
     seed: int
 
 
+_CODE_LETTERS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"    # Crockford's base 32: no I, L, O, U to misread
+
+
+def variant_code(seed: int) -> str:
+    """A 5-character label for a seed, for a handout's header (a seed is a 9-digit number)."""
+    n = int.from_bytes(hashlib.sha256(str(seed).encode()).digest()[:4], "big")
+    return "".join(_CODE_LETTERS[(n >> (5 * k)) & 31] for k in range(5))
+
+
 MAX_ROSTER_BYTES = 16 << 20     # a roster of 100,000 students is about 5 MB
 MAX_SEED_DIGITS = 18
 _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")

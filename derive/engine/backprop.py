@@ -123,33 +123,48 @@ def _extremum_rule(e, g):
     return [(a, g * sp.Mul(*[fns.apply("relu", 1, sign * (a - b)) for b in e.args if b != a])) for a in e.args]
 
 
+# the label is what a student reads beside the step; SUM and SCALED pass the gradient on unchanged
+SUM, SCALED = "the gradient of a sum", "a constant factor"
 RULES = {
-    sp.Add: (lambda e, g: [(a, g) for a in e.args], "sum"),
-    sp.MatAdd: (lambda e, g: [(a, g) for a in e.args], "sum"),
-    sp.Mul: (_mul_rule, "product rule"),
-    sp.MatMul: (_matmul_rule, "matrix product"),
-    sp.HadamardProduct: (_hadamard_rule, "Hadamard product"),
-    sp.HadamardPower: (_hpow_rule, "entrywise power"),
-    sp.Pow: (_pow_rule, "power rule"),
-    sp.Transpose: (lambda e, g: [(e.arg, _T(g))], "transpose"),
-    sp.exp: (lambda e, g: [(e.args[0], g * e)], "chain rule through exp"),
-    sp.log: (lambda e, g: [(e.args[0], g / e.args[0])], "chain rule through log"),
-    sp.tanh: (lambda e, g: [(e.args[0], g * (1 - e ** 2))], "chain rule through tanh"),
+    sp.Add: (lambda e, g: [(a, g) for a in e.args], SUM),
+    sp.MatAdd: (lambda e, g: [(a, g) for a in e.args], SUM),
+    sp.Mul: (_mul_rule, "the product rule"),
+    sp.MatMul: (_matmul_rule, "the gradient of a matrix product"),
+    sp.HadamardProduct: (_hadamard_rule, "the gradient of a Hadamard product"),
+    sp.HadamardPower: (_hpow_rule, "the power rule"),
+    sp.Pow: (_pow_rule, "the power rule"),
+    sp.Transpose: (lambda e, g: [(e.arg, _T(g))], "the gradient of a transpose"),
+    sp.exp: (lambda e, g: [(e.args[0], g * e)], "the chain rule through exp"),
+    sp.log: (lambda e, g: [(e.args[0], g / e.args[0])], "the chain rule through log"),
+    sp.tanh: (lambda e, g: [(e.args[0], g * (1 - e ** 2))], "the chain rule through tanh"),
     fns.Fn: (_fn_rule, None),
     fns.Apply: (_fn_rule, None),
-    fns.Softmax: (_softmax_rule, "softmax Jacobian"),
-    sp.Max: (_extremum_rule, "max: the largest argument"),
-    sp.Min: (_extremum_rule, "min: the smallest argument"),
+    fns.Softmax: (_softmax_rule, "the softmax Jacobian"),
+    sp.Max: (_extremum_rule, "the gradient of a max: the largest argument"),
+    sp.Min: (_extremum_rule, "the gradient of a min: the smallest argument"),
     **{op: (lambda e, g: e.vjp(g), op.rule) for op in matrix_ops.OPS + conv_ops.OPS},   # each op's own rule
 }
 
 
 def _label(e) -> str:
     if isinstance(e, (fns.Fn, fns.Apply)):
-        return f"chain rule through {e.fname}" + ("'" * e.order)
-    if isinstance(e, sp.MatMul) and any(isinstance(a, sp.OneMatrix) for a in e.args):
-        return "sum over the broadcast axis"
+        return f"the chain rule through {e.fname}" + ("'" * e.order)
+    if isinstance(e, sp.MatMul):
+        if any(isinstance(a, sp.OneMatrix) for a in e.args):
+            return "a sum over the broadcast axis"
+        coeff, mats = e.as_coeff_matrices()
+        if len(mats) == 1 and coeff.is_number:
+            return SCALED
+    if isinstance(e, sp.Mul) and sum(1 for a in e.args if not a.is_number) == 1:
+        return SCALED
     return RULES[type(e)][1]
+
+
+def rule_words(labels) -> str:
+    """One path's rule labels as a phrase: the pass-through ones (a sum, a constant factor) are
+    left out where there is more to say; an equation that only renames a node is 'the identity'."""
+    said = [x for x in labels if x not in (SUM, SCALED)] or list(labels[:1])
+    return ", then ".join(said) if said else "the identity"
 
 
 def _depends(e, names: frozenset) -> bool:
@@ -246,9 +261,9 @@ def derive(problem: Problem) -> Derivation:
             terms = [c if isinstance(c, MatrixExpr) else c * sp.Identity(1) for c in terms]
         general = sp.Add(*terms) if len(terms) > 1 else terms[0]
         if len(parts) > 1:
-            rule = f"sum over the {len(parts)} paths into {node} (via {', '.join(p for p, _, _ in parts)})"
+            rule = f"the sum over the {len(parts)} paths into {node} (via {', '.join(p for p, _, _ in parts)})"
         else:
-            rule = "; ".join(parts[0][2])
+            rule = rule_words(parts[0][2])
         general = tidy(general)
         closed = tidy(general.xreplace(closed_of), problem.onehot_sums)
         closed_of[adj_sym[node]] = closed
@@ -269,6 +284,18 @@ def internal_symbol(problem: Problem, node: str):
     s = problem.scope.symbols[problem.adjoint_names[node]]
     shape = problem.node_shape(node)
     return s if sy.shape_of(s) == shape else sp.MatrixSymbol(str(s) + INTERNAL, *shape)
+
+
+def numerator_form(problem: Problem, expr):
+    """A gradient the engine holds in its node's shape, in numerator layout (transposed), written
+    in the problem's own gradient names (dl/dz3@ -> dl/dz3 transposed)."""
+    public = {}
+    for n in {*problem.adjoint_names} & ({*problem.scope.symbols}):
+        inner = internal_symbol(problem, n)
+        if str(inner).endswith(INTERNAL):
+            mine = problem.scope.symbols[problem.adjoint_names[n]]
+            public[inner], public[inner.T] = mine.T, mine
+    return expr.T.xreplace(public)
 
 
 def _zero(shape):
@@ -330,15 +357,9 @@ class Engine:
             if hot != expr:                      # Y 1 = 1 for one-hot rows, seen once the sums are out
                 expr = self.simplifier.closed_form(hot)
         if problem.layout == "numerator" and shape and shape != (1, 1):
-            public = {}                      # the engine's own-shape copy -> the problem's gradient, transposed
-            for n in {*adjoints, *problem.given.values()}:
-                inner = internal_symbol(problem, n)
-                if str(inner).endswith(INTERNAL):
-                    mine = problem.scope.symbols[problem.adjoint_names[n]]
-                    public[inner], public[inner.T] = mine.T, mine
             done: dict = {}                  # paths is often closed or expr: transpose each once (a deep doit)
             for e in {expr, closed, paths}:
-                done[e] = e.T.xreplace(public)
+                done[e] = numerator_form(problem, e)
             expr, closed, paths = done[expr], done[closed], done[paths]
             shape = (shape[1], shape[0])
         index_form = None

@@ -24,7 +24,7 @@ def _ints(ev, *params) -> list[int]:
 class Conv(Op):
     """conv2d(X, K, stride=s, padding=p); args (X, K, stride_r, stride_c, pad_r, pad_c, dim)."""
 
-    n_inputs, rule = 2, "convolution: dL/dK = conv(X, G), dL/dX = full conv(G, flip(K))"
+    n_inputs, rule = 2, "the gradient of a convolution: dL/dK = conv(X, G), dL/dX = full conv(G, flip(K))"
 
     @property
     def name(self) -> str:
@@ -93,7 +93,7 @@ def _fits(op, window, shape) -> None:
 class Flip(Op):
     """flip(K): the kernel turned by 180° (a vector reversed)."""
 
-    name, rule = "flip", "flip: its own adjoint"
+    name, rule = "flip", "a flip is its own adjoint"
 
     @property
     def shape(self):
@@ -112,7 +112,7 @@ class Flip(Op):
 class Dilate(Op):
     """dilate(G, s): s − 1 zeros between neighbouring entries (the adjoint of a stride)."""
 
-    name, rule = "dilate", "dilation: the adjoint is taking every s-th entry"
+    name, rule = "dilate", "the gradient of a dilation: every s-th entry"
 
     @property
     def shape(self):
@@ -149,7 +149,7 @@ class MaxPool(Op):
     """maxpool2d(X, k): the largest entry of each k×k window, stride k (torch's default);
     args (X, k_r, k_c, dim)."""
 
-    rule = "max-pooling: the gradient goes to each window's argmax"
+    rule = "the gradient of max-pooling: it goes to each window's argmax"
 
     @property
     def name(self) -> str:
@@ -186,7 +186,7 @@ class Unpool(Op):
     """unpool2d(G, X, k): each entry of G put at its window's argmax in X (the first of ties,
     row by row, as torch picks), zeros elsewhere — the adjoint of maxpool2d(X, k)."""
 
-    n_inputs, rule = 2, "unpooling: a constant routing of the gradient"
+    n_inputs, rule = 2, "the gradient of unpooling: a constant routing"
 
     @property
     def name(self) -> str:

@@ -105,7 +105,7 @@ class Op(MatrixExpr):
 class SoftmaxAxis(Op):
     """softmax(Z, 1): each row normalized (axis 0: each column)."""
 
-    name, rule = "softmax", "softmax Jacobian along the axis"
+    name, rule = "softmax", "the softmax Jacobian along the axis"
 
     @property
     def axis(self) -> int:
@@ -138,7 +138,7 @@ class SoftmaxAxis(Op):
 
 
 class LogSoftmax(SoftmaxAxis):
-    name, tex, rule = "log_softmax", r"\operatorname{logsoftmax}", "log-softmax Jacobian along the axis"
+    name, tex, rule = "log_softmax", r"\operatorname{logsoftmax}", "the log-softmax Jacobian along the axis"
 
     def numeric(self, ev):
         z = value(ev, self.arg)
@@ -160,7 +160,7 @@ class LogSoftmax(SoftmaxAxis):
 
 
 class LogSumExp(SoftmaxAxis):
-    name, rule = "logsumexp", "logsumexp: the softmax along the axis"
+    name, rule = "logsumexp", "the gradient of logsumexp: the softmax along the axis"
 
     @property
     def shape(self):
@@ -194,7 +194,7 @@ def reduce_sum(x, axis: int):
 class Max(Op):
     """max(X, axis=1): each row's largest entry; max(x) of a vector (axis ALL): its largest entry."""
 
-    name, rule = "max", "max: the gradient goes to the argmax"
+    name, rule = "max", "the gradient of a max: all of it goes to the argmax"
 
     @property
     def axis(self) -> int:
@@ -225,14 +225,14 @@ class Max(Op):
 
 
 class Min(Max):
-    name, rule = "min", "min: the gradient goes to the argmin"
+    name, rule = "min", "the gradient of a min: all of it goes to the argmin"
 
 
 class ArgMax(Max):
     """argmax(X, axis=1): 1 at each row's largest entry (the first of ties, as torch.max(X, 1)
     picks), 0 elsewhere — the subgradient of max. Its own derivative is 0."""
 
-    name, rule = "argmax", "argmax: a constant almost everywhere"
+    name, rule = "argmax", "argmax is constant almost everywhere"
 
     @property
     def shape(self):
@@ -279,7 +279,7 @@ class Scalar(Op):
 
 
 class Trace(Scalar):
-    name, tex, rule = "tr", r"\operatorname{tr}", "trace: d tr(A) = I"
+    name, tex, rule = "tr", r"\operatorname{tr}", "the gradient of a trace: d tr(A) = I"
 
     def numeric(self, ev):
         return np.array([[np.trace(value(ev, self.arg))]])
@@ -292,7 +292,7 @@ class Trace(Scalar):
 
 
 class Det(Scalar):
-    name, tex, rule = "det", r"\det", "determinant: d det(A) = det(A) A^{-T}"
+    name, tex, rule = "det", r"\det", "the gradient of a determinant: d det(A) = det(A) A^{-T}"
 
     def numeric(self, ev):
         return np.array([[np.linalg.det(value(ev, self.arg))]])
@@ -307,7 +307,7 @@ class Det(Scalar):
 class LogDet(Scalar):
     """log |det A| (numpy's slogdet; torch.logdet where det A > 0): its gradient is A^{-T} either way."""
 
-    name, tex, rule = "logdet", r"\log\det", "log-determinant: d log det(A) = A^{-T}"
+    name, tex, rule = "logdet", r"\log\det", "the gradient of a log-determinant: d log det(A) = A^{-T}"
 
     def numeric(self, ev):
         return np.array([[np.linalg.slogdet(value(ev, self.arg))[1]]])
@@ -325,7 +325,7 @@ class LogDet(Scalar):
 class Norm(Scalar):
     """The Frobenius norm of a matrix (the 2-norm of a vector)."""
 
-    name, rule = "norm", "norm: d ‖A‖ = A / ‖A‖"
+    name, rule = "norm", "the gradient of a norm: d ‖A‖ = A / ‖A‖"
 
     def numeric(self, ev):
         return np.array([[np.linalg.norm(value(ev, self.arg))]])
@@ -345,7 +345,7 @@ class Norm(Scalar):
 class Inverse(Op):
     """The inverse of a square matrix: A^{-1}."""
 
-    name, rule = "inv", "inverse: d A^{-1} = -A^{-1} dA A^{-1}"
+    name, rule = "inv", "the gradient of an inverse: d A^{-1} = -A^{-1} dA A^{-1}"
 
     @property
     def shape(self):

@@ -24,6 +24,7 @@ from derive.grading.read import (
 )
 from derive.grading.reference import reference
 from derive.grading.verdicts import INVALID_CODES
+from derive.notation import display
 from derive.grading.shapes import grade_shape
 from derive.notation.echo import tree_latex
 from derive.verify.properties import grade as grade_properties
@@ -115,7 +116,8 @@ class Grader:
             except AnswerError as e:
                 return _error(e)
             expr, free = form, free or ("entries",)
-        shown = interpreted(expr, tree, free) if diagnose else ""
+        with display.using(p.display):       # echoed in the statement's notation, as the sheet prints it
+            shown = interpreted(expr, tree, free) if diagnose else ""
         notes = tuple(_sentence(n) for n in builder.notes)
         own = own_symbol(p, r)
         if own is not None and isinstance(expr, sp.Basic) and own in expr.free_symbols:

@@ -12,6 +12,7 @@ from sympy.printing.precedence import PRECEDENCE
 from derive.expr import functions as fns
 from derive.expr.matrix import dimension, is_one
 from derive.expr.matrix_ops import Inverse
+from derive.notation import display
 from derive.notation.text import (
     broadcast_operand,
     decimal,
@@ -36,8 +37,9 @@ def function_latex(fname: str) -> str:
 def name_latex(name: str) -> str:
     """w1 -> w_{1}, delta3 -> \\delta_{3}, dL/dh3 -> \\frac{\\partial L}{\\partial h_{3}}, d_H -> d_{H}."""
     name = name.rstrip("@")   # backprop.INTERNAL: the engine's own-shape copy of a gradient name
-    if name in SPECIAL:
-        return SPECIAL[name]
+    own = display.shown(name) or SPECIAL.get(name)
+    if own is not None:               # W^{1} stays one group: its transpose is {W^{1}}^{\top}
+        return f"{{{own}}}" if "^" in own else own
     m = re.fullmatch(r"d([A-Za-z]\w*)/d([A-Za-z]\w*)", name)
     if m:
         return rf"\frac{{\partial {name_latex(m[1])}}}{{\partial {name_latex(m[2])}}}"
@@ -53,12 +55,23 @@ def name_latex(name: str) -> str:
     if not m:
         return _TEX_UNSAFE.sub(lambda c: _TEX_ESCAPES[c[0]], name)
     base, sub = m[1], m[2]
-    base = f"\\{base}" if base in GREEK else SPECIAL.get(base, base)
+    if base in GREEK or base in SPECIAL:
+        base = f"\\{base}" if base in GREEK else SPECIAL[base]
+    elif re.fullmatch(r"[A-Za-z]hat", base):          # xhat -> \hat{x}
+        base = rf"\hat{{{base[0]}}}"
+    elif len(base) > 1:                                # a word is upright: var, hprev, params
+        base = rf"\mathrm{{{base}}}"
     return f"{base}_{{{sub}}}" if sub else base
 
 
 _TEX_ESCAPES = {"\\": r"\backslash{}", "~": r"\sim{}"} | {c: "\\" + c for c in "{}$&#%"}  # math mode
 _TEX_UNSAFE = re.compile(r"[\\{}$&#%~]")     # a name from a problem file is text, never a TeX command
+
+
+def transposed(tex: str) -> str:
+    """tex^{\top}; a name shown with a superscript takes it there: {W^{1}} -> W^{1\top}."""
+    scripted = re.fullmatch(r"\{([^{}^]+)\^\{([^{}]+)\}\}", tex)
+    return rf"{scripted[1]}^{{{scripted[2]}\top}}" if scripted else rf"{tex}^{{\top}}"
 
 
 def _cheap_precedence(item):
@@ -84,6 +97,15 @@ def _scaled(e) -> bool:
     return isinstance(e, sp.HadamardProduct) and bool(scalar_factors(e)[0])
 
 
+class Printed(sp.Symbol):
+    """Already printed LaTeX standing in a product's factors (a sum written with \\sum)."""
+
+    def __new__(cls, tex):
+        obj = super().__new__(cls, "printed_" + str(abs(hash(tex))))
+        obj.tex = tex
+        return obj
+
+
 class Printer(LatexPrinter):
     """TA notation: ⊙, ^⊤, σ'(Z_2), named gradients as fractions, 1 for ones-vectors."""
 
@@ -95,6 +117,9 @@ class Printer(LatexPrinter):
             return self._print(inner)
         coeff, mats = expr.as_coeff_matrices()
         mats = strip_broadcast(split_ones(list(mats)))
+        total = self._sums(mats) if display.sums() else None
+        if total is not None:
+            mats = [total]
         args = ([coeff] if coeff != 1 else []) + mats
         neg = getattr(args[0], "is_number", False) and args[0].is_negative
         if neg:
@@ -103,6 +128,31 @@ class Printer(LatexPrinter):
         body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
                         or decimal(a) and a > 0 else self.parenthesize(a, level, False) for a in args)
         return "- " + body if neg else body
+
+    def _sums(self, mats):
+        """Ones-vectors as the sums a textbook writes: 1_N^T X is the sum over the rows of X, X 1_M
+        over its columns, P 1^T g is P times the sum of g (returned as a Printed, or None)."""
+        def one(m, row):
+            return isinstance(m, sp.OneMatrix) and m.shape[0 if row else 1] == 1
+
+        def body(ms):
+            e = ms[0] if len(ms) == 1 else sp.MatMul(*ms)
+            return rf"\left({self._print(e)}\right)" if isinstance(e, (sp.MatAdd, sp.HadamardProduct, sp.MatMul)) \
+                else self._print(e)
+        if len(mats) < 2:
+            return None
+        rows, cols = one(mats[0], True), one(mats[-1], False)
+        inner = mats[1 if rows else 0:len(mats) - 1 if cols else len(mats)]
+        if (rows or cols) and inner and not any(isinstance(m, sp.OneMatrix) for m in inner):
+            whole = (rows and cols) or 1 in (inner[0].shape[0], inner[-1].shape[1]) and len(inner) == 1
+            over = "" if whole or (rows and cols) else (r"_{\text{rows}}" if rows else r"_{\text{cols}}")
+            return Printed(rf"\sum{over} {body(inner)}")
+        for i in range(1, len(mats) - 1):
+            if one(mats[i], True) and mats[-1].shape[1] == 1:       # column (1^T x): times a sum
+                return Printed(rf"{body(mats[:i])} \sum {body(mats[i + 1:])}")
+            if one(mats[i], False) and mats[0].shape[0] == 1:       # (x^T 1) row: a sum times
+                return Printed(rf"\left(\sum {body(mats[:i])}\right) {body(mats[i + 1:])}")
+        return None
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
         inner = broadcast_operand(item)
@@ -125,6 +175,8 @@ class Printer(LatexPrinter):
         return f"{d} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
 
     def _print_Symbol(self, expr, style="plain"):
+        if isinstance(expr, Printed):
+            return expr.tex
         return name_latex(expr.name)
 
     def _print_MatrixSymbol(self, expr):
@@ -174,7 +226,7 @@ class Printer(LatexPrinter):
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, Inverse):        # X^{-T}, not a double superscript
             return rf"{self.parenthesize(expr.arg.arg, 1000, strict=True)}^{{-\top}}"
-        return rf"{self.parenthesize(expr.arg, 1000, strict=True)}^{{\top}}"
+        return transposed(self.parenthesize(expr.arg, 1000, strict=True))
 
     def _print_ZeroMatrix(self, expr):
         return "0"
@@ -207,13 +259,13 @@ class Printer(LatexPrinter):
 
 def latex(expr) -> str:
     try:
-        return _latex_cached(expr)
+        return _latex_cached(expr, display.current())
     except TypeError:                    # unhashable: print directly
         return Printer({"mul_symbol": None}).doprint(expr)
 
 
 @functools.lru_cache(maxsize=4096)
-def _latex_cached(expr) -> str:
+def _latex_cached(expr, names) -> str:   # names: the display table in force, part of the key
     return Printer({"mul_symbol": None}).doprint(expr)
 
 

@@ -36,6 +36,7 @@ _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "ti
             "widetilde": "tilde", "check": "check"}
 _ACCENT_RE = "|".join(sorted(_ACCENTS, key=len, reverse=True))
 _PRIME = re.compile(r"'|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime")
+_SUP_T = re.compile(r"\^\s*\{\s*(\(?\s*[A-Za-z0-9]+\s*\)?)\s*(?:\\top|\\intercal|T)\s*\}")   # W^{1\top}: W^1, transposed
 
 
 def _err(message: str, pos: int, text: str) -> AnswerError:
@@ -194,7 +195,15 @@ class _Lexer:
             sub = (m.group(1) or m.group(2)).replace(",", "").replace(" ", "")
             full = f"{name}_{sub}"                  # Z_{1} is the problem's alias Z_1 when it has one
             name, i = self.names.get(full, name + (sub if sub.isdigit() else "_" + sub)), m.end()
-        m = _SUP.match(text, i)
+        transposed = False
+        m = _SUP_T.match(text, i)
+        if m:                                       # the sheets print W^1 transposed as W^{1\top}
+            sup = m.group(1).replace(" ", "")
+            key = next((k for k in (f"{name}^{sup}", f"{name}^({sup.strip('()')})", f"{name}^{sup.strip('()')}")
+                        if k in self.names), None)
+            if key:
+                name, i, transposed = self.names[key], m.end(), True
+        m = None if transposed else _SUP.match(text, i)
         if m:                                       # W^2, W^{2} and W^{(2)} name the problem's W^(2) or W^2
             sup = (m.group(1) or m.group(2) or m.group(3)).replace(" ", "")
             key = next((k for k in (f"{name}^{sup}", f"{name}^({sup.strip('()')})", f"{name}^{sup.strip('()')}")
@@ -217,6 +226,8 @@ class _Lexer:
             elif "_" in name and name.split("_")[1].isdigit():
                 name = name.replace("_", "")
         self.emit("name", name, start, primes)
+        if transposed:
+            self.emit("T", "^T", i)
         return i
 
     def command(self, i: int) -> int:

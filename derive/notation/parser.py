@@ -149,9 +149,9 @@ class Parser:
         while stack:
             node, done = stack.pop()
             if not done:
-                stack += [(node, True)] + [(k, False) for k in _children(node)]
+                stack += [(node, True)] + [(k, False) for k in children(node)]
                 continue
-            height[id(node)] = h = 1 + max((height[id(k)] for k in _children(node)), default=0)
+            height[id(node)] = h = 1 + max((height[id(k)] for k in children(node)), default=0)
             if h > MAX_HEIGHT:
                 raise AnswerError(f"the expression chains more than {MAX_HEIGHT} operations (at column "
                                   f"{node.pos + 1}); write it in a shorter form", node.pos,
@@ -392,7 +392,8 @@ class Parser:
         return tuple(args)
 
 
-def _children(node: Node) -> tuple:
+def children(node: Node) -> tuple:
+    """The subtrees of a syntax-tree node."""
     if isinstance(node, BinOp):
         return (node.left, node.right)
     if isinstance(node, (Neg, Transpose)):

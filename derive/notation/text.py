@@ -222,6 +222,13 @@ class TextPrinter(StrPrinter):
                 total = f"sum({self._print(head[0] if len(head) == 1 else sp.MatMul(*head))})"
                 tail = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
                 return f"{total}*{self.parenthesize(tail, 50)}"
+        for i in range(1, len(mats) - 1):        # a column times a row of ones inside a product: times a sum
+            if isinstance(mats[i], sp.OneMatrix) and mats[i].shape[0] == 1 and mats[-1].shape[1] == 1 \
+                    and not axes:
+                head, rest = mats[:i], mats[i + 1:]
+                total = f"sum({self._print(rest[0] if len(rest) == 1 else sp.MatMul(*rest))})"
+                lead = head[0] if len(head) == 1 else sp.MatMul(*head)
+                return f"{self.parenthesize(lead, 50)}*{total}"
         operand = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
         if not axes:
             return super()._print_MatMul(operand) if len(mats) > 1 else self._print(operand)

@@ -18,6 +18,7 @@ from derive.errors import AnswerError, ProblemSpecError, UnknownError, did_you_m
 from derive.expr import functions as fns
 from derive.expr import matrix as mx
 from derive.notation import build as sy
+from derive.notation import display
 from derive.notation.latex import latex
 from derive.problem import index, schema
 from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs
@@ -69,6 +70,7 @@ class Problem:
     reveal: bool = False          # feedback may show the expression a mistake concerns
     points: dict = field(default_factory=dict)   # quantity name -> its points (default 1 each)
     ecf: float | None = None      # share of a step's points for error carried forward (None: 1.0)
+    display: dict = field(default_factory=dict)   # name -> its LaTeX as the statement writes it (notation.display)
 
     def points_of(self, name: str) -> float:
         return self.points.get(name, 1.0)
@@ -127,7 +129,8 @@ class Problem:
         return part
 
     def _repr_latex_(self) -> str:
-        lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
+        with display.using(self.display):
+            lines = " \\\\ ".join(f"{latex(self.scope.symbols[e.name])} &= {latex(e.expr)}" for e in self.equations)
         return f"$\\displaystyle \\begin{{aligned}} {lines} \\end{{aligned}}$"
 
 
@@ -324,8 +327,17 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         reveal=data.get("reveal", False) is True,
         variants=spec, variant=variant, choices=choices, data=data,
         value_text={k: givens.number_text(v) for k, v in raw_values.items()},
-        points=points, ecf=None if ecf is None else float(ecf))
+        points=points, ecf=None if ecf is None else float(ecf),
+        display=_display(path, data, symbols))
 
+
+
+def _display(path, data, symbols) -> dict:
+    """The problem's notation: [display] entries for its names, then what its aliases spell."""
+    for name in data.get("display", {}):
+        if name not in symbols:
+            _fail(path, f"display.{name}", f"{name} is not a name of this problem")
+    return display.table(data.get("display", {}), data.get("aliases", {}))
 
 
 def _points(path, raw, quantities, aliases) -> dict:

@@ -11,6 +11,7 @@ import math
 import re
 
 from derive.errors import ProblemSpecError
+from derive.notation import display
 
 MAX_FILE_BYTES = 512 * 1024   # one problem file
 MAX_DIM = 1024                # an integer dimension in [symbols] (a 1024x1024 matrix is 8 MB)
@@ -168,6 +169,11 @@ def check(path, data: dict) -> None:
     for k in ("given", "names", "aliases"):
         if k in data:
             _mapping(path, k, data[k])
+    for k, v in _table(path, "display", data.get("display", {})).items():
+        _str(path, f"display.{k}", k, WRITTEN, "a name of this problem")
+        why = display.check(v)
+        if why:
+            _fail(path, f"display.{k}", why)
     qs = _list(path, "quantities", data.get("quantities", []), MAX_QUANTITIES, "an array of quantities")
     if not qs:
         _fail(path, "quantities", "a problem asks at least one quantity")

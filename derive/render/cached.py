@@ -2,16 +2,19 @@
 a second `derive sheet` of unchanged files neither derives, verifies nor imports SymPy."""
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 from derive.errors import RenderError
 from derive.problem import index
+from derive.render.header import SheetOptions
 from derive.runtime import diskcache
 
 
-def contexts(names, all_: bool = False, extra=None, questions: bool = False, topic: str | None = None) -> list:
+def contexts(names, all_: bool = False, extra=None, options: SheetOptions = SheetOptions(),
+             topic: str | None = None) -> list:
     """sheet.problem_context of each named problem (or every problem with all_, or the named ones and
-    then those of `topic`), in order."""
+    then those of `topic`), numbered 1..n in order."""
     dirs = index.problem_dirs(extra)
     listed = index.entries(dirs)
     if topic and not all_:
@@ -27,17 +30,18 @@ def contexts(names, all_: bool = False, extra=None, questions: bool = False, top
     if not names:
         raise RenderError("name at least one problem, or use --all or --topic T")
     out = []
-    for name in names:
+    shown = astuple(options)                     # the options are part of the key: each shows other parts
+    for number, name in enumerate(names, 1):
         path = _path(str(name), listed)
         digest = diskcache.file_digest(path) if path else None
-        ctx = diskcache.get("sheet", digest, bool(questions)) if digest else None
+        ctx = diskcache.get("sheet", digest, shown) if digest else None
         if ctx is None:
             from derive.render import sheet
             sol = sheet.solved(name, extra)
-            ctx = sheet.problem_context(sol, questions)
+            ctx = sheet.problem_context(sol, options=options)
             if digest and diskcache.file_digest(sol.problem.path) == digest and sol.problem.variant is None:
-                diskcache.put("sheet", (digest, bool(questions)), ctx)
-        out.append(ctx)
+                diskcache.put("sheet", (digest, shown), ctx)
+        out.append({**ctx, "number": number})
     return out
 
 

@@ -10,20 +10,27 @@ from derive.runtime import commandline as cliutil
 
 def cmd_sheet(args) -> int:
     from derive.render import cached, page      # a sheet of cached problems needs no SymPy
-    header = page.read_header(args.config, args.course, args.assignment, args.date)
+    from derive.render import header as header_file
+    header = header_file.read_header(args.config, args.course, args.assignment, args.date)
     if args.output:                      # refuse a path before rendering anything
         cliutil.check_output(args.output, args.force)
     extra = getattr(args, "problems", None)
+    shown = header_file.read_shown(args.config)          # the header file's [show]; a --no-* flag wins
+    options = header_file.SheetOptions(
+        questions=bool(args.questions), space=shown.get("space", True) and not args.no_space,
+        show_source=shown.get("source", False) or args.show_source,
+        graph=shown.get("graph", True) and not args.no_graph, forward=shown.get("forward", True) and not args.no_forward,
+        steps=shown.get("steps", True) and not args.no_steps,
+        verification=shown.get("verification", True) and not args.no_verification, all_steps=args.all_steps)
     if args.roster:                      # one sheet per student; questions unless --solutions
         from derive.render.roster import render_roster
         tex = render_roster(args.problem, args.roster, args.questions is not False, header,
-                            salt=args.salt, all_=args.all, extra=extra, topic=args.topic)
+                            salt=args.salt, all_=args.all, extra=extra, topic=args.topic, options=options)
     elif args.salt is not None:
         raise RenderError("--salt goes with --roster (it makes each student's seed)")
     else:
-        questions = bool(args.questions)
-        tex = page.render_contexts(cached.contexts(args.problem, args.all, extra, questions, args.topic), questions,
-                                   header)
+        tex = page.render_contexts(cached.contexts(args.problem, args.all, extra, options, args.topic),
+                                   options.questions, header)
     if not args.output:
         sys.stdout.write(tex)
         return 0
@@ -40,16 +47,18 @@ def _wrote(path, note) -> int:
 def cmd_graph(args) -> int:
     from derive.render import graph as gr
     from derive.render import sheet
+    from derive.render.svg import bends as svg_bends
     from derive.render.svg import svg
     sol = sheet.solved(args.problem, getattr(args, "problems", None))
     if not sol.problem.equations:
-        raise sheet.RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
+        raise RenderError(f"{sol.problem.id} has no forward equations (its questions are all prose), "
                                 "so it has no computational graph")
     numbers = gr.node_numbers(sol) if args.values else None
     if args.format == "svg":
         out = svg(sol.problem, numbers, title=f"Computational graph of {sol.problem.id}")
     else:
-        out = gr.tikz(sol.problem, numbers) if args.format == "tikz" else gr.dot(sol.problem, numbers)
+        g = gr.build(sol.problem, numbers)
+        out = gr.tikz(g, bends=svg_bends(g)) if args.format == "tikz" else gr.dot(g)
     if args.output:
         cliutil.write_text(args.output, out, args.force)
         print(f"wrote {args.output}")
@@ -68,7 +77,8 @@ def register_cli(subparsers) -> None:
         epilog="examples:\n  derive sheet problem6 -o deltas.pdf\n"
                "  derive sheet residual-relu --roster roster.csv --salt fall26 -o handouts.pdf\n"
                "  derive sheet --all --questions -o questions.tex --course 'CS 101' --date 2025-05-01\n"
-               "  derive sheet --topic normalization --questions -o normalization.pdf",
+               "  derive sheet --topic normalization --questions -o normalization.pdf\n"
+               "  derive sheet problem5 problem6 --no-graph --no-verification -o key.pdf",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("problem", nargs="*", help="ids (scalar-chain), aliases (problem1) or .toml files")
     p.add_argument("--all", action="store_true", help="every problem of the catalogue")
@@ -89,7 +99,18 @@ def register_cli(subparsers) -> None:
     p.add_argument("--assignment", help="header: assignment name")
     p.add_argument("--date", help="header: date")
     p.add_argument("--config", metavar="HEADER.toml", help="header from a TOML file "
-                   "(course, assignment, date); options override it")
+                   "(course, assignment, date, and a [show] table: graph = false, ...); options override it")
+    shown = p.add_argument_group("what the sheet shows")
+    shown.add_argument("--no-space", action="store_true", help="questions: a compact list, no answer space")
+    shown.add_argument("--show-source", action="store_true",
+                       help="print each problem's catalogue name and source file (hidden by default)")
+    shown.add_argument("--no-graph", action="store_true", help="leave out the computational graphs")
+    shown.add_argument("--no-forward", action="store_true", help="leave out the forward passes")
+    shown.add_argument("--no-steps", action="store_true", help="solutions: leave out the backward steps")
+    shown.add_argument("--all-steps", action="store_true", help="solutions: every backward step, not only "
+                       "those on the way to an asked quantity")
+    shown.add_argument("--no-verification", action="store_true",
+                       help="solutions: leave out the numeric verification lines")
     p.set_defaults(func=cmd_sheet)
 
     g = subparsers.add_parser(

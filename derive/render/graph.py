@@ -20,6 +20,7 @@ from derive.errors import UnsupportedError
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
 from derive.expr.matrix_ops import Op
+from derive.notation import display as notation
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
@@ -98,6 +99,7 @@ class Graph:
     numbers: bool = False
     levels: int = 0
     extra: dict = field(default_factory=dict)
+    display: tuple = ()   # the problem's notation, (name, LaTeX) pairs: labels print in it
 
     def node(self, id_: str) -> Node:
         return next(n for n in self.nodes if n.id == id_)
@@ -239,7 +241,8 @@ def build(problem: Problem, numbers: dict | None = None) -> Graph:
     depth = max(levels.values()) + 1
     direction = "right" if depth <= 9 else "down"
     built = tuple(Node(level=levels[n], pos=pos[n], **nodes[n]) for n in nodes)
-    return Graph(problem.id, built, tuple(Edge(*e) for e in edges), direction, bool(numbers), depth)
+    return Graph(problem.id, built, tuple(Edge(*e) for e in edges), direction, bool(numbers), depth,
+                 display=tuple(problem.display.items()))
 
 
 def _levels(nodes, edges) -> dict:
@@ -383,11 +386,13 @@ def routes(graph: Graph, xy: dict, clearance: float = 0.55) -> list:
     return out
 
 
-def tikz(problem_or_graph, numbers: dict | None = None) -> str:
-    """The graph as a tikzpicture (templates/graph.tikz.j2)."""
+def tikz(problem_or_graph, numbers: dict | None = None, bends: list | None = None) -> str:
+    """The graph as a tikzpicture (templates/graph.tikz.j2); `bends` as the SVG layout chose them
+    (svg.bends: clear of labels too), else routes()."""
     g = problem_or_graph if isinstance(problem_or_graph, Graph) else build(problem_or_graph, numbers)
     xy = coordinates(g)
-    return render_template("graph.tikz.j2", graph=g, xy=xy, edges=list(zip(g.edges, routes(g, xy))))
+    with notation.using(dict(g.display)):
+        return render_template("graph.tikz.j2", graph=g, xy=xy, edges=list(zip(g.edges, bends or routes(g, xy))))
 
 
 def dot(problem_or_graph, numbers: dict | None = None) -> str:

@@ -7,28 +7,32 @@ import dataclasses
 from derive import variants
 from derive.render.fonts import coded, header_plan
 from derive.render.graph import Tex
-from derive.render.sheet import Header, problem_context, resolve
+from derive.render.header import Header
+from derive.render.sheet import SheetOptions, problem_context, resolve
 from derive.render.templates import render_template
 from derive.verify.solve import solve
 
 
 def roster_parts(names, roster_csv, questions: bool = True, salt=None, all_: bool = False, extra=None,
-                 topic=None) -> list:
+                 topic=None, options: SheetOptions | None = None) -> list:
     """One part per student of the roster: their own variant of each problem (problems without
     [variants] are the same for everyone)."""
+    options = dataclasses.replace(options or SheetOptions(), questions=questions)
     students = variants.read_roster(roster_csv, salt or "")
     bases = [s.problem for s in resolve(names, all_, extra, topic)]
     solved: dict = {}
     parts = []
     for st in students:
         problems = []
-        for base in bases:
+        for number, base in enumerate(bases, 1):
             p = variants.variant_of(base, st.seed)
             key = (p.path, tuple(p.value_text.items()), tuple(p.choices.items()))
             if key not in solved:
                 solved[key] = solve(p)
-            problems.append(problem_context(dataclasses.replace(solved[key], problem=p), questions))
-        parts.append({"id": st.id, "name": st.name, "seed": st.seed, "problems": problems})
+            problems.append(problem_context(dataclasses.replace(solved[key], problem=p), options=options,
+                                            number=number))
+        parts.append({"id": st.id, "name": st.name, "seed": st.seed, "code": variants.variant_code(st.seed),
+                      "problems": problems})
     return parts
 
 
@@ -39,13 +43,14 @@ def render_parts(parts, questions: bool = True, header: Header | None = None) ->
     fonts, header, codes = header_plan(header or Header(), [t for part in parts for t in (part["name"], part["id"])])
     parts = [{**part, "name": coded(part["name"], codes), "id": coded(part["id"], codes)} for part in parts]
     return render_template("roster.tex.j2", parts=parts, boxes=boxes, questions=questions, fonts=fonts,
-                           header=header, kind="Questions" if questions else "Answer key")
+                           header=header, kind="Questions" if questions else "Solutions")
 
 
 def render_roster(names, roster_csv, questions: bool = True, header: Header | None = None, salt=None,
-                  all_: bool = False, extra=None, topic=None) -> str:
+                  all_: bool = False, extra=None, topic=None, options: SheetOptions | None = None) -> str:
     """The whole roster's sheet as one LaTeX document."""
-    return render_parts(roster_parts(names, roster_csv, questions, salt, all_, extra, topic), questions, header)
+    return render_parts(roster_parts(names, roster_csv, questions, salt, all_, extra, topic, options), questions,
+                        header)
 
 
 def _shared_graphs(parts) -> list:

@@ -1,8 +1,9 @@
 """Question and solution sheets: Solution -> context -> jinja2 LaTeX template -> .tex (-> PDF).
 
 The page layout lives in templates/*.j2 (LaTeX-safe delimiters \\VAR{} \\BLOCK{} \\#{}), the
-notation in derive/notation.py; this module only gathers what a sheet shows. Plain strings are escaped
-for LaTeX when they reach a template; values wrapped in Tex (statements, printed math) are not.
+notation in derive/notation/ (each problem's own spelling: notation/display.py); this module only
+gathers what a sheet shows. Plain strings are escaped for LaTeX when they reach a template; values
+wrapped in Tex (statements, printed math) are not.
 """
 from __future__ import annotations
 
@@ -12,14 +13,20 @@ from pathlib import Path
 
 import sympy as sp
 
-from derive.engine.backprop import forward_subs
-from derive.errors import HeaderError, LatexError, RenderError
+from derive.engine.backprop import forward_subs, numerator_form
+from derive.errors import AnswerError, HeaderError, LatexError, RenderError
+from derive.notation import display as notation
 from derive.notation import latex as pr
+from derive.notation import parser as mp
+from derive.notation import words
+from derive.notation.echo import tree_latex
 from derive.problem.load import catalogue
 from derive.problem.topics import with_topic
 from derive.render.allowed_tex import allowed_tex
 from derive.render import graph as gr
-from derive.render.page import Header, read_header, render_contexts, write_tex
+from derive.render import svg
+from derive.render.header import Header, SheetOptions
+from derive.render.page import render_contexts, write_tex
 from derive.render.pdf import compile_pdf, tex_engine
 from derive.render.templates import Tex, escape_tex
 from derive.verify.solve import solve
@@ -51,67 +58,179 @@ def _asks_for_graph(problem) -> bool:
     return bool(re.search(r"\bdraw\b", problem.statement, re.IGNORECASE))
 
 
-def problem_context(solution, questions: bool = False) -> dict:
-    """Everything the template shows for one problem (answers left out for a question sheet)."""
+def answer_space(problem, q, shape) -> str:
+    """How much room a question leaves: a line for a number or dimensions, a small box for a chain
+    of numbers, a box for an expression and a tall one for a matrix expression."""
+    if q.kind.sheet_layout in ("value", "dims"):
+        return "line"
+    if shape is not None and 1 not in shape:
+        return "tall"
+    return "small" if problem.values and q.kind.has_value else "box"
+
+
+def problem_context(solution, questions: bool = False, options: SheetOptions | None = None,
+                    number: int = 1) -> dict:
+    """Everything the template shows for one problem (answers left out for a question sheet),
+    printed in the problem's own notation."""
+    options = options or SheetOptions(questions=questions)
+    with notation.using(solution.problem.display, sums=True):
+        return _context(solution, options, number)
+
+
+def _context(solution, options, number) -> dict:
     p, d = solution.problem, solution.derivation
+    questions = options.questions
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
-    show_graph = not (questions and _asks_for_graph(p))
+    show_graph = options.graph and not (questions and _asks_for_graph(p))
     forward = []
-    for e in p.equations:
+    for e in p.equations if options.forward else ():
         value = Tex(pr.number_latex(numbers[e.name][0])) if e.name in numbers else None
-        forward += display(Tex(pr.latex(sym[e.name])), _lines(e.expr), suffix=value)
+        forward += display(Tex(pr.latex(sym[e.name])), _as_written(p, e), suffix=value)
+    shapes = {r.quantity.name: r.shape for r in d.results}
+    graph = gr.build(p, numbers) if show_graph and p.equations else None
     ctx = {
-        "id": p.id, "alias": p.alias, "title": p.title, "source": p.source,
+        "id": p.id, "alias": p.alias, "title": p.title, "number": number,
+        "source": p.source if options.show_source else "",
         "statement": allowed_tex(p.statement.strip(), f"{p.id} ({p.path}), statement"),
-        "graph": Tex(gr.tikz(p, numbers)) if show_graph and p.equations else None,
+        "graph": Tex(gr.tikz(graph, bends=svg.bends(graph))) if graph else None,
+        "need": _room(graph, len(p.equations) if forward else 0),
         "forward": forward,
-        "asked": [Tex(pr.name_latex(q.name)) for q in p.quantities if q.kind.graded],  # prose: in the statement
-        "steps": [], "results": [], "tables": None, "verified": solution.verified,
+        "asked": [{"name": Tex(pr.name_latex(q.name)), "space": answer_space(p, q, shapes.get(q.name))}
+                  for q in p.quantities if q.kind.graded],          # prose: in the statement
+        "prose_space": _prose_labels(p) if questions and options.space else [],
+        "space": options.space,
+        "steps": [], "results": [], "where": [], "tables": None, "verified": solution.verified,
+        "verification": [],
     }
     if questions:
         return ctx
-    for s in d.steps:
+    results = {r.quantity.wrt: r for r in d.results       # the boxed gradients a step ends in
+               if r.quantity.kind.asks_gradient and r.quantity.of == p.output and r.index_form is None
+               and not r.quantity.allowed}
+    steps = d.steps if options.all_steps else solution.steps_on_path()
+    for s in steps if options.steps else ():
         name = Tex(pr.name_latex(s.name))
-        closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
-        huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
-        closed = [] if closed_expr is None or huge or closed_expr == s.general else _lines(closed_expr)
-        ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": s.rule,
-                             "rows": display(name, _lines(s.general), closed),
+        shape, general = p.node_shape(s.node), s.general
+        r = results.get(s.node)
+        if r is not None:                                          # ends in the boxed form
+            closed_expr, huge = r.expr, False
+        else:
+            closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
+            huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES
+        if p.layout == "numerator" and shape and shape != (1, 1):  # as the problem asks: rows for columns
+            general = numerator_form(p, general)
+            if r is None and closed_expr is not None and not huge:
+                closed_expr = numerator_form(p, closed_expr)
+        closed = [] if closed_expr is None or huge or closed_expr == general else _lines(closed_expr)
+        ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": rule_latex(s.rule),
+                             "rows": display(name, _lines(general), closed),
                              "closed_omitted": huge})
     for r in d.results:
-        q = r.quantity
-        c = solution.check_for(q.name)
-        name = Tex(pr.name_latex(q.name))
-        value = Tex(pr.number_latex(c.value)) if c.value is not None else None
-        where, layout = [], q.kind.sheet_layout
-        if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
-            rhs = _forward_rhs(p, q.of)
-            rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
-        elif layout == "dims":              # A = n_1 x batch = 1024 x 32
-            dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
-                    for t in (r.expr, r.closed)]
-            rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
-        elif layout == "model":
-            rows = []
-        else:
-            shown, where = _readable(p, q, r.expr)
-            rows = display(name, _lines(shown), suffix=value)
-        ctx["results"].append({
-            "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
-            "model": allowed_tex(q.model_answer.strip(), f"{p.id} ({p.path}), {q.name}: model_answer")
-            if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
-            "properties": property_text(q) if layout == "properties" else "",
-            "where": where,
-            "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
-            "matrix_form": _matrix_form(q, r) if r.index_form is not None else None,
-            "shape": Tex(pr.shape_latex(r.shape)),
-            "proof": q.kind.shows_error, "checked_by": q.kind.checked_by,
-            "verified": c.verified, "error": Tex(pr.error_latex(c.max_rel_error)),
-        })
+        ctx["results"].append(_result(solution, p, r))
+    # the forward nodes the boxed results are written with, defined once under them all
+    ctx["where"] = list(dict.fromkeys(w for r in ctx["results"] for w in r["where"]))
+    if options.verification:
+        ctx["verification"] = verification_lines(solution)
     if numbers:
         ctx["tables"] = _tables(solution, numbers)
     return ctx
+
+
+def _as_written(problem, e) -> list:
+    """A forward equation's right-hand side in the file's order (w_1 x + b_1, as the statement has
+    it); a mean or a sum along an axis is shown as SymPy writes it out (1/N Σ_rows h)."""
+    try:
+        tree = mp.parse(e.text.split("=", 1)[1].strip(), "text", names=problem.scope.aliases,
+                        functions=problem.scope.callable_names())
+    except AnswerError:
+        return _lines(e.expr)
+    todo, calls = [tree], []
+    while todo:
+        node = todo.pop()
+        calls += [node] if isinstance(node, mp.Call) else []
+        todo += mp.children(node)
+    if any(c.fn in ("mean", "sum") and len(c.args) == 2 for c in calls):
+        return _lines(e.expr)
+    return [Tex(tree_latex(tree, textbook=True))]
+
+
+def _room(graph, equations: int) -> str:
+    """The room a problem's start needs on a page: its heading and statement with the graph (or,
+    without one, the forward pass), so a start too tall for the rest of a page moves whole."""
+    if graph is None:
+        return f"{min(12.0, 5.0 + 0.7 * equations):.1f}cm"
+    ys = [y for _, y in gr.coordinates(graph).values()]
+    return f"{min(22.0, 6.0 + max(ys) - min(ys) + (1.0 if graph.numbers else 0.0)):.1f}cm"
+
+
+def _result(solution, p, r) -> dict:
+    q = r.quantity
+    c = solution.check_for(q.name)
+    name = Tex(pr.name_latex(q.name))
+    value = Tex(pr.number_latex(c.value)) if c.value is not None else None
+    where, layout = [], q.kind.sheet_layout
+    if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
+        rhs = _forward_rhs(p, q.of)
+        rows = display(name, _lines(rhs), _lines(r.expr) if q.allowed and r.expr != rhs else [], suffix=value)
+    elif layout == "dims":              # A = n_1 x batch = 1024 x 32
+        dims = [Tex(r" \times ".join(pr.latex(x) if x.is_Atom else rf"\left({pr.latex(x)}\right)" for x in t))
+                for t in (r.expr, r.closed)]
+        rows = display(name, [dims[0]], [dims[1]] if dims[1] != dims[0] else [])
+    elif layout == "model":
+        rows = []
+    else:
+        shown, where = _readable(p, q, r.expr)
+        rows = display(name, _lines(shown), suffix=value)
+    return {
+        "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
+        "model": allowed_tex(q.model_answer.strip(), f"{p.id} ({p.path}), {q.name}: model_answer")
+        if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
+        "properties": property_text(q) if layout == "properties" else "",
+        "where": where,
+        "index": Tex(pr.latex(r.index_form)) if r.index_form is not None else None,
+        "matrix_form": _matrix_form(q, r) if r.index_form is not None else None,
+        "shape": Tex(pr.shape_latex(r.shape)),
+    }
+
+
+def verification_lines(solution) -> list:
+    """One sentence per way of checking (finite differences, the forward pass, ...): the quantities it
+    proved and the largest relative error; a quantity that failed gets its own line."""
+    groups: dict = {}
+    failed = []
+    for r in solution.derivation.results:
+        q, c = r.quantity, solution.check_for(r.quantity.name)
+        dims = q.kind.sheet_layout == "dims"           # checked, but has no error to show
+        if not (q.kind.shows_error or dims):
+            continue
+        if not c.verified:
+            failed.append({"ok": False, "names": [Tex(pr.name_latex(q.name))], "by": q.kind.checked_by,
+                           "error": Tex(pr.error_latex(c.max_rel_error))})
+            continue
+        g = groups.setdefault(q.kind.checked_by, {"ok": True, "names": [], "by": q.kind.checked_by, "err": 0.0})
+        g["names"].append(Tex(pr.name_latex(q.name)))
+        g["err"] = max(g["err"], c.max_rel_error)
+        g["dims"] = dims
+    return [{**g, "error": None if g.pop("dims") else Tex(pr.error_latex(g.pop("err")))}
+            for g in groups.values()] + failed
+
+
+def rule_latex(rule: str) -> Tex:
+    """A step's rule in words, its function and node names in math: 'the chain rule through $\\sigma$'."""
+    printers = {"function": pr.function_latex, "name": pr.name_latex}
+    return Tex("".join(escape_tex(s) if kind == "text" else f"${words.name_with_primes(s, printers[kind])}$"
+                       for kind, s in words.rule_parts(rule)))
+
+
+def _prose_labels(problem) -> list:
+    """The labels of a problem's prose questions for their answer space: the statement's own item
+    labels where it has one per question ((a), 1(b)), else 1, 2, ..."""
+    prose = [q for q in problem.quantities if not q.kind.graded]
+    labels = re.findall(r"\\item\[([^\]]{1,12})\]", problem.statement)
+    if len(labels) != len(prose):
+        labels = [str(k + 1) for k in range(len(prose))] if len(prose) > 1 else [""]
+    return [Tex(escape_tex(label)) for label in labels] if prose else []
 
 
 def _matrix_form(q, r) -> Tex:
@@ -168,7 +287,7 @@ def _tables(solution, numbers) -> dict:
     given = Tex(pr.given_latex())
     fwd = [{"node": Tex(pr.latex(sym[n])), "expr": given, "value": Tex(pr.number_latex(numbers[n][0]))}
            for n in p.inputs if n in numbers]
-    fwd += [{"node": Tex(pr.latex(sym[e.name])), "expr": Tex(pr.latex(e.expr)),
+    fwd += [{"node": Tex(pr.latex(sym[e.name])), "expr": Tex(" ".join(_as_written(p, e))),
              "value": Tex(pr.number_latex(numbers[e.name][0]))} for e in p.equations if e.name in numbers]
     bwd = []
     if all(g is None for _, g in numbers.values()):
@@ -200,16 +319,19 @@ def resolve(names, all_: bool = False, extra=None, topic: str | None = None) -> 
     return [solved(n, extra) for n in names]
 
 
-def render_sheet(solutions, questions: bool = False, header: Header | None = None) -> str:
-    """The LaTeX source of a sheet for these solutions."""
-    return render_contexts([problem_context(s, questions) for s in solutions], questions, header)
+def render_sheet(solutions, questions: bool = False, header: Header | None = None,
+                 options: SheetOptions | None = None) -> str:
+    """The LaTeX source of a sheet for these solutions, the problems numbered 1..n as given."""
+    options = options or SheetOptions(questions=questions)
+    return render_contexts([problem_context(s, options=options, number=k) for k, s in enumerate(solutions, 1)],
+                           options.questions, header)
 
 
-def write_sheet(solutions, output, questions=False, header=None, force=False) -> tuple[Path, str]:
+def write_sheet(solutions, output, questions=False, header=None, force=False, options=None) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
-    return write_tex(render_sheet(solutions, questions, header), output, force)
+    return write_tex(render_sheet(solutions, questions, header, options), output, force)
 
 
-__all__ = ["render_sheet", "render_contexts", "Header", "tex_engine", "write_sheet", "compile_pdf", "problem_context", "read_header", "resolve", "solved",
+__all__ = ["SheetOptions", "render_sheet", "write_sheet", "compile_pdf", "problem_context", "resolve", "solved",
            "write_tex",
            "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]

@@ -16,6 +16,7 @@ import jinja2
 import markupsafe
 
 from derive.expr import functions as fns
+from derive.notation import display as notation
 from derive.render import graph as gr
 from derive.render.templates import templates_dir
 
@@ -119,8 +120,53 @@ def _clip(centre, towards, half_w, half_h, pad=2.0):
 
 
 def svg(problem_or_graph, numbers: dict | None = None, title: str = "") -> str:
-    """The graph as an SVG document (templates/graph.svg.j2)."""
+    """The graph as an SVG document (templates/graph.svg.j2), its labels in the problem's notation."""
     g = problem_or_graph if isinstance(problem_or_graph, gr.Graph) else gr.build(problem_or_graph, numbers)
+    with notation.using(dict(g.display)):
+        return _svg(g, title)
+
+
+def crossings(problem_or_graph, numbers: dict | None = None) -> list[str]:
+    """Where an edge of the drawn graph runs through a node's box, a node's name or its numbers
+    (its own ends excepted): ["n3->n5 crosses the name of n5", ...]; empty for a clean drawing."""
+    g = problem_or_graph if isinstance(problem_or_graph, gr.Graph) else gr.build(problem_or_graph, numbers)
+    with notation.using(dict(g.display)):
+        geo = _geometry(g)
+    return [f"{src}->{dst} crosses the {what} of {owner}"
+            for (src, dst), points in geo["edges"] for owner, what in _hits(points, src, dst, geo["obstacles"])]
+
+
+def bends(g) -> list:
+    """The bend of each edge as drawn (for TikZ as for SVG): routes() first; an edge that still
+    runs through a box or a label then takes the smallest bend that crosses the fewest."""
+    with notation.using(dict(g.display)):
+        return _geometry(g)["bends"]
+
+
+def _hits(points, src, dst, obstacles) -> list:
+    out = []
+    for owner, what, (x0, y0, x1, y1) in obstacles:
+        if what == "box" and owner in (src, dst):
+            continue
+        inner = points[2:-2] if what != "box" else points      # an arrow's tip meets its node's name
+        if any(x0 + 1 < x < x1 - 1 and y0 + 1 < y < y1 - 1 for x, y in inner):
+            out.append((owner, what))
+    return out
+
+
+def _svg(g, title: str) -> str:
+    geo = _geometry(g)
+    box, nodes, edges = geo["extent"], geo["nodes"], geo["paths"]
+    left, top = min(b[0] for b in box) - MARGIN, min(b[1] for b in box) - MARGIN
+    right, bottom = max(b[2] for b in box) + MARGIN, max(b[3] for b in box) + MARGIN
+    return _environment().get_template("graph.svg.j2").render(
+        graph=g, nodes=nodes, edges=edges, dx=round(-left, 1), dy=round(-top, 1),
+        width=math.ceil(right - left), height=math.ceil(bottom - top),
+        title=title or f"Computational graph of {g.problem_id}")
+
+
+def _geometry(g) -> dict:
+    """Node boxes, name and number labels, and edge paths of the drawing, in pixels."""
     cm = gr.coordinates(g)
     bends = gr.routes(g, cm)
     xy = {nid: (round(x * PX_PER_CM, 1), round(-y * PX_PER_CM, 1)) for nid, (x, y) in cm.items()}
@@ -129,6 +175,8 @@ def svg(problem_or_graph, numbers: dict | None = None, title: str = "") -> str:
     half = NODE_HEIGHT / 2
     box = [(x - widths[nid] / 2, y - half, x + widths[nid] / 2, y + half + (26 if g.numbers else 0))
            for nid, (x, y) in xy.items()]
+    obstacles = [(nid, "box", (x - widths[nid] / 2, y - half, x + widths[nid] / 2, y + half))
+                 for nid, (x, y) in xy.items()]
     nodes = []
     for n in g.nodes:
         x, y = xy[n.id]
@@ -139,31 +187,44 @@ def svg(problem_or_graph, numbers: dict | None = None, title: str = "") -> str:
             nx = {"left": x - widths[n.id] / 2 - 5 - w, "above": x - w / 2, "above left": x - w}.get(side, x)
             ny = y + 4.5 if side == "left" else y - half - 6
             box.append((nx, ny - 14, nx + w, ny))
+            obstacles.append((n.id, "name", (nx, ny - 12, nx + w, ny)))
             name = dict(x=round(nx, 1), y=round(ny, 1), markup=label_markup(n.name_latex))
         value = None
         if g.numbers and n.value is not None:
             value = dict(x=x, y=y + half + 13, value=pr_number(n.value),
                          grad=pr_number(n.grad) if n.grad is not None else None)
+            digits = max(len(value["value"]), len(value["grad"] or "")) * CHAR_PX * 11 / 13
+            obstacles.append((n.id, "numbers", (x - digits / 2, y + half + 3, x + digits / 2,
+                                                y + half + (26 if value["grad"] else 14))))
         nodes.append(dict(node=n, x=x, y=y, w=round(widths[n.id], 1), h=NODE_HEIGHT,
                           markup=label_markup(n.label), name=name, value=value))
-    edges = []
-    for e, bend in zip(g.edges, bends):
+    def edge(e, bend):
         a, b = xy[e.src], xy[e.dst]
         c1, c2 = gr.controls(a, b, -bend) if bend else (b, a)   # SVG's y axis points down
         start = _clip(a, c1, widths[e.src] / 2, half, pad=0)
         end = _clip(b, c2, widths[e.dst] / 2, half, pad=3)
         if bend:
             path = f"M{start[0]},{start[1]} C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {end[0]},{end[1]}"
-            box += [(c[0], c[1], c[0], c[1]) for c in _bezier_extremes(start, c1, c2, end)]
-        else:
-            path = f"M{start[0]},{start[1]} L{end[0]},{end[1]}"
-        edges.append(dict(path=path, dashed=e.dashed))
-    left, top = min(b[0] for b in box) - MARGIN, min(b[1] for b in box) - MARGIN
-    right, bottom = max(b[2] for b in box) + MARGIN, max(b[3] for b in box) + MARGIN
-    return _environment().get_template("graph.svg.j2").render(
-        graph=g, nodes=nodes, edges=edges, dx=round(-left, 1), dy=round(-top, 1),
-        width=math.ceil(right - left), height=math.ceil(bottom - top),
-        title=title or f"Computational graph of {g.problem_id}")
+            return path, _bezier_extremes(start, c1, c2, end, 40), _bezier_extremes(start, c1, c2, end)
+        path = f"M{start[0]},{start[1]} L{end[0]},{end[1]}"
+        return path, [(start[0] + (end[0] - start[0]) * k / 40, start[1] + (end[1] - start[1]) * k / 40)
+                      for k in range(41)], []
+
+    edges, paths = [], []
+    for i, e in enumerate(g.edges):
+        drawn = edge(e, bends[i])
+        if _hits(drawn[1], e.src, e.dst, obstacles):
+            tried = []
+            for bend in (bends[i], 15, -15, 25, -25, 35, -35, 50, -50, 65, -65):
+                d = edge(e, bend)
+                tried.append((len(_hits(d[1], e.src, e.dst, obstacles)), abs(bend - bends[i]), bend, d))
+            _, _, bends[i], drawn = min(tried, key=lambda t: t[:3])
+        path, points, extremes = drawn
+        box += [(c[0], c[1], c[0], c[1]) for c in extremes]
+        paths.append(dict(path=path, dashed=e.dashed))
+        edges.append(((e.src, e.dst), points))
+    return {"nodes": nodes, "paths": paths, "edges": edges, "obstacles": obstacles, "extent": box,
+            "bends": bends}
 
 
 def _bezier_extremes(p0, p1, p2, p3, samples: int = 12) -> list:

@@ -9,6 +9,7 @@ reference there is under the same solve limit).
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from pathlib import Path
@@ -22,6 +23,7 @@ from derive.errors import (
 )
 from derive.grading import DEFAULT_TIMEOUT, Checker, CheckResult
 from derive.grading.read import parse_answer, shape_pieces
+from derive.notation import display
 from derive.notation import formats
 from derive.notation import latex as pr
 from derive.problem.load import Problem, catalogue
@@ -202,6 +204,20 @@ def statement_parts(tex: str) -> list[dict]:
 
 def _text(s: str) -> str:
     return _ESCAPE_RE.sub(lambda m: _TEXT_ESCAPES[m[0]], s).replace("\x00", "$")
+
+
+def _in_own_notation(method):
+    """Run a Catalogue method that prints a problem's names in that problem's notation."""
+    @functools.wraps(method)
+    def wrapped(self, name, *args, **kwargs):
+        with display.using(self.get(name).display):
+            return method(self, name, *args, **kwargs)
+    return wrapped
+
+
+# applied here, not as decorators, so the methods' own lines stay as the course server edits them
+Catalogue.detail = _in_own_notation(Catalogue.detail)
+Catalogue.preview = _in_own_notation(Catalogue.preview)
 
 
 __all__ = ["Catalogue", "make_checker", "statement_parts", "FORMATS", "UnknownError"]

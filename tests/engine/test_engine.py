@@ -124,5 +124,5 @@ def test_dimensions_stay_symbolic_and_width_costs_nothing():
 
 def test_jupyter_shows_latex(solved):
     sol = solved("problem6")
-    assert sol._repr_latex_().startswith("$") and r"\delta_{2}" in sol._repr_latex_()
+    assert sol._repr_latex_().startswith("$") and r"\delta^{2}" in sol._repr_latex_()   # the statement's delta^2
     assert "aligned" in derive.load("problem1")._repr_latex_()

@@ -37,17 +37,17 @@ def backward(x, y, W1, b1, W2, b2, W3, b3):
     by the derived formulas, one step a line."""
     nodes = forward(x, y, W1, b1, W2, b2, W3, b3)
     Z1, H1, Z2, H2, f = nodes["Z1"], nodes["H1"], nodes["Z2"], nodes["H2"], nodes["f"]
-    delta4 = 2 * f - 2 * y  # entrywise power; sum; matrix product
-    drho_dH2 = W3.T @ delta4  # sum; matrix product
-    delta3 = sigma_prime(Z2) * drho_dH2  # chain rule through sigma
-    drho_dH1 = W2.T @ delta3  # sum; matrix product
-    delta2 = sigma_prime(Z1) * drho_dH1  # chain rule through sigma
-    drho_db3 = delta4  # sum
-    drho_dW3 = delta4 @ H2.T  # sum; matrix product
-    drho_db2 = delta3  # sum
-    drho_dW2 = delta3 @ H1.T  # sum; matrix product
-    drho_db1 = delta2  # sum
-    drho_dW1 = delta2 @ x.T  # sum; matrix product
+    delta4 = 2 * f - 2 * y  # the power rule
+    drho_dH2 = W3.T @ delta4  # the gradient of a matrix product
+    delta3 = sigma_prime(Z2) * drho_dH2  # the chain rule through sigma
+    drho_dH1 = W2.T @ delta3  # the gradient of a matrix product
+    delta2 = sigma_prime(Z1) * drho_dH1  # the chain rule through sigma
+    drho_db3 = delta4  # the gradient of a sum
+    drho_dW3 = delta4 @ H2.T  # the gradient of a matrix product
+    drho_db2 = delta3  # the gradient of a sum
+    drho_dW2 = delta3 @ H1.T  # the gradient of a matrix product
+    drho_db1 = delta2  # the gradient of a sum
+    drho_dW1 = delta2 @ x.T  # the gradient of a matrix product
     return {
         "delta4": delta4,
         "drho/dW3": drho_dW3,

@@ -14,6 +14,7 @@ import pytest
 
 from derive.cli import main
 from derive.problem.load import catalogue
+from derive.render import header as header_file
 from derive.render import pdf as pdf_build, sheet, templates
 
 GOLDEN = Path(__file__).parent.parent / "golden"
@@ -55,18 +56,18 @@ def test_question_sheet_matches_golden(pid):
 # ---- content -----------------------------------------------------------------------------------
 def test_solution_sheet_shows_steps_results_shapes_and_checks():
     tex = sheet.render_sheet(solutions("problem6"))
-    assert r"\delta_{3}" in tex and r"\odot" in tex and r"^{\top}" in tex and r"\sigma'" in tex
+    assert r"\delta^{3}" in tex and r"\odot" in tex and r"\top}" in tex and r"\sigma'" in tex
     assert r"\mathbb{R}^{d_{H} \times d}" in tex                    # drho/dW1's shape
     assert tex.count(r"\boxed{") == 9                                 # one per asked quantity
-    assert tex.count("Verified numerically") == 9
-    assert "rule" not in tex or "matrix product" in tex
+    assert tex.count("Verified numerically") == 1                     # one line for the problem
+    assert "the gradient of a matrix product" in tex
 
 
 def test_question_sheet_has_no_answers():
     tex = sheet.render_sheet(solutions("problem2", "problem6"), questions=True)
     for answer in ("0.62", "-0.08", r"\boxed", "Verified", "Step 1", r"\delta_{3} &="):
         assert answer not in tex
-    assert r"\item $\frac{\partial z}{\partial w_{0}}$" in tex        # what is asked
+    assert r"\item \answersmall{\frac{\partial z}{\partial w_{0}}}" in tex        # what is asked, with room
 
 
 def test_numbers_on_graph_and_tables_for_problems_with_values():
@@ -100,7 +101,7 @@ def test_batchnorm_sheet_states_the_compact_closed_form():
 def test_prose_is_escaped_statement_is_not():
     assert templates.escape_tex("A & B_1 50% $5 #3 {x} ~ ^ \\") == \
         r"A \& B\_1 50\% \$5 \#3 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
-    header = sheet.Header(course="Deep Learning & Co_1", assignment="HW #2", date="")
+    header = header_file.Header(course="Deep Learning & Co_1", assignment="HW #2", date="")
     tex = sheet.render_sheet(solutions("problem3"), header=header)
     assert r"Deep Learning \& Co\_1" in tex and r"HW \#2" in tex
     assert r"\frac{1}{1 + e^{-h}}" in tex                              # statement kept as LaTeX
@@ -109,14 +110,14 @@ def test_prose_is_escaped_statement_is_not():
 def test_header_from_config_and_options(tmp_path):
     cfg = tmp_path / "header.toml"
     cfg.write_text('[header]\ncourse = "CS 7643"\nassignment = "Homework 2"\ndate = "2025-03-01"\n')
-    h = sheet.read_header(cfg, date="2025-04-01")
-    assert h == sheet.Header("CS 7643", "Homework 2", "2025-04-01")
+    h = header_file.read_header(cfg, date="2025-04-01")
+    assert h == header_file.Header("CS 7643", "Homework 2", "2025-04-01")
     bad = tmp_path / "bad.toml"
     bad.write_text('colour = "red"\n')
     with pytest.raises(sheet.HeaderError, match="unknown key"):
-        sheet.read_header(bad)
+        header_file.read_header(bad)
     with pytest.raises(sheet.HeaderError, match="cannot read"):
-        sheet.read_header(tmp_path / "missing.toml")
+        header_file.read_header(tmp_path / "missing.toml")
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ def test_whole_catalogue_compiles_with_expected_results(all_pdf):
     assert "0.62" in text                                  # problem2's z
     assert "−0.08" in text or "-0.08" in text              # u1, not the seed's -0.8
     assert "δ" in text and "Step" in text                  # problem6's named deltas
-    assert text.count("Verified numerically") >= 30
+    assert text.count("Verified numerically") >= 15          # one line per problem that proves something
     qtext = pdftext(qpdf)
     for answer in ("0.62", "0.94", "Verified numerically", "Step 1"):
         assert answer not in qtext
@@ -211,6 +212,19 @@ def test_whole_catalogue_compiles_with_expected_results(all_pdf):
 
 
 @pytest.mark.slow
+@needs_tex
+@needs_pdftotext
+def test_no_page_of_the_catalogue_sheets_holds_only_a_line_or_two(all_pdf):
+    """Problems follow on the same page when they fit (issue 22: a key's fourth page held two lines)."""
+    for pdf in all_pdf:
+        pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+        for n, page in enumerate(pages.split("\f")[:-1], 1):
+            lines = [x for x in page.splitlines() if x.strip() and x.strip() not in ("Questions", "Solutions", str(n))]
+            answer_space = pdf.name == "q.pdf" and re.search(r"^\s*(\d+\.|Answer)", page, re.M)  # boxes to write in
+            assert len(lines) >= 8 or answer_space, (pdf.name, n, lines)
+            assert ("Solutions" if pdf.name == "all.pdf" else "Questions") in page      # every page's header
+
+
 @needs_tex
 @pytest.mark.parametrize("pid", IDS)
 def test_each_problem_compiles_alone(pid, tmp_path):

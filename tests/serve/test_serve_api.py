@@ -99,16 +99,17 @@ def test_check_verdicts_for_the_right_and_the_transposed_answer(server):
 
 def test_preview_shows_what_was_read_or_where_it_stops(server):
     status, _, ok = post(server, "/api/preview", problem="problem6", quantity="drho/dW1", answer="x delta2^T")
-    assert status == 200 and ok["ok"] and ok["interpreted"] == r"x \delta_{2}^{\top}"   # the transpose is kept
+    assert status == 200 and ok["ok"] and ok["interpreted"] == r"x \delta^{2\top}"   # the transpose is kept
+    # (in the statement's notation: problem6 writes delta^2 and W^2)
     _, _, latex = post(server, "/api/preview", problem="problem6", quantity="drho/dW1", answer=r"\delta^2 x^\top",
                        format="latex")
-    assert latex["interpreted"] == r"\delta_{2} x^{\top}"
+    assert latex["interpreted"] == r"{\delta^{2}} x^{\top}"
     answer = "delta2 + * x"
     _, _, bad = post(server, "/api/preview", problem="problem6", quantity="drho/dW1", answer=answer)
     assert bad["ok"] is False and bad["offset"] == answer.index("*") and "missing" in bad["error"]
     _, _, grouped = post(server, "/api/preview", problem="problem6", quantity="delta2",
                          answer="(W2^T delta3) .* sigma'(Z1)")
-    assert grouped["interpreted"] == r"\left(W_{2}^{\top} \delta_{3}\right) \odot \sigma'\left(Z_{1}\right)"
+    assert grouped["interpreted"] == r"\left(W^{2\top} {\delta^{3}}\right) \odot \sigma'\left({Z^{1}}\right)"
 
 
 def test_page_and_vendored_libraries_are_served(server):

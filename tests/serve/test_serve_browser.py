@@ -115,9 +115,9 @@ def test_right_and_transposed_answers_get_preview_and_verdicts(browser, base, ar
     b = block(browser, "drho/dW1")
     assert b.find_elements(By.CSS_SELECTOR, ".preview .katex")                 # typeset by KaTeX
     mathml = b.find_element(By.CSS_SELECTOR, ".preview annotation").get_attribute("textContent")
-    assert mathml == r"\delta_{2} x^{\top}"
+    assert mathml == r"{\delta^{2}} x^{\top}"                              # the statement's delta^2
     preview, verdict, tags, feedback = answer(browser, "drho/dW1", "x delta2^T")
-    assert b.find_element(By.CSS_SELECTOR, ".preview annotation").get_attribute("textContent") == r"x \delta_{2}^{\top}"
+    assert b.find_element(By.CSS_SELECTOR, ".preview annotation").get_attribute("textContent") == r"x \delta^{2\top}"
     assert verdict.lower() == "incorrect" and tags == ["transpose"] and "transpose of the right answer" in feedback
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", b)
     browser.save_screenshot(str(artefacts / "serve-problem6.png"))

@@ -1,0 +1,34 @@
+"""Graph drawings: no edge runs through a node's box, a node's name or its numbers (SVG layout,
+whose bends the sheets' TikZ drawings share)."""
+import pytest
+
+from derive.problem.load import catalogue
+from derive.render import graph as gr
+from derive.render import sheet, svg
+
+DRAWN = [p.id for p in catalogue() if p.equations]
+
+
+@pytest.mark.parametrize("pid", DRAWN)
+def test_no_edge_crosses_a_box_or_a_label(pid):
+    p = sheet.solved(pid).problem
+    assert svg.crossings(p) == []
+    if p.values:                                             # the sheets' graphs carry numbers
+        assert svg.crossings(p, gr.node_numbers(sheet.solved(pid))) == []
+
+
+def test_the_check_sees_a_crossing():
+    obstacles = [("n1", "box", (0, 0, 10, 10)), ("n2", "name", (20, 0, 30, 10))]
+    line = [(x, 5.0) for x in range(-5, 40)]
+    assert svg._hits(line, "n0", "n3", obstacles) == [("n1", "box"), ("n2", "name")]
+    assert svg._hits(line, "n1", "n3", obstacles) == [("n2", "name")]     # its own box is where it starts
+
+
+def test_problem5s_bends_differ_from_the_node_only_routes():
+    g = gr.build(sheet.solved("problem5").problem)
+    assert svg.bends(g) != gr.routes(g, gr.coordinates(g))   # routes() alone ran an edge through a box
+
+
+def test_sheet_graphs_use_the_same_bends():
+    g = gr.build(sheet.solved("problem11").problem)
+    assert gr.tikz(g, bends=svg.bends(g)) in sheet.render_sheet([sheet.solved("problem11")], questions=True)
