@@ -14,10 +14,11 @@ import pytest
 
 from derive import ProblemSpecError, check, solve
 from derive.cli import main
+from derive.errors import LatexError
 from derive.notation.latex import name_latex
 from derive.problem.load import load_file
 from derive.problem.index import catalogue_dir
-from derive.render import pdf as pdf_build, sheet
+from derive.render import pdf as pdf_build
 from derive.runtime import limits
 from derive.runtime.commandline import MARKER, is_ours, shown
 from derive.validate import validate
@@ -79,7 +80,7 @@ def test_a_tex_command_as_a_name_is_refused_by_the_loader(tmp_path):
 
 
 def test_tex_is_started_without_shell_escape_and_with_paranoid_file_access():
-    assert "-no-shell-escape" in sheet.tex_engine()
+    assert "-no-shell-escape" in pdf_build.tex_engine()
     assert pdf_build.TEX_ENV == {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
 
 
@@ -88,16 +89,16 @@ DOC = "\\documentclass{article}\\begin{document}\n%s\n\\end{document}\n"
 
 @needs_tex
 def test_tex_cannot_read_a_file_outside_its_folder(tmp_path):
-    with pytest.raises(sheet.LatexError, match="hostname"):
-        sheet.compile_pdf(DOC % r"\input{/etc/hostname}", tmp_path / "a.pdf")
+    with pytest.raises(LatexError, match="hostname"):
+        pdf_build.compile_pdf(DOC % r"\input{/etc/hostname}", tmp_path / "a.pdf")
 
 
 @needs_tex
 def test_tex_cannot_run_a_command(tmp_path):
     target = tmp_path / "pwned"
     try:
-        sheet.compile_pdf(DOC % rf"\immediate\write18{{touch {target}}}ok", tmp_path / "a.pdf")
-    except sheet.LatexError:
+        pdf_build.compile_pdf(DOC % rf"\immediate\write18{{touch {target}}}ok", tmp_path / "a.pdf")
+    except LatexError:
         pass
     assert not target.exists()
 
@@ -106,8 +107,8 @@ def test_tex_cannot_run_a_command(tmp_path):
 def test_a_looping_statement_is_stopped_and_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(pdf_build, "TEX_TIMEOUT", 3.0)
     start = time.monotonic()
-    with pytest.raises(sheet.LatexError, match=r"did not finish within 3 s .*loops"):
-        sheet.compile_pdf(DOC % r"\def\a{\a}\a", tmp_path / "a.pdf")
+    with pytest.raises(LatexError, match=r"did not finish within 3 s .*loops"):
+        pdf_build.compile_pdf(DOC % r"\def\a{\a}\a", tmp_path / "a.pdf")
     assert time.monotonic() - start < 30
 
 

@@ -10,7 +10,8 @@ PKG = Path(__file__).resolve().parent.parent / "derive"
 MAX_LINES = {"": 400}
 LONGER = {"problem/load.py": (470, "one job: a problem file's tables to a frozen Problem"),
           "notation/parser.py": (450, "one job: the Pratt parser, one method per construct"),
-          "notation/build.py": (450, "one job: the syntax tree to SymPy, one method per construct")}
+          "notation/build.py": (450, "one job: the syntax tree to SymPy, one method per construct"),
+          "notation/latex_lexer.py": (420, "one job: the LaTeX lexer, one method per command family")}
 
 
 def _module(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""The engine: reverse mode over named equations (backprop: one vector-Jacobian rule per op),
-Jacobians in forward mode, and the simplifier that states each result in closed form.
+"""The engine: reverse mode over named equations (backprop, with one vector-Jacobian rule per op
+in rules), Jacobians in forward mode, and the simplifier that states each result in closed form.
 
-Modules: backprop, jacobian, simplify/."""
+Modules: rules, backprop, jacobian, simplify/."""

@@ -48,6 +48,7 @@ def cmd_graph(args) -> int:
     from derive.render import graph as gr
     from derive.render import sheet
     from derive.render.svg import bends as svg_bends
+    from derive.render.svg import drawn as svg_drawn
     from derive.render.svg import svg
     sol = sheet.solved(args.problem, getattr(args, "problems", None))
     if not sol.problem.equations:
@@ -57,7 +58,7 @@ def cmd_graph(args) -> int:
     if args.format == "svg":
         out = svg(sol.problem, numbers, title=f"Computational graph of {sol.problem.id}")
     else:
-        g = gr.build(sol.problem, numbers)
+        g = svg_drawn(sol.problem, numbers)
         out = gr.tikz(g, bends=svg_bends(g)) if args.format == "tikz" else gr.dot(g)
     if args.output:
         cliutil.write_text(args.output, out, args.force)

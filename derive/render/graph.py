@@ -10,7 +10,7 @@ barycentre of their neighbours, then spread to a minimum distance. Plain pdflate
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -24,6 +24,7 @@ from derive.notation import display as notation
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
+from derive.render import typeset as ts
 from derive.render.templates import Tex, render_template
 
 PARAMETER_PREFIXES = ("w", "W", "b", "gamma", "beta", "theta")
@@ -45,7 +46,7 @@ class Node:
     def label(self) -> str:
         """LaTeX shown inside the node."""
         if self.kind in ("op", "intermediate"):
-            return Tex(pr.op_latex(self.op, self.param))
+            return Tex(ts.op_latex(self.op, self.param))
         if self.kind == "constant":
             return Tex(pr.latex(self.param))
         return Tex(pr.name_latex(self.name))
@@ -59,7 +60,7 @@ class Node:
         its neighbours, left on even levels and right on odd ones, so adjacent names do not collide."""
         if direction != "right":
             return "left"
-        if pr.visible_width(pr.name_latex(self.name)) <= 6:
+        if ts.visible_width(pr.name_latex(self.name)) <= 6:
             return "above"
         return "above left" if self.level % 2 == 0 else "above right"
 
@@ -67,20 +68,15 @@ class Node:
     def text(self) -> str:
         """Plain-text label (Graphviz)."""
         if self.kind == "intermediate":
-            return f"{self.name} ({pr.op_text(self.op, self.param)})"
+            return f"{self.name} ({ts.op_text(self.op, self.param)})"
         if self.kind == "op":
-            return pr.op_text(self.op, self.param)
+            return ts.op_text(self.op, self.param)
         if self.kind == "constant":
             return tn.text(self.param)
         return self.name
 
-    @property
-    def value_latex(self) -> str:
-        return Tex(pr.number_latex(self.value))
-
-    @property
-    def grad_latex(self) -> str:
-        return Tex(pr.number_latex(self.grad))
+    value_latex = property(lambda self: Tex(ts.number_latex(self.value)))
+    grad_latex = property(lambda self: Tex(ts.number_latex(self.grad)))
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,6 @@ class Graph:
     direction: str        # "right" (levels left to right) or "down" (levels top to bottom)
     numbers: bool = False
     levels: int = 0
-    extra: dict = field(default_factory=dict)
     display: tuple = ()   # the problem's notation, (name, LaTeX) pairs: labels print in it
 
     def node(self, id_: str) -> Node:
@@ -184,8 +179,9 @@ def _leaf_kind(name: str) -> str:
 
 
 # ---- building ------------------------------------------------------------------------------------
-def build(problem: Problem, numbers: dict | None = None) -> Graph:
-    """The graph of problem.equations; `numbers` maps node name -> (value, gradient) to annotate."""
+def build(problem: Problem, numbers: dict | None = None, sweeps: int = 6) -> Graph:
+    """The graph of problem.equations; `numbers` maps node name -> (value, gradient) to annotate;
+    `sweeps` of the barycentre ordering (svg.drawn picks the count whose drawing crosses nothing)."""
     names = set(problem.inputs) | {e.name for e in problem.equations}
     nodes: dict[str, dict] = {}
     edges: list[tuple] = []
@@ -237,7 +233,7 @@ def build(problem: Problem, numbers: dict | None = None) -> Graph:
                 nodes[nid]["value"], nodes[nid]["grad"] = numbers[name]
 
     levels = _levels(nodes, edges)
-    pos = _positions(nodes, edges, levels)
+    pos = _positions(nodes, edges, levels, sweeps)
     depth = max(levels.values()) + 1
     direction = "right" if depth <= 9 else "down"
     built = tuple(Node(level=levels[n], pos=pos[n], **nodes[n]) for n in nodes)

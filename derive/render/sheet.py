@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 
 from derive.engine.backprop import forward_subs, numerator_form
-from derive.errors import AnswerError, HeaderError, LatexError, RenderError
+from derive.errors import AnswerError, RenderError
 from derive.notation import display as notation
 from derive.notation import latex as pr
 from derive.notation import parser as mp
@@ -27,7 +27,7 @@ from derive.render import graph as gr
 from derive.render import svg
 from derive.render.header import Header, SheetOptions
 from derive.render.page import render_contexts, write_tex
-from derive.render.pdf import compile_pdf, tex_engine
+from derive.render import typeset as ts
 from derive.render.templates import Tex, escape_tex
 from derive.verify.solve import solve
 
@@ -37,7 +37,7 @@ CLOSED_MAX_NODES = 400   # a step's closed form bigger than this (SymPy tree nod
 
 # ---- what a sheet shows -----------------------------------------------------------------------
 def _lines(expr) -> list:
-    return [Tex(s) for s in pr.latex_lines(expr, LINE_WIDTH)]
+    return [Tex(s) for s in ts.latex_lines(expr, LINE_WIDTH)]
 
 
 def display(lhs, *forms, suffix=None) -> list:
@@ -85,10 +85,10 @@ def _context(solution, options, number) -> dict:
     show_graph = options.graph and not (questions and _asks_for_graph(p))
     forward = []
     for e in p.equations if options.forward else ():
-        value = Tex(pr.number_latex(numbers[e.name][0])) if e.name in numbers else None
+        value = Tex(ts.number_latex(numbers[e.name][0])) if e.name in numbers else None
         forward += display(Tex(pr.latex(sym[e.name])), _as_written(p, e), suffix=value)
     shapes = {r.quantity.name: r.shape for r in d.results}
-    graph = gr.build(p, numbers) if show_graph and p.equations else None
+    graph = svg.drawn(p, numbers) if show_graph and p.equations else None
     ctx = {
         "id": p.id, "alias": p.alias, "title": p.title, "number": number,
         "source": p.source if options.show_source else "",
@@ -168,7 +168,7 @@ def _result(solution, p, r) -> dict:
     q = r.quantity
     c = solution.check_for(q.name)
     name = Tex(pr.name_latex(q.name))
-    value = Tex(pr.number_latex(c.value)) if c.value is not None else None
+    value = Tex(ts.number_latex(c.value)) if c.value is not None else None
     where, layout = [], q.kind.sheet_layout
     if layout == "value":               # u_1 = w_1 x_1 = -0.08; z_2 = σ(z_1) = σ(W_1 x + b_1)
         rhs = _forward_rhs(p, q.of)
@@ -206,13 +206,13 @@ def verification_lines(solution) -> list:
             continue
         if not c.verified:
             failed.append({"ok": False, "names": [Tex(pr.name_latex(q.name))], "by": q.kind.checked_by,
-                           "error": Tex(pr.error_latex(c.max_rel_error))})
+                           "error": Tex(ts.error_latex(c.max_rel_error))})
             continue
         g = groups.setdefault(q.kind.checked_by, {"ok": True, "names": [], "by": q.kind.checked_by, "err": 0.0})
         g["names"].append(Tex(pr.name_latex(q.name)))
         g["err"] = max(g["err"], c.max_rel_error)
         g["dims"] = dims
-    return [{**g, "error": None if g.pop("dims") else Tex(pr.error_latex(g.pop("err")))}
+    return [{**g, "error": None if g.pop("dims") else Tex(ts.error_latex(g.pop("err")))}
             for g in groups.values()] + failed
 
 
@@ -284,20 +284,20 @@ def _tables(solution, numbers) -> dict:
     """Forward and backward tables (node, expression, value) at the given numbers."""
     p, d = solution.problem, solution.derivation
     sym = p.scope.symbols
-    given = Tex(pr.given_latex())
-    fwd = [{"node": Tex(pr.latex(sym[n])), "expr": given, "value": Tex(pr.number_latex(numbers[n][0]))}
+    given = Tex(ts.given_latex())
+    fwd = [{"node": Tex(pr.latex(sym[n])), "expr": given, "value": Tex(ts.number_latex(numbers[n][0]))}
            for n in p.inputs if n in numbers]
     fwd += [{"node": Tex(pr.latex(sym[e.name])), "expr": Tex(" ".join(_as_written(p, e))),
-             "value": Tex(pr.number_latex(numbers[e.name][0]))} for e in p.equations if e.name in numbers]
+             "value": Tex(ts.number_latex(numbers[e.name][0]))} for e in p.equations if e.name in numbers]
     bwd = []
     if all(g is None for _, g in numbers.values()):
         return {"forward": fwd, "backward": bwd}
     if p.output in numbers:
-        bwd.append({"node": Tex(pr.name_latex(f"d{p.output}/d{p.output}")), "expr": Tex(pr.seed_latex()),
-                    "value": Tex(pr.number_latex(1.0))})
+        bwd.append({"node": Tex(pr.name_latex(f"d{p.output}/d{p.output}")), "expr": Tex(ts.seed_latex()),
+                    "value": Tex(ts.number_latex(1.0))})
     for s in d.steps:
         bwd.append({"node": Tex(pr.name_latex(s.name)), "expr": Tex(pr.latex(s.general)),
-                    "value": Tex(pr.number_latex(numbers[s.node][1]))})
+                    "value": Tex(ts.number_latex(numbers[s.node][1]))})
     return {"forward": fwd, "backward": bwd}
 
 
@@ -330,8 +330,3 @@ def render_sheet(solutions, questions: bool = False, header: Header | None = Non
 def write_sheet(solutions, output, questions=False, header=None, force=False, options=None) -> tuple[Path, str]:
     """Write .tex or .pdf; returns (path written, note). Without TeX a .pdf request writes the .tex."""
     return write_tex(render_sheet(solutions, questions, header, options), output, force)
-
-
-__all__ = ["SheetOptions", "render_sheet", "write_sheet", "compile_pdf", "problem_context", "resolve", "solved",
-           "write_tex",
-           "RenderError", "LatexError", "HeaderError", "Tex", "escape_tex"]

@@ -9,7 +9,6 @@ import time
 import tomllib
 from pathlib import Path
 
-import pytest
 
 from derive.batch import autograder
 from derive.cli import main
@@ -92,7 +91,7 @@ def test_feedback_in_text_format_is_not_raw_latex(tmp_path):
     for t in res["tests"]:
         assert t["output_format"] == "text" and "\\" not in t["output"], t["output"]
     out = {t["name"]: t["output"] for t in res["tests"]}
-    assert "interpreted as: δ4 H2ᵀ" in out["two-hidden-deltas: drho/dW3"]
+    assert "interpreted as: δ^4 H^2ᵀ" in out["two-hidden-deltas: drho/dW3"]      # the statement's spelling (problem6 writes δ^4)
 
 
 def test_a_15_mb_upload_is_refused_quickly_with_a_small_results_file(tmp_path):

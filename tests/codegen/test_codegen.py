@@ -22,7 +22,6 @@ from derive.cli import main
 from derive.codegen.layout import helper_name, helper_source
 from derive.codegen.printers import NumpyPrinter, TorchPrinter
 from derive.codegen.writer import Namer, code
-from derive.errors import UnsupportedError
 from derive.expr import functions as sy
 from derive.expr.numeric import evaluate, rel_error
 from derive.problem.load import catalogue, load

@@ -1,5 +1,5 @@
 """Each matrix operation against torch: the value, the vector-Jacobian product the engine writes
-(pushed through backprop.pull_back and evaluated), and the op's printed forms — text and LaTeX
+(pushed through rules.pull_back and evaluated), and the op's printed forms — text and LaTeX
 read back, numpy and torch code run — at several sizes. torch is the oracle throughout."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ F = torch.nn.functional
 
 from derive.codegen.layout import helper_name, helper_source  # noqa: E402
 from derive.codegen.printers import NumpyPrinter, TorchPrinter  # noqa: E402
-from derive.engine.backprop import pull_back  # noqa: E402
+from derive.engine.rules import pull_back  # noqa: E402
 from derive.expr.numeric import evaluate  # noqa: E402
 from derive.notation.build import Scope, read  # noqa: E402
 from derive.notation.latex import latex  # noqa: E402

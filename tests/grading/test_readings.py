@@ -4,7 +4,6 @@ other reading is accepted only when it alone matches, and the feedback says how 
 import pytest
 
 from derive import check
-from derive.notation import parser as mp
 from derive.notation import readings as alternatives
 
 BOTH_PATHS_LATEX = r"\frac{\partial L}{\partial h_3} f'_3(w_3 f'_1 w_1 + w_4 f'_2 w_2)"

@@ -71,7 +71,7 @@ def _problem(rng):
             given[rng.choice([f"dL/d{node}", f"dq/d{node}", "delta", f"dL/d{last}"])] = node
         lines.append('output = "L"')
     asked = [f"dL/d{k}" if given else f"d{last}/d{k}" for k in SHAPES if rng.random() < 0.5] or \
-            [f"dL/dx" if given else f"d{last}/dx"]
+            ["dL/dx" if given else f"d{last}/dx"]
     quoted = ", ".join(f'"{q}"' for q in asked)
     lines += ["forward = [" + ", ".join(f'"{f}"' for f in forward) + "]", f"quantities = [{quoted}]", "[symbols]"]
     lines += [f'{k} = ["{a}", "{b}"]'.replace('"1"', "1") if (a, b) != (1, 1) else f'{k} = "scalar"'

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from derive.cli import main
+from derive.errors import HeaderError, LatexError
 from derive.problem.load import catalogue
 from derive.render import header as header_file
 from derive.render import pdf as pdf_build, sheet, templates
@@ -114,9 +115,9 @@ def test_header_from_config_and_options(tmp_path):
     assert h == header_file.Header("CS 7643", "Homework 2", "2025-04-01")
     bad = tmp_path / "bad.toml"
     bad.write_text('colour = "red"\n')
-    with pytest.raises(sheet.HeaderError, match="unknown key"):
+    with pytest.raises(HeaderError, match="unknown key"):
         header_file.read_header(bad)
-    with pytest.raises(sheet.HeaderError, match="cannot read"):
+    with pytest.raises(HeaderError, match="cannot read"):
         header_file.read_header(tmp_path / "missing.toml")
 
 
@@ -236,7 +237,7 @@ def test_each_problem_compiles_alone(pid, tmp_path):
 @needs_tex
 def test_latex_failure_shows_the_relevant_log_lines(tmp_path):
     bad = "\\documentclass{article}\n\\begin{document}\n\\undefinedmacro\n\\end{document}\n"
-    with pytest.raises(sheet.LatexError) as e:
+    with pytest.raises(LatexError) as e:
         pdf_build.compile_pdf(bad, tmp_path / "bad.pdf")
     msg = str(e.value)
     assert "Undefined control sequence" in msg and "\\undefinedmacro" in msg and len(msg.splitlines()) < 20
