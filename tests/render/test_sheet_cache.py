@@ -8,6 +8,7 @@ import pytest
 import derive
 from derive.problem.index import catalogue_dir
 from derive.render import cached, page, sheet
+from derive.render.header import SheetOptions
 from derive.runtime import diskcache
 
 
@@ -105,3 +106,21 @@ def test_a_folder_others_may_write_to_is_not_used(tmp_path, counted, monkeypatch
     _tex(f)
     _tex(f)
     assert len(counted) == 2 and not any(shared.iterdir()) and diskcache.usable() is None
+
+
+def test_what_a_sheet_shows_is_part_of_the_key(tmp_path, counted):
+    f, _ = _copy(tmp_path)
+    full = _tex(f)
+    bare = page.render_contexts(cached.contexts([str(f)], options=SheetOptions(graph=False, steps=False)))
+    assert len(counted) == 2                                  # not the full sheet's cached context
+    assert r"\begin{tikzpicture}" in full and r"\begin{tikzpicture}" not in bare
+    assert "Backward pass" in full and "Backward pass" not in bare
+    again = page.render_contexts(cached.contexts([str(f)], options=SheetOptions(graph=False, steps=False)))
+    assert again == bare and len(counted) == 2
+
+
+def test_problems_are_numbered_in_the_order_given_whatever_was_cached(tmp_path, counted):
+    f, _ = _copy(tmp_path)
+    _tex(f)                                                   # cached as the first problem of a sheet
+    tex = page.render_contexts(cached.contexts(["problem4", str(f)]))
+    assert tex.index("Problem 1:") < tex.index("Problem 2:") and "Problem 3:" not in tex
