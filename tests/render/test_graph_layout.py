@@ -1,5 +1,7 @@
 """Graph drawings: no edge runs through a node's box, a node's name or its numbers (SVG layout,
 whose bends the sheets' TikZ drawings share)."""
+import re
+
 import pytest
 
 from derive.problem.load import catalogue
@@ -32,3 +34,15 @@ def test_problem5s_bends_differ_from_the_node_only_routes():
 def test_sheet_graphs_use_the_same_bends():
     g = gr.build(sheet.solved("problem11").problem)
     assert gr.tikz(g, bends=svg.bends(g)) in sheet.render_sheet([sheet.solved("problem11")], questions=True)
+
+
+@pytest.mark.parametrize("pid", DRAWN)
+def test_the_tikz_drawing_bends_each_edge_as_the_checked_layout_does(pid):
+    g = svg.drawn(sheet.solved(pid).problem)
+    bends = svg.bends(g)
+    drawn = []
+    for line in gr.tikz(g, bends=bends).splitlines():
+        m = re.search(r"to\[bend (left|right)=(\d+)\]|(--)", line)
+        if line.lstrip().startswith(r"\draw[->") and m:
+            drawn.append(0 if m[3] else int(m[2]) * (1 if m[1] == "left" else -1))
+    assert drawn == bends          # `bend right=-20` (jinja's `{-` whitespace control) bent an edge the other way
