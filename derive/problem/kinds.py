@@ -54,6 +54,10 @@ class Kind(str):
     def ungraded_feedback(self, q) -> str:
         return ""
 
+    def answered_by_forward(self, problem) -> bool:
+        """Whether the forward equation of its node states the answer (a question sheet leaves it out)."""
+        return False
+
 
 class Gradient(Kind):
     name = "gradient"
@@ -106,6 +110,9 @@ class Value(Kind):
     def own_symbol(self, problem, q):
         return problem.scope.symbols.get(q.of)
 
+    def answered_by_forward(self, problem) -> bool:
+        return not problem.values          # without numbers the asked value is its node's formula
+
 
 class Formula(Value):
     """A value graded as an expression: it must hold beyond the given numbers."""
@@ -115,6 +122,9 @@ class Formula(Value):
 
     def own_symbol(self, problem, q):
         return None
+
+    def answered_by_forward(self, problem) -> bool:
+        return True
 
 
 class Shape(Kind):
@@ -164,6 +174,9 @@ class Property(Kind):
 
     def own_symbol(self, problem, q):
         return problem.scope.symbols.get(q.of)
+
+    def answered_by_forward(self, problem) -> bool:
+        return True                        # the node's equation is a model answer
 
 
 class Prose(Kind):

@@ -7,6 +7,7 @@ wrapped in Tex (statements, printed math) are not.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from pathlib import Path
@@ -58,6 +59,15 @@ def _asks_for_graph(problem) -> bool:
     return bool(re.search(r"\bdraw\b", problem.statement, re.IGNORECASE))
 
 
+def _answers_in_forward(problem) -> set:
+    """The forward equations a question sheet leaves out because they state an answer: every one of
+    a problem that asks no gradient (its forward pass is the key: counts, sizes, formulas), else
+    those of a node asked as a formula or a property."""
+    if not any(q.kind.asks_gradient for q in problem.quantities):
+        return {e.name for e in problem.equations}
+    return {q.of for q in problem.quantities if q.kind.answered_by_forward(problem)}
+
+
 def answer_space(problem, q, shape) -> str:
     """How much room a question leaves: a line for a number or dimensions, a small box for a chain
     of numbers, a box for an expression and a tall one for a matrix expression."""
@@ -82,13 +92,17 @@ def _context(solution, options, number) -> dict:
     questions = options.questions
     sym = p.scope.symbols
     numbers = gr.node_numbers(solution) if p.values and not questions else {}
-    show_graph = options.graph and not (questions and _asks_for_graph(p))
+    hidden = _answers_in_forward(p) if questions else set()
+    drawn = dataclasses.replace(p, equations=tuple(e for e in p.equations if e.name not in hidden)) if hidden else p
+    show_graph = options.graph and not (questions and (_asks_for_graph(p) or p.output in hidden))
     forward = []
     for e in p.equations if options.forward else ():
+        if e.name in hidden:
+            continue
         value = Tex(ts.number_latex(numbers[e.name][0])) if e.name in numbers else None
         forward += display(Tex(pr.latex(sym[e.name])), _as_written(p, e), suffix=value)
     shapes = {r.quantity.name: r.shape for r in d.results}
-    graph = svg.drawn(p, numbers) if show_graph and p.equations else None
+    graph = svg.drawn(drawn, numbers) if show_graph and drawn.equations else None
     ctx = {
         "id": p.id, "alias": p.alias, "title": p.title, "number": number,
         "source": p.source if options.show_source else "",
@@ -236,7 +250,8 @@ def _prose_labels(problem) -> list:
 def _matrix_form(q, r) -> Tex:
     """The sentence after an index quantity's entry form: the whole vector or matrix."""
     named = rf"{pr.name_latex(f'd{q.of}/d{q.wrt}')} = " if q.kind.index_names_matrix else ""
-    return Tex(rf"{q.kind.index_words}: ${named}{pr.latex(r.expr)} \in {pr.shape_latex(r.shape)}$.")
+    words = "As a vector" if r.shape and 1 in r.shape and not named else q.kind.index_words   # no row j, column i
+    return Tex(rf"{words}: ${named}{pr.latex(r.expr)} \in {pr.shape_latex(r.shape)}$.")
 
 
 def _readable(problem, q, expr) -> tuple:

@@ -43,6 +43,19 @@ def test_questions_are_a_numbered_list_with_room_sized_by_the_answer():
     assert r"\answersmall{\frac{\partial z}{\partial w_{0}}}" in tex            # a number from a chain
 
 
+def test_a_question_sheet_does_not_print_the_answers():
+    xavier = render("problem13", questions=True)                        # asks the formulas themselves
+    assert r"\sqrt" not in xavier and "Forward pass" not in xavier and "tikzpicture" not in xavier
+    assert r"\sqrt" in render("problem13")
+    dead = render("problem16", questions=True)                          # a property's model answer
+    assert "dead}} =" not in dead and "- w_{1} x - 1" not in dead and "tikzpicture" in dead
+    assert "- w_{1} x - 1" in render("problem16")
+    counts = render("problem11", questions=True)                        # asks no gradient: the key
+    assert "Forward pass" not in counts and r"\answerline{\mathrm{params}_{1}}" in counts
+    residual = render("problem2", questions=True)                       # values at the given numbers
+    assert "Forward pass" in residual and "tikzpicture" in residual
+
+
 def test_no_space_gives_the_compact_list():
     tex = render("problem6", questions=True, space=False)
     assert r"\answer" not in tex.split(r"\begin{document}")[1]
