@@ -13,18 +13,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
-from sympy.core.function import _coeff_isneg
 
-from derive.errors import UnsupportedError
-from derive.expr import functions as sy
-from derive.expr import matrix as mx
-from derive.expr.matrix_ops import Op
 from derive.notation import display as notation
 from derive.notation import latex as pr
 from derive.notation import text as tn
 from derive.problem.load import Problem
 from derive.render import typeset as ts
+from derive.render.operators import decompose
 from derive.render.templates import Tex, render_template
 
 PARAMETER_PREFIXES = ("w", "W", "b", "gamma", "beta", "theta")
@@ -100,80 +95,6 @@ class Graph:
         return next(n for n in self.nodes if n.id == id_)
 
 
-# ---- expression -> operator tree --------------------------------------------------------------
-def _neg_stripped(t):
-    return -t if _coeff_isneg(t) else None
-
-
-def _decompose(e, names):
-    """(kind, param, children) of an expression; kind 'ref' for a named node, 'const' for a number."""
-    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)) and str(e) in names:
-        return "ref", str(e), ()
-    if isinstance(e, (sp.Number, sp.NumberSymbol)) or isinstance(e, sp.Symbol):
-        return "const", e, ()
-    if isinstance(e, sp.OneMatrix) or mx.is_one(e):
-        return "const", sp.Integer(1), ()
-    if isinstance(e, (sp.Add, sp.MatAdd)):
-        args = list(e.args)
-        negs = [_neg_stripped(a) for a in args]
-        if len(args) == 2 and sum(n is not None for n in negs) == 1:
-            k = 0 if negs[0] is not None else 1
-            return "sub", None, (args[1 - k], negs[k])
-        return "add", None, tuple(args)
-    if isinstance(e, sp.MatMul):
-        coeff, mats = e.as_coeff_matrices()
-        mats = list(mats)
-        if mats and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[0] == 1 and len(mats) > 1:
-            rest = mats[1:]
-            inner = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
-            n = mats[0].shape[1]
-            if sp.simplify(coeff * n - 1) == 0:
-                return "mean", None, (inner,)
-            if coeff == 1:
-                return "sum", None, (inner,)
-            return ("neg", None, (sp.MatMul(mats[0], inner),)) if coeff == -1 else \
-                ("scale", coeff, (sp.MatMul(mats[0], inner),))
-        # broadcasting by ones (1_N b, eps 1_H^T) is drawn as a plain edge
-        mats = [m for m in mats if not isinstance(m, sp.OneMatrix)] or mats
-        if coeff == -1 and len(mats) == 1:
-            return "neg", None, (mats[0],)
-        if coeff != 1:
-            inner = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
-            return "scale", coeff, (inner,)
-        if len(mats) == 1:
-            return _decompose(mats[0], names)
-        return "matmul", None, tuple(mats)
-    if isinstance(e, sp.Mul):
-        coeff, factors = e.as_coeff_mul()
-        if coeff == -1 and len(factors) == 1:
-            return "neg", None, factors
-        return "mul", None, ((coeff,) if coeff != 1 else ()) + tuple(factors)
-    if isinstance(e, sp.HadamardProduct):
-        return "hadamard", None, tuple(e.args)
-    if isinstance(e, sp.HadamardPower):
-        return "hpow", e.args[1], (e.args[0],)
-    if isinstance(e, sp.Pow):
-        if e.base == sp.E:
-            return "fn", "exp", (e.exp,)
-        return "pow", e.exp, (e.base,)
-    if isinstance(e, sp.Transpose):
-        return "transpose", None, (e.arg,)
-    if isinstance(e, (sy.Fn, sy.Apply)):
-        arg = e.args[2]
-        return "fn", e.fname + "'" * e.order, (arg,)
-    if isinstance(e, sy.Softmax):
-        return "softmax", None, (e.arg,)
-    if isinstance(e, Op):
-        return "matrixop", e.name, e.inputs
-    if type(e) in sy.NATIVE:                         # SymPy's own exp, tanh, cosh: a row of the table
-        return "fn", sy.NATIVE[type(e)].name, (e.args[0],)
-    if isinstance(e, (sp.Max, sp.Min)):                  # max(a, b) of numbers: drawn as the function it is
-        return "fn", type(e).__name__.lower(), tuple(e.args)
-    raise UnsupportedError(f"the graph has no node for {type(e).__name__} (in {e}); it draws sums, products, "
-                           "powers, transposes, softmax and the functions of the function table: write the "
-                           "equation with those (a constant as a number: 1 - p, not an identity matrix)")
-
-
 def _leaf_kind(name: str) -> str:
     return "parameter" if name.startswith(PARAMETER_PREFIXES) and name not in ("x",) else "input"
 
@@ -202,7 +123,7 @@ def build(problem: Problem, numbers: dict | None = None, sweeps: int = 6) -> Gra
 
     def walk(e, into=None):
         """Add the subtree of e; returns its node id (into: the id for the root, if named)."""
-        kind, param, children = _decompose(e, names)
+        kind, param, children = decompose(e, names)
         if kind == "ref" and into is None:
             return ref(param)
         if kind == "const":

@@ -102,3 +102,17 @@ def test_a_prose_only_problem_has_no_graph_and_says_so(capsys):
     assert main(["graph", "relu-piecewise-linear"]) == 2
     err = capsys.readouterr().err
     assert "no forward equations" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("pid, node, op", [("problem7", "L", "sum"),              # -1^T (y ⊙ log yhat)
+                                           ("layernorm-layer", "mu", "mean"),      # (1/H) a 1_H
+                                           ("svm-hinge-binary", "f", "sum")])      # lambda 1^T w^2
+def test_a_ones_vector_that_contracts_is_drawn_as_a_sum(pid, node, op):
+    g = gr.build(resolve([pid])[0].problem)
+    named = next(n for n in g.nodes if n.name == node)
+    below = {e.src for e in g.edges if e.dst == named.id}
+    ops = {n.op for n in g.nodes if n.id in below or n.id == named.id}
+    for _ in range(3):                                    # the sum sits within a few operators of the node
+        below |= {e.src for e in g.edges if e.dst in below}
+        ops |= {n.op for n in g.nodes if n.id in below}
+    assert op in ops

@@ -32,8 +32,8 @@ def test_problem5s_bends_differ_from_the_node_only_routes():
 
 
 def test_sheet_graphs_use_the_same_bends():
-    g = gr.build(sheet.solved("problem11").problem)
-    assert gr.tikz(g, bends=svg.bends(g)) in sheet.render_sheet([sheet.solved("problem11")], questions=True)
+    g = svg.drawn(sheet.solved("problem5").problem)
+    assert gr.tikz(g, bends=svg.bends(g)) in sheet.render_sheet([sheet.solved("problem5")], questions=True)
 
 
 @pytest.mark.parametrize("pid", DRAWN)
