@@ -24,7 +24,7 @@ def _ints(ev, *params) -> list[int]:
 class Conv(Op):
     """conv2d(X, K, stride=s, padding=p); args (X, K, stride_r, stride_c, pad_r, pad_c, dim)."""
 
-    n_inputs, rule = 2, "the gradient of a convolution: dL/dK = conv(X, G), dL/dX = full conv(G, flip(K))"
+    n_inputs, rule = 2, "the gradient of a convolution"
 
     @property
     def name(self) -> str:

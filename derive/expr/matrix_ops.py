@@ -279,7 +279,7 @@ class Scalar(Op):
 
 
 class Trace(Scalar):
-    name, tex, rule = "tr", r"\operatorname{tr}", "the gradient of a trace: d tr(A) = I"
+    name, tex, rule = "tr", r"\operatorname{tr}", "the gradient of a trace"
 
     def numeric(self, ev):
         return np.array([[np.trace(value(ev, self.arg))]])
@@ -292,7 +292,7 @@ class Trace(Scalar):
 
 
 class Det(Scalar):
-    name, tex, rule = "det", r"\det", "the gradient of a determinant: d det(A) = det(A) A^{-T}"
+    name, tex, rule = "det", r"\det", "the gradient of a determinant"
 
     def numeric(self, ev):
         return np.array([[np.linalg.det(value(ev, self.arg))]])
@@ -307,7 +307,7 @@ class Det(Scalar):
 class LogDet(Scalar):
     """log |det A| (numpy's slogdet; torch.logdet where det A > 0): its gradient is A^{-T} either way."""
 
-    name, tex, rule = "logdet", r"\log\det", "the gradient of a log-determinant: d log det(A) = A^{-T}"
+    name, tex, rule = "logdet", r"\log\det", "the gradient of a log-determinant"
 
     def numeric(self, ev):
         return np.array([[np.linalg.slogdet(value(ev, self.arg))[1]]])
@@ -325,7 +325,7 @@ class LogDet(Scalar):
 class Norm(Scalar):
     """The Frobenius norm of a matrix (the 2-norm of a vector)."""
 
-    name, rule = "norm", "the gradient of a norm: d ‖A‖ = A / ‖A‖"
+    name, rule = "norm", "the gradient of a norm"
 
     def numeric(self, ev):
         return np.array([[np.linalg.norm(value(ev, self.arg))]])
@@ -345,7 +345,7 @@ class Norm(Scalar):
 class Inverse(Op):
     """The inverse of a square matrix: A^{-1}."""
 
-    name, rule = "inv", "the gradient of an inverse: d A^{-1} = -A^{-1} dA A^{-1}"
+    name, rule = "inv", "the gradient of a matrix inverse"
 
     @property
     def shape(self):

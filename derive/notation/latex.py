@@ -125,7 +125,8 @@ class Printer(LatexPrinter):
             args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
         level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
         body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
-                        or decimal(a) and a > 0 else self.parenthesize(a, level, False) for a in args)
+                        or (decimal(a) or a.is_Rational) and a > 0 else self.parenthesize(a, level, False)
+                        for a in args)
         return "- " + body if neg else body
 
     def _sums(self, mats):
@@ -144,7 +145,8 @@ class Printer(LatexPrinter):
         inner = mats[1 if rows else 0:len(mats) - 1 if cols else len(mats)]
         if (rows or cols) and inner and not any(isinstance(m, sp.OneMatrix) for m in inner):
             whole = (rows and cols) or 1 in (inner[0].shape[0], inner[-1].shape[1]) and len(inner) == 1
-            over = "" if whole or (rows and cols) else (r"_{\text{rows}}" if rows else r"_{\text{cols}}")
+            over = "" if whole or (rows and cols) else (rf"_{{i=1}}^{{{self._print(inner[0].shape[0])}}}" if rows
+                                                        else rf"_{{j=1}}^{{{self._print(inner[-1].shape[1])}}}")
             return Printed(rf"\sum{over} {body(inner)}")
         for i in range(1, len(mats) - 1):
             if one(mats[i], True) and mats[-1].shape[1] == 1:       # column (1^T x): times a sum
@@ -223,6 +225,8 @@ class Printer(LatexPrinter):
         return rf"{self.parenthesize(base, 1000, strict=True)}^{{\circ\left({self._print(p)}\right)}}"
 
     def _print_Transpose(self, expr):
+        if expr.arg.shape == (1, 1):             # a scalar's transpose is the scalar: lambda, not lambda^T
+            return self.parenthesize(expr.arg, 1000, strict=True)
         if isinstance(expr.arg, Inverse):        # X^{-T}, not a double superscript
             return rf"{self.parenthesize(expr.arg.arg, 1000, strict=True)}^{{-\top}}"
         return transposed(self.parenthesize(expr.arg, 1000, strict=True))

@@ -164,6 +164,8 @@ class TextPrinter(StrPrinter):
         return f"{self.parenthesize(expr.args[0], 1000, strict=True)}^{power}"
 
     def _print_Transpose(self, expr):
+        if expr.arg.shape == (1, 1):             # a scalar's transpose is the scalar
+            return self.parenthesize(expr.arg, 1000, strict=True)
         return f"{self.parenthesize(expr.arg, 1000, strict=True)}^T"
 
     def _print_OneMatrix(self, expr):

@@ -187,6 +187,16 @@ def test_rules_are_in_words():
         assert "; " not in out and "entrywise power" not in out and all(s.rule for s in derive.solve(name).derivation.steps)
 
 
+def test_a_sum_of_entries_and_a_broadcast_have_their_own_words():
+    rules = {s.node: s.rule for s in derive.solve("problem8").derivation.steps}
+    assert rules["yhat"].startswith("the gradient of a sum of entries")          # l = sum((yhat - y)^2)
+    rules = {s.node: s.rule for s in derive.solve("problem5").derivation.steps}
+    assert rules["mu"] == "the gradient of a broadcast (summed over the copies)"   # c = h - 1_N mu
+    for f in ("trace", "det", "norm", "conv2d"):                                  # words, no formula in code
+        rules = {s.rule for s in derive.solve(f"bench/matrix_ops/{f}.toml").derivation.steps}
+        assert not any(c in r for r in rules for c in ("=", "^", "‖", "conv("))
+
+
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
     assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
@@ -195,7 +205,7 @@ def test_one_verification_line_per_problem():
 
 def test_sums_not_ones_vectors():
     assert r"\mathbf{1}" not in render("problem5", "problem4").split(r"\begin{document}")[1]
-    assert r"\sum_{\text{rows}}" in render("problem5")
+    assert r"\sum_{i=1}^{N}" in render("problem5") and r"\text{rows}" not in render("problem5")   # an index, not a word
     dLdh = next(s for s in derive.solve("problem4").derivation.steps if s.name == "dL/dh")
     assert text(dLdh.general) == "dL/dP ⊙ P - P*sum(P ⊙ dL/dP)"
     assert "*1*" not in text(dLdh.general)
@@ -239,7 +249,7 @@ def test_latex_of_a_sum_reads_like_a_textbook():
     p = derive.load("problem5")
     r = derive.solve("problem5").derivation.result("dL/dbeta")
     with display.using(p.display, sums=True):
-        assert latex(r.expr) == r"\sum_{\text{rows}} \frac{\partial L}{\partial y}"
+        assert latex(r.expr) == r"\sum_{i=1}^{N} \frac{\partial L}{\partial y}"
     with display.using(p.display):                       # elsewhere (JSON, echo): a form that reads back
         assert r"\mathbf{1}" in latex(r.expr)
 
@@ -259,7 +269,7 @@ def test_the_forward_pass_is_written_as_the_statement_writes_it():
     tex = render("problem1", questions=True)
     assert r"h_{1} &= f_{1}\left(w_{1} x + b_{1}\right)" in tex               # not b_1 + w_1 x
     assert r"h_{3} &= f_{3}\left(w_{3} h_{1} + w_{4} h_{2} + b_{3}\right)" in tex
-    assert r"\mu &= \frac{1}{N} \sum_{\text{rows}} h" in render("problem5")     # a mean written out
+    assert r"\mu &= \frac{1}{N} \sum_{i=1}^{N} h" in render("problem5")     # a mean written out
 
 
 def test_shape_checks_join_the_one_verification_sentence():
