@@ -141,8 +141,13 @@ def _context(solution, options, number) -> dict:
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": rule_latex(s.rule),
                              "rows": display(name, _lines(general), closed),
                              "closed_omitted": huge})
+    labels = iter(_prose_labels(p))
     for r in d.results:
         ctx["results"].append(_result(solution, p, r))
+        if r.quantity.kind.sheet_layout == "model":        # (a), 1(b): the statement's own labels
+            label = next(labels, "")
+            own = r.quantity.model_answer.lstrip().startswith(str(label)) and label  # "6(f) x.to('cuda')"
+            ctx["results"][-1]["label"] = "" if own else _answer_label(label)
     # the forward nodes the boxed results are written with, defined once under them all
     ctx["where"] = list(dict.fromkeys(w for r in ctx["results"] for w in r["where"]))
     if options.verification:
@@ -236,6 +241,10 @@ def rule_latex(rule: str) -> Tex:
     printers = {"function": pr.function_latex, "name": pr.name_latex}
     return Tex("".join(escape_tex(s) if kind == "text" else f"${words.name_with_primes(s, printers[kind])}$"
                        for kind, s in words.rule_parts(rule)))
+
+
+def _answer_label(label: str) -> Tex:
+    return Tex(f"Answer {label}:" if label.isdigit() else f"Answer to {label}:" if label else "Answer:")
 
 
 def _prose_labels(problem) -> list:

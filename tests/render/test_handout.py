@@ -197,6 +197,13 @@ def test_a_sum_of_entries_and_a_broadcast_have_their_own_words():
         assert not any(c in r for r in rules for c in ("=", "^", "‖", "conv("))
 
 
+def test_model_answers_are_labelled_by_the_statement_not_by_an_internal_name():
+    tex = render("problem22")                                  # its model answers start with (a), (b), ...
+    assert r"{\sloppy(a) No." in tex and "not auto-graded" not in tex and r"\textbf{Answer" not in tex
+    assert r"\textbf{Answer:}" in render("problem19")           # one question: no label to repeat
+    assert "Graded by properties" not in render("problem15") and "Any answer is right that" in render("problem15")
+
+
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
     assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
