@@ -115,6 +115,7 @@ def _context(solution, options, number) -> dict:
                   for q in p.quantities if q.kind.graded],          # prose: in the statement
         "prose_space": _prose_labels(p) if questions and options.space else [],
         "space": options.space,
+        "draw_space": questions and options.space and options.graph and _asks_for_graph(p),
         "steps": [], "results": [], "where": [], "tables": None, "verified": solution.verified,
         "verification": [],
     }

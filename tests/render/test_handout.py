@@ -56,6 +56,12 @@ def test_a_question_sheet_does_not_print_the_answers():
     assert "Forward pass" in residual and "tikzpicture" in residual
 
 
+def test_a_problem_that_asks_for_a_drawing_leaves_room_for_it():
+    tex = render("problem3", questions=True)                 # "(1) draw the computational graph"
+    assert r"\answerprose[7cm]{(your drawing)}" in tex and "tikzpicture" not in tex
+    assert "your drawing" not in render("problem3", questions=True, space=False)
+
+
 def test_no_space_gives_the_compact_list():
     tex = render("problem6", questions=True, space=False)
     assert r"\answer" not in tex.split(r"\begin{document}")[1]
