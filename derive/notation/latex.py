@@ -239,6 +239,8 @@ class Printer(LatexPrinter):
 
     def _print_OneMatrix(self, expr):
         r, c = expr.shape
+        if r == 1 and c == 1:
+            return "1"
         if r == 1:
             return rf"\mathbf{{1}}_{{{self._print(c)}}}^{{\top}}"
         if c == 1:
