@@ -203,7 +203,13 @@ class Printer(LatexPrinter):
         """A broadcast 1x1 factor is a scalar: \\lambda w, not \\lambda \\odot w."""
         scalars, rest = scalar_factors(expr)
         scalars, den = divisors(scalars)
+        inverse = [a for a in rest if isinstance(a, sp.HadamardPower) and a.args[1] == -1]
+        if inverse and len(inverse) < len(rest):      # y ⊘ p, not (1 ⊘ p) ⊙ y
+            rest = [a for a in rest if a not in inverse]
         body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
+        if inverse and rest:
+            under = r" \odot ".join(self.parenthesize(a.args[0], 1000, strict=True) for a in inverse)
+            body = rf"{body} \oslash " + (rf"\left({under}\right)" if len(inverse) > 1 else under)
         if den:                                       # \frac{e}{L}, not L^{-1} e
             body = rf"\frac{{{body}}}{{{' '.join(self._print(d) for d in den)}}}"
         if not scalars:

@@ -210,6 +210,13 @@ def test_model_answers_are_labelled_by_the_statement_not_by_an_internal_name():
     assert "Graded by properties" not in render("problem15") and "Any answer is right that" in render("problem15")
 
 
+def test_an_entrywise_quotient_is_written_as_one():
+    import sympy as sp
+    p, y = sp.MatrixSymbol("p", 3, 1), sp.MatrixSymbol("y", 3, 1)
+    assert latex(-sp.HadamardProduct(sp.HadamardPower(p, -1), y)) == r"- y \oslash p"     # not -(1 ⊘ p) ⊙ y
+    assert latex(sp.OneMatrix(1, 1) - p.T * p) == r"1 - p^{\top} p"
+
+
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
     assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
