@@ -96,6 +96,24 @@ def _scaled(e) -> bool:
     return isinstance(e, sp.HadamardProduct) and bool(scalar_factors(e)[0])
 
 
+def _untransposed(term):
+    """a for a^T, -a for -a^T, the column 1_K for the row 1_K^T; None for any other term."""
+    if isinstance(term, sp.Transpose) and term.arg.shape != (1, 1):
+        return term.arg
+    if isinstance(term, sp.OneMatrix) and term.shape[0] == 1 and term.shape[1] != 1:
+        return sp.OneMatrix(term.shape[1], 1)
+    if isinstance(term, sp.MatMul):
+        coeff, mats = term.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.Transpose) and mats[0].arg.shape != (1, 1):
+            return coeff * mats[0].arg
+    return None
+
+
+def _sum_of_transposes(e) -> bool:
+    return isinstance(e, sp.MatAdd) and all(_untransposed(t) is not None for t in e.args) \
+        and any(not isinstance(t, sp.OneMatrix) for t in e.args)
+
+
 class Printed(sp.Symbol):
     """Already printed LaTeX standing in a product's factors (a sum written with \\sum)."""
 
@@ -125,7 +143,8 @@ class Printer(LatexPrinter):
             args = args[1:] if args[0] == -1 else [-args[0]] + args[1:]
         level = PRECEDENCE["Add"] if neg else PRECEDENCE["Mul"]
         body = " ".join(self._print(a) if isinstance(a, sp.Mul) and not isinstance(a, sp.MatMul) or _scaled(a)
-                        or (decimal(a) or a.is_Rational) and a > 0 else self.parenthesize(a, level, False)
+                        or (decimal(a) or a.is_Rational) and a > 0 or _sum_of_transposes(a)
+                        else self.parenthesize(a, level, False)
                         for a in args)
         return "- " + body if neg else body
 
@@ -206,7 +225,8 @@ class Printer(LatexPrinter):
         inverse = [a for a in rest if isinstance(a, sp.HadamardPower) and a.args[1] == -1]
         if inverse and len(inverse) < len(rest):      # y ⊘ p, not (1 ⊘ p) ⊙ y
             rest = [a for a in rest if a not in inverse]
-        body = r" \odot ".join(self._print(a) if _plain_transpose(a) else self.parenthesize(a, 60) for a in rest)
+        body = r" \odot ".join(self._print(a) if _plain_transpose(a) or _sum_of_transposes(a) else self.parenthesize(a, 60)
+                                for a in rest)
         if inverse and rest:
             under = r" \odot ".join(self.parenthesize(a.args[0], 1000, strict=True) for a in inverse)
             body = rf"{body} \oslash " + (rf"\left({under}\right)" if len(inverse) > 1 else under)
@@ -219,7 +239,10 @@ class Printer(LatexPrinter):
         return " ".join(self.parenthesize(s, 50) for s in scalars) + " " + body
 
     def _print_MatAdd(self, expr):
-        """Positive terms first, as the text form: p - y, not -y + p."""
+        """Positive terms first, as the text form: p - y, not -y + p; a sum of transposes is the
+        transpose of the sum, (1 - p)^T, as a textbook writes it."""
+        if _sum_of_transposes(expr):
+            return transposed(rf"\left({self._print(sp.MatAdd(*[_untransposed(t) for t in expr.args]))}\right)")
         return join_terms(expr, self._print, self._add_parens, "- ")
 
     def _print_HadamardPower(self, expr):

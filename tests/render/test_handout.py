@@ -215,6 +215,8 @@ def test_an_entrywise_quotient_is_written_as_one():
     p, y = sp.MatrixSymbol("p", 3, 1), sp.MatrixSymbol("y", 3, 1)
     assert latex(-sp.HadamardProduct(sp.HadamardPower(p, -1), y)) == r"- y \oslash p"     # not -(1 ⊘ p) ⊙ y
     assert latex(sp.OneMatrix(1, 1) - p.T * p) == r"1 - p^{\top} p"
+    v = sp.MatrixSymbol("v", 4, 1)
+    assert latex(v * (sp.OneMatrix(1, 3) - p.T)) == r"v \left(\mathbf{1}_{3} - p\right)^{\top}"   # not 1^T + (-p)^T
 
 
 def test_one_verification_line_per_problem():
