@@ -25,6 +25,8 @@ class Conv(Op):
     """conv2d(X, K, stride=s, padding=p); args (X, K, stride_r, stride_c, pad_r, pad_c, dim)."""
 
     n_inputs, rule = 2, "the gradient of a convolution"
+    meaning = (r"$\operatorname{conv}$ is the cross-correlation of deep-learning libraries (the kernel is not "
+               r"flipped); padding $p$ adds $p$ rows and columns of zeros around its input")
 
     @property
     def name(self) -> str:
@@ -94,6 +96,7 @@ class Flip(Op):
     """flip(K): the kernel turned by 180° (a vector reversed)."""
 
     name, rule = "flip", "a flip is its own adjoint"
+    meaning = r"$\operatorname{flip}(K)$ is $K$ turned by $180^\circ$ (a vector reversed)"
 
     @property
     def shape(self):
@@ -113,6 +116,7 @@ class Dilate(Op):
     """dilate(G, s): s − 1 zeros between neighbouring entries (the adjoint of a stride)."""
 
     name, rule = "dilate", "the gradient of a dilation: every s-th entry"
+    meaning = r"$\operatorname{dilate}(G, s)$ puts $s - 1$ zeros between neighbouring entries of $G$"
 
     @property
     def shape(self):
@@ -187,6 +191,8 @@ class Unpool(Op):
     row by row, as torch picks), zeros elsewhere — the adjoint of maxpool2d(X, k)."""
 
     n_inputs, rule = 2, "the gradient of unpooling: a constant routing"
+    meaning = (r"$\operatorname{unpool}(G, X, k)$ puts each entry of $G$ where the largest entry of its "
+               r"$k \times k$ window of $X$ is, and zeros elsewhere")
 
     @property
     def name(self) -> str:

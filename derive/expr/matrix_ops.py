@@ -64,6 +64,7 @@ class Op(MatrixExpr):
     tex = ""                  # its LaTeX operator name (\operatorname{...} unless a command)
     n_inputs = 1
     rule = ""                 # the step's rule, in words
+    meaning = ""              # what a sheet says it is where a result uses it (LaTeX), if not common knowledge
 
     def __new__(cls, *args):
         return sp.Basic.__new__(cls, *[a if isinstance(a, sp.Basic) else sp.Integer(a) for a in args])

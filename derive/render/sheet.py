@@ -116,7 +116,7 @@ def _context(solution, options, number) -> dict:
         "prose_space": _prose_labels(p) if questions and options.space else [],
         "space": options.space,
         "draw_space": questions and options.space and options.graph and _asks_for_graph(p),
-        "steps": [], "results": [], "where": [], "tables": None, "verified": solution.verified,
+        "steps": [], "results": [], "where": [], "meanings": [], "tables": None, "verified": solution.verified,
         "verification": [],
     }
     if questions:
@@ -151,6 +151,8 @@ def _context(solution, options, number) -> dict:
             ctx["results"][-1]["label"] = "" if own else _answer_label(label)
     # the forward nodes the boxed results are written with, defined once under them all
     ctx["where"] = list(dict.fromkeys(w for r in ctx["results"] for w in r["where"]))
+    used = [e for r in d.results if isinstance(r.expr, sp.Basic) for e in sp.preorder_traversal(r.expr)]
+    ctx["meanings"] = [Tex(m) for m in dict.fromkeys(getattr(e, "meaning", "") for e in used) if m]
     if options.verification:
         ctx["verification"] = verification_lines(solution)
     if numbers:

@@ -219,6 +219,12 @@ def test_an_entrywise_quotient_is_written_as_one():
     assert latex(v * (sp.OneMatrix(1, 3) - p.T)) == r"v \left(\mathbf{1}_{3} - p\right)^{\top}"   # not 1^T + (-p)^T
 
 
+def test_the_operations_a_result_uses_are_said_in_words():
+    tex = render("bench/matrix_ops/conv1d-maxpool.toml")
+    assert r"Here $\operatorname{flip}(K)$ is $K$ turned by $180^\circ$" in tex and "unpool" in tex
+    assert "Here " not in render("problem6")
+
+
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
     assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
