@@ -16,6 +16,7 @@ import sympy as sp
 
 from derive.engine.backprop import forward_subs, numerator_form
 from derive.errors import AnswerError, RenderError
+from derive.expr import functions as fns
 from derive.notation import display as notation
 from derive.notation import latex as pr
 from derive.notation import parser as mp
@@ -23,12 +24,12 @@ from derive.notation import words
 from derive.notation.echo import tree_latex
 from derive.problem.load import catalogue
 from derive.problem.topics import with_topic
-from derive.render.allowed_tex import allowed_tex
 from derive.render import graph as gr
 from derive.render import svg
+from derive.render import typeset as ts
+from derive.render.allowed_tex import allowed_tex
 from derive.render.header import Header, SheetOptions
 from derive.render.page import render_contexts, write_tex
-from derive.render import typeset as ts
 from derive.render.templates import Tex, escape_tex
 from derive.verify.solve import solve
 
@@ -152,7 +153,7 @@ def _context(solution, options, number) -> dict:
     # the forward nodes the boxed results are written with, defined once under them all
     ctx["where"] = list(dict.fromkeys(w for r in ctx["results"] for w in r["where"]))
     used = [e for r in d.results if isinstance(r.expr, sp.Basic) for e in sp.preorder_traversal(r.expr)]
-    ctx["meanings"] = [Tex(m) for m in dict.fromkeys(getattr(e, "meaning", "") for e in used) if m]
+    ctx["meanings"] = [Tex(m) for m in dict.fromkeys([getattr(e, "meaning", "") for e in used] + _primes(used)) if m]
     if options.verification:
         ctx["verification"] = verification_lines(solution)
     if numbers:
@@ -244,6 +245,20 @@ def rule_latex(rule: str) -> Tex:
     printers = {"function": pr.function_latex, "name": pr.name_latex}
     return Tex("".join(escape_tex(s) if kind == "text" else f"${words.name_with_primes(s, printers[kind])}$"
                        for kind, s in words.rule_parts(rule)))
+
+
+def _primes(used) -> list:
+    """f'(z) written out for a derivative a result leaves as f' and a student may not know (GELU',
+    SiLU'); sigma', tanh' (the textbook's p(1 - p)) and ReLU' (an indicator) need no sentence."""
+    out = []
+    for e in used:
+        if isinstance(e, (fns.Fn, fns.Apply)) and e.order >= 1 and e.fname in fns.FUNCTIONS:
+            row = fns.FUNCTIONS[e.fname]
+            if row.identity is None and not row.prime_latex and not row.prime and e.order == 1:
+                z = sp.Symbol("z")
+                body = fns.activation_derivative(e.fname, 1).subs(fns.x_, z)
+                out.append(rf"${pr.latex(fns.Fn(e.fname, 1, z))} = {pr.latex(body)}$")
+    return out
 
 
 def _answer_label(label: str) -> Tex:

@@ -222,7 +222,8 @@ def test_an_entrywise_quotient_is_written_as_one():
 def test_the_operations_a_result_uses_are_said_in_words():
     tex = render("bench/matrix_ops/conv1d-maxpool.toml")
     assert r"Here $\operatorname{flip}(K)$ is $K$ turned by $180^\circ$" in tex and "unpool" in tex
-    assert "Here " not in render("problem6")
+    assert "Here " not in render("problem6")                   # sigma' is the textbook's p(1 - p)
+    assert r"Here $\operatorname{GELU}'\left(z\right) = " in render("gelu-layer")
 
 
 def test_one_verification_line_per_problem():
