@@ -29,14 +29,14 @@ def backward(X, W, b, gamma, beta, eps, dL_dy):
     nodes = forward(X, W, b, gamma, beta, eps)
     c, var, s, hhat = nodes["c"], nodes["var"], nodes["s"], nodes["hhat"]
     dL_dhhat = gamma * dL_dy  # the gradient of a Hadamard product
-    # the gradient of a Hadamard product, then a sum over the broadcast axis
+    # the gradient of a Hadamard product, then the gradient of a broadcast (summed over the copies)
     dL_ds = (c * dL_dhhat).sum(axis=0, keepdims=True)
     dL_dvar = -dL_ds / (2 * (var + eps) ** (3/2))  # the power rule
     dL_dc = 2 * dL_dvar * c / N + s * dL_dhhat  # the sum over the 2 paths into c (via hhat, var)
-    dL_dmu = -dL_dc.sum(axis=0, keepdims=True)  # a sum over the broadcast axis
+    dL_dmu = -dL_dc.sum(axis=0, keepdims=True)  # the gradient of a broadcast (summed over the copies)
     dL_dh = dL_dc + dL_dmu / N  # the sum over the 2 paths into h (via c, mu)
-    dL_dbeta = dL_dy.sum(axis=0, keepdims=True)  # a sum over the broadcast axis
-    # the gradient of a Hadamard product, then a sum over the broadcast axis
+    dL_dbeta = dL_dy.sum(axis=0, keepdims=True)  # the gradient of a broadcast (summed over the copies)
+    # the gradient of a Hadamard product, then the gradient of a broadcast (summed over the copies)
     dL_dgamma = (dL_dy * hhat).sum(axis=0, keepdims=True)
     return {"dL/dbeta": dL_dbeta, "dL/dgamma": dL_dgamma, "dL/dh": dL_dh}
 
