@@ -19,13 +19,7 @@ def test_statement_and_title_hold_no_editor_notes(p):
         assert not NOTES.search(text), f"{p.id}: {NOTES.search(text)[0]!r} in {text[:80]!r}"
 
 
-# tests/verify/test_solution_display.py still reads sgd-concepts' source label "1(b) Initialize";
-# the relabelled file (parts (a)-(g)) waits for that line to read "(a) Initialize"
-SOURCE_LABELS = {"sgd-concepts"}
-
-
-@pytest.mark.parametrize("p", [pytest.param(p, marks=pytest.mark.xfail(reason="source labels kept for a pinned test"))
-                               if p.id in SOURCE_LABELS else p for p in PROBLEMS], ids=lambda p: p.id)
+@pytest.mark.parametrize("p", PROBLEMS, ids=lambda p: p.id)
 def test_prose_parts_are_labelled_one_per_question_in_order(p):
     prose = [q for q in p.quantities if not q.kind.graded and q.kind.name.lower() == "prose"]
     labels = re.findall(r"\\item\[([^\]]{1,12})\]", p.statement)
