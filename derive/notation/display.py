@@ -16,7 +16,7 @@ _TABLE: contextvars.ContextVar = contextvars.ContextVar("derive_display", defaul
 # what a [display] entry may hold: letters, digits, scripts, braces, parentheses, primes and the
 # accent, font and Greek commands; never a command that reaches outside math (\input, \def, ...)
 COMMANDS = frozenset({
-    "hat", "bar", "tilde", "vec", "mathrm", "mathbf", "mathcal", "boldsymbol", "prime", "top",
+    "hat", "bar", "tilde", "vec", "mathrm", "mathbf", "mathcal", "boldsymbol", "prime", "top", "ell",
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "iota", "kappa",
     "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi",
     "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"})

@@ -328,14 +328,15 @@ def build(data: dict, path, variant: int | None = None, choices: dict | None = N
         variants=spec, variant=variant, choices=choices, data=data,
         value_text={k: givens.number_text(v) for k, v in raw_values.items()},
         points=points, ecf=None if ecf is None else float(ecf),
-        display=_display(path, data, symbols))
+        display=_display(path, data, set(symbols) | {output}))
 
 
 
-def _display(path, data, symbols) -> dict:
-    """The problem's notation: [display] entries for its names, then what its aliases spell."""
+def _display(path, data, names) -> dict:
+    """The problem's notation: [display] entries for its names (the output too, where only its
+    gradient is given), then what its aliases spell."""
     for name in data.get("display", {}):
-        if name not in symbols:
+        if name not in names:
             _fail(path, f"display.{name}", f"{name} is not a name of this problem")
     return display.table(data.get("display", {}), data.get("aliases", {}))
 

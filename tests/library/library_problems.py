@@ -215,7 +215,7 @@ def gru_cell_step(t, n):
 def attention_single_query(t, n):
     q, K, V = t["q"].T, t["K"], t["V"]
     o = F.scaled_dot_product_attention(q.unsqueeze(0), K.unsqueeze(0), V.unsqueeze(0)).squeeze(0).T
-    s = K @ t["q"] / n["dk"] ** 0.5
+    s = K @ t["q"] / n["d_k"] ** 0.5
     alpha = torch.softmax(s, dim=0)
     ob = V.T @ alpha
     assert torch.allclose(o, ob)

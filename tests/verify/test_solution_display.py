@@ -23,4 +23,4 @@ def test_latex_shows_the_whole_derivation():
 
 def test_prose_problems_show_their_model_answers():
     md = derive.solve("problem25")._repr_markdown_()
-    assert "*sgd_algorithm* (model answer): 1(b) Initialize" in md and "Backward pass" not in md
+    assert "*sgd_algorithm* (model answer): (a) Initialize" in md and "Backward pass" not in md
