@@ -286,11 +286,11 @@ def test_latex_of_a_sum_reads_like_a_textbook():
 def test_a_numerator_layout_problem_is_in_numerator_layout_throughout():
     tex = render("problem8")
     steps = tex.split("Backward pass")[1].split(r"\subsection*{Results}")[0]
-    assert r"\frac{\partial l}{\partial {W^{(2)}}} &= z_{2} \frac{\partial l}{\partial z_{3}}" in steps   # m x K
-    assert r"\frac{\partial l}{\partial z_{3}} z_{2}^{\top}" not in steps                               # K x m
-    assert r"\frac{\partial l}{\partial z_{2}} &= \frac{\partial l}{\partial z_{3}} {W^{(2)}}" in steps  # a row
+    assert r"\frac{\partial \ell}{\partial {W^{(2)}}} &= z_{2} \frac{\partial \ell}{\partial z_{3}}" in steps   # m x K
+    assert r"\frac{\partial \ell}{\partial z_{3}} z_{2}^{\top}" not in steps                               # K x m
+    assert r"\frac{\partial \ell}{\partial z_{2}} &= \frac{\partial \ell}{\partial z_{3}} {W^{(2)}}" in steps  # a row
     results = tex.split(r"\subsection*{Results}")[1]
-    assert r"\frac{\partial l}{\partial {W^{(2)}}} &= z_{2}" in results and r"\in \mathbb{R}^{m \times K}" in results
+    assert r"\frac{\partial \ell}{\partial {W^{(2)}}} &= z_{2}" in results and r"\in \mathbb{R}^{m \times K}" in results
     assert results.count("The results use") == 1 and "substituted, this uses" not in results
 
 
