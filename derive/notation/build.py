@@ -56,6 +56,13 @@ class Scope:
         return next((self.symbols[c] for c in (canon, canon.replace("_", ""), canon.replace("^", ""))
                      if c in self.symbols), None)
 
+    def dim_or_none(self, name: str):
+        """A dimension by its name, or typed without its underscores (dk for d_k) where no symbol is."""
+        if name in self.dims:
+            return self.dims[name]
+        bare = {d.replace("_", ""): s for d, s in self.dims.items()}
+        return bare.get(name.replace("_", "")) if self.lookup_or_none(name) is None else None
+
     def lookup(self, name: str, pos: int = 0, text: str = ""):
         canon = self.aliases.get(name, name)
         for cand in (canon, canon.replace("_", ""), canon.replace("^", "")):
@@ -99,8 +106,8 @@ class Builder:
     def _build_Name(self, node: mp.Name):
         if node.id in CONSTANTS and node.id not in self.scope.symbols:
             return CONSTANTS[node.id]
-        if node.id in self.scope.dims:
-            return self.scope.dims[node.id]
+        if (dim := self.scope.dim_or_none(node.id)) is not None:
+            return dim
         if node.id.startswith(tokens.ONES):
             return self.ones_vector(node)
         name = FUNCTION_ALIASES.get(node.id, node.id)
