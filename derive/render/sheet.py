@@ -63,11 +63,14 @@ def _asks_for_graph(problem) -> bool:
 def _answers_in_forward(problem) -> set:
     """The forward equations a question sheet leaves out because they state an answer: every one of
     a problem that asks no gradient (its forward pass is the key: counts, sizes, formulas), else
-    those of a node asked as a formula or a property that no other equation uses (b1_dead)."""
+    those of a node asked as a formula or a property (b1_dead), all of them where such a node feeds
+    another equation (the forward values asked in the inputs, P8)."""
+    everything = {e.name for e in problem.equations}
     if not any(q.kind.asks_gradient for q in problem.quantities):
-        return {e.name for e in problem.equations}
+        return everything
     used = {str(s) for e in problem.equations for s in e.expr.free_symbols}
-    return {q.of for q in problem.quantities if q.kind.answered_by_forward(problem) and q.of not in used}
+    stated = {q.of for q in problem.quantities if q.kind.answered_by_forward(problem)}
+    return everything if stated & used else stated      # z1 = W1 x + b1 asked, and z2 built on it: all
 
 
 def answer_space(problem, q, shape) -> str:

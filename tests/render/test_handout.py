@@ -52,6 +52,8 @@ def test_a_question_sheet_does_not_print_the_answers():
     assert "- w_{1} x - 1" in render("problem16")
     counts = render("problem11", questions=True)                        # asks no gradient: the key
     assert "Forward pass" not in counts and r"\answerline{\mathrm{params}_{1}}" in counts
+    layers = render("problem8", questions=True)                         # asks z1..yhat in the inputs
+    assert "Forward pass" not in layers and "tikzpicture" not in layers and "Forward pass" in render("problem8")
     residual = render("problem2", questions=True)                       # values at the given numbers
     assert "Forward pass" in residual and "tikzpicture" in residual
 
