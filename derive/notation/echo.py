@@ -19,8 +19,13 @@ from derive.notation.latex import function_latex, name_latex, transposed
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "hadamard": 2, "neg": 1.5, "^": 4, "^∘": 4}
 _ATOM = 5
 # calls that are not rows of the function table: the matrix operations and the reductions
-_OPERATORS = {op.name: op.tex or rf"\operatorname{{{op.name}}}" for op in matrix_ops.OPS + conv_ops.OPS if op.name} | {
-    "softmax": r"\operatorname{softmax}", "sum": r"\sum", "mean": r"\operatorname{mean}"}
+_OPERATORS = {op.name: op.tex or rf"\operatorname{{{op.name}}}" for op in matrix_ops.OPS + conv_ops.OPS
+              if isinstance(op.name, str) and op.name} | {
+    "softmax": r"\operatorname{softmax}", "sum": r"\sum", "mean": r"\operatorname{mean}"} | {
+    f"{op}{d}d": rf"\operatorname{{{op}{d}d}}" for op in ("conv", "maxpool", "unpool") for d in (1, 2)}
+# calls a textbook writes with their own brackets: sqrt(x) is a root, abs(x) |x|, norm(x) ||x||
+_BRACKETED = {"sqrt": (r"\sqrt{", "}"), "abs": (r"\left|", r"\right|"), "norm": (r"\left\|", r"\right\|"),
+              "inv": (r"\left(", r"\right)^{-1}")}
 
 
 def _prec(t) -> float:
@@ -52,6 +57,9 @@ def tree_latex(t, textbook: bool = False) -> str:
     if isinstance(t, mp.Call):
         if t.fn == "sum" and len(t.args) == 2 and isinstance(t.args[1], mp.Name):
             return rf"\sum_{{{name_latex(t.args[1].id)}}} " + _wrap(t.args[0], 2, textbook)
+        if t.fn in _BRACKETED and len(t.args) == 1 and not t.order:
+            opening, closing = _BRACKETED[t.fn]
+            return opening + tree_latex(t.args[0], textbook) + closing
         head = (_OPERATORS[t.fn] if fns.row(t.fn) is None and t.fn in _OPERATORS else function_latex(t.fn)) \
             + "'" * t.order
         if not t.args:

@@ -183,10 +183,13 @@ def _levels(nodes, edges) -> dict:
 
 
 def _positions(nodes, edges, levels, sweeps: int = 6) -> dict:
-    """Cross positions (in units of one node distance): barycentre ordering, then spreading."""
+    """Cross positions (in units of one node distance): barycentre ordering, then spreading; a
+    negative `sweeps` starts from each level's mirrored order (another layout to try)."""
     by_level: dict = {}
     for n in nodes:
         by_level.setdefault(levels[n], []).append(n)
+    if sweeps < 0:
+        sweeps, by_level = -sweeps, {lv: ns[::-1] for lv, ns in by_level.items()}
     nbrs: dict = {n: [] for n in nodes}
     for a, b, _ in edges:
         nbrs[a].append(b)

@@ -55,6 +55,11 @@ def display(lhs, *forms, suffix=None) -> list:
     return out
 
 
+def _wide(rows) -> bool:
+    """A display whose unbreakable line (a long product) is wider than the page: typeset scaled."""
+    return any(ts.visible_width(f"{r['lhs']} = {r['line']}") > LINE_WIDTH * 1.15 for r in rows)
+
+
 def _asks_for_graph(problem) -> bool:
     """A problem that asks the student to draw the graph does not get it on the question sheet."""
     return bool(re.search(r"\bdraw\b", problem.statement, re.IGNORECASE))
@@ -143,9 +148,9 @@ def _context(solution, options, number) -> dict:
             if r is None and closed_expr is not None and not huge:
                 closed_expr = numerator_form(p, closed_expr)
         closed = [] if closed_expr is None or huge or closed_expr == general else _lines(closed_expr)
+        rows = display(name, _lines(general), closed)
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": rule_latex(s.rule),
-                             "rows": display(name, _lines(general), closed),
-                             "closed_omitted": huge})
+                             "rows": rows, "wide": _wide(rows), "closed_omitted": huge})
     labels = iter(_prose_labels(p))
     for r in d.results:
         ctx["results"].append(_result(solution, p, r))

@@ -121,9 +121,10 @@ def _clip(centre, towards, half_w, half_h, pad=2.0):
 
 def drawn(problem, numbers: dict | None = None) -> gr.Graph:
     """The problem's graph laid out so that no edge runs through a box or a label where a layout
-    does: the barycentre ordering's usual 6 sweeps, else the sweep count (1-12) that crosses least."""
+    does: the barycentre ordering's usual 6 sweeps, else the sweep count (1-12, from each level's
+    order or its mirror) that crosses least."""
     best = None
-    for sweeps in (6, 2, 4, 8, 5, 7, 3, 9, 10, 11, 12, 1):
+    for sweeps in (6, 2, 4, 8, 5, 7, 3, 9, 10, 11, 12, 1, -6, -2, -4, -8, -5, -7, -3, -9, -10, -11, -12, -1):
         g = gr.build(problem, numbers, sweeps)
         crossed = len(crossings(g))
         if best is None or crossed < best[0]:
@@ -219,10 +220,10 @@ def _geometry(g) -> dict:
         end = _clip(b, c2, widths[e.dst] / 2, half, pad=3)
         if bend:
             path = f"M{start[0]},{start[1]} C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {end[0]},{end[1]}"
-            return path, _bezier_extremes(start, c1, c2, end, 40), _bezier_extremes(start, c1, c2, end)
+            return path, _bezier_extremes(start, c1, c2, end, 160), _bezier_extremes(start, c1, c2, end)
         path = f"M{start[0]},{start[1]} L{end[0]},{end[1]}"
-        return path, [(start[0] + (end[0] - start[0]) * k / 40, start[1] + (end[1] - start[1]) * k / 40)
-                      for k in range(41)], []
+        return path, [(start[0] + (end[0] - start[0]) * k / 160, start[1] + (end[1] - start[1]) * k / 160)
+                      for k in range(161)], []      # dense enough to meet a small box's corner
 
     edges, paths = [], []
     for i, e in enumerate(g.edges):

@@ -90,4 +90,4 @@ def test_what_does_not_fit_is_said(text, message):
 
 def test_preview_shows_keywords_and_entrywise_powers():
     tree = mp.parse("conv2d(Z, K, stride_h=2) + A^∘(-1)", functions=SCOPE.callable_names())
-    assert tree_latex(tree) == r"conv2d\left(Z, K, \mathrm{stride\_h}=2\right) + A^{\circ -1}"
+    assert tree_latex(tree) == r"\operatorname{conv2d}\left(Z, K, \mathrm{stride\_h}=2\right) + A^{\circ -1}"   # upright, as on the sheet

@@ -228,6 +228,19 @@ def test_the_operations_a_result_uses_are_said_in_words():
     assert r"Here $\operatorname{GELU}'\left(z\right) = " in render("gelu-layer")
 
 
+def test_the_forward_pass_writes_roots_and_bars_as_a_textbook():
+    tex = render("causal-attention", "gaussian-loglik", "cnn1d-maxpool")
+    forward = "".join(part.split(r"\subsection*")[0] for part in tex.split("Forward pass}")[1:])
+    assert r"\sqrt{d_{k}}" in forward and "sqrt" not in forward.replace(r"\sqrt", "")
+    assert r"\operatorname{conv1d}" in forward
+
+
+def test_a_display_too_wide_for_the_page_is_scaled_to_it():
+    tex = render("rnn-bptt-3")
+    assert r"\fitwidth{$\displaystyle\begin{aligned}" in tex                 # the long products of step 12
+    assert r"\fitwidth{$\displaystyle\begin{aligned}" not in render("problem6")
+
+
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
     assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
@@ -293,7 +306,7 @@ def test_a_numerator_layout_problem_is_in_numerator_layout_throughout():
     assert r"\frac{\partial \ell}{\partial z_{2}} &= \frac{\partial \ell}{\partial z_{3}} {W^{(2)}}" in steps  # a row
     results = tex.split(r"\subsection*{Results}")[1]
     assert r"\frac{\partial \ell}{\partial {W^{(2)}}} &= z_{2}" in results and r"\in \mathbb{R}^{m \times K}" in results
-    assert results.count("The results use") == 1 and "substituted, this uses" not in results
+    assert results.count(r"{\small Here $z_{1}") == 1 and "substitut" not in results      # one line of definitions
 
 
 def test_the_forward_pass_is_written_as_the_statement_writes_it():
