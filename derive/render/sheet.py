@@ -130,16 +130,15 @@ def _context(solution, options, number) -> dict:
     }
     if questions:
         return ctx
-    results = {r.quantity.wrt: r for r in d.results       # the boxed gradients a step ends in
-               if r.quantity.kind.asks_gradient and r.quantity.of == p.output and r.index_form is None
-               and not r.quantity.allowed}
+    boxed = {r.quantity.wrt: _readable(p, r.quantity, r.expr)[0] for r in d.results   # a step ends in its box
+             if r.quantity.kind.asks_gradient and r.quantity.of == p.output and r.index_form is None}
     steps = d.steps if options.all_steps else solution.steps_on_path()
     for s in steps if options.steps else ():
         name = Tex(pr.name_latex(s.name))
         shape, general = p.node_shape(s.node), s.general
-        r = results.get(s.node)
+        r = boxed.get(s.node)
         if r is not None:                                          # ends in the boxed form
-            closed_expr, huge = r.expr, False
+            closed_expr, huge = r, False
         else:
             closed_expr = d.closed_form(s.closed) if s.closed != s.general else None   # nothing to substitute
             huge = closed_expr is not None and sum(1 for _ in sp.preorder_traversal(closed_expr)) > CLOSED_MAX_NODES

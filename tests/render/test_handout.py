@@ -241,6 +241,13 @@ def test_a_display_too_wide_for_the_page_is_scaled_to_it():
     assert r"\fitwidth{$\displaystyle\begin{aligned}" not in render("problem6")
 
 
+def test_a_step_ends_in_the_boxed_form_of_an_answer_in_allowed_names_too():
+    tex = render("problem9")                                 # dl/dz3 is asked in x, y, W, b and named gradients
+    steps, results = tex.split(r"\subsection*{Results}")
+    box = re.search(r"\\frac\{\\partial \\ell\}\{\\partial z_\{3\}\} &= (.*)", results)[1]
+    assert f"&= {box}" in steps.split("Step 2:")[1].split("Step 3:")[0]
+
+
 def test_one_verification_line_per_problem():
     tex = render("problem6", "problem8")
     assert tex.count("Verified numerically") == 2       # one sentence each (problem8: two ways of checking)
