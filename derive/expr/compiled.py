@@ -50,20 +50,36 @@ def _size(f):
     return lambda c: int(round(float(f(c))))
 
 
-def _scalar_function(c, fname, order, x):
-    body = Evaluator.body(c, fname, order)       # the stand-in's or the activation's, or EvalError
+def _scalar_function(c, x, body):
+    """A function's body (compiled, from _bodies) at x."""
     limits.check()
     env = c.env
     saved = env.get("__x")
     env["__x"] = x
     try:
-        out = compile_expr(body)(c)
+        out = body(c)
     finally:
         if saved is None:
             env.pop("__x", None)
         else:
             env["__x"] = saved
     return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
+
+
+def _bodies(fname, order):
+    """The compiled body of fname's derivative for a context, remembered for the last stand-in seen
+    (by identity; None: the activation table's own function). The stand-in or activation has no
+    body: EvalError, as the walker raises."""
+    last = [(_bodies, None)]          # one (stand-in, compiled body) pair, replaced whole (threads share it)
+
+    def body(c):
+        src = c.functions.get(fname)
+        hit = last[0]
+        if hit[0] is not src:
+            hit = (src, compile_expr(Evaluator.body(c, fname, order)))
+            last[0] = hit
+        return hit[1]
+    return body
 
 
 def _compile(e, comp):
@@ -171,11 +187,17 @@ def _identity(e, comp):
 # ---- algebra (entrywise on arrays) ----------------------------------------------------------------
 def _add(e, comp):
     first, *rest = _args(e, comp)
+    if len(rest) == 1:                  # sum(rest, first) with one term: the same addition
+        second = rest[0]
+        return lambda c: first(c) + second(c)
     return lambda c: sum((f(c) for f in rest), first(c))
 
 
 def _mul(e, comp):
     first, *rest = _args(e, comp)
+    if len(rest) == 1:
+        second = rest[0]
+        return lambda c: first(c) * second(c)
 
     def f(c):
         out = first(c)
@@ -205,13 +227,13 @@ def _reduce(fn):
 
 
 def _fn(e, comp):
-    fname, order, a = e.fname, e.order, comp(e.args[2])
-    return lambda c: _scalar_function(c, fname, order, a(c))
+    a, body = comp(e.args[2]), _bodies(e.fname, e.order)
+    return lambda c: _scalar_function(c, a(c), body(c))
 
 
 def _apply(e, comp):
-    fname, order, a = e.fname, e.order, comp(e.arg)
-    return lambda c: _scalar_function(c, fname, order, np.asarray(a(c), dtype=float))
+    a, body = comp(e.arg), _bodies(e.fname, e.order)
+    return lambda c: _scalar_function(c, np.asarray(a(c), dtype=float), body(c))
 
 
 # ---- matrices -------------------------------------------------------------------------------------

@@ -72,3 +72,16 @@ def test_sympys_own_functions_and_constants_have_the_walkers_values():
     x = sp.Symbol("x", real=True)
     for e in (sp.exp(x), sp.Heaviside(x), sp.E * x, sp.cosh(x) + sp.Abs(x)):
         assert compiled.evaluate(e, {"x": 0.7}, {}) == numeric.evaluate(e, {"x": 0.7}, {})
+
+
+def test_one_compiled_expression_follows_each_contexts_stand_in():
+    """The compiled body of f1 is remembered per stand-in: alternating stand-ins (and a context
+    without one, which has no value) each give their own value."""
+    x = sp.Symbol("x", real=True)
+    e = sy.Fn("f1", 1, x) * 2
+    a, b = {"f1": sp.tanh(sy.x_)}, {"f1": sp.exp(sy.x_) / 3}
+    for funcs in (a, b, a, {"f1": sp.tanh(sy.x_) * 1}, b):
+        assert compiled.evaluate(e, {"x": 0.4}, {}, funcs) == numeric.evaluate(e, {"x": 0.4}, {}, funcs)
+    with pytest.raises(EvalError, match="no values for function f1"):
+        compiled.evaluate(e, {"x": 0.4}, {}, {})
+    assert compiled.evaluate(e, {"x": 0.4}, {}, a) == numeric.evaluate(e, {"x": 0.4}, {}, a)
