@@ -239,7 +239,18 @@ def _apply(e, comp):
 # ---- matrices -------------------------------------------------------------------------------------
 def _matmul(e, comp):
     fs = _args(e, comp)
+    if len(fs) == 2:                 # matrix_product of two values, without the generator
+        fa, fb = fs
 
+        def two(c):
+            a = fa(c)
+            b = fb(c)
+            if np.ndim(a) == 0 or np.ndim(b) == 0:
+                return a * b
+            if a.shape[1] != b.shape[0]:
+                raise EvalError(f"matrix product of {a.shape} and {b.shape}")
+            return a @ b
+        return two
     return lambda c: matrix_product(g(c) for g in fs)
 
 

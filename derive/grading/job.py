@@ -32,7 +32,7 @@ from derive.verify.properties import grade as grade_properties
 def prepare(key: ProblemKey, qname: str) -> None:
     """Trusted, untimed: derive the reference and its values at the usual decision points."""
     ref = reference(key)
-    r = ref.derivation.result(qname)
+    r = ref.result(qname)
     r.quantity.kind.grade(_Warm(ref, r))
 
 
@@ -54,17 +54,35 @@ class _Warm:
 def job(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False) -> dict:
     """The checked verdict as CheckResult fields."""
     ref = reference(key)
-    r = ref.derivation.result(qname)
+    r = ref.result(qname)
     return r.quantity.kind.grade(Grader(ref, r, answer, fmt, reveal or ref.problem.reveal))
 
 
-class Grader:
-    """What a quantity kind grades with (kinds.Kind.grade picks one of these)."""
+def settle(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False, trees=None) -> dict | None:
+    """The job's result when it is `correct`, else None: a right answer is settled without the
+    diagnosis a wrong one needs (the first point that differs ends the attempt), so the caller
+    (checker.Checker, inline) can run it for a plain answer and leave every other verdict to a
+    worker. A `correct` result here is the job's own, field for field (tests/grading)."""
+    ref = reference(key)
+    r = ref.result(qname)
+    grader = Grader(ref, r, answer, fmt, reveal or ref.problem.reveal, settle=True)
+    grader.trees = trees                       # the readings, when the caller has them (read.parsed_readings)
+    out = r.quantity.kind.grade(grader)
+    return out if out.get("verdict") == "correct" else None
 
-    def __init__(self, ref, r, answer: str, fmt: str, reveal: bool = False):
+
+class Grader:
+    """What a quantity kind grades with (kinds.Kind.grade picks one of these). With `settle` only a
+    right answer's result is worth anything: the natural reading alone is tried, and the decision
+    stops at the first point that differs (see settle)."""
+
+    def __init__(self, ref, r, answer: str, fmt: str, reveal: bool = False, settle: bool = False):
         self.ref, self.r, self.answer, self.fmt, self.reveal = ref, r, answer, fmt, reveal
+        self.settle, self.trees = settle, None
 
     def shape(self) -> dict:
+        if self.settle:
+            return {}
         return grade_shape(self.ref, self.r, self.answer, self.fmt, self.reveal)
 
     def prose(self) -> dict:
@@ -80,11 +98,11 @@ class Grader:
         """Every reading of the answer: the natural one decides unless it is wrong and exactly another
         reading is right (then the answer is right, and the feedback says how it was read)."""
         try:
-            trees = readings(self.ref.problem, self.answer, self.fmt)
+            trees = self.trees or readings(self.ref.problem, self.answer, self.fmt)
         except AnswerError as e:
             return _error(e)
         first = self._reading(trees[0][0], by_properties)
-        if len(trees) == 1:
+        if len(trees) == 1 or (self.settle and first["verdict"] != "correct"):
             return first
         if first["verdict"] != "correct" and not by_properties:
             for tree, notes in trees[1:]:
@@ -135,7 +153,7 @@ class Grader:
             return dict(verdict="correct" if res.passed else "incorrect", feedback=tuple(res.feedback) + notes,
                         interpreted=shown, fingerprint=None)
         verdict, diagnosis, feedback, fp = decide(ref, r, expr, answer, tree, free, builder.reductions,
-                                                  diagnose=diagnose, reveal=self.reveal)
+                                                  diagnose=diagnose and not self.settle, reveal=self.reveal)
         return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
                     interpreted=shown, fingerprint=fp)
 

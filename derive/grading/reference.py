@@ -51,6 +51,7 @@ class Reference(DecisionBasis):
     values: dict = field(default_factory=dict)     # (quantity, point) -> the reference's value there
     mutants: dict = field(default_factory=dict)    # quantity -> its conforming mutants (diagnosis)
     mutant_values: dict = field(default_factory=dict)   # (mutant, points) -> its values there
+    results: dict = field(default_factory=dict, repr=False, compare=False)   # quantity name -> its result
 
     def point(self, family: str, n: int):
         """The n-th point of a family: (Instance, env with every gradient's value)."""
@@ -67,6 +68,13 @@ class Reference(DecisionBasis):
                 inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])
             self.points[key] = (inst, instances.adjoint_values(self.derivation, inst, env))
         return self.points[key]
+
+    def result(self, qname: str):
+        """derivation.result(qname), remembered per name."""
+        hit = self.results.get(qname)
+        if hit is None:
+            hit = self.results[qname] = self.derivation.result(qname)
+        return hit
 
     def value(self, r, family: str, n: int):
         key = (r.quantity.name, family, n)

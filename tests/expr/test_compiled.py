@@ -85,3 +85,22 @@ def test_one_compiled_expression_follows_each_contexts_stand_in():
     with pytest.raises(EvalError, match="no values for function f1"):
         compiled.evaluate(e, {"x": 0.4}, {}, {})
     assert compiled.evaluate(e, {"x": 0.4}, {}, a) == numeric.evaluate(e, {"x": 0.4}, {}, a)
+
+
+def test_norm_and_rel_error_are_numpys_to_the_bit():
+    rng = np.random.default_rng(3)
+    cases = [rng.standard_normal((3, 4)), rng.standard_normal((5, 1)) * 1e200, np.array(2.5), np.zeros((2, 2)),
+             np.array([[np.nan, 1.0]]), np.array([[np.inf, 1.0]]), rng.standard_normal((7, 2)).T]
+    for a in cases:
+        assert np.array_equal(numeric.norm(np.asarray(a, dtype=float)), np.linalg.norm(a), equal_nan=True)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    assert numeric.rel_error(a, b) == float(np.linalg.norm(a - b) / scale)
+
+
+def test_a_product_of_two_is_matrix_product():
+    W, x = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("x", 3, 1)
+    a = sp.Symbol("a", real=True)
+    env = {"W": np.arange(6.0).reshape(2, 3), "x": np.ones((3, 1)), "a": 2.0}
+    for e in (sp.MatMul(W, x), sp.MatMul(a, W), sp.MatMul(W.T, W)):
+        _same(compiled.evaluate(e, env, {}), numeric.evaluate(e, env, {}))
