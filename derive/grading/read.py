@@ -222,7 +222,7 @@ PLAIN_POWER = 4              # largest |n| of a power x^n
 
 def plain(p: Problem, q, tree) -> bool:
     """A small answer whose building and evaluation are bounded by its size: names, numbers, sums,
-    products, quotients, negation, transposes, small whole powers and the scalar functions (an
+    products, quotients, negation, transposes, small whole powers (of no power) and the scalar functions (an
     activation or the problem's own), in a quantity without indices. Anything else (sums over an
     index, max, diag, powers of expressions, long answers) is only ever graded in a worker, under
     the hard time limit."""
@@ -243,8 +243,9 @@ def plain(p: Problem, q, tree) -> bool:
             stack += (node.left, node.right)
         elif isinstance(node, mp.BinOp) and node.op == "^":
             if not (isinstance(node.right, mp.Num) and node.right.text.isdigit()
-                    and int(node.right.text) <= PLAIN_POWER):
-                return False
+                    and int(node.right.text) <= PLAIN_POWER) or any(
+                    isinstance(n, mp.BinOp) and n.op == "^" for n in nodes(node.left)):
+                return False             # ((1/3)^4)^4…: a power of a power grows without bound
             stack.append(node.left)
         elif isinstance(node, mp.Call):
             name = fns.FUNCTION_ALIASES.get(node.fn, node.fn)

@@ -71,6 +71,8 @@ def test_a_property_answer_is_settled_inline_when_right(monkeypatch, both):
 
 @pytest.mark.parametrize("answer", [
     "x^64^64^64 * x",                    # a power of a power
+    "((((((1/3)^4)^4)^4)^4)^4)^4 delta2 x^T",   # 3^4096 and on: exact rationals grow without bound
+    "(delta2^2)^2 x^T",
     "delta2 x^T ^ 5",
     "(delta2 x^T)^(1/2)",
     "sum(delta2, 1) x^T",               # a reduction
