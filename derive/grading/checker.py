@@ -3,8 +3,9 @@
     with derive.Checker(workers=2) as c:
         c.check("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x").verdict     # 'correct'
 
-Parsing (bounded in length, depth and digits) runs in the calling thread; building and
-evaluating the answer run in a worker under a hard wall-clock limit. Problems are read and
+Parsing (bounded in length, depth and digits) runs in the calling thread when the Checker settles
+plain answers there (inline), else in the worker; building and evaluating the answer run in a
+worker under a hard wall-clock limit. Problems are read and
 derived again when their file changes (caches are keyed by path and modification time).
 """
 from __future__ import annotations
@@ -21,9 +22,9 @@ from derive.errors import (
     UnsupportedError,
     UsageError,
 )
-from derive.grading.job import job, prepare, settle
+from derive.grading.job import Preparse, job, parsed_job, prepare, settle
 from derive.grading.key import ProblemKey, key_of, resolve
-from derive.grading.read import parse_answer, parsed_readings, plain, shape_pieces
+from derive.grading.read import parsed_readings, plain
 from derive.grading.result import CheckResult
 from derive.problem.index import problem_dirs
 from derive.problem.load import Problem, load
@@ -51,24 +52,6 @@ def folders(problems) -> tuple:
     if isinstance(problems, (str, os.PathLike)):
         return (os.fspath(problems),)
     return tuple(os.fspath(d) for d in problems)
-
-
-class _Preparse:
-    """The bounded parse in the calling thread (kinds.Kind.grade picks the method)."""
-
-    def __init__(self, problem, answer, fmt):
-        self.p, self.answer, self.fmt = problem, answer, fmt
-
-    def equivalence(self):
-        return parse_answer(self.p, self.answer, self.fmt)
-
-    properties = equivalence
-
-    def shape(self):
-        shape_pieces(self.p, self.answer, self.fmt)
-
-    def prose(self):
-        return None
 
 
 class Checker:
@@ -204,14 +187,17 @@ class Checker:
         base = dict(problem=p.id, quantity=q.name, answer=answer)
         if not q.kind.graded:
             return CheckResult(**base, verdict="undecided", feedback=(q.kind.ungraded_feedback(q),))
-        try:
-            tree = q.kind.grade(_Preparse(p, answer, format))
-        except AnswerError as e:
-            return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
-        if self.inline and job_fn is job and tree is not None and plain(p, q, tree):
-            fields = _settled(key, q.name, answer, format, bool(reveal), parsed_readings(p, answer, tree))
-            if fields is not None:
-                return CheckResult(**base, **fields)
+        if job_fn is job and not self.inline:
+            job_fn = parsed_job           # the bounded parse in the worker too: this thread only sends
+        else:
+            try:
+                tree = q.kind.grade(Preparse(p, answer, format))
+            except AnswerError as e:
+                return CheckResult(**base, **Preparse.invalid(e))
+            if self.inline and job_fn is job and tree is not None and plain(p, q, tree):
+                fields = _settled(key, q.name, answer, format, bool(reveal), parsed_readings(p, answer, tree))
+                if fields is not None:
+                    return CheckResult(**base, **fields)
         if self.pool.zygote.pid is None and threading.active_count() == 1:
             try:          # the workers' parent is forked from this process next: it inherits the reference
                 prepare_fn(key, q.name)

@@ -20,7 +20,9 @@ from derive.grading.read import (
     not_allowed,
     not_yet,
     own_symbol,
+    parse_answer,
     readings,
+    shape_pieces,
 )
 from derive.grading.reference import reference
 from derive.grading.verdicts import INVALID_CODES
@@ -56,6 +58,42 @@ def job(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False
     ref = reference(key)
     r = ref.result(qname)
     return r.quantity.kind.grade(Grader(ref, r, answer, fmt, reveal or ref.problem.reveal))
+
+
+class Preparse:
+    """The bounded parse alone (kinds.Kind.grade picks the method): the tree of an expression answer,
+    None for prose; AnswerError (syntax, too_complex) for an answer that cannot be read."""
+
+    def __init__(self, problem, answer, fmt):
+        self.p, self.answer, self.fmt = problem, answer, fmt
+
+    def equivalence(self):
+        return parse_answer(self.p, self.answer, self.fmt)
+
+    properties = equivalence
+
+    def shape(self):
+        shape_pieces(self.p, self.answer, self.fmt)
+
+    def prose(self):
+        return None
+
+    @staticmethod
+    def invalid(e: AnswerError) -> dict:
+        """The CheckResult fields of an answer that cannot be read."""
+        return dict(verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+
+
+def parsed_job(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False) -> dict:
+    """The bounded parse, then the job: what the Checker gives when it parses in the calling thread
+    (an unreadable answer is invalid with the parser's message), done here instead."""
+    ref = reference(key)
+    r = ref.result(qname)
+    try:
+        r.quantity.kind.grade(Preparse(ref.problem, answer, fmt))
+    except AnswerError as e:
+        return Preparse.invalid(e)
+    return job(key, qname, answer, fmt, reveal)
 
 
 def settle(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False, trees=None) -> dict | None:

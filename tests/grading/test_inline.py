@@ -117,3 +117,22 @@ def test_who_decides_inline():
     assert not make_checker(1).inline                                 # a server's web process keeps to the web
     with checking(workers=1) as g:                                    # a batch: every check in a worker
         assert not g.checker.inline
+
+
+MALFORMED = [("problem6", "drho/dW1", "delta2 x^T +"), ("problem6", "drho/dW1", "(" * 60 + "x" + ")" * 60),
+             ("problem6", "drho/dW1", "x" * 3000), ("problem6", "drho/dW1", "1234567890123456789 x"),
+             ("problem6", "drho/dW1", "delta2 @@ x"), ("conv-output-size", "output_shape", "C x"),
+             ("conv-output-size", "output_shape", "(C, , 3)"), ("problem6", "drho/dW1", "")]
+
+
+@pytest.mark.parametrize("pid, qname, answer", MALFORMED)
+def test_an_unreadable_answer_is_the_same_invalid_whoever_parses_it(monkeypatch, both, pid, qname, answer):
+    """Without inline the worker parses (the calling thread only sends): the same result."""
+    inline, worker = both
+    a = inline.check(pid, qname, answer)
+    parsed_here = []
+    real = job.parse_answer
+    monkeypatch.setattr(job, "parse_answer", lambda *x, **k: parsed_here.append(x) or real(*x, **k))
+    b = worker.check(pid, qname, answer)
+    assert a == b and a.verdict in ("invalid", "incorrect"), (a, b)
+    assert parsed_here == []            # not in this process: in the worker
