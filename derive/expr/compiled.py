@@ -245,7 +245,7 @@ def _matmul(e, comp):
         def two(c):
             a = fa(c)
             b = fb(c)
-            if np.ndim(a) == 0 or np.ndim(b) == 0:
+            if getattr(a, "ndim", 0) == 0 or getattr(b, "ndim", 0) == 0:    # np.ndim of a number or an array
                 return a * b
             if a.shape[1] != b.shape[0]:
                 raise EvalError(f"matrix product of {a.shape} and {b.shape}")
