@@ -15,7 +15,7 @@ import sympy as sp
 from derive.errors import EvalError
 from derive.expr import functions as sy
 from derive.expr.matrix_ops import Op
-from derive.runtime import limits
+from derive.runtime import diskcache, limits
 from derive.runtime.memo import IdMemo
 
 # what a student may have written, for the class names SymPy gives it, and what to write instead
@@ -33,8 +33,15 @@ _WORDS = {"ImaginaryUnit": ("the imaginary unit (a square root of a negative num
 
 @functools.lru_cache(maxsize=4096)
 def _derivative(body: sp.Expr, order: int) -> sp.Expr:
-    """sympy.diff of a stand-in body, once per (body, order) in the process."""
-    return sp.diff(body, sy.x_, order)
+    """sympy.diff of a stand-in body, once per (body, order) in the process and kept on disk
+    (runtime.diskcache, per body, order and SymPy version) between runs: differentiating the
+    stand-ins was most of a cold check of a problem with abstract functions (~50 ms a body)."""
+    parts = (sp.srepr(body), order, sp.__version__)
+    out = diskcache.get("derivative", *parts)
+    if not isinstance(out, sp.Expr):
+        out = sp.diff(body, sy.x_, order)
+        diskcache.put("derivative", parts, out)
+    return out
 
 
 _DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
