@@ -44,6 +44,18 @@ def _derivative(body: sp.Expr, order: int) -> sp.Expr:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _activation_derivative(fname: str, order: int) -> sp.Expr:
+    """functions.activation_derivative, kept on disk as _derivative is (sigma's derivatives are
+    differentiated by SymPy: ~10 ms each in a fresh process)."""
+    parts = (fname, order, sp.__version__)
+    out = diskcache.get("activation-derivative", *parts)
+    if not isinstance(out, sp.Expr):
+        out = sy.activation_derivative(fname, order)
+        diskcache.put("activation-derivative", parts, out)
+    return out
+
+
 _DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
 
 
@@ -57,7 +69,7 @@ class Evaluator:
         if fname in self.functions:
             return _derivative(self.functions[fname], order)
         if fname in sy.ACTIVATIONS:
-            return sy.activation_derivative(fname, order)
+            return _activation_derivative(fname, order)
         raise EvalError(f"no values for function {fname}")
 
     def size(self, d) -> int:
