@@ -19,6 +19,7 @@ import numpy as np
 
 from derive.engine.backprop import Derivation, derive
 from derive.expr.numeric import evaluate
+from derive.grading import mutants
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
 from derive.runtime import diskcache, limits
@@ -98,6 +99,23 @@ class Reference(DecisionBasis):
             inst, env = self.point(family, n)
             self.values[key] = np.asarray(evaluate(r.closed, env, inst.dims, inst.functions), dtype=float)
         return self.values[key]
+
+
+def kept_mutants(derivation, r) -> list:
+    """mutants.mutants(derivation, r, with_text=False), the conforming mutants a wrong answer is
+    matched against, kept in the disk cache per problem table and quantity: each worker of a batch
+    made every asked quantity's mutants again."""
+    p = derivation.problem
+    parts = None
+    if p.variant is None and p.data:
+        parts = (hashlib.sha256(repr(p.data).encode()).hexdigest(), r.quantity.name)
+        kept = diskcache.get("mutants", *parts)
+        if isinstance(kept, list):
+            return kept
+    out = mutants.mutants(derivation, r, with_text=False)
+    if parts is not None:
+        diskcache.put("mutants", parts, out)
+    return out
 
 
 @functools.lru_cache(maxsize=64)

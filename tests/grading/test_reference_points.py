@@ -41,3 +41,16 @@ def test_another_secret_does_not_read_the_points_of_the_first(tmp_path, monkeypa
     monkeypatch.setattr(ref_mod, "secret", lambda: b"two")
     b = Reference(p, derived(p)).point("secret", 3)
     assert not np.array_equal(a[1]["x"], b[1]["x"])
+
+
+def test_mutants_from_disk_are_the_made_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path))
+    from derive.grading import mutants
+    from derive.grading.reference import kept_mutants
+    p = load("problem6")
+    d = derived(p)
+    r = d.result("drho/dW1")
+    made = kept_mutants(d, r)
+    assert made == mutants.mutants(d, r, with_text=False) and made
+    monkeypatch.setattr(mutants, "mutants", lambda *a, **k: pytest.fail("made again"))
+    assert kept_mutants(d, r) == made
