@@ -79,6 +79,7 @@ class Checker:
         self._paths: dict[tuple, tuple] = {}       # (name, folders) -> (path, folders' stamp, looked at)
         self._problems: dict[ProblemKey, Problem] = {}
         self._quantities: dict[tuple, object] = {}         # (key, name as asked) -> the quantity
+        self._unprepared: set = set()                       # keys whose reference failed here (inline)
         self._lock = threading.Lock()
 
     def __enter__(self) -> Checker:
@@ -162,6 +163,23 @@ class Checker:
         key = self._key(problem, dirs, variant)
         return self.run(key, self._quantity(key, quantity), answer, format, seconds, reveal=reveal)
 
+    def _settled(self, key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool, trees) -> dict | None:
+        """job.settle in this thread (the reference prepared here once, as a worker prepares it); None
+        when the answer is not right or anything goes wrong: the worker then grades it. A problem whose
+        reference cannot be prepared here is not tried here again (the worker reports why)."""
+        try:
+            prepare(key, qname)
+        except Exception:     # noqa: BLE001 — the worker prepares it again and reports what went wrong
+            with self._lock:
+                if len(self._unprepared) > 4096:
+                    self._unprepared.clear()
+                self._unprepared.add(key)
+            return None
+        try:
+            return settle(key, qname, answer, fmt, reveal, trees)
+        except Exception:     # noqa: BLE001 — the worker grades it and reports what is wrong
+            return None
+
     def _quantity(self, key: ProblemKey, name):
         """The problem's quantity by any of its spellings, remembered per key and spelling."""
         if not isinstance(name, str):
@@ -194,8 +212,9 @@ class Checker:
                 tree = q.kind.grade(Preparse(p, answer, format))
             except AnswerError as e:
                 return CheckResult(**base, **Preparse.invalid(e))
-            if self.inline and job_fn is job and tree is not None and plain(p, q, tree):
-                fields = _settled(key, q.name, answer, format, bool(reveal), parsed_readings(p, answer, tree))
+            if self.inline and job_fn is job and tree is not None and key not in self._unprepared \
+                    and plain(p, q, tree):
+                fields = self._settled(key, q.name, answer, format, bool(reveal), parsed_readings(p, answer, tree))
                 if fields is not None:
                     return CheckResult(**base, **fields)
         if self.pool.zygote.pid is None and threading.active_count() == 1:
@@ -217,14 +236,6 @@ class Checker:
         return CheckResult(**base, verdict="undecided", **_failure(reason))
 
 
-def _settled(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool, trees) -> dict | None:
-    """job.settle in this thread (the reference prepared here once, as a worker prepares it); None
-    when the answer is not right or anything goes wrong: the worker then grades it."""
-    try:
-        prepare(key, qname)
-        return settle(key, qname, answer, fmt, reveal, trees)
-    except Exception:         # noqa: BLE001 — the worker grades it and reports what is wrong
-        return None
 
 
 def _failure(reason: str) -> dict:

@@ -136,3 +136,16 @@ def test_an_unreadable_answer_is_the_same_invalid_whoever_parses_it(monkeypatch,
     b = worker.check(pid, qname, answer)
     assert a == b and a.verdict in ("invalid", "incorrect"), (a, b)
     assert parsed_here == []            # not in this process: in the worker
+
+
+def test_a_reference_that_cannot_be_prepared_here_is_not_tried_here_again(monkeypatch):
+    with derive.Checker(inline=True) as c:                   # its workers' parent is forked now, unpatched
+        tried = []
+
+        def broken(*a):
+            tried.append(a)
+            raise RuntimeError("cannot derive here")
+        monkeypatch.setattr(job, "reference", broken)       # in this process only
+        for _ in range(3):
+            assert c.check("problem6", "drho/dW1", "delta2 x^T").verdict == "correct"   # from the worker
+        assert len(tried) == 1
