@@ -16,17 +16,19 @@ import sympy as sp
 from derive.errors import EvalError
 from derive.expr import functions as sy
 from derive.expr.matrix_ops import Op
-from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value, matrix_product
+from derive.expr.numeric import _DIM_NAMES, _NO_X, _WORDS, Evaluator, _no_value, body_variable, matrix_product
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
 
 class _Context:
-    """What a compiled expression is evaluated in: the values, the dimensions, the stand-ins."""
-    __slots__ = ("env", "dims", "functions")
+    """What a compiled expression is evaluated in: the values (read only: a reference's point is
+    shared by every thread that checks at it), the dimensions, the stand-ins, and x_ inside the
+    function body being evaluated (one context per evaluation, so never shared)."""
+    __slots__ = ("env", "dims", "functions", "x")
 
     def __init__(self, env, dims, functions):
-        self.env, self.dims, self.functions = env, _DIM_NAMES(dims), functions or {}
+        self.env, self.dims, self.functions, self.x = env, _DIM_NAMES(dims), functions or {}, _NO_X
 
 
 def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
@@ -53,16 +55,11 @@ def _size(f):
 def _scalar_function(c, x, body):
     """A function's body (compiled, from _bodies) at x."""
     limits.check()
-    env = c.env
-    saved = env.get("__x")
-    env["__x"] = x
+    saved, c.x = c.x, x
     try:
         out = body(c)
     finally:
-        if saved is None:
-            env.pop("__x", None)
-        else:
-            env["__x"] = saved
+        c.x = saved
     return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
 
 
@@ -113,7 +110,7 @@ def _walked(e):
     """e evaluated by the walker (numeric.Evaluator) in the compiled expression's context."""
     def f(c):
         ev = Evaluator.__new__(Evaluator)
-        ev.env, ev.dims, ev.functions = c.env, c.dims, c.functions
+        ev.env, ev.dims, ev.functions, ev.x = c.env, c.dims, c.functions, c.x
         return ev(e)
     return f
 
@@ -148,7 +145,7 @@ def _args(e, comp):
 # ---- leaves -------------------------------------------------------------------------------------
 def _symbol(e, comp):
     if e == sy.x_:
-        return lambda c: c.env["__x"]
+        return lambda c: body_variable(c.x, c.env)
     name = e.name
 
     def f(c):

@@ -56,14 +56,24 @@ def _activation_derivative(fname: str, order: int) -> sp.Expr:
     return out
 
 
+_NO_X = object()
+
+
+def body_variable(x, env: dict):
+    """The value of x_ in the function body being evaluated; outside one, env's "__x" (a body
+    evaluated on its own, evaluate(body, {"__x": x})), else the KeyError a missing name gives."""
+    return env["__x"] if x is _NO_X else x
+
+
 _DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
 
 
 class Evaluator:
     def __init__(self, env: dict, dims: dict, functions: dict | None = None):
-        self.env = env                       # name -> float | ndarray
+        self.env = env                       # name -> float | ndarray (read only: it may be shared)
         self.dims = _DIM_NAMES(dims)         # dimension name -> int
         self.functions = functions or {}     # abstract name -> body in x_
+        self.x = _NO_X                       # x_ inside a function body being evaluated
 
     def body(self, fname: str, order: int) -> sp.Expr:
         if fname in self.functions:
@@ -102,7 +112,7 @@ class Evaluator:
     def _Symbol(self, e):
         name = e.name
         if e == sy.x_:
-            return self.env["__x"]
+            return body_variable(self.x, self.env)
         if name in self.env:
             v = self.env[name]
             return float(v[0, 0]) if isinstance(v, np.ndarray) and v.shape == (1, 1) else v
@@ -150,15 +160,11 @@ class Evaluator:
 
     def scalar_function(self, fname, order, x):
         body = self.body(fname, order)
-        saved = self.env.get("__x")
-        self.env["__x"] = x
+        saved, self.x = self.x, x           # on this evaluator, never in env, which other threads may read
         try:
             out = self(body)
         finally:
-            if saved is None:
-                self.env.pop("__x", None)
-            else:
-                self.env["__x"] = saved
+            self.x = saved
         return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
 
     # matrix algebra

@@ -104,3 +104,23 @@ def test_a_product_of_two_is_matrix_product():
     env = {"W": np.arange(6.0).reshape(2, 3), "x": np.ones((3, 1)), "a": 2.0}
     for e in (sp.MatMul(W, x), sp.MatMul(a, W), sp.MatMul(W.T, W)):
         _same(compiled.evaluate(e, env, {}), numeric.evaluate(e, env, {}))
+
+
+class _ReadOnly(dict):
+    """An env that fails on any write: a reference's point is shared by every checking thread."""
+
+    def __setitem__(self, k, v):
+        raise AssertionError(f"wrote {k} into a shared env")
+
+    def pop(self, *a):
+        raise AssertionError("popped from a shared env")
+
+
+def test_evaluating_a_function_application_never_writes_into_env():
+    x = sp.Symbol("x", real=True)
+    W = sp.MatrixSymbol("W", 2, 2)
+    env = _ReadOnly({"x": 0.3, "W": np.array([[0.1, -0.4], [0.7, 0.2]])})
+    funcs = {"f1": sp.tanh(sy.x_) * 2}
+    for e in (sy.Fn("sigma", 1, x) * sy.Fn("f1", 2, x), sy.Fn("relu", 0, sy.Fn("sigma", 0, x)),
+              sy.apply("sigma", 1, W)):
+        _same(compiled.evaluate(e, env, {}, funcs), numeric.evaluate(e, env, {}, funcs))

@@ -149,3 +149,18 @@ def test_a_reference_that_cannot_be_prepared_here_is_not_tried_here_again(monkey
         for _ in range(3):
             assert c.check("problem6", "drho/dW1", "delta2 x^T").verdict == "correct"   # from the worker
         assert len(tried) == 1
+
+
+def test_threads_settling_at_the_same_points_get_the_sequential_results():
+    """The reference's points are shared by every thread that checks inline: evaluating a function
+    body must not write its variable into them (a race that gave another thread's values)."""
+    from concurrent.futures import ThreadPoolExecutor
+    answers = [("problem6", "delta2", "(W2^T delta3) ⊙ sigma'(Z1)"), ("problem6", "drho/dW1", "delta2 x^T"),
+               ("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x"), ("problem6", "delta3", "sigma'(Z2) ⊙ (W3^T delta4)"),
+               ("problem1", "dL/db1", "dL/dh3 f3' w3 f1'")]
+    jobs = [(pid, q, a + " " * (k % 7)) for k in range(40) for pid, q, a in answers]
+    with derive.Checker(inline=True) as c:
+        want = [c.check(*j) for j in jobs]
+        with ThreadPoolExecutor(8) as ex:
+            got = list(ex.map(lambda j: c.check(*j), jobs))
+    assert got == want and all(r.verdict == "correct" for r in got)
