@@ -281,14 +281,16 @@ def main(argv=None) -> int:
     cliutil.setup_stdio()
     cliutil.install_signals()
     cliutil.install_warnings()
-    if argv is None:                 # a real command-line run, not a call from Python
+    real = argv is None              # a real command-line run, not a call from Python
+    if real:
         cliutil.limit_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command(argv))
     try:
         args = parser.parse_args(_answer_last(argv, parser))
         cliutil.check_seconds("--timeout", getattr(args, "timeout", None))
-        return args.func(args)
+        code = args.func(args)
+        return cliutil.end_at_once(code) if real and args.func is cmd_check else code
     except DeriveError as e:
         print(f"Error: {cliutil.shown(str(e))}", file=sys.stderr)
         return EXIT_UNUSABLE

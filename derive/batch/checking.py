@@ -41,7 +41,8 @@ def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, che
     with contextlib.ExitStack() as stack:
         if checker is None:
             _derive_ahead(questions, extra)
-            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout))
+            checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout,
+                                                  inline=False))     # every check in a worker: they scale
         load = _Problems(checker)
         memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
             checker, load(problem), quantity, answer, timeout=timeout, variant=variant))

@@ -16,17 +16,19 @@ import sympy as sp
 from derive.errors import EvalError
 from derive.expr import functions as sy
 from derive.expr.matrix_ops import Op
-from derive.expr.numeric import _DIM_NAMES, _WORDS, Evaluator, _no_value, matrix_product
+from derive.expr.numeric import _DIM_NAMES, _NO_X, _WORDS, Evaluator, _no_value, body_variable, matrix_product
 from derive.runtime import limits
 from derive.runtime.memo import IdMemo
 
 
 class _Context:
-    """What a compiled expression is evaluated in: the values, the dimensions, the stand-ins."""
-    __slots__ = ("env", "dims", "functions")
+    """What a compiled expression is evaluated in: the values (read only: a reference's point is
+    shared by every thread that checks at it), the dimensions, the stand-ins, and x_ inside the
+    function body being evaluated (one context per evaluation, so never shared)."""
+    __slots__ = ("env", "dims", "functions", "x")
 
     def __init__(self, env, dims, functions):
-        self.env, self.dims, self.functions = env, _DIM_NAMES(dims), functions or {}
+        self.env, self.dims, self.functions, self.x = env, _DIM_NAMES(dims), functions or {}, _NO_X
 
 
 def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
@@ -50,20 +52,31 @@ def _size(f):
     return lambda c: int(round(float(f(c))))
 
 
-def _scalar_function(c, fname, order, x):
-    body = Evaluator.body(c, fname, order)       # the stand-in's or the activation's, or EvalError
+def _scalar_function(c, x, body):
+    """A function's body (compiled, from _bodies) at x."""
     limits.check()
-    env = c.env
-    saved = env.get("__x")
-    env["__x"] = x
+    saved, c.x = c.x, x
     try:
-        out = compile_expr(body)(c)
+        out = body(c)
     finally:
-        if saved is None:
-            env.pop("__x", None)
-        else:
-            env["__x"] = saved
+        c.x = saved
     return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
+
+
+def _bodies(fname, order):
+    """The compiled body of fname's derivative for a context, remembered for the last stand-in seen
+    (by identity; None: the activation table's own function). The stand-in or activation has no
+    body: EvalError, as the walker raises."""
+    last = [(_bodies, None)]          # one (stand-in, compiled body) pair, replaced whole (threads share it)
+
+    def body(c):
+        src = c.functions.get(fname)
+        hit = last[0]
+        if hit[0] is not src:
+            hit = (src, compile_expr(Evaluator.body(c, fname, order)))
+            last[0] = hit
+        return hit[1]
+    return body
 
 
 def _compile(e, comp):
@@ -97,7 +110,7 @@ def _walked(e):
     """e evaluated by the walker (numeric.Evaluator) in the compiled expression's context."""
     def f(c):
         ev = Evaluator.__new__(Evaluator)
-        ev.env, ev.dims, ev.functions = c.env, c.dims, c.functions
+        ev.env, ev.dims, ev.functions, ev.x = c.env, c.dims, c.functions, c.x
         return ev(e)
     return f
 
@@ -132,7 +145,7 @@ def _args(e, comp):
 # ---- leaves -------------------------------------------------------------------------------------
 def _symbol(e, comp):
     if e == sy.x_:
-        return lambda c: c.env["__x"]
+        return lambda c: body_variable(c.x, c.env)
     name = e.name
 
     def f(c):
@@ -171,11 +184,17 @@ def _identity(e, comp):
 # ---- algebra (entrywise on arrays) ----------------------------------------------------------------
 def _add(e, comp):
     first, *rest = _args(e, comp)
+    if len(rest) == 1:                  # sum(rest, first) with one term: the same addition
+        second = rest[0]
+        return lambda c: first(c) + second(c)
     return lambda c: sum((f(c) for f in rest), first(c))
 
 
 def _mul(e, comp):
     first, *rest = _args(e, comp)
+    if len(rest) == 1:
+        second = rest[0]
+        return lambda c: first(c) * second(c)
 
     def f(c):
         out = first(c)
@@ -205,19 +224,30 @@ def _reduce(fn):
 
 
 def _fn(e, comp):
-    fname, order, a = e.fname, e.order, comp(e.args[2])
-    return lambda c: _scalar_function(c, fname, order, a(c))
+    a, body = comp(e.args[2]), _bodies(e.fname, e.order)
+    return lambda c: _scalar_function(c, a(c), body(c))
 
 
 def _apply(e, comp):
-    fname, order, a = e.fname, e.order, comp(e.arg)
-    return lambda c: _scalar_function(c, fname, order, np.asarray(a(c), dtype=float))
+    a, body = comp(e.arg), _bodies(e.fname, e.order)
+    return lambda c: _scalar_function(c, np.asarray(a(c), dtype=float), body(c))
 
 
 # ---- matrices -------------------------------------------------------------------------------------
 def _matmul(e, comp):
     fs = _args(e, comp)
+    if len(fs) == 2:                 # matrix_product of two values, without the generator
+        fa, fb = fs
 
+        def two(c):
+            a = fa(c)
+            b = fb(c)
+            if getattr(a, "ndim", 0) == 0 or getattr(b, "ndim", 0) == 0:    # np.ndim of a number or an array
+                return a * b
+            if a.shape[1] != b.shape[0]:
+                raise EvalError(f"matrix product of {a.shape} and {b.shape}")
+            return a @ b
+        return two
     return lambda c: matrix_product(g(c) for g in fs)
 
 

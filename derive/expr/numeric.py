@@ -15,7 +15,7 @@ import sympy as sp
 from derive.errors import EvalError
 from derive.expr import functions as sy
 from derive.expr.matrix_ops import Op
-from derive.runtime import limits
+from derive.runtime import diskcache, limits
 from derive.runtime.memo import IdMemo
 
 # what a student may have written, for the class names SymPy gives it, and what to write instead
@@ -33,8 +33,36 @@ _WORDS = {"ImaginaryUnit": ("the imaginary unit (a square root of a negative num
 
 @functools.lru_cache(maxsize=4096)
 def _derivative(body: sp.Expr, order: int) -> sp.Expr:
-    """sympy.diff of a stand-in body, once per (body, order) in the process."""
-    return sp.diff(body, sy.x_, order)
+    """sympy.diff of a stand-in body, once per (body, order) in the process and kept on disk
+    (runtime.diskcache, per body, order and SymPy version) between runs: differentiating the
+    stand-ins was most of a cold check of a problem with abstract functions (~50 ms a body)."""
+    parts = (sp.srepr(body), order, sp.__version__)
+    out = diskcache.get("derivative", *parts)
+    if not isinstance(out, sp.Expr):
+        out = sp.diff(body, sy.x_, order)
+        diskcache.put("derivative", parts, out)
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _activation_derivative(fname: str, order: int) -> sp.Expr:
+    """functions.activation_derivative, kept on disk as _derivative is (sigma's derivatives are
+    differentiated by SymPy: ~10 ms each in a fresh process)."""
+    parts = (fname, order, sp.__version__)
+    out = diskcache.get("activation-derivative", *parts)
+    if not isinstance(out, sp.Expr):
+        out = sy.activation_derivative(fname, order)
+        diskcache.put("activation-derivative", parts, out)
+    return out
+
+
+_NO_X = object()
+
+
+def body_variable(x, env: dict):
+    """The value of x_ in the function body being evaluated; outside one, env's "__x" (a body
+    evaluated on its own, evaluate(body, {"__x": x})), else the KeyError a missing name gives."""
+    return env["__x"] if x is _NO_X else x
 
 
 _DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an instance's dims, named once
@@ -42,15 +70,16 @@ _DIM_NAMES = IdMemo(lambda dims: {str(k): v for k, v in dims.items()})   # an in
 
 class Evaluator:
     def __init__(self, env: dict, dims: dict, functions: dict | None = None):
-        self.env = env                       # name -> float | ndarray
+        self.env = env                       # name -> float | ndarray (read only: it may be shared)
         self.dims = _DIM_NAMES(dims)         # dimension name -> int
         self.functions = functions or {}     # abstract name -> body in x_
+        self.x = _NO_X                       # x_ inside a function body being evaluated
 
     def body(self, fname: str, order: int) -> sp.Expr:
         if fname in self.functions:
             return _derivative(self.functions[fname], order)
         if fname in sy.ACTIVATIONS:
-            return sy.activation_derivative(fname, order)
+            return _activation_derivative(fname, order)
         raise EvalError(f"no values for function {fname}")
 
     def size(self, d) -> int:
@@ -83,7 +112,7 @@ class Evaluator:
     def _Symbol(self, e):
         name = e.name
         if e == sy.x_:
-            return self.env["__x"]
+            return body_variable(self.x, self.env)
         if name in self.env:
             v = self.env[name]
             return float(v[0, 0]) if isinstance(v, np.ndarray) and v.shape == (1, 1) else v
@@ -131,15 +160,11 @@ class Evaluator:
 
     def scalar_function(self, fname, order, x):
         body = self.body(fname, order)
-        saved = self.env.get("__x")
-        self.env["__x"] = x
+        saved, self.x = self.x, x           # on this evaluator, never in env, which other threads may read
         try:
             out = self(body)
         finally:
-            if saved is None:
-                self.env.pop("__x", None)
-            else:
-                self.env["__x"] = saved
+            self.x = saved
         return out * np.ones_like(x) if isinstance(x, np.ndarray) else out
 
     # matrix algebra
@@ -227,10 +252,17 @@ def evaluate(expr, env: dict, dims: dict, functions: dict | None = None):
         return Evaluator(env, dims, functions)(expr)
 
 
+def norm(x):
+    """np.linalg.norm(x) of a float array (its Frobenius norm), by the same operations without its
+    argument checks: sqrt of the raveled array's dot with itself."""
+    v = x.ravel(order="K")
+    return np.sqrt(v.dot(v))
+
+
 def rel_error(a, b) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         return float("inf")
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
-    diff = np.linalg.norm(a - b)
+    scale = max(norm(a), norm(b))
+    diff = norm(a - b)
     return float(diff / scale) if scale > 1e-12 else float(diff)

@@ -3,8 +3,9 @@
     with derive.Checker(workers=2) as c:
         c.check("problem1", "dL/dw1", "dL/dh3 f3' w3 f1' x").verdict     # 'correct'
 
-Parsing (bounded in length, depth and digits) runs in the calling thread; building and
-evaluating the answer run in a worker under a hard wall-clock limit. Problems are read and
+Parsing (bounded in length, depth and digits) runs in the calling thread when the Checker settles
+plain answers there (inline), else in the worker; building and evaluating the answer run in a
+worker under a hard wall-clock limit. Problems are read and
 derived again when their file changes (caches are keyed by path and modification time).
 """
 from __future__ import annotations
@@ -21,9 +22,9 @@ from derive.errors import (
     UnsupportedError,
     UsageError,
 )
-from derive.grading.job import job, prepare
+from derive.grading.job import Preparse, job, parsed_job, prepare, settle
 from derive.grading.key import ProblemKey, key_of, resolve
-from derive.grading.read import parse_answer, shape_pieces
+from derive.grading.read import parsed_readings, plain
 from derive.grading.result import CheckResult
 from derive.problem.index import problem_dirs
 from derive.problem.load import Problem, load
@@ -53,31 +54,19 @@ def folders(problems) -> tuple:
     return tuple(os.fspath(d) for d in problems)
 
 
-class _Preparse:
-    """The bounded parse in the calling thread (kinds.Kind.grade picks the method)."""
-
-    def __init__(self, problem, answer, fmt):
-        self.p, self.answer, self.fmt = problem, answer, fmt
-
-    def equivalence(self):
-        parse_answer(self.p, self.answer, self.fmt)
-
-    properties = equivalence
-
-    def shape(self):
-        shape_pieces(self.p, self.answer, self.fmt)
-
-    def prose(self):
-        pass
-
-
 class Checker:
     """Checks answers with `workers` warm processes; safe to call from many threads at once."""
 
     def __init__(self, workers: int = 1, problems=(), timeout: float = DEFAULT_TIMEOUT, *,
-                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB, prefork: bool = True):
+                 max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB, prefork: bool = True,
+                 inline: bool | None = None):
         """prefork: start the workers' parent process now, while the caller is likely single-threaded
-        (see runtime.pool), rather than at the first check."""
+        (see runtime.pool), rather than at the first check. inline: a plain answer (read.plain: small,
+        bounded by its size) is first tried in the calling thread, and a `correct` there is the
+        result (no round trip to a worker); every other verdict comes from a worker, under the hard
+        time limit. Default: with one worker (a server or a batch with several workers spreads its
+        checks over them instead)."""
+        self.inline = workers == 1 if inline is None else bool(inline)
         self.problems = folders(problems)
         self.timeout = valid_timeout(timeout)
         self.pool = Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
@@ -89,6 +78,8 @@ class Checker:
         self._solutions: dict[ProblemKey, Solution] = {}
         self._paths: dict[tuple, tuple] = {}       # (name, folders) -> (path, folders' stamp, looked at)
         self._problems: dict[ProblemKey, Problem] = {}
+        self._quantities: dict[tuple, object] = {}         # (key, name as asked) -> the quantity
+        self._unprepared: set = set()                       # keys whose reference failed here (inline)
         self._lock = threading.Lock()
 
     def __enter__(self) -> Checker:
@@ -170,7 +161,37 @@ class Checker:
     def _check(self, problem, dirs, quantity, answer, format, timeout, variant, reveal) -> CheckResult:
         seconds = self.timeout if timeout is None else valid_timeout(timeout)
         key = self._key(problem, dirs, variant)
-        return self.run(key, self._resolve(key).quantity(quantity), answer, format, seconds, reveal=reveal)
+        return self.run(key, self._quantity(key, quantity), answer, format, seconds, reveal=reveal)
+
+    def _settled(self, key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool, trees) -> dict | None:
+        """job.settle in this thread (the reference prepared here once, as a worker prepares it); None
+        when the answer is not right or anything goes wrong: the worker then grades it. A problem whose
+        reference cannot be prepared here is not tried here again (the worker reports why)."""
+        try:
+            prepare(key, qname)
+        except Exception:     # noqa: BLE001 — the worker prepares it again and reports what went wrong
+            with self._lock:
+                if len(self._unprepared) > 4096:
+                    self._unprepared.clear()
+                self._unprepared.add(key)
+            return None
+        try:
+            return settle(key, qname, answer, fmt, reveal, trees)
+        except Exception:     # noqa: BLE001 — the worker grades it and reports what is wrong
+            return None
+
+    def _quantity(self, key: ProblemKey, name):
+        """The problem's quantity by any of its spellings, remembered per key and spelling."""
+        if not isinstance(name, str):
+            return self._resolve(key).quantity(name)
+        q = self._quantities.get((key, name))
+        if q is None:
+            q = self._resolve(key).quantity(name)          # UnknownError for an unknown name: not kept
+            with self._lock:
+                if len(self._quantities) > 4096:
+                    self._quantities.clear()
+                self._quantities[(key, name)] = q
+        return q
 
     def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job_fn=None,
             prepare_fn=None, reveal: bool = False) -> CheckResult:
@@ -184,10 +205,18 @@ class Checker:
         base = dict(problem=p.id, quantity=q.name, answer=answer)
         if not q.kind.graded:
             return CheckResult(**base, verdict="undecided", feedback=(q.kind.ungraded_feedback(q),))
-        try:
-            q.kind.grade(_Preparse(p, answer, format))
-        except AnswerError as e:
-            return CheckResult(**base, verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+        if job_fn is job and not self.inline:
+            job_fn = parsed_job           # the bounded parse in the worker too: this thread only sends
+        else:
+            try:
+                tree = q.kind.grade(Preparse(p, answer, format))
+            except AnswerError as e:
+                return CheckResult(**base, **Preparse.invalid(e))
+            if self.inline and job_fn is job and tree is not None and key not in self._unprepared \
+                    and plain(p, q, tree):
+                fields = self._settled(key, q.name, answer, format, bool(reveal), parsed_readings(p, answer, tree))
+                if fields is not None:
+                    return CheckResult(**base, **fields)
         if self.pool.zygote.pid is None and threading.active_count() == 1:
             try:          # the workers' parent is forked from this process next: it inherits the reference
                 prepare_fn(key, q.name)
@@ -205,6 +234,8 @@ class Checker:
             raise out.error
         reason = out.reason if isinstance(out, Crashed) else ""
         return CheckResult(**base, verdict="undecided", **_failure(reason))
+
+
 
 
 def _failure(reason: str) -> dict:

@@ -57,8 +57,8 @@ def fingerprint(values) -> str | None:
     h = hashlib.sha256()
     for v in values:
         v = np.asarray(v, dtype=float)
-        h.update(repr(v.shape).encode())
-        h.update(",".join("0" if x == 0 else f"{x:.6g}" for x in v.reshape(-1)).encode())
+        h.update(repr(v.shape).encode())       # (Python floats format as numpy's float64 do, faster)
+        h.update(",".join("0" if x == 0 else f"{x:.6g}" for x in v.reshape(-1).tolist()).encode())
         h.update(b";")
     return h.hexdigest()[:16]
 
@@ -123,7 +123,7 @@ def _value(expr, inst, env, reductions, fn=None):
         env = {**env, **{n: np.array([[np.max(evaluate(v, env, inst.dims, inst.functions))]])
                          for n, v in reductions.items()}}
     if fn is not None:
-        return np.asarray(compiled.run_once(fn, env, inst.dims, inst.functions), dtype=float)
+        return np.asarray(fn(compiled.context(env, inst.dims, inst.functions)), dtype=float)
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
 
 
@@ -142,12 +142,18 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
     """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`. Without `diagnose`
     (another reading of an ambiguous answer) only whether it is right matters: the first differing
     point settles it."""
-    p = ref.problem
-    plan = _plan(p, r, answer)
-    at_values = plan[0][0] == "values"
-    rows, undefined, seen = [], [], []          # seen: the answer at the fixed points (its fingerprint)
-    small = []                                  # (answer, reference) at the small-scale points
+    plan = _plan(ref.problem, r, answer)
     fn = _compiled(expr)
+    with np.errstate(all="ignore"):           # as numeric.evaluate and compiled.run_once evaluate
+        out = _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, fn)
+    return out
+
+
+def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, fn):
+    p = ref.problem
+    at_values = plan[0][0] == "values"
+    rows, errs, undefined, seen = [], [], [], []    # seen: the answer at the fixed points (its fingerprint)
+    small = []                                  # (answer, reference) at the small-scale points
     for family, numbers, wanted in plan:
         used = 0
         for n in numbers:
@@ -155,7 +161,7 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
                 break
             inst, env = ref.point(family, n)
             b = ref.value(r, family, n)
-            if not np.all(np.isfinite(b)):
+            if not np.isfinite(b).all():
                 continue
             try:
                 a = _value(expr, inst, env, reductions, fn)
@@ -175,9 +181,10 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
             used += 1
             if family == "kink":
                 small.append((a2, b))
-            elif np.all(np.isfinite(a2)):
+            elif np.isfinite(a2).all():
                 rows.append((a2, b, inst, env))
-                if not diagnose and rel_error(a2, b) > TOLERANCE:
+                errs.append(rel_error(a2, b))
+                if not diagnose and errs[-1] > TOLERANCE:
                     return "incorrect", [], [], None
             else:
                 undefined.append(a2)
@@ -186,7 +193,6 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
     if not rows:
         return "undecided", [], ["the answer has no finite value at any point tried (overflow or NaN); "
                                  "cannot decide"], fp
-    errs = [rel_error(a, b) for a, b, _, _ in rows]
     agree = all(e <= TOLERANCE for e in errs)
     if agree and undefined:
         return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "

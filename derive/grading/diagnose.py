@@ -11,6 +11,7 @@ from derive.engine.backprop import INTERNAL
 from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading import mutants
+from derive.grading.reference import kept_mutants
 from derive.notation.text import text
 from derive.verify.proof import rel_error
 
@@ -67,6 +68,8 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
     def mutant():
         """The classic mistake (mutants.py) the answer equals, made from the reference itself."""
         values = mutants.Values(_value_at, rows, ref.mutant_values)
+        if r.quantity.name not in ref.mutants:
+            ref.mutants[r.quantity.name] = kept_mutants(ref.derivation, r)    # else match makes them
         m = mutants.match(ref.derivation, r, A, values, ref.mutants, lambda x, y: rel_error(x, y) <= 1e-6)
         return ([mutants.PRIMARY[m.kind]], [mutants.feedback(m, reveal)]) if m else None
     if _all_close(A, [-b for b in B]):

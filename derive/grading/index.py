@@ -83,11 +83,14 @@ class IndexForm:
             if node.op == "^" and alias and isinstance(node.right, mp.Num) and node.right.text == "2" \
                     and self.scope.lookup_or_none(node.left.id) is None:
                 return mp.Name(f"{alias}_{m.group(2)}", node.left.pos)
-            return replace(node, left=self.squares(node.left), right=self.squares(node.right))
-        if isinstance(node, (mp.Neg, mp.Transpose)):
-            return replace(node, operand=self.squares(node.operand))
+            left, right = self.squares(node.left), self.squares(node.right)
+            return node if left is node.left and right is node.right else replace(node, left=left, right=right)
+        if isinstance(node, (mp.Neg, mp.Transpose)):          # (a node without a square stays itself)
+            operand = self.squares(node.operand)
+            return node if operand is node.operand else replace(node, operand=operand)
         if isinstance(node, mp.Call):
-            return replace(node, args=tuple(self.squares(a) for a in node.args))
+            args = tuple(self.squares(a) for a in node.args)
+            return node if all(a is b for a, b in zip(args, node.args)) else replace(node, args=args)
         return node
 
     # ---- reading names ------------------------------------------------------------------

@@ -20,7 +20,9 @@ from derive.grading.read import (
     not_allowed,
     not_yet,
     own_symbol,
+    parse_answer,
     readings,
+    shape_pieces,
 )
 from derive.grading.reference import reference
 from derive.grading.verdicts import INVALID_CODES
@@ -33,7 +35,7 @@ from derive.verify.properties import grade as grade_properties
 def prepare(key: ProblemKey, qname: str) -> None:
     """Trusted, untimed: derive the reference and its values at the usual decision points."""
     ref = reference(key)
-    r = ref.derivation.result(qname)
+    r = ref.result(qname)
     r.quantity.kind.grade(_Warm(ref, r))
 
 
@@ -55,17 +57,71 @@ class _Warm:
 def job(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False) -> dict:
     """The checked verdict as CheckResult fields."""
     ref = reference(key)
-    r = ref.derivation.result(qname)
+    r = ref.result(qname)
     return r.quantity.kind.grade(Grader(ref, r, answer, fmt, reveal or ref.problem.reveal))
 
 
-class Grader:
-    """What a quantity kind grades with (kinds.Kind.grade picks one of these)."""
+class Preparse:
+    """The bounded parse alone (kinds.Kind.grade picks the method): the tree of an expression answer,
+    None for prose; AnswerError (syntax, too_complex) for an answer that cannot be read."""
 
-    def __init__(self, ref, r, answer: str, fmt: str, reveal: bool = False):
+    def __init__(self, problem, answer, fmt):
+        self.p, self.answer, self.fmt = problem, answer, fmt
+
+    def equivalence(self):
+        return parse_answer(self.p, self.answer, self.fmt)
+
+    properties = equivalence
+
+    def shape(self):
+        shape_pieces(self.p, self.answer, self.fmt)
+
+    def prose(self):
+        return None
+
+    @staticmethod
+    def invalid(e: AnswerError) -> dict:
+        """The CheckResult fields of an answer that cannot be read."""
+        return dict(verdict="invalid", diagnosis=(e.code,), feedback=(e.message,), offset=e.offset)
+
+
+def parsed_job(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False) -> dict:
+    """The bounded parse, then the job: what the Checker gives when it parses in the calling thread
+    (an unreadable answer is invalid with the parser's message), done here instead."""
+    ref = reference(key)
+    r = ref.result(qname)
+    try:
+        r.quantity.kind.grade(Preparse(ref.problem, answer, fmt))
+    except AnswerError as e:
+        return Preparse.invalid(e)
+    return job(key, qname, answer, fmt, reveal)
+
+
+def settle(key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool = False, trees=None) -> dict | None:
+    """The job's result when it is `correct`, else None: a right answer is settled without the
+    diagnosis a wrong one needs (the first point that differs ends the attempt), so the caller
+    (checker.Checker, inline) can run it for a plain answer and leave every other verdict to a
+    worker. A `correct` result here is the job's own, field for field (tests/grading)."""
+    ref = reference(key)
+    r = ref.result(qname)
+    grader = Grader(ref, r, answer, fmt, reveal or ref.problem.reveal, settle=True)
+    grader.trees = trees                       # the readings, when the caller has them (read.parsed_readings)
+    out = r.quantity.kind.grade(grader)
+    return out if out.get("verdict") == "correct" else None
+
+
+class Grader:
+    """What a quantity kind grades with (kinds.Kind.grade picks one of these). With `settle` only a
+    right answer's result is worth anything: the natural reading alone is tried, and the decision
+    stops at the first point that differs (see settle)."""
+
+    def __init__(self, ref, r, answer: str, fmt: str, reveal: bool = False, settle: bool = False):
         self.ref, self.r, self.answer, self.fmt, self.reveal = ref, r, answer, fmt, reveal
+        self.settle, self.trees = settle, None
 
     def shape(self) -> dict:
+        if self.settle:
+            return {}
         return grade_shape(self.ref, self.r, self.answer, self.fmt, self.reveal)
 
     def prose(self) -> dict:
@@ -81,11 +137,11 @@ class Grader:
         """Every reading of the answer: the natural one decides unless it is wrong and exactly another
         reading is right (then the answer is right, and the feedback says how it was read)."""
         try:
-            trees = readings(self.ref.problem, self.answer, self.fmt)
+            trees = self.trees or readings(self.ref.problem, self.answer, self.fmt)
         except AnswerError as e:
             return _error(e)
         first = self._reading(trees[0][0], by_properties)
-        if len(trees) == 1:
+        if len(trees) == 1 or (self.settle and first["verdict"] != "correct"):
             return first
         if first["verdict"] != "correct" and not by_properties:
             for tree, notes in trees[1:]:
@@ -137,7 +193,7 @@ class Grader:
             return dict(verdict="correct" if res.passed else "incorrect", feedback=tuple(res.feedback) + notes,
                         interpreted=shown, fingerprint=None)
         verdict, diagnosis, feedback, fp = decide(ref, r, expr, answer, tree, free, builder.reductions,
-                                                  diagnose=diagnose, reveal=self.reveal)
+                                                  diagnose=diagnose and not self.settle, reveal=self.reveal)
         return dict(verdict=verdict, diagnosis=tuple(diagnosis), feedback=tuple(feedback) + notes,
                     interpreted=shown, fingerprint=fp)
 

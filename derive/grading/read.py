@@ -16,6 +16,7 @@ from derive.notation import readings as alternatives
 from derive.notation import tokens
 from derive.notation.latex import latex
 from derive.problem.load import Problem
+from derive.runtime.memo import IdMemo
 
 
 def indices(q) -> tuple:
@@ -36,6 +37,15 @@ def readings(p: Problem, answer: str, fmt: str = "auto") -> list:
     (mathparse.readings: f3'(…) as a product, f1(…) with f1 at its node, in node notation only)."""
     nodes = p.scope.single_nodes & frozenset(p.scope.node_inputs)
     return alternatives.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
+
+
+def parsed_readings(p: Problem, answer: str, tree) -> list | None:
+    """readings(p, answer, fmt) from parse_answer's tree of the same text and format, where they are
+    the same: with no function of a single node, the parser meets no ambiguous juxtaposition (its
+    first reading is parse_answer's), and without sum or mean there is no Matlab reading; else None."""
+    if p.scope.single_nodes & frozenset(p.scope.node_inputs) or "sum" in answer or "mean" in answer:
+        return None
+    return [(tree, ())]
 
 
 class AnswerBuilder(reader.Builder):
@@ -205,6 +215,48 @@ def not_allowed(p: Problem, q, tree, builder) -> list:
     return sorted(used.values(), key=reader._natural)
 
 
+# ---- a plain answer: decided in the calling process when it is right (checker.Checker, inline) ------
+PLAIN_NODES = 40             # nodes of the syntax tree
+PLAIN_POWER = 4              # largest |n| of a power x^n
+
+
+def plain(p: Problem, q, tree) -> bool:
+    """A small answer whose building and evaluation are bounded by its size: names, numbers, sums,
+    products, quotients, negation, transposes, small whole powers (of no power) and the scalar functions (an
+    activation or the problem's own), in a quantity without indices. Anything else (sums over an
+    index, max, diag, powers of expressions, long answers) is only ever graded in a worker, under
+    the hard time limit."""
+    if indices(q):
+        return False
+    count, stack = 0, [tree]
+    own = p.scope.functions
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > PLAIN_NODES:
+            return False
+        if isinstance(node, (mp.Num, mp.Name)):
+            continue
+        if isinstance(node, (mp.Neg, mp.Transpose)):
+            stack.append(node.operand)
+        elif isinstance(node, mp.BinOp) and node.op in ("+", "-", "*", "/", "hadamard"):
+            stack += (node.left, node.right)
+        elif isinstance(node, mp.BinOp) and node.op == "^":
+            if not (isinstance(node.right, mp.Num) and node.right.text.isdigit()
+                    and int(node.right.text) <= PLAIN_POWER) or any(
+                    isinstance(n, mp.BinOp) and n.op == "^" for n in nodes(node.left)):
+                return False             # ((1/3)^4)^4…: a power of a power grows without bound
+            stack.append(node.left)
+        elif isinstance(node, mp.Call):
+            name = fns.FUNCTION_ALIASES.get(node.fn, node.fn)
+            if len(node.args) > 1 or not (name in fns.ACTIVATIONS or node.fn in own):
+                return False
+            stack += node.args
+        else:
+            return False
+    return True
+
+
 _SHAPE_SEP = re.compile(r"\s*(?:×|\\times|,|\bby\b|(?<=[\w)}\s])x(?=[\s\d({]))\s*")
 
 
@@ -248,6 +300,9 @@ def order(p: Problem, derivation) -> dict:
     return rank
 
 
+_ORDERS = IdMemo(lambda derivation: order(derivation.problem, derivation), limit=256)   # read only
+
+
 def place(p: Problem, rank: dict, q) -> tuple | None:
     """The quantity's own place in that order (None: a shape or prose, which builds on nothing asked)."""
     if q.kind.name_is_symbol:
@@ -263,7 +318,9 @@ def not_yet(p: Problem, derivation, q, tree) -> list:
     """(name as written, why) for every quantity the answer uses that does not come before q in the
     problem's order: itself or a later one would make an answer circular (delta4 = drho/db3 with
     drho/db3 = delta4 is right against the truth, and says nothing)."""
-    rank = order(p, derivation)
+    rank = _ORDERS(derivation)
+    if derivation.problem is not p:
+        rank = order(p, derivation)
     mine = place(p, rank, q)
     if mine is None:
         return []

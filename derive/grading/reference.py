@@ -19,6 +19,7 @@ import numpy as np
 
 from derive.engine.backprop import Derivation, derive
 from derive.expr.numeric import evaluate
+from derive.grading import mutants
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
 from derive.runtime import diskcache, limits
@@ -51,22 +52,46 @@ class Reference(DecisionBasis):
     values: dict = field(default_factory=dict)     # (quantity, point) -> the reference's value there
     mutants: dict = field(default_factory=dict)    # quantity -> its conforming mutants (diagnosis)
     mutant_values: dict = field(default_factory=dict)   # (mutant, points) -> its values there
+    results: dict = field(default_factory=dict, repr=False, compare=False)   # quantity name -> its result
 
     def point(self, family: str, n: int):
         """The n-th point of a family: (Instance, env with every gradient's value)."""
         key = (family, n)
-        if key not in self.points:
-            p = self.problem
-            if family == "values":
-                inst = instances.instance(p, 0, use_values=True)
-                env = instances.forward(p, inst)
-            elif family == "kink":                    # inputs scaled by 10^-n (decide.KINK_SCALES)
-                inst, env = instances.scaled_point(p, FIXED_SEED * (n + 1), 10.0 ** -n)
-            else:
-                seed = FIXED_SEED * (n + 1) if family == "fixed" else secret_seed(n)
-                inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])
-            self.points[key] = (inst, instances.adjoint_values(self.derivation, inst, env))
-        return self.points[key]
+        hit = self.points.get(key)
+        if hit is None:
+            hit = self.points[key] = self._kept_point(family, n)
+        return hit
+
+    def _kept_point(self, family: str, n: int):
+        """A point as computed, kept in the disk cache per problem table, family, number and seed (the
+        secret points' seeds come from the secret): a fresh process (a cold check, each worker of a
+        batch) reads the points instead of drawing and evaluating them again."""
+        p = self.problem
+        seed = secret_seed(n) if family == "secret" else FIXED_SEED * (n + 1)
+        parts = None
+        if p.variant is None and p.data:
+            parts = (hashlib.sha256(repr(p.data).encode()).hexdigest(), family, n, seed)
+            kept = diskcache.get("reference-point", *parts)
+            if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], instances.Instance):
+                return kept
+        if family == "values":
+            inst = instances.instance(p, 0, use_values=True)
+            env = instances.forward(p, inst)
+        elif family == "kink":                    # inputs scaled by 10^-n (decide.KINK_SCALES)
+            inst, env = instances.scaled_point(p, seed, 10.0 ** -n)
+        else:
+            inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])
+        out = (inst, instances.adjoint_values(self.derivation, inst, env))
+        if parts is not None:
+            diskcache.put("reference-point", parts, out)
+        return out
+
+    def result(self, qname: str):
+        """derivation.result(qname), remembered per name."""
+        hit = self.results.get(qname)
+        if hit is None:
+            hit = self.results[qname] = self.derivation.result(qname)
+        return hit
 
     def value(self, r, family: str, n: int):
         key = (r.quantity.name, family, n)
@@ -74,6 +99,23 @@ class Reference(DecisionBasis):
             inst, env = self.point(family, n)
             self.values[key] = np.asarray(evaluate(r.closed, env, inst.dims, inst.functions), dtype=float)
         return self.values[key]
+
+
+def kept_mutants(derivation, r) -> list:
+    """mutants.mutants(derivation, r, with_text=False), the conforming mutants a wrong answer is
+    matched against, kept in the disk cache per problem table and quantity: each worker of a batch
+    made every asked quantity's mutants again."""
+    p = derivation.problem
+    parts = None
+    if p.variant is None and p.data:
+        parts = (hashlib.sha256(repr(p.data).encode()).hexdigest(), r.quantity.name)
+        kept = diskcache.get("mutants", *parts)
+        if isinstance(kept, list):
+            return kept
+    out = mutants.mutants(derivation, r, with_text=False)
+    if parts is not None:
+        diskcache.put("mutants", parts, out)
+    return out
 
 
 @functools.lru_cache(maxsize=64)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from derive.errors import ProblemSpecError, UsageError
 from derive.problem import schema
+from derive.runtime import diskcache
 
 
 def catalogue_dir() -> Path:
@@ -70,8 +71,10 @@ def _header(path: str, mtime_ns: int, size: int) -> tuple | None:
 
 
 def entries(dirs) -> list[tuple[str, str, str]] | None:
-    """(id, alias, path) of every problem file in catalogue order, or None when the index is not sure."""
-    out, seen = [], set()
+    """(id, alias, path) of every problem file in catalogue order, or None when the index is not sure.
+    Kept in the disk cache under every file's path, modification time and size (the headers are
+    otherwise read with a TOML parse of every file: most of finding one problem in a fresh process)."""
+    listing = []
     builtin = (catalogue_dir().resolve(), library_dir().resolve())
     for d in dirs:
         rank = 0 if Path(d).resolve() in builtin else 1        # the user's folders come last, as in catalogue()
@@ -84,12 +87,21 @@ def entries(dirs) -> list[tuple[str, str, str]] | None:
                 st = e.stat()
             except OSError:
                 return None
-            head = _header(e.path, st.st_mtime_ns, st.st_size) if stat.S_ISREG(st.st_mode) else None
-            if head is None or head[0] in seen or head[1] in seen:
-                return None            # unreadable, or used twice: the catalogue says which is an error
-            seen.update(n for n in head[:2] if n)
-            out.append((alias_number(head[1]), rank, head[2], head[0], head[1], e.path))
-    return [(pid, alias, path) for *_, pid, alias, path in sorted(out)]
+            listing.append((rank, e.path, st.st_mtime_ns, st.st_size, stat.S_ISREG(st.st_mode)))
+    key = repr(listing)
+    kept = diskcache.get("catalogue-index", key)
+    if isinstance(kept, list):
+        return kept
+    out, seen = [], set()
+    for rank, path, mtime_ns, size, regular in listing:
+        head = _header(path, mtime_ns, size) if regular else None
+        if head is None or head[0] in seen or head[1] in seen:
+            return None            # unreadable, or used twice: the catalogue says which is an error
+        seen.update(n for n in head[:2] if n)
+        out.append((alias_number(head[1]), rank, head[2], head[0], head[1], path))
+    found = [(pid, alias, path) for *_, pid, alias, path in sorted(out)]
+    diskcache.put("catalogue-index", (key,), found)
+    return found
 
 
 def find(name: str, dirs) -> str | None:

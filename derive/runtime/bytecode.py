@@ -3,10 +3,13 @@
 With PYTHONDONTWRITEBYTECODE (or -B) an editable install compiles every module of derive again on
 each start: a third of a cold `derive check`. Then, and only then, derive's modules are loaded by a
 loader that keeps their bytecode in DERIVE_CACHE/bytecode (checked against the source's size and
-modification time, as Python's own __pycache__ is); other packages are left alone.
+modification time, as Python's own __pycache__ is, and kept per source path: two checkouts of
+derive, whose files may share a size and a second, never load each other's code); other packages
+are left alone.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -25,7 +28,8 @@ class _Loader(importlib.machinery.SourceFileLoader):
         st = os.stat(source_path)
         header = importlib.util.MAGIC_NUMBER + b"\0\0\0\0" + (
             (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
-        cached = self.folder / f"{fullname}.{sys.implementation.cache_tag}.pyc"
+        where = hashlib.sha256(os.path.abspath(source_path).encode()).hexdigest()[:12]   # one file per checkout
+        cached = self.folder / f"{fullname}.{where}.{sys.implementation.cache_tag}.pyc"
         try:
             data = cached.read_bytes()
             if data[:16] == header:

@@ -126,12 +126,15 @@ _default_lock = threading.Lock()
 def _alive(w: Worker) -> bool:
     """An idle worker sends nothing: its connection is readable only once the process is gone (EOF).
     The zygote may still hold the other end, so on Linux the process's own state is asked too (a
-    killed worker is a zombie until the zygote reaps it)."""
+    killed worker is a zombie until the zygote reaps it): its pidfd, else /proc."""
     try:
         if w.conn.poll(0):
             return False
     except (OSError, EOFError, ValueError):
         return False
+    ended = w.ended()
+    if ended is not None:
+        return not ended
     try:
         stat = Path(f"/proc/{w.pid}/stat").read_text()
     except FileNotFoundError:

@@ -13,6 +13,7 @@ import ctypes
 import gc
 import importlib
 import os
+import select
 import signal
 import socket
 import struct
@@ -271,6 +272,19 @@ class Worker:
         self.pid, self.conn = zygote.fork()
         self.jobs, self.rss_mb, self.dead = 0, 0.0, False
         self.prepared: dict = {}        # prepares done here, oldest first (fewer than the worker caches)
+        try:                            # readable once the process has ended, zombie or reaped (Linux 5.3)
+            self.pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def ended(self) -> bool | None:
+        """Whether the process has ended, by its pidfd; None where there is none (ask /proc)."""
+        if self.pidfd is None:
+            return None
+        try:
+            return bool(select.select([self.pidfd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return None
 
     def _prepared(self, prepare) -> None:
         self.prepared[prepare] = True
@@ -285,6 +299,9 @@ class Worker:
             except OSError:
                 pass
             self.conn.close()
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
 
     def run(self, fn, args, timeout: float, prepare=None) -> Outcome:
         """A prepare this worker has done is not repeated (it is cached there), which saves a message."""

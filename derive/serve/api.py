@@ -39,7 +39,7 @@ MAX_SOLVED = 2048         # solutions kept (a course server's students each have
 
 def make_checker(workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> Checker:
     """The one checker a server uses: its pool of warm workers, created at start, closed at shutdown."""
-    return Checker(workers=workers, timeout=timeout)
+    return Checker(workers=workers, timeout=timeout, inline=False)   # the web process keeps to the web
 
 
 class _Preview:

@@ -66,7 +66,7 @@ def instance(problem: Problem, seed: int = 0, sizes=SIZES[0], use_values: bool =
         if shape is None:
             env[name] = float(rng.normal())
         else:
-            r, c = (int(sp.sympify(x).subs({v: dims[str(v)] for v in sp.sympify(x).free_symbols})) for x in shape)
+            r, c = (_size(x, dims) for x in shape)
             env[name] = rng.normal(size=(r, c))
         if name in problem.positive:
             env[name] = np.abs(env[name]) + 0.1
@@ -76,6 +76,16 @@ def instance(problem: Problem, seed: int = 0, sizes=SIZES[0], use_values: bool =
         for k, v in problem.values.items():
             env[k] = v if not problem.scope.matrix_mode else np.array([[v]])
     return Instance({problem.scope.dims[d]: n for d, n in dims.items()}, env, functions)
+
+
+def _size(x, dims: dict) -> int:
+    """A shape entry's size: a number, a dimension's size, or an expression in the dimensions."""
+    x = sp.sympify(x)
+    if x.is_Integer:
+        return int(x)
+    if x.is_Symbol:
+        return int(dims[str(x)])
+    return int(x.subs({v: dims[str(v)] for v in x.free_symbols}))
 
 
 def _one_hot(shape, where: str, rng):

@@ -21,13 +21,12 @@ import numpy as np
 import sympy as sp
 
 from derive.engine.backprop import derive
-from derive.expr import compiled
 from derive.expr import functions as sy
 from derive.expr.numeric import evaluate
 from derive.notation.text import text
 from derive.problem.kinds import Property
 from derive.runtime.memo import IdMemo
-from derive.verify import instances
+from derive.verify import descent, instances
 
 PROPERTIES, DEFAULT_CHECKS = Property.CHECKS, Property.DEFAULT_CHECKS
 SCENARIOS = 4            # draws of the other symbols (a, b)
@@ -35,7 +34,7 @@ FAR = 1e6                # |z| where an unbounded answer must still be growing
 DENSE = np.linspace(-10.0, 10.0, 4001)
 GRID = np.sort(np.concatenate([-np.logspace(-4, 6, 300), [0.0], np.logspace(-4, 6, 300), DENSE]))
 GRID = GRID[np.r_[True, GRID[1:] != GRID[:-1]]]      # np.unique's values, without importing numpy.ma
-DEAD_STEPS, DEAD_RATE = 20, 0.1
+DEAD_STEPS = descent.DEAD_STEPS
 
 
 @dataclass(frozen=True)
@@ -251,40 +250,51 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
     if derivation is None:
         derivation = derive(problem)
     grads = {r.quantity.wrt: r for r in derivation.results if r.quantity.kind.trains}
-    params = list(grads)
     zero = [derivation.result(z) for z in q.zero] if q.zero else list(grads.values())
-    for n in range(SCENARIOS):
-        inst = instances.instance(problem, 31 * n + 5)
+    starts, drawn, refused = [], [], None
+    for inst in _DRAWS(problem):           # the answer's value at every draw, until one has none
         env0 = dict(inst.env)
         try:
             env0[q.sets] = float(_eval(expr, env0).reshape(-1)[0])
         except Exception as e:     # noqa: BLE001 — reported as a failed property, never raised
-            return PropertyResult(False, ("dead",), (f"dead: {shown} cannot be evaluated ({e})",))
+            refused = PropertyResult(False, ("dead",), (f"dead: {shown} cannot be evaluated ({e})",))
+            break
         if not np.isfinite(env0[q.sets]):
-            return PropertyResult(False, ("dead",), (f"dead: {shown} has no finite value at "
-                                                     f"{_show_env(env0, q.sets)}",))
-        cur = instances.Instance(inst.dims, env0, inst.functions)
-        for step in range(DEAD_STEPS + 1):
-            env = instances.forward(problem, cur)
-            # the gradients' closed forms read forward values only: the other adjoints are not needed
-            full = env if _READS(derivation) <= env.keys() else instances.adjoint_values(derivation, cur, env)
-            values = {r.quantity.wrt: np.asarray(_eval_full(r.closed, full, cur), dtype=float) for r in grads.values()}
-            for r in zero:
-                g = float(np.max(np.abs(values[r.quantity.wrt])))
-                if g > 1e-12:
-                    when = "at the start" if step == 0 else f"after {step} step{'s' * (step > 1)} of gradient descent"
-                    return PropertyResult(False, ("dead",), (
-                        f"dead: with {q.sets} = {shown}, {r.quantity.name} = {g:.3g} ≠ 0 {when} "
-                        f"(at {_show_env(inst.env, q.sets)}): the parameter still learns",))
-            new = dict(cur.env)
-            for pname in params:
-                new[pname] = np.asarray(cur.env[pname], dtype=float) - DEAD_RATE * values[pname].reshape(np.shape(cur.env[pname]))
-                if np.ndim(cur.env[pname]) == 0:
-                    new[pname] = float(new[pname])
-            cur = instances.Instance(cur.dims, new, cur.functions)
+            refused = PropertyResult(False, ("dead",), (f"dead: {shown} has no finite value at "
+                                                        f"{_show_env(env0, q.sets)}",))
+            break
+        starts.append(instances.Instance(inst.dims, env0, inst.functions))
+        drawn.append(inst)
+    # the gradients' closed forms read forward values only: the other adjoints are not needed
+    forward_only = _READS(derivation) <= {*problem.inputs, *problem.given, q.sets, *(eq.name for eq in problem.equations)}
+    for inst, outcome in zip(drawn, descent.descend(_PLANS(derivation), starts, zero, forward_only)):
+        if outcome is not None:
+            step, r, g = outcome
+            when = "at the start" if step == 0 else f"after {step} step{'s' * (step > 1)} of gradient descent"
+            return PropertyResult(False, ("dead",), (
+                f"dead: with {q.sets} = {shown}, {r.quantity.name} = {g:.3g} ≠ 0 {when} "
+                f"(at {_show_env(inst.env, q.sets)}): the parameter still learns",))
+    if refused is not None:
+        return refused
     names = ", ".join(r.quantity.name for r in zero)
     return PropertyResult(True, (), (f"correct: {names} stay zero through {DEAD_STEPS} steps of gradient descent "
                                      f"at {SCENARIOS} random draws of the other values",))
+
+
+def _draws(problem) -> tuple:
+    """The draws of the other values, the same for every answer (drawn once per problem object)."""
+    return tuple(instances.instance(problem, 31 * n + 5) for n in range(SCENARIOS))
+
+
+_DRAWS = IdMemo(_draws, limit=256)
+
+
+def _plan(derivation) -> descent.Plan:
+    grads = {r.quantity.wrt: r for r in derivation.results if r.quantity.kind.trains}
+    return descent.Plan(derivation.problem, derivation, grads)
+
+
+_PLANS = IdMemo(_plan, limit=256)
 
 
 def _reads(derivation) -> frozenset:
@@ -298,10 +308,6 @@ def _reads(derivation) -> frozenset:
 
 
 _READS = IdMemo(_reads, limit=256)
-
-
-def _eval_full(e, full, inst):
-    return compiled.evaluate(e, full, inst.dims, inst.functions)
 
 
 def _show_env(env, skip) -> str:

@@ -72,3 +72,55 @@ def test_sympys_own_functions_and_constants_have_the_walkers_values():
     x = sp.Symbol("x", real=True)
     for e in (sp.exp(x), sp.Heaviside(x), sp.E * x, sp.cosh(x) + sp.Abs(x)):
         assert compiled.evaluate(e, {"x": 0.7}, {}) == numeric.evaluate(e, {"x": 0.7}, {})
+
+
+def test_one_compiled_expression_follows_each_contexts_stand_in():
+    """The compiled body of f1 is remembered per stand-in: alternating stand-ins (and a context
+    without one, which has no value) each give their own value."""
+    x = sp.Symbol("x", real=True)
+    e = sy.Fn("f1", 1, x) * 2
+    a, b = {"f1": sp.tanh(sy.x_)}, {"f1": sp.exp(sy.x_) / 3}
+    for funcs in (a, b, a, {"f1": sp.tanh(sy.x_) * 1}, b):
+        assert compiled.evaluate(e, {"x": 0.4}, {}, funcs) == numeric.evaluate(e, {"x": 0.4}, {}, funcs)
+    with pytest.raises(EvalError, match="no values for function f1"):
+        compiled.evaluate(e, {"x": 0.4}, {}, {})
+    assert compiled.evaluate(e, {"x": 0.4}, {}, a) == numeric.evaluate(e, {"x": 0.4}, {}, a)
+
+
+def test_norm_and_rel_error_are_numpys_to_the_bit():
+    rng = np.random.default_rng(3)
+    cases = [rng.standard_normal((3, 4)), rng.standard_normal((5, 1)) * 1e200, np.array(2.5), np.zeros((2, 2)),
+             np.array([[np.nan, 1.0]]), np.array([[np.inf, 1.0]]), rng.standard_normal((7, 2)).T]
+    for a in cases:
+        assert np.array_equal(numeric.norm(np.asarray(a, dtype=float)), np.linalg.norm(a), equal_nan=True)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    assert numeric.rel_error(a, b) == float(np.linalg.norm(a - b) / scale)
+
+
+def test_a_product_of_two_is_matrix_product():
+    W, x = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("x", 3, 1)
+    a = sp.Symbol("a", real=True)
+    env = {"W": np.arange(6.0).reshape(2, 3), "x": np.ones((3, 1)), "a": 2.0}
+    for e in (sp.MatMul(W, x), sp.MatMul(a, W), sp.MatMul(W.T, W)):
+        _same(compiled.evaluate(e, env, {}), numeric.evaluate(e, env, {}))
+
+
+class _ReadOnly(dict):
+    """An env that fails on any write: a reference's point is shared by every checking thread."""
+
+    def __setitem__(self, k, v):
+        raise AssertionError(f"wrote {k} into a shared env")
+
+    def pop(self, *a):
+        raise AssertionError("popped from a shared env")
+
+
+def test_evaluating_a_function_application_never_writes_into_env():
+    x = sp.Symbol("x", real=True)
+    W = sp.MatrixSymbol("W", 2, 2)
+    env = _ReadOnly({"x": 0.3, "W": np.array([[0.1, -0.4], [0.7, 0.2]])})
+    funcs = {"f1": sp.tanh(sy.x_) * 2}
+    for e in (sy.Fn("sigma", 1, x) * sy.Fn("f1", 2, x), sy.Fn("relu", 0, sy.Fn("sigma", 0, x)),
+              sy.apply("sigma", 1, W)):
+        _same(compiled.evaluate(e, env, {}, funcs), numeric.evaluate(e, env, {}, funcs))

@@ -99,8 +99,9 @@ def test_timeout_none_keeps_the_hard_limit(monkeypatch):
         seen.append(timeout)
         return real(self, fn, args, timeout, prepare)
     monkeypatch.setattr(Pool, "run", spy)
-    assert derive.check("problem1", "dL/db3", "dL/dh3 f3'", timeout=None).verdict == "correct"
-    with derive.Checker(timeout=1.5) as c:
+    # a wrong answer always goes to a worker (a right plain one may be settled inline)
+    assert derive.check("problem1", "dL/db3", "2 dL/dh3 f3'", timeout=None).verdict == "incorrect"
+    with derive.Checker(timeout=1.5, inline=False) as c:
         assert c.check("problem1", "dL/db3", "dL/dh3 f3'", timeout=None).verdict == "correct"
     assert seen == [2.0, 1.5]
 
@@ -132,7 +133,7 @@ def test_outcomes_are_typed():
 
 
 def test_workers_are_recycled_after_max_jobs():
-    with derive.Checker(max_jobs=3) as c:
+    with derive.Checker(max_jobs=3, inline=False) as c:
         pids = []
         for _ in range(7):
             assert c.check("problem1", "dL/db3", "dL/dh3 f3'").verdict == "correct"

@@ -1,5 +1,6 @@
 """The catalogue index: a name is found from the files' headers, in the catalogue's order, and
 anything the index is not sure of is left to the catalogue (same errors, same warnings)."""
+import os
 import subprocess
 import sys
 
@@ -65,3 +66,21 @@ def test_a_second_sheet_of_unchanged_files_does_not_import_sympy(tmp_path):
 def test_a_file_nested_too_deep_leaves_the_answer_to_the_catalogue(tmp_path):
     (tmp_path / "deep.toml").write_text("x = " + "[" * 600 + "]" * 600 + "\n")
     assert index.find("problem1", [tmp_path]) is None
+
+
+def test_the_index_is_kept_on_disk_until_a_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path / "cache"))
+    d = tmp_path / "mine"
+    d.mkdir()
+    _copy(d, "kept", "problem98")
+    dirs = index.problem_dirs() + [d]
+    first = index.entries(dirs)
+    index._header.cache_clear()
+    monkeypatch.setattr(index, "_header", lambda *a: pytest.fail("read a header again"))
+    assert index.entries(dirs) == first                      # from the disk cache
+    monkeypatch.undo()
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path / "cache"))
+    text = (d / "kept-problem98.toml").read_text(encoding="utf-8").replace('alias = "problem98"', 'alias = "problem97"')
+    (d / "kept-problem98.toml").write_text(text, encoding="utf-8")
+    os.utime(d / "kept-problem98.toml", ns=(1, 1))
+    assert ("kept", "problem97") in [(pid, alias) for pid, alias, _ in index.entries(dirs)]

@@ -7,7 +7,7 @@ import derive
 
 
 def test_a_worker_killed_while_idle_is_replaced_before_the_next_check():
-    with derive.Checker(workers=1) as c:
+    with derive.Checker(workers=1, inline=False) as c:          # every check in the worker
         assert c.check("problem1", "dL/dw1", "x").verdict in ("correct", "incorrect")
         [victim] = c.pool.pids()
         os.kill(victim, signal.SIGKILL)
@@ -15,3 +15,23 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_check():
         assert victim not in c.pool.pids()
         r = c.check("problem6", "drho/dW1", "delta2 x^T")
         assert r.verdict == "correct", r.feedback        # not undecided: the dead worker got no job
+
+
+def test_a_dead_worker_is_seen_by_its_pidfd_and_by_proc():
+    from derive.runtime.pool import _alive
+    with derive.Checker(workers=1, inline=False) as c:
+        assert c.check("problem1", "dL/dw1", "x").verdict in ("correct", "incorrect")
+        w = c.pool.idle[0]
+        assert _alive(w) and w.ended() in (False, None)
+        fd, w.pidfd = w.pidfd, None
+        assert _alive(w)                                  # /proc says running
+        w.pidfd = fd
+        os.kill(w.pid, signal.SIGKILL)
+        for _ in range(100):
+            if w.ended() in (True, None):
+                break
+            time.sleep(0.01)
+        assert w.ended() in (True, None) and not _alive(w)
+        w.pidfd = None
+        assert not _alive(w)                              # /proc (or the closed connection) says so too
+        w.pidfd = fd

@@ -1,0 +1,98 @@
+"""The dead-unit property's gradient descent: the starts taken together (one entry per start) give
+exactly what the one-start loop gives, and anything not entrywise takes the one-start loop."""
+import numpy as np
+import pytest
+import sympy as sp
+
+from derive.engine.backprop import derive
+from derive.problem.load import load
+from derive.verify import descent, instances, properties
+
+
+def _starts(p, q, b1_of):
+    out = []
+    for inst in properties._draws(p):
+        env = dict(inst.env)
+        env[q.sets] = b1_of(env)
+        out.append(instances.Instance(inst.dims, env, inst.functions))
+    return out
+
+
+def _one_at_a_time(plan, starts, zero):
+    out = []
+    for s in starts:
+        out.append(descent._one(plan, s, zero, True))
+        if out[-1] is not None:
+            break
+    return out
+
+
+@pytest.mark.parametrize("b1_of", [
+    lambda e: -e["w1"] * e["x"] - 1,           # dead at every draw
+    lambda e: -abs(e["w1"] * e["x"]) - 5,
+    lambda e: 0.0,                             # alive at the start somewhere
+    lambda e: 1 - e["w1"] * e["x"],
+    lambda e: -e["w1"] * e["x"] - 1e-13,       # dead by a hair at first
+    lambda e: -e["w1"] * e["x"] + (1.0 if e["x"] > -0.6 else -1.0),   # alive at the third draw only
+])
+def test_together_is_each_start_alone(b1_of):
+    p = load("dead-relu")
+    d = derive(p)
+    q = p.quantity("b1_dead")
+    plan = properties._plan(d)
+    zero = [d.result(z) for z in q.zero]
+    starts = _starts(p, q, b1_of)
+    assert descent._together(plan, starts)
+    together = descent._batched(plan, starts, zero)
+    alone = _one_at_a_time(plan, starts, zero)
+    assert [None if o is None else (o[0], o[1].quantity.name) for o in together] == \
+        [None if o is None else (o[0], o[1].quantity.name) for o in alone]
+    for t, a in zip(together, alone):
+        assert t is None or t[2] == a[2]        # the same magnitude, to the bit
+    assert descent.descend(plan, starts, zero, True) == together
+
+
+def test_a_later_start_that_fails_is_reported_after_the_dead_ones():
+    p = load("dead-relu")
+    d = derive(p)
+    q = p.quantity("b1_dead")
+    starts = _starts(p, q, lambda e: -e["w1"] * e["x"] + (1.0 if e["x"] > -0.6 else -1.0))
+    out = descent.descend(properties._plan(d), starts, [d.result(z) for z in q.zero], True)
+    assert [o is None for o in out] == [True, True, False] and out[2][0] == 0
+
+
+def test_a_start_that_fails_stops_the_descent_and_later_starts_are_not_reported():
+    p = load("dead-relu")
+    d = derive(p)
+    q = p.quantity("b1_dead")
+    zero = [d.result(z) for z in q.zero]
+    out = descent.descend(properties._plan(d), _starts(p, q, lambda e: 0.0 if e is None else 1.0), zero, True)
+    assert len(out) == 1 and out[0][0] == 0
+
+
+def test_what_is_not_entrywise_takes_the_one_start_loop():
+    p = load("dead-relu")
+    d = derive(p)
+    q = p.quantity("b1_dead")
+    plan = properties._plan(d)
+    starts = _starts(p, q, lambda e: -1.0)
+    m = sp.MatrixSymbol("M", 2, 2)
+    assert not descent._entrywise(m * m, {})
+    assert not descent._entrywise(sp.Piecewise((sp.Symbol("x"), sp.Symbol("x") > 0), (0, True)), {})
+    assert descent._entrywise(sp.exp(sp.Symbol("x")) + sp.Max(0, sp.Symbol("y")), {})
+    mixed = starts[:1] + [instances.Instance(starts[1].dims, {**starts[1].env, "x": np.ones((2, 1))},
+                                             starts[1].functions)]
+    assert not descent._together(plan, mixed)                  # a matrix among the values
+
+
+def test_the_property_verdicts_of_the_problem_file_hold():
+    p = load("dead-relu")
+    d = derive(p)
+    q = p.quantity("b1_dead")
+    from derive.notation.build import Builder
+    from derive.notation import parser
+    for text, passed in (("-w1 x - 1", True), ("-abs(w1 x) - 5", True), ("0", False), ("1 - w1 x", False)):
+        tree = parser.parse(text, names=p.scope.aliases, functions=p.scope.callable_names())
+        b = Builder(p.scope, text)
+        r = properties.grade(p, q, b.scalar(b.build(tree)), d, text)
+        assert r.passed is passed, (text, r.feedback)
