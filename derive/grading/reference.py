@@ -10,10 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import os
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +20,7 @@ from derive.grading import mutants
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
 from derive.runtime import diskcache, limits
+from derive.runtime.secret import secret, secret_seed
 from derive.verify import instances
 
 FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n + 1)
@@ -140,46 +138,7 @@ def derived(p: Problem) -> Derivation:
     return dataclasses.replace(d, problem=p)
 
 
-# ---- the secret --------------------------------------------------------------------------------
-def secret_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "derive" / "secret"
-
-
-@functools.lru_cache(maxsize=1)
-def secret() -> bytes:
-    """DERIVE_SECRET if set (for reproducible regrading elsewhere), else a random key created once
-    per installation in the user's config folder; a process that cannot keep one draws its own."""
-    env = os.environ.get("DERIVE_SECRET")
-    if env:
-        return env.encode()
-    path = secret_path()
-    try:
-        return path.read_bytes().strip() or _new_secret(path)
-    except FileNotFoundError:
-        return _new_secret(path)
-    except OSError:
-        return secrets.token_hex(32).encode()
-
-
-def _new_secret(path: Path) -> bytes:
-    key = secrets.token_hex(32).encode()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        return key
-    except FileExistsError:                  # another process created it first: use theirs
-        return path.read_bytes().strip() or key
-    except OSError:
-        return key
-
-
-def secret_seed(n: int) -> int:
-    return int.from_bytes(hashlib.sha256(secret() + b"\0point\0" + str(n).encode()).digest()[:8], "big")
-
-
+# ---- the secret points ------------------------------------------------------------------------
 def secret_points(problem: Problem, quantity: str, answer: str, count: int) -> list[int]:
     """Which secret points check this answer: drawn from the secret and the answer's text."""
     h = hashlib.sha256(b"\0".join([secret(), problem.id.encode(), quantity.encode(), answer.encode()])).digest()

@@ -26,10 +26,12 @@ from derive.expr.numeric import evaluate
 from derive.notation.text import text
 from derive.problem.kinds import Property
 from derive.runtime.memo import IdMemo
+from derive.runtime.secret import secret_seed
 from derive.verify import descent, instances
 
 PROPERTIES, DEFAULT_CHECKS = Property.CHECKS, Property.DEFAULT_CHECKS
 SCENARIOS = 4            # draws of the other symbols (a, b)
+DEAD_SCENARIOS = 8       # draws of a construction that stops training: 2^-8 for a sign that holds by chance
 FAR = 1e6                # |z| where an unbounded answer must still be growing
 DENSE = np.linspace(-10.0, 10.0, 4001)
 GRID = np.sort(np.concatenate([-np.logspace(-4, 6, 300), [0.0], np.logspace(-4, 6, 300), DENSE]))
@@ -278,12 +280,18 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
         return refused
     names = ", ".join(r.quantity.name for r in zero)
     return PropertyResult(True, (), (f"correct: {names} stay zero through {DEAD_STEPS} steps of gradient descent "
-                                     f"at {SCENARIOS} random draws of the other values",))
+                                     f"at {DEAD_SCENARIOS} random draws of the other values",))
 
 
 def _draws(problem) -> tuple:
-    """The draws of the other values, the same for every answer (drawn once per problem object)."""
-    return tuple(instances.instance(problem, 31 * n + 5) for n in range(SCENARIOS))
+    """The draws of the other values, the same for every answer (drawn once per problem object) and
+    chosen by the installation's secret: fixed public draws let an answer be fitted to them
+    (b1 = x passed where all four drew x < 0)."""
+    draws = [instances.instance(problem, secret_seed(31 * n + 5)) for n in range(DEAD_SCENARIOS)]
+    # every other draw at ten times the scale: b1 = x - 5 is dead only while |(w1 + 1) x| < 5
+    def wider(env):
+        return {k: v if k in problem.onehot else v * 10.0 for k, v in env.items()}
+    return tuple(d if n % 2 == 0 else instances.Instance(d.dims, wider(d.env), d.functions) for n, d in enumerate(draws))
 
 
 _DRAWS = IdMemo(_draws, limit=256)

@@ -181,7 +181,7 @@ def test_a_polynomial_vanishing_at_the_fixed_points_is_not_correct():
 
 
 def test_the_secret_points_follow_the_secret(monkeypatch):
-    from derive.grading import reference
+    from derive.runtime import secret as reference
     monkeypatch.setenv("DERIVE_SECRET", "one")
     reference.secret.cache_clear()
     a = reference.secret_seed(0)
@@ -194,7 +194,7 @@ def test_the_secret_points_follow_the_secret(monkeypatch):
 
 
 def test_the_installation_secret_is_created_once(tmp_path, monkeypatch):
-    from derive.grading import reference
+    from derive.runtime import secret as reference
     monkeypatch.delenv("DERIVE_SECRET", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     reference.secret.cache_clear()

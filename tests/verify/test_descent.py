@@ -56,7 +56,8 @@ def test_a_later_start_that_fails_is_reported_after_the_dead_ones():
     p = load("dead-relu")
     d = derive(p)
     q = p.quantity("b1_dead")
-    starts = _starts(p, q, lambda e: -e["w1"] * e["x"] + (1.0 if e["x"] > -0.6 else -1.0))
+    alive = iter([False, False, True])                  # the third start is alive, whatever the draws are
+    starts = _starts(p, q, lambda e: -e["w1"] * e["x"] + (1.0 if next(alive, False) else -1.0))[:3]
     out = descent.descend(properties._plan(d), starts, [d.result(z) for z in q.zero], True)
     assert [o is None for o in out] == [True, True, False] and out[2][0] == 0
 
@@ -96,3 +97,12 @@ def test_the_property_verdicts_of_the_problem_file_hold():
         b = Builder(p.scope, text)
         r = properties.grade(p, q, b.scalar(b.build(tree)), d, text)
         assert r.passed is passed, (text, r.feedback)
+
+
+@pytest.mark.parametrize("answer, verdict", [("x", "incorrect"), ("x - 5", "incorrect"), ("-1000", "correct"),
+                                             ("-w1*x - 1", "correct"), ("-abs(w1*x) - 1", "correct")])
+def test_a_dead_unit_answer_fitted_to_fixed_draws_is_not_correct(answer, verdict):
+    # b1 = x passed when the four draws were public and all had x < 0; the draws now follow the
+    # installation's secret, and half are ten times wider (x - 5 is dead only for small x)
+    from derive.grading.checker import check
+    assert check("dead-relu", "b1_dead", answer).verdict == verdict
