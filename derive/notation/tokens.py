@@ -34,11 +34,13 @@ class KnownNames(dict):
 
     def __init__(self, names: dict[str, str] | None):
         super().__init__(names or {})
-        self.by_length = sorted(self, key=len, reverse=True)
+        self.by_first: dict[str, list] = {}           # first character -> its forms, longest first
+        for k in sorted(self, key=len, reverse=True):
+            self.by_first.setdefault(k[:1], []).append(k)
 
     def at(self, text: str, i: int) -> str | None:
         """The written form that starts at text[i] and does not end inside a longer word, if any."""
-        for k in self.by_length:
+        for k in self.by_first.get(text[i:i + 1], ()):
             if text.startswith(k, i):
                 after = text[i + len(k):i + len(k) + 1]
                 return None if k[-1].isalnum() and after.isalnum() else k
