@@ -311,8 +311,12 @@ def tikz(problem_or_graph, numbers: dict | None = None, bends: list | None = Non
     (svg.bends: clear of labels too), else routes()."""
     g = problem_or_graph if isinstance(problem_or_graph, Graph) else build(problem_or_graph, numbers)
     xy = coordinates(g)
+    edges = []
+    for e, bend in zip(g.edges, bends or routes(g, xy)):
+        c = [round(v, 3) for point in controls(xy[e.src], xy[e.dst], bend) for v in point] if bend else None
+        edges.append((e, bend, c))
     with notation.using(dict(g.display)):
-        return render_template("graph.tikz.j2", graph=g, xy=xy, edges=list(zip(g.edges, bends or routes(g, xy))))
+        return render_template("graph.tikz.j2", graph=g, xy=xy, edges=edges)
 
 
 def dot(problem_or_graph, numbers: dict | None = None) -> str:
