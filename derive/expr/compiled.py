@@ -3,8 +3,9 @@ Python closures over numpy, then evaluated many times: no SymPy and no tree walk
 
 Each closure performs exactly the numpy operations of numeric.Evaluator, in the same order, so the
 values are the same to the last bit; a construct without values raises the same EvalError when (and
-only when) it is evaluated. Students' answers keep the walker (numeric.evaluate): each is evaluated
-a few times only.
+only when) it is evaluated. A student's answer, once built, is compiled too (`once`: kept for that
+check only, evaluated at all its decision points), and so are the closed forms the dead-unit property
+descends along (verify/descent.py).
 """
 from __future__ import annotations
 
