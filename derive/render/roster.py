@@ -7,8 +7,8 @@ import dataclasses
 from derive import variants
 from derive.render.fonts import coded, header_plan
 from derive.render.graph import Tex
-from derive.render.header import Header
-from derive.render.sheet import SheetOptions, problem_context, resolve
+from derive.render.header import Header, SheetOptions
+from derive.render.sheet import problem_context, resolve
 from derive.render.templates import render_template
 from derive.verify.solve import solve
 

@@ -150,13 +150,10 @@ def _context(solution, options, number) -> dict:
         rows = display(name, _lines(general), closed)
         ctx["steps"].append({"name": name, "node": Tex(pr.latex(sym[s.node])), "rule": rule_latex(s.rule),
                              "rows": rows, "wide": _wide(rows), "closed_omitted": huge})
-    labels = iter(_prose_labels(p))
+    labels = iter(_prose_labels(p))                        # (a), 1(b): the statement's own labels
     for r in d.results:
-        ctx["results"].append(_result(solution, p, r))
-        if r.quantity.kind.sheet_layout == "model":        # (a), 1(b): the statement's own labels
-            label = next(labels, "")
-            own = r.quantity.model_answer.lstrip().startswith(str(label)) and label  # "6(f) x.to('cuda')"
-            ctx["results"][-1]["label"] = "" if own else _answer_label(label)
+        model = r.quantity.kind.sheet_layout == "model"
+        ctx["results"].append(_result(solution, p, r, _answer_label(r.quantity, next(labels, "")) if model else ""))
     # the forward nodes the boxed results are written with, defined once under them all
     ctx["where"] = list(dict.fromkeys(w for r in ctx["results"] for w in r["where"]))
     used = [e for r in d.results if isinstance(r.expr, sp.Basic) for e in sp.preorder_traversal(r.expr)]
@@ -195,7 +192,7 @@ def _room(graph, equations: int) -> str:
     return f"{min(22.0, 6.0 + max(ys) - min(ys) + (1.0 if graph.numbers else 0.0)):.1f}cm"
 
 
-def _result(solution, p, r) -> dict:
+def _result(solution, p, r, label: str = "") -> dict:
     q = r.quantity
     c = solution.check_for(q.name)
     name = Tex(pr.name_latex(q.name))
@@ -214,7 +211,7 @@ def _result(solution, p, r) -> dict:
         shown, where = _readable(p, q, r.expr)
         rows = display(name, _lines(shown), suffix=value)
     return {
-        "name": name, "label": q.name.replace("_", " ").capitalize(), "layout": layout, "rows": rows,
+        "name": name, "label": label, "layout": layout, "rows": rows,
         "model": allowed_tex(q.model_answer.strip(), f"{p.id} ({p.path}), {q.name}: model_answer")
         if layout == "model" else q.model_answer.strip(),  # prose is LaTeX, like statements
         "properties": property_text(q) if layout == "properties" else "",
@@ -268,7 +265,10 @@ def _primes(used) -> list:
     return out
 
 
-def _answer_label(label: str) -> Tex:
+def _answer_label(q, label: str) -> str:
+    """What a model answer is headed with: none where it starts with its own label ("6(f) x.to(...)")."""
+    if label and q.model_answer.lstrip().startswith(str(label)):
+        return ""
     return Tex(f"Answer {label}:" if label.isdigit() else f"Answer to {label}:" if label else "Answer:")
 
 
