@@ -9,6 +9,7 @@ barycentre of their neighbours, then spread to a minimum distance. Plain pdflate
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -100,9 +101,8 @@ def _leaf_kind(name: str) -> str:
 
 
 # ---- building ------------------------------------------------------------------------------------
-def build(problem: Problem, numbers: dict | None = None, sweeps: int = 6) -> Graph:
-    """The graph of problem.equations; `numbers` maps node name -> (value, gradient) to annotate;
-    `sweeps` of the barycentre ordering (svg.drawn picks the count whose drawing crosses nothing)."""
+def build(problem: Problem, numbers: dict | None = None) -> Graph:
+    """The graph of problem.equations; `numbers` maps node name -> (value, gradient) to annotate."""
     names = set(problem.inputs) | {e.name for e in problem.equations}
     nodes: dict[str, dict] = {}
     edges: list[tuple] = []
@@ -154,7 +154,7 @@ def build(problem: Problem, numbers: dict | None = None, sweeps: int = 6) -> Gra
                 nodes[nid]["value"], nodes[nid]["grad"] = numbers[name]
 
     levels = _levels(nodes, edges)
-    pos = _positions(nodes, edges, levels, sweeps)
+    pos = _positions(nodes, edges, levels)
     depth = max(levels.values()) + 1
     direction = "right" if depth <= 9 else "down"
     built = tuple(Node(level=levels[n], pos=pos[n], **nodes[n]) for n in nodes)
@@ -180,6 +180,14 @@ def _levels(nodes, edges) -> dict:
         if not preds[n] and succs[n]:
             level[n] = max(0, min(level[s] for s in succs[n]) - 1)
     return level
+
+
+def laid_out(graph: Graph, sweeps: int) -> Graph:
+    """The same graph with its levels ordered by another number of barycentre sweeps (svg.drawn
+    tries several for a drawing that crosses nothing); the operator tree is not built again."""
+    edges = [(e.src, e.dst, e.dashed) for e in graph.edges]
+    pos = _positions([n.id for n in graph.nodes], edges, {n.id: n.level for n in graph.nodes}, sweeps)
+    return dataclasses.replace(graph, nodes=tuple(dataclasses.replace(n, pos=pos[n.id]) for n in graph.nodes))
 
 
 def _positions(nodes, edges, levels, sweeps: int = 6) -> dict:

@@ -123,9 +123,9 @@ def drawn(problem, numbers: dict | None = None) -> gr.Graph:
     """The problem's graph laid out so that no edge runs through a box or a label where a layout
     does: the barycentre ordering's usual 6 sweeps, else the sweep count (1-12, from each level's
     order or its mirror) that crosses least."""
-    best = None
+    built, best = gr.build(problem, numbers), None
     for sweeps in (6, 2, 4, 8, 5, 7, 3, 9, 10, 11, 12, 1, -6, -2, -4, -8, -5, -7, -3, -9, -10, -11, -12, -1):
-        g = gr.build(problem, numbers, sweeps)
+        g = built if sweeps == 6 else gr.laid_out(built, sweeps)
         crossed = len(crossings(g))
         if best is None or crossed < best[0]:
             best = (crossed, g)
