@@ -103,13 +103,11 @@ def _label(e) -> str:
     if isinstance(e, (fns.Fn, fns.Apply)):
         return f"the chain rule through {e.fname}" + ("'" * e.order)
     if isinstance(e, sp.MatMul):
-        mats = e.as_coeff_matrices()[1]
-        ones = [k for k, a in enumerate(mats) if isinstance(a, sp.OneMatrix) and a.shape != (1, 1)]
-        if any(mats[k].shape[0] == 1 and k < len(mats) - 1 or mats[k].shape[1] == 1 and k > 0 for k in ones):
-            return "the gradient of a sum of entries (copied to each entry)"     # 1^T x, X 1
-        if ones:
-            return "the gradient of a broadcast (summed over the copies)"        # 1_N b^T
         coeff, mats = e.as_coeff_matrices()
+        if sy.contracting_ones(mats) is not None:
+            return "the gradient of a sum of entries (copied to each entry)"     # 1^T x, X 1
+        if any(isinstance(a, sp.OneMatrix) and a.shape != (1, 1) for a in mats):
+            return "the gradient of a broadcast (summed over the copies)"        # 1_N b^T
         if len(mats) == 1 and coeff.is_number:
             return SCALED
     if isinstance(e, sp.Mul) and sum(1 for a in e.args if not a.is_number) == 1:

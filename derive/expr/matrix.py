@@ -23,6 +23,16 @@ def is_one(e) -> bool:
     return isinstance(e, (sp.Identity, sp.OneMatrix)) and e.shape == (1, 1)
 
 
+def contracting_ones(mats) -> int | None:
+    """Where a product's factors hold a ones-vector that sums its neighbour (a row 1^T before it, a
+    column 1 after it: 1^T X sums X's rows, X 1 its columns); None where every ones-vector broadcasts."""
+    for k, m in enumerate(mats):
+        if isinstance(m, sp.OneMatrix) and m.shape != (1, 1):
+            if m.shape[0] == 1 and k < len(mats) - 1 or m.shape[1] == 1 and k > 0:
+                return k
+    return None
+
+
 def shape_of(e) -> tuple | None:
     return e.shape if isinstance(e, MatrixExpr) else None
 

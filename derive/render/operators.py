@@ -11,15 +11,6 @@ from derive.expr import matrix as mx
 from derive.expr.matrix_ops import Op
 
 
-def _contracting_ones(mats) -> int | None:
-    """The place of a ones-vector that sums its neighbour (a row 1^T before it, a column 1 after it)."""
-    for k, m in enumerate(mats):
-        if isinstance(m, sp.OneMatrix) and m.shape != (1, 1):
-            if m.shape[0] == 1 and k < len(mats) - 1 or m.shape[1] == 1 and k > 0:
-                return k
-    return None
-
-
 def _neg_stripped(t):
     return -t if _coeff_isneg(t) else None
 
@@ -42,7 +33,7 @@ def decompose(e, names):
     if isinstance(e, sp.MatMul):
         coeff, mats = e.as_coeff_matrices()
         mats = list(mats)
-        k = _contracting_ones(mats)
+        k = mx.contracting_ones(mats)
         if k is not None:                  # 1_N^T X sums X's rows, X 1_H its columns: a sum node
             ones, row = mats[k], mats[k].shape[0] == 1
             rest = mats[k + 1:] if row else mats[:k]
