@@ -13,6 +13,7 @@ from derive.expr.matrix import dimension, is_one
 from derive.expr.matrix_ops import Inverse
 from derive.notation import display
 from derive.notation.text import (
+    Decimals,
     broadcast_operand,
     decimal,
     divisors,
@@ -123,8 +124,9 @@ class Printed(sp.Symbol):
         return obj
 
 
-class Printer(LatexPrinter):
+class Printer(Decimals, LatexPrinter):
     """TA notation: ⊙, ^⊤, σ'(Z_2), named gradients as fractions, 1 for ones-vectors."""
+    times = " "
 
     def _print_MatMul(self, expr):
         """SymPy's own, without the canonical rewriting its sign test does (see _cheap_precedence);
@@ -184,15 +186,6 @@ class Printer(LatexPrinter):
             return self._add_parens(self._print(item))
         return self._print(item)
 
-    def _print_Rational(self, expr):
-        return decimal(expr) or super()._print_Rational(expr)
-
-    def _print_Mul(self, expr):
-        c, rest = expr.as_coeff_Mul()
-        d = decimal(c)
-        if d is None or rest == 1:
-            return super()._print_Mul(expr)
-        return f"{d} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
 
     def _print_Symbol(self, expr, style="plain"):
         if isinstance(expr, Printed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from derive.expr.matrix import is_one
@@ -112,7 +113,23 @@ def strip_broadcast(mats: list) -> list:
     return mats
 
 
-class TextPrinter(StrPrinter):
+class Decimals:
+    """Both printers' numbers: a coefficient the file wrote as a decimal prints as that decimal
+    (0.7978845608 x, not 997355701/1250000000 x); `times` joins it to what it multiplies."""
+    times = "*"
+
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        d = decimal(c)
+        if d is None or rest == 1:
+            return super()._print_Mul(expr)
+        return f"{d}{self.times}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+
+
+class TextPrinter(Decimals, StrPrinter):
     """Plain text a student could type back: f1'(x), H2 ⊙ (1 - H2), W3^T."""
 
     def parenthesize(self, item, level, strict=False):
@@ -125,15 +142,6 @@ class TextPrinter(StrPrinter):
     def _print_MatAdd(self, expr):
         return join_terms(expr, self._print, lambda b: f"({b})", "-")
 
-    def _print_Rational(self, expr):
-        return decimal(expr) or super()._print_Rational(expr)
-
-    def _print_Mul(self, expr):
-        c, rest = expr.as_coeff_Mul()
-        d = decimal(c)
-        if d is None or rest == 1:
-            return super()._print_Mul(expr)
-        return f"{d}*{self.parenthesize(rest, 50)}"
 
     def _print_Fn(self, expr):
         return f"{expr.fname}{chr(39) * expr.order}({self._print(expr.args[2])})"
