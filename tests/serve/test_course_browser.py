@@ -1,8 +1,6 @@
 """The course server in a real Chromium: a student's personal link, their variant, an attempt stored,
 and the instructor's dashboard updating while the class works; hostile names and answers stay text."""
 import os
-import shutil
-import tempfile
 
 import pytest
 from course_helpers import make_course
@@ -10,42 +8,18 @@ from serving import request, running
 
 from derive.variants import seed_for
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from browsing import chromium, wait  # noqa: E402  (skips this module without selenium)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.slow
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
-                 if p and os.path.exists(p)), None)
-CHROMEDRIVER = next((p for p in (shutil.which("chromedriver"), "/usr/bin/chromedriver") if p and os.path.exists(p)), None)
-TRAPS = """window.__xss = 0; window.__csp = [];
-window.alert = window.confirm = window.prompt = function () { window.__xss += 1; };
-document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.violatedDirective); });"""
 HOSTILE = "<img src=x onerror=alert(1)>"
 INSTRUCTOR = "instructor-token-0123456789"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="derive-chromium-")
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-              "--disable-background-networking", "--window-size=1280,1000", f"--user-data-dir={profile}"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAPS})
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait(driver, condition, timeout=20):
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    yield from chromium()
 
 
 def nothing_ran(driver):

@@ -5,8 +5,6 @@ hostile text (in an answer or in a problem file) is shown as text and never runs
 Skips, with the reason, where Chromium, chromedriver or selenium are missing; CI installs them
 (.ci/run). Screenshots go to $DERIVE_ARTEFACTS (or pytest's temporary folder)."""
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,22 +14,12 @@ pytestmark = pytest.mark.slow
 
 from derive.serve.app import Settings
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from browsing import chromium, wait  # noqa: E402  (skips this module without selenium)
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 HOSTILE = Path(__file__).parent.parent / "data" / "hostile"
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
-                 if p and os.path.exists(p)), None)
-CHROMEDRIVER = next((p for p in (shutil.which("chromedriver"), "/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
-                     if p and os.path.exists(p)), None)
-# Before any script of the page runs: count alerts and Content-Security-Policy violations.
-TRAPS = """window.__xss = 0; window.__csp = [];
-window.alert = window.confirm = window.prompt = function () { window.__xss += 1; };
-document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.violatedDirective); });"""
 
 
 @pytest.fixture(scope="module")
@@ -42,20 +30,7 @@ def base():
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="derive-chromium-")
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-              "--window-size=1280,1000", f"--user-data-dir={profile}"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAPS})
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +39,6 @@ def artefacts(tmp_path_factory):
         tmp_path_factory.mktemp("artefacts")
     d.mkdir(parents=True, exist_ok=True)
     return d
-
-
-def wait(driver, condition, timeout=20):
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
 
 
 def open_problem(driver, base, name):
