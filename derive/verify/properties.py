@@ -31,7 +31,7 @@ from derive.verify import descent, instances
 
 PROPERTIES, DEFAULT_CHECKS = Property.CHECKS, Property.DEFAULT_CHECKS
 SCENARIOS = 4            # draws of the other symbols (a, b)
-DEAD_SCENARIOS = 8       # draws of a construction that stops training: 2^-8 for a sign that holds by chance
+DEAD_SCENARIOS = 12      # draws of a construction that stops training: 2^-12 for a sign that holds by chance
 FAR = 1e6                # |z| where an unbounded answer must still be growing
 DENSE = np.linspace(-10.0, 10.0, 4001)
 GRID = np.sort(np.concatenate([-np.logspace(-4, 6, 300), [0.0], np.logspace(-4, 6, 300), DENSE]))

@@ -99,10 +99,28 @@ def test_the_property_verdicts_of_the_problem_file_hold():
         assert r.passed is passed, (text, r.feedback)
 
 
-@pytest.mark.parametrize("answer, verdict", [("x", "incorrect"), ("x - 5", "incorrect"), ("-1000", "correct"),
-                                             ("-w1*x - 1", "correct"), ("-abs(w1*x) - 1", "correct")])
-def test_a_dead_unit_answer_fitted_to_fixed_draws_is_not_correct(answer, verdict):
+@pytest.mark.parametrize("answer, passed", [("x", False), ("x - 5", False), ("-1000", True),
+                                            ("-w1*x - 1", True), ("-(w1*x)**2 - 1", True)])
+def test_a_dead_unit_answer_fitted_to_fixed_draws_is_not_correct(monkeypatch, answer, passed):
     # b1 = x passed when the four draws were public and all had x < 0; the draws now follow the
-    # installation's secret, and half are ten times wider (x - 5 is dead only for small x)
-    from derive.grading.checker import check
-    assert check("dead-relu", "b1_dead", answer).verdict == verdict
+    # installation's secret (pinned here: x - 5 and -1000 are dead only while |w1 x| stays small, so
+    # whether a draw shows it depends on the secret), and half of them are ten times wider
+    from derive.runtime import secret
+    monkeypatch.setattr(secret, "secret", lambda: b"secret-a1-0123456789")
+    properties._DRAWS.clear()                           # drawn under another secret by an earlier test
+    p = load("dead-relu")
+    q, names = p.quantity("b1_dead"), {n: p.scope.symbols[n] for n in ("x", "w1")}
+    try:
+        assert properties.grade(p, q, sp.sympify(answer, locals=names), derive(p)).passed is passed
+    finally:
+        properties._DRAWS.clear()                       # not kept for the installation's own secret
+
+
+def test_the_dead_unit_draws_follow_the_secret(monkeypatch):
+    from derive.runtime import secret
+    p = load("dead-relu")
+    draws = []
+    for key in (b"one-0123456789abcdef", b"two-0123456789abcdef"):
+        monkeypatch.setattr(secret, "secret", lambda key=key: key)
+        draws.append([float(d.env["x"]) for d in properties._draws(p)])
+    assert draws[0] != draws[1] and len(draws[0]) == properties.DEAD_SCENARIOS
