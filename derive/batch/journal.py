@@ -65,33 +65,49 @@ class Journal:
         self.flushed = self.synced = 0.0
         self.count = 0                  # rows in the journal
 
+    def _kept(self, input_hash: str | None = None) -> tuple[int, int] | None:
+        """(whole rows, the byte offset after the last) in the journal on disk; None if there is
+        none, or it is another input's (`input_hash` given) or another version's."""
+        if not self.path.is_file():
+            return None
+        with open(self.path, "rb") as f:
+            header = f.readline()
+            try:
+                head = json.loads(header)
+                ok = head.get("version") == JOURNAL_VERSION and head.get("input_sha256") == (
+                    input_hash or head.get("input_sha256"))
+            except (ValueError, AttributeError):
+                ok = False
+            if not ok:
+                return None
+            done, good_end = 0, f.tell()
+            for line in f:
+                if not line.endswith(b"\n") or not _whole(line):
+                    break                               # the half line a kill left
+                done, good_end = done + 1, good_end + len(line)
+        return done, good_end
+
     def resume(self, input_hash: str) -> int:
         """Rows already graded for this input (0 and a fresh journal if none or another input's)."""
-        done = 0
-        if self.path.is_file():
-            with open(self.path, "rb") as f:
-                header, good_end = f.readline(), 0
-                try:
-                    head = json.loads(header)
-                    ok = head.get("input_sha256") == input_hash and head.get("version") == JOURNAL_VERSION
-                except (ValueError, AttributeError):
-                    ok = False
-                if ok:
-                    good_end = f.tell()
-                    for line in f:
-                        if not line.endswith(b"\n") or not _whole(line):
-                            break                       # the half line a kill left
-                        done, good_end = done + 1, good_end + len(line)
-            if ok:
-                with open(self.path, "r+b") as f:
-                    f.truncate(good_end)
-                self.file = open(self.path, "a", encoding="utf-8")
-                self.count = done
-                return done
+        kept = self._kept(input_hash)
+        if kept:
+            done, good_end = kept
+            with open(self.path, "r+b") as f:
+                f.truncate(good_end)
+            self.file = open(self.path, "a", encoding="utf-8")
+            self.count = done
+            return done
         self.file = open(self.path, "w", encoding="utf-8")
         self.file.write(json.dumps({"input_sha256": input_hash, "version": JOURNAL_VERSION}) + "\n")
         self._sync(force=True)
         return 0
+
+    def saved(self) -> int:
+        """Close the journal and count the rows a rerun resumes from: a signal can land between a
+        row's write and its count, so the file, not `count`, is the truth."""
+        self.close()
+        kept = self._kept()
+        return kept[0] if kept else 0
 
     def append(self, fields: dict, g: Graded) -> None:
         # ASCII escapes: a lone surrogate a student typed survives the round trip instead of failing the write

@@ -164,8 +164,7 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
                 if progress:
                     progress(done, seen.total)
         except KeyboardInterrupt as e:
-            journal.close()
-            raise Interrupted(journal.count, seen.total, journal.path, isinstance(e, Terminated)) from None
+            raise Interrupted(journal.saved(), seen.total, journal.path, isinstance(e, Terminated)) from None
         finally:
             results.close()
             journal.close()
@@ -174,7 +173,7 @@ def grade_file(path, output=None, *, totals=None, summary=None, gradescope_out=N
     try:
         counts = _finish(src, journal, targets, expected, chosen if gradescope_out else None)
     except KeyboardInterrupt as e:
-        raise Interrupted(journal.count, seen.total, journal.path, isinstance(e, Terminated)) from None
+        raise Interrupted(journal.saved(), seen.total, journal.path, isinstance(e, Terminated)) from None
     except OSError as e:                 # every row is in the journal: the same command finishes the job
         raise DeriveError(f"cannot write the results ({e.strerror or e}{': ' + e.filename if e.filename else ''}); "
                           f"all {journal.count:,} rows are saved in {journal.path}, run the same command "

@@ -514,6 +514,27 @@ def test_refusal_is_one_error_line_exit_2_and_force_overwrites(tmp_path):
     assert p.returncode == 0, p.stderr
 
 
+def test_a_signal_landing_just_after_a_rows_write_counts_that_row(tmp_path, checker, monkeypatch):
+    """The count in the Interrupted message is what a rerun resumes from, even when the signal
+    lands between a row's write and the journal's own tally of it (CI once printed 26 for 27)."""
+    src, rows, expected = _resume_input(tmp_path, n=12)
+    report = tmp_path / "report.csv"
+    real = grade.Journal.append
+
+    def append(self, fields, g):
+        if self.count == 7:                           # the 8th row: written, then the signal
+            self.file.write(json.dumps({"fields": fields, **g.to_json()}) + "\n")
+            raise KeyboardInterrupt
+        real(self, fields, g)
+    monkeypatch.setattr(grade.Journal, "append", append)
+    with pytest.raises(grade.Interrupted) as e:
+        grade.grade_file(src, report, timeout=30, checker=checker)
+    assert e.value.saved == 8 == _journal_lines(tmp_path / "report.csv.partial.jsonl")
+    monkeypatch.undo()
+    out = grade.grade_file(src, report, timeout=30, checker=checker)
+    assert out.resumed == 8 and [r["verdict"] for r in read_csv(report)] == expected
+
+
 def test_sigterm_mid_run_exits_143_and_the_rerun_resumes(tmp_path, checker):
     src, rows, expected = _resume_input(tmp_path)
     report = tmp_path / "report.csv"
