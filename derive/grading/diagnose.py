@@ -9,7 +9,7 @@ import sympy as sp
 
 from derive.engine.backprop import INTERNAL
 from derive.expr import matrix as sy
-from derive.expr.numeric import evaluate
+from derive.expr.compiled import evaluate
 from derive.grading import mutants
 from derive.grading.reference import kept_mutants
 from derive.notation.text import text

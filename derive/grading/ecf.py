@@ -24,6 +24,7 @@ from derive.grading.read import AnswerBuilder, indices, parse_answer
 from derive.grading.reference import DecisionBasis, reference
 from derive.problem import kinds
 from derive.problem.load import Problem, Quantity
+from derive.runtime.memo import IdMemo
 from derive.verify.proof import rel_error
 
 EVAL_ERRORS = (EvalError, KeyError, ValueError, TypeError, ArithmeticError)
@@ -78,8 +79,23 @@ def inputs(p: Problem, derivation, node: str, jacobians=()) -> list:
     if j is not None:
         return [j.of, j.name]
     _, general, _ = derivation.adjoints[node]
-    named = {str(internal_symbol(p, n)): n for n in derivation.adjoints}
-    return [named[str(s)] for s in general.free_symbols if str(s) in named]
+    named = _adjoint_names(p, derivation)
+    return [named[s] for s in _names(general) if s in named]
+
+
+def _adjoint_names(p: Problem, derivation) -> dict:
+    """Internal adjoint symbol's name -> its node: a batch asks it for every row of a derivation."""
+    hit = _ADJOINT_NAMES.get(id(derivation))
+    if hit is None or hit[0] is not derivation or hit[1] is not p:
+        if len(_ADJOINT_NAMES) > 256:
+            _ADJOINT_NAMES.clear()
+        hit = _ADJOINT_NAMES[id(derivation)] = (derivation, p, {str(internal_symbol(p, n)): n
+                                                                for n in derivation.adjoints})
+    return hit[2]
+
+
+_ADJOINT_NAMES: dict = {}       # id(derivation) -> (derivation, problem, names); the entry keeps both alive
+_names = IdMemo(lambda e: [str(s) for s in e.free_symbols], limit=20_000)   # a general form's symbols, by name
 
 
 def builds_on(p: Problem, derivation, node: str, answered, jacobians=()) -> list:

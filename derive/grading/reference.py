@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive.engine.backprop import Derivation, derive
-from derive.expr.numeric import evaluate
+from derive.expr.compiled import evaluate
 from derive.grading import mutants
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
@@ -24,6 +24,8 @@ from derive.runtime.secret import secret, secret_seed
 from derive.verify import instances
 
 FIXED_SEED = 7919           # fixed point n is drawn from seed FIXED_SEED * (n + 1)
+REFERENCES = 160             # problems kept derived per process: the catalogue and library are 79, and a
+                             # batch cycling through more than this re-derives each one, losing its values
 SECRET_POOL = 16            # secret points per problem; each answer is checked at some of them
 
 
@@ -116,7 +118,7 @@ def kept_mutants(derivation, r) -> list:
     return out
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=REFERENCES)
 def reference(key: ProblemKey) -> Reference:
     """Derived once per worker and problem file version (an edited file has a new key), within
     the limit on deriving a problem (the worker's prepare phase is not timed per answer)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import stat
@@ -25,6 +26,7 @@ from derive.problem.index import alias_number, catalogue_dir, library_dir, probl
 from derive.problem import variant_table as givens
 from derive.problem.quantities import GRAD, Quantity, kind_named, read_quantity
 from derive.problem.quantities import fail as _fail
+from derive.runtime import diskcache
 from derive.runtime.commandline import same_file
 
 
@@ -79,6 +81,7 @@ class Problem:
     choices: dict = field(default_factory=dict)  # function slot -> the activation in use
     value_text: dict = field(default_factory=dict)   # given value -> as printed ("0.3")
     data: dict = field(default_factory=dict, compare=False, repr=False)   # the file's table, to re-draw from
+    named: dict = field(default_factory=dict, compare=False, repr=False)  # spelling -> Quantity, as found
 
     def node_shape(self, name: str):
         return mx.shape_of(self.scope.symbols[name])
@@ -102,9 +105,14 @@ class Problem:
         return any(q.kind.asks_gradient for q in self.quantities)
 
     def quantity(self, name: str) -> Quantity:
+        hit = self.named.get(name)            # a batch asks the same few spellings thousands of times
+        if hit is not None and any(hit is q for q in self.quantities):     # (not a replaced copy's)
+            return hit
         for candidate in (name, self._spelled(name)):
             for q in self.quantities:
                 if q.name == candidate or self.scope.aliases.get(candidate) == q.name:
+                    if len(self.named) < 256 and isinstance(name, str):
+                        self.named[name] = q
                     return q
         known = ", ".join(q.name for q in self.quantities)
         hint = did_you_mean(name, [q.name for q in self.quantities])
@@ -157,7 +165,12 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
     """Problems are immutable, so a file is parsed once while it stays the same (finding one
     problem by id reads the whole catalogue)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        kept = diskcache.get("problem", digest, str(path))
+        if isinstance(kept, Problem):        # these bytes were read and checked before
+            return kept
+        data = tomllib.loads(raw.decode("utf-8"))
     except RecursionError:
         _fail(path, "", "not a problem file: its tables or arrays are nested too deep")
     except tomllib.TOMLDecodeError as e:
@@ -168,9 +181,11 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Problem:
         _fail(path, "", f"cannot read: {e.strerror}")
     try:
         schema.check(path, data)
-        return build(data, path)
+        problem = build(data, path)
     except RecursionError:
         _fail(path, "", "not a problem file: its tables or arrays are nested too deep")
+    diskcache.put("problem", (digest, str(path)), problem)
+    return problem
 
 
 def build(data: dict, path, variant: int | None = None, choices: dict | None = None) -> Problem:
