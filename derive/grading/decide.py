@@ -63,22 +63,26 @@ def fingerprint(values) -> str | None:
     return h.hexdigest()[:16]
 
 
-def _plan(p, r, answer: str, secret_numbers=None):
-    """(family, point numbers to try, how many usable points are wanted) for one answer."""
+def _plan(p, r, answer: str, secret_numbers=None, expr=None):
+    """(family, point numbers to try, how many usable points are wanted) for one answer (`expr`: as
+    built, whose constants say whether it is steep)."""
     if p.values and not r.quantity.kind.random_points:
         return [("values", [0], 1)]
     if secret_numbers is None:
         secret_numbers = secret_points(p, r.quantity.name, answer, MAX_DRAWS)
     plan = [("fixed", range(MAX_DRAWS), FIXED_POINTS), ("secret", secret_numbers, SECRET_POINTS)]
-    scales = kink_scales(p, answer)
+    scales = kink_scales(p, answer, expr)
     return plan + [("kink", scales, len(scales))] if scales else plan
 
 
-def kink_scales(p, answer: str) -> tuple:
+def kink_scales(p, answer: str, expr=None) -> tuple:
     """Exponents n of the small-scale points (inputs times 10^-n): around the reference's kinks,
     and where the answer's own large constants make it steep (tanh(1000 z) is a step beyond
-    |z| > 0.003 and differs from one within it)."""
+    |z| > 0.003 and differs from one within it). Where the text has such a constant, the built
+    expression's own constants decide (1000/1000 is 1)."""
     steep = _steepness(answer) if answer else 1.0
+    if steep >= STEEP and isinstance(expr, sp.Basic):
+        steep = _built_steepness(expr)
     scales = KINK_SCALES if instances.has_kink(p) else ()
     if steep >= STEEP:
         scales += (min(MAX_SCALE, int(math.ceil(math.log10(steep))) + 1),)
@@ -94,6 +98,18 @@ def _steepness(answer: str) -> float:
             v = abs(float(m.group(1)) ** float(m.group(2) or 1))
         except (OverflowError, ValueError, ZeroDivisionError):
             v = math.inf
+        if v and math.isfinite(v):
+            out = max(out, v, 1 / v)
+        elif v:
+            out = max(out, 10.0 ** MAX_SCALE)
+    return out
+
+
+def _built_steepness(expr) -> float:
+    """_steepness of the constants SymPy kept in the built answer."""
+    out = 1.0
+    for c in expr.atoms(sp.Number):
+        v = abs(float(c))
         if v and math.isfinite(v):
             out = max(out, v, 1 / v)
         elif v:
@@ -142,7 +158,7 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
     """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`. Without `diagnose`
     (another reading of an ambiguous answer) only whether it is right matters: the first differing
     point settles it."""
-    plan = _plan(ref.problem, r, answer)
+    plan = _plan(ref.problem, r, answer, expr=expr)
     fn = _compiled(expr)
     with np.errstate(all="ignore"):           # as numeric.evaluate and compiled.run_once evaluate
         out = _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, fn)

@@ -23,6 +23,7 @@ _OPERAND_END = ("name", ")", "T", "num")
 _NO_OP = re.compile(r"\.\s*(?:flatten|ravel|squeeze)\s*\(\s*\)")
 _TRANSPOSED = re.compile(r"\.\s*(?:transpose|t)\s*\(\s*\)")
 _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
+_BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
 
 
 def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
@@ -37,7 +38,7 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
         if c.isspace():
             i += 1
             continue
-        m = _PREFIX.match(text, i)
+        m = _PREFIX.match(text, i) if c in "nts" else None       # (each pattern tried only where it can start)
         if m and not (tokens and tokens[-1].kind in _OPERAND_END):       # np.sum, torch.sigmoid: the name
             word = re.compile(r"[A-Za-z]\w*").match(text, m.end())
             if word.group() in PREFIXED:                                 # torch.mm, torch.t
@@ -46,16 +47,17 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 continue
             i = m.end()
             continue
-        m = _NO_OP.match(text, i)
+        dot = c == "."
+        m = _NO_OP.match(text, i) if dot else None
         if m and tokens and tokens[-1].kind in _OPERAND_END:             # .flatten(), .ravel(): a vector stays one
             i = m.end()
             continue
-        m = _TRANSPOSED.match(text, i)
+        m = _TRANSPOSED.match(text, i) if dot else None
         if m and tokens and tokens[-1].kind in _OPERAND_END:             # a.transpose(), a.t()
             tokens.append(Token("T", ".T", i))
             i = m.end()
             continue
-        m = _KEYWORD.match(text, i)
+        m = _KEYWORD.match(text, i) if c in "adk" else None
         if m and tokens and tokens[-1].kind == ",":                      # keepdims: nothing; dim=1 is axis=1
             if m.group(1).startswith("keepdim"):                        # (the axis keyword stays: max(X, axis=1)
                 tokens.pop()                                            # reduces, max(X, 1) clips)
@@ -83,13 +85,13 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             name = known_names[known] + ("_" + entry.group(1).replace(",", "") if entry else "")
             i = _name_token(tokens, name, text, i, entry.end() if entry else end)
             continue
-        m = DERIVATIVE.match(text, i)
+        m = DERIVATIVE.match(text, i) if c == "d" else None
         if m and (i == 0 or not text[i - 1].isalnum()):      # dl/dW^(1), dL/dZ^{1}: the problem's dl/dW1
             name = f"d{canonical_name(m.group(1), known_names)}/d{canonical_name(m.group(2), known_names)}"
             if name in known_names or name in known_names.values():
                 i = _name_token(tokens, known_names.get(name, name), text, i, m.end())
                 continue
-        m = _METHOD.match(text, i)
+        m = _METHOD.match(text, i) if dot else None
         if m and tokens and tokens[-1].kind in _OPERAND_END:             # a.dot(b), a.matmul(b): a @ (b)
             tokens.append(Token("op", "@", i))
             i = m.end() - 1
@@ -142,7 +144,7 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             continue
         m = _IDENT.match(text, i)
         if m:
-            big = re.fullmatch(r"(sum|max|min)_\{?([a-z])\}?", m.group())
+            big = _BIG.fullmatch(m.group()) if m.group()[:3] in ("sum", "max", "min") else None
             if big and m.group() not in names:          # sum_k z_k, max_k z_k
                 tokens.append(Token(big.group(1), big.group(2), i))
                 i = m.end()

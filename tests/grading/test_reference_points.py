@@ -57,3 +57,18 @@ def test_mutants_from_disk_are_the_made_ones(tmp_path, monkeypatch):
     assert made == mutants.mutants(d, r, with_text=False) and made
     monkeypatch.setattr(mutants, "mutants", lambda *a, **k: pytest.fail("made again"))
     assert kept_mutants(d, r) == made
+
+
+@pytest.mark.parametrize("answer, steep", [("1000/1000 delta2 x^T", False), ("(2000 - 1999) delta2 x^T", False),
+                                           ("delta2 (1 + tanh(1000 x^T))/2", True),
+                                           ("delta2 tanh(x^T/0.001)", True)])
+def test_small_scale_points_follow_the_constants_the_answer_keeps(answer, steep):
+    """A large number in the text makes an answer steep only if the built answer keeps it: 1000/1000
+    is 1, while tanh(1000 x) is a step (checked at small scales too, on a problem without kinks)."""
+    from derive.grading.read import AnswerBuilder, parse_answer
+    p = load("problem6")
+    assert not instances.has_kink(p)
+    builder = AnswerBuilder(p.scope, answer)
+    expr = builder.build(parse_answer(p, answer))
+    assert bool(decide.kink_scales(p, answer, expr)) is steep
+    assert decide.kink_scales(p, answer)                    # the text alone: always steep
