@@ -72,7 +72,7 @@ class Checker:
         self.pool = Pool(workers, max_jobs=max_jobs, max_rss_mb=max_rss_mb)
         if prefork:
             try:
-                self.pool.zygote.start()
+                self.pool.forker.start()
             except OSError:
                 pass                         # retried on first use
         self._solutions: dict[ProblemKey, Solution] = {}
@@ -217,7 +217,7 @@ class Checker:
                 fields = self._settled(key, q.name, answer, format, bool(reveal), parsed_readings(p, answer, tree))
                 if fields is not None:
                     return CheckResult(**base, **fields)
-        if self.pool.zygote.pid is None and threading.active_count() == 1:
+        if self.pool.forker.pid is None and threading.active_count() == 1:
             try:          # the workers' parent is forked from this process next: it inherits the reference
                 prepare_fn(key, q.name)
             except Exception:

@@ -1,13 +1,13 @@
 """Hard wall-clock limits: jobs run in worker processes that can always be killed.
 
 A signal-based alarm cannot interrupt a C-level big-integer operation; a separate process can
-always be killed. Workers are forked from a *zygote*, one helper process that forks a
-worker in milliseconds on request. While the caller has a single thread the zygote is a fork of
+always be killed. Workers are forked from a *forker*, one helper process that forks a
+worker in milliseconds on request. While the caller has a single thread the forker is a fork of
 it (warm: it has everything the caller imported; no other thread can hold a lock at that
 moment; every inherited file descriptor is closed); in a process with threads it is started
 fresh with `subprocess` and imports the checker once. A worker never holds the caller's standard
-streams (they are /dev/null), dies with the zygote (PR_SET_PDEATHSIG on Linux, a parent poll
-elsewhere), and the zygote exits as soon as the caller's end of its socket closes — so killing
+streams (they are /dev/null), dies with the forker (PR_SET_PDEATHSIG on Linux, a parent poll
+elsewhere), and the forker exits as soon as the caller's end of its socket closes — so killing
 the caller, even with SIGKILL, takes every helper with it.
 
 Each job has an untimed `prepare` phase (trusted work such as deriving the reference, cached in
@@ -30,7 +30,7 @@ from derive.runtime.workers import (
     Crashed,
     Outcome,
     Worker,
-    Zygote,
+    Forker,
 )
 
 _POOLS: weakref.WeakSet = weakref.WeakSet()
@@ -43,7 +43,7 @@ class Pool:
         if int(size) != size or size < 1:
             raise ValueError(f"a pool needs a whole number of workers >= 1, not {size!r}")
         self.size, self.max_jobs, self.max_rss_mb = int(size), max_jobs, max_rss_mb
-        self.zygote = Zygote(preload)
+        self.forker = Forker(preload)
         self.cond = threading.Condition()
         self.idle: list[Worker] = []
         self.busy = 0
@@ -64,7 +64,7 @@ class Pool:
                     return w
                 w.kill()                # died while idle (killed, or out of memory): never handed a job
         try:
-            w = Worker(self.zygote)
+            w = Worker(self.forker)
         except BaseException:
             self._release(None)
             raise
@@ -110,7 +110,7 @@ class Pool:
             self.cond.notify_all()
         for w in idle:
             w.kill()
-        self.zygote.stop()
+        self.forker.stop()
 
 
 @atexit.register
@@ -125,8 +125,8 @@ _default_lock = threading.Lock()
 
 def _alive(w: Worker) -> bool:
     """An idle worker sends nothing: its connection is readable only once the process is gone (EOF).
-    The zygote may still hold the other end, so on Linux the process's own state is asked too (a
-    killed worker is a zombie until the zygote reaps it): its pidfd, else /proc."""
+    The forker may still hold the other end, so on Linux the process's own state is asked too (a
+    killed worker is a zombie until the forker reaps it): its pidfd, else /proc."""
     try:
         if w.conn.poll(0):
             return False

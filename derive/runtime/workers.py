@@ -1,10 +1,10 @@
-"""The processes behind sandbox.py: the zygote that forks workers, and one worker's loop.
+"""The processes behind sandbox.py: the forker that forks workers, and one worker's loop.
 
-While the caller has a single thread the zygote is a fork of it (warm: it has everything the
+While the caller has a single thread the forker is a fork of it (warm: it has everything the
 caller imported; no other thread can hold a lock at that moment; every inherited file
 descriptor is closed); in a process with threads it is started fresh with `subprocess` and
-imports the checker once. A worker is a fork of the zygote: its standard streams are /dev/null,
-it dies with the zygote (PR_SET_PDEATHSIG on Linux, a parent poll elsewhere), and the zygote
+imports the checker once. A worker is a fork of the forker: its standard streams are /dev/null,
+it dies with the forker (PR_SET_PDEATHSIG on Linux, a parent poll elsewhere), and the forker
 exits as soon as the caller's end of its socket closes.
 """
 from __future__ import annotations
@@ -128,8 +128,8 @@ def _serve(conn: Connection) -> None:
             conn.send(("done", ("error", f"unsendable result: {type(e).__name__}"), _rss_mb() - start))
 
 
-def _zygote_main(fd: int, preload: str) -> None:
-    """The zygote: import the checker once, then fork one worker per request until EOF."""
+def _forker_main(fd: int, preload: str) -> None:
+    """The forker: import the checker once, then fork one worker per request until EOF."""
     _quiet_stdio()
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C is the caller's to handle
     ctl = socket.socket(fileno=fd)
@@ -161,13 +161,13 @@ def _zygote_main(fd: int, preload: str) -> None:
 
 
 # ---- in the caller --------------------------------------------------------------------------
-class Zygote:
+class Forker:
     """The helper process that forks workers; started lazily, restarted if it died."""
 
     def __init__(self, preload=PRELOAD):
         self.preload = ",".join(preload)
         self.lock = threading.Lock()
-        self.proc = None          # the Popen of a spawned zygote
+        self.proc = None          # the Popen of a spawned forker
         self.pid = None
         self.ctl = None
 
@@ -186,20 +186,20 @@ class Zygote:
 
     def _fork(self, parent, child) -> None:
         pid = os.fork()
-        if pid == 0:                                   # the zygote, a copy of the single-threaded caller
+        if pid == 0:                                   # the forker, a copy of the single-threaded caller
             try:
                 fd = child.fileno()
                 os.closerange(3, fd)
                 os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096)
                 gc.freeze()                            # the caller's objects are never collected here
-                _zygote_main(fd, "")
+                _forker_main(fd, "")
             finally:
                 os._exit(0)
         self.pid = pid
 
     def _spawn(self, child) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        code = f"from derive.runtime.workers import _zygote_main; _zygote_main({child.fileno()}, {self.preload!r})"
+        code = f"from derive.runtime.workers import _forker_main; _forker_main({child.fileno()}, {self.preload!r})"
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      pass_fds=(child.fileno(),), env=env, close_fds=True)
@@ -268,8 +268,8 @@ class Zygote:
 class Worker:
     """One forked worker process and its connection; used by one thread at a time."""
 
-    def __init__(self, zygote: Zygote):
-        self.pid, self.conn = zygote.fork()
+    def __init__(self, forker: Forker):
+        self.pid, self.conn = forker.fork()
         self.jobs, self.rss_mb, self.dead = 0, 0.0, False
         self.prepared: dict = {}        # prepares done here, oldest first (fewer than the worker caches)
         try:                            # readable once the process has ended, zombie or reaped (Linux 5.3)

@@ -215,7 +215,7 @@ CALLER = textwrap.dedent("""
     from derive.runtime.pool import Pool
     pool = Pool(1)
     pool.run(divmod, (1, 1), timeout=30)
-    print(*pool.pids(), pool.zygote.pid, flush=True)
+    print(*pool.pids(), pool.forker.pid, flush=True)
     pool.run(time.sleep, (60,), timeout=60)
 """)
 
