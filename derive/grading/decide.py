@@ -24,7 +24,7 @@ from derive.expr import matrix as sy
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
-from derive.grading.reference import DecisionBasis, Reference, secret_points
+from derive.grading.reference import DecisionBasis, Reference, fingerprint, secret_points
 from derive.notation.latex import shape_text
 from derive.verify import instances
 from derive.verify.proof import rel_error
@@ -48,19 +48,6 @@ def conform(a, b, indexed: bool):
     if a.size == 1 and (b.size == 1 or indexed):
         return np.full(b.shape, float(a.reshape(-1)[0]))
     return None
-
-
-def fingerprint(values) -> str | None:
-    """A short stable hash of values rounded to 6 significant digits (NaN and ±inf as words)."""
-    if not values:
-        return None
-    h = hashlib.sha256()
-    for v in values:
-        v = np.asarray(v, dtype=float)
-        h.update(repr(v.shape).encode())       # (Python floats format as numpy's float64 do, faster)
-        h.update(",".join("0" if x == 0 else f"{x:.6g}" for x in v.reshape(-1).tolist()).encode())
-        h.update(b";")
-    return h.hexdigest()[:16]
 
 
 def _plan(p, r, answer: str, secret_numbers=None, expr=None):
@@ -106,14 +93,19 @@ def _steepness(answer: str) -> float:
 
 
 def _built_steepness(expr) -> float:
-    """_steepness of the constants SymPy kept in the built answer."""
-    out = 1.0
-    for c in expr.atoms(sp.Number):
-        v = abs(float(c))
-        if v and math.isfinite(v):
-            out = max(out, v, 1 / v)
-        elif v:
-            out = max(out, 10.0 ** MAX_SCALE)
+    """_steepness of the constants SymPy kept in the built answer (a walk that skips the symbols,
+    whose dimensions are numbers too)."""
+    out, todo = 1.0, [expr]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, sp.Number):
+            v = abs(float(e))
+            if v and math.isfinite(v):
+                out = max(out, v, 1 / v)
+            elif v:
+                out = max(out, 10.0 ** MAX_SCALE)
+        elif not isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            todo.extend(e.args)
     return out
 
 
@@ -169,6 +161,7 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
     p = ref.problem
     at_values = plan[0][0] == "values"
     rows, errs, undefined, seen = [], [], [], []    # seen: the answer at the fixed points (its fingerprint)
+    seen_at = []                                # ... and which points they are
     small = []                                  # (answer, reference) at the small-scale points
     for family, numbers, wanted in plan:
         used = 0
@@ -192,6 +185,7 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
             a2 = conform(a, b, bool(indices))
             if family in ("fixed", "values"):
                 seen.append(a if a2 is None else a2)
+                seen_at.append((family, n))
             if a2 is None:
                 return (*shape_verdict(r, expr, a, b), fingerprint(seen))
             used += 1
@@ -204,34 +198,43 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
                     return "incorrect", [], [], None
             else:
                 undefined.append(a2)
-    fp = fingerprint(seen)
+    verdict, diagnosis, feedback = _verdict(ref, r, answer, indices, diagnose, reveal, at_values, rows, errs,
+                                            undefined, small)
+    # a right answer means what the reference means: its fingerprint is the reference's (kept per point set)
+    fp = ref.meaning(r, tuple(seen_at)) if verdict == "correct" else fingerprint(seen)
+    return verdict, diagnosis, feedback, fp
+
+
+def _verdict(ref, r, answer, indices, diagnose, reveal, at_values, rows, errs, undefined, small):
+    """(verdict, diagnosis, feedback) from the answer's agreement at the points tried."""
+    p = ref.problem
     name = r.quantity.name
     if not rows:
         return "undecided", [], ["the answer has no finite value at any point tried (overflow or NaN); "
-                                 "cannot decide"], fp
+                                 "cannot decide"]
     agree = all(e <= TOLERANCE for e in errs)
     if agree and undefined:
         return "incorrect", [], [f"the answer has no finite value (NaN or overflow) at {len(undefined)} of the "
                                  f"{len(rows) + len(undefined)} points tried, where {name} has one: "
-                                 "they are not the same function"], fp
+                                 "they are not the same function"]
     if agree and any(not np.all(np.isfinite(a)) or _scale_free_error(a, b) > TOLERANCE for a, b in small):
         return "incorrect", [], [f"the answer agrees with {name} at random values of the inputs but not at small "
                                  "ones" + (" (near a kink of the reference, where a ReLU, abs, max or floor "
                                            "changes slope)" if instances.has_kink(p) else "")
-                                 + ": they are not the same function"], fp
+                                 + ": they are not the same function"]
     if agree and at_values:
-        return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"], fp
+        return "correct", [], [f"correct: {_num(rows[0][0])} at the given values"]
     if agree and len(rows) >= MIN_POINTS:
-        return "correct", [], [f"correct: matches the derived {name} at {len(rows)} random points"], fp
+        return "correct", [], [f"correct: matches the derived {name} at {len(rows)} random points"]
     if agree:
         return "undecided", [], [f"the answer matches {name} at only {len(rows)} points where both are finite "
-                                 f"({MIN_POINTS} are needed); cannot decide"], fp
+                                 f"({MIN_POINTS} are needed); cannot decide"]
     if at_values and _rounded_ok(answer, rows[0][1]):
-        return "correct", [], [f"correct to the {len(_decimals(answer))} decimals given"], fp
+        return "correct", [], [f"correct to the {len(_decimals(answer))} decimals given"]
     if not at_values and len(rows) < 2:
-        return "undecided", [], ["too few points where the answer has a finite value; cannot decide"], fp
+        return "undecided", [], ["too few points where the answer has a finite value; cannot decide"]
     if not diagnose:
-        return "incorrect", [], [], fp
+        return "incorrect", [], []
     diagnosis, feedback = diagnose_answer(ref, r, rows, indices, reveal)
     if not feedback:
         if at_values:
@@ -239,7 +242,7 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
         else:
             feedback = [f"the answer differs from {name} at random values of the inputs "
                         f"(relative error {max(errs):.2g})"]
-    return "incorrect", diagnosis, feedback, fp
+    return "incorrect", diagnosis, feedback
 
 
 def _scale_free_error(a, b) -> float:

@@ -29,6 +29,20 @@ REFERENCES = 160             # problems kept derived per process: the catalogue 
 SECRET_POOL = 16            # secret points per problem; each answer is checked at some of them
 
 
+def fingerprint(values) -> str | None:
+    """A short stable hash of values rounded to 6 significant digits (NaN and ±inf as words)."""
+    if not values:
+        return None
+    h = hashlib.sha256()
+    for v in values:
+        v = np.asarray(v, dtype=float)
+        h.update(repr(v.shape).encode())
+        flat = (v.reshape(-1) + 0.0).tolist()          # + 0.0: -0.0 is written 0, as 0.0 is
+        h.update(("{:.6g}," * len(flat)).format(*flat)[:-1].encode())   # (Python floats format as numpy's)
+        h.update(b";")
+    return h.hexdigest()[:16]
+
+
 class DecisionBasis:
     """What decide() and the diagnosis ask of what they grade against: the problem, its derivation,
     the mutants, and values at the decision points. Reference is the truth; the ECF world
@@ -43,6 +57,11 @@ class DecisionBasis:
     def value(self, r, family: str, n: int):
         raise NotImplementedError
 
+    def meaning(self, r, at: tuple) -> str | None:
+        """The fingerprint of r's values at the points `at` ((family, n) each): what a right answer
+        means there."""
+        return fingerprint([self.value(r, *point) for point in at])
+
 
 @dataclass
 class Reference(DecisionBasis):
@@ -53,6 +72,7 @@ class Reference(DecisionBasis):
     mutants: dict = field(default_factory=dict)    # quantity -> its conforming mutants (diagnosis)
     mutant_values: dict = field(default_factory=dict)   # (mutant, points) -> its values there
     results: dict = field(default_factory=dict, repr=False, compare=False)   # quantity name -> its result
+    meanings: dict = field(default_factory=dict, repr=False, compare=False)  # (quantity, points) -> fingerprint
 
     def point(self, family: str, n: int):
         """The n-th point of a family: (Instance, env with every gradient's value)."""
@@ -99,6 +119,13 @@ class Reference(DecisionBasis):
             inst, env = self.point(family, n)
             self.values[key] = np.asarray(evaluate(r.closed, env, inst.dims, inst.functions), dtype=float)
         return self.values[key]
+
+    def meaning(self, r, at: tuple) -> str | None:
+        key = (r.quantity.name, at)
+        hit = self.meanings.get(key)
+        if hit is None:
+            hit = self.meanings[key] = super().meaning(r, at)
+        return hit
 
 
 def kept_mutants(derivation, r) -> list:

@@ -18,7 +18,8 @@ class CheckResult:
     offset: int | None = None            # where in the answer the trouble is (0-based)
     fingerprint: str | None = field(default=None, compare=False)
     """A short hash of the answer's values at the fixed decision points (6 significant digits):
-    equal for answers that mean the same, whatever their form; None for invalid answers."""
+    equal for answers that mean the same, whatever their form (every right answer has the reference's);
+    None for invalid answers."""
 
     @property
     def correct(self) -> bool:

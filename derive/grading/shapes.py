@@ -9,9 +9,8 @@ import sympy as sp
 from derive.engine.backprop import value_subs
 from derive.errors import AnswerError
 from derive.expr.numeric import evaluate
-from derive.grading.decide import fingerprint
 from derive.grading.read import AnswerBuilder, shape_pieces
-from derive.grading.reference import Reference
+from derive.grading.reference import Reference, fingerprint
 from derive.grading.verdicts import INVALID_CODES
 from derive.notation.text import text as show
 

@@ -150,6 +150,8 @@ def test_equivalent_answers_share_a_fingerprint_and_wrong_ones_do_not():
     assert a.fingerprint == b.fingerprint and c.fingerprint == d.fingerprint != a.fingerprint
     assert len(a.fingerprint) == 16 and "fingerprint" not in a.to_dict()
     assert derive.check("problem6", "delta3", "W3^T +").fingerprint is None
+    e = derive.check("problem6", "delta3", "1.0000005 sigma'(Z2) ⊙ (W3^T delta4)")   # right within the tolerance,
+    assert e.verdict == "correct" and e.fingerprint == a.fingerprint        # its 7th digits aside
 
 
 # ---- forged answers (issue 9, item 1) -------------------------------------------------------
