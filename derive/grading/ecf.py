@@ -65,7 +65,7 @@ def node_of(p: Problem, q) -> str | None:
 
 def jacobian_for(p: Problem, jacobians: dict, node: str):
     """The answered Jacobian dA/dB that stands in for the only equation using node B, if any."""
-    users = [e for e in p.equations if p.scope.symbols[node] in e.expr.free_symbols]
+    users = [e for e in p.equations if p.scope.symbols[node] in _free(e.expr)]
     if len(users) != 1:
         return None
     return next((q for q in jacobians if q.wrt == node and q.of == users[0].name), None)
@@ -95,7 +95,8 @@ def _adjoint_names(p: Problem, derivation) -> dict:
 
 
 _ADJOINT_NAMES: dict = {}       # id(derivation) -> (derivation, problem, names); the entry keeps both alive
-_names = IdMemo(lambda e: [str(s) for s in e.free_symbols], limit=20_000)   # a general form's symbols, by name
+_free = IdMemo(lambda e: e.free_symbols, limit=20_000)        # an equation's or general form's symbols
+_names = IdMemo(lambda e: [str(s) for s in _free(e)], limit=20_000)   # ... by name
 
 
 def builds_on(p: Problem, derivation, node: str, answered, jacobians=()) -> list:
