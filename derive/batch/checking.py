@@ -39,21 +39,22 @@ def checking(workers: int = 1, timeout: float = DEFAULT_TIMEOUT, extra=None, che
     with `workers` processes (closed on exit) whose workers start with the references of
     `questions` (problem, quantity) already derived."""
     with contextlib.ExitStack() as stack:
+        ahead = {}
         if checker is None:
-            _derive_ahead(questions, extra)
+            ahead = _derive_ahead(questions, extra)
             checker = stack.enter_context(Checker(workers=workers, problems=extra or (), timeout=timeout,
                                                   inline=False))     # every check in a worker: they scale
-        load = _Problems(checker)
+        load = _Problems(checker, known=ahead)
         memo = Memo(lambda problem, quantity, answer, variant=None: check_answer(
             checker, load(problem), quantity, answer, timeout=timeout, variant=variant))
         yield Grading(memo, checker, load, EcfMemo())
 
 
-def _derive_ahead(questions, extra) -> None:
+def _derive_ahead(questions, extra) -> dict:
     """Derive each asked problem once here, before the Checker forks its workers from this process,
     so that every worker (and every replacement of a worker killed on a timeout) starts warm
     instead of deriving the whole catalogue again. Only an optimisation: failures are left to the
-    worker, which reports them per row."""
+    worker, which reports them per row. Returns the problems found, by the name the rows use."""
     problems = {}
     for name, qname in questions:
         try:
@@ -64,13 +65,14 @@ def _derive_ahead(questions, extra) -> None:
                 prepare(key_of(problems[name]), problems[name].quantity(qname).name)
         except Exception:                 # noqa: BLE001 - see above: the check itself will say why
             continue
+    return {name: p for name, p in problems.items() if p is not None}
 
 
 class _Problems:
     """Problem names -> Problem, looked up once per name (a lookup reads the catalogue folder)."""
 
-    def __init__(self, checker: Checker, size: int = 1024):
-        self.checker, self.size, self.known = checker, size, {}
+    def __init__(self, checker: Checker, size: int = 1024, known: dict | None = None):
+        self.checker, self.size, self.known = checker, size, dict(known or {})
 
     def __call__(self, name: str):
         hit = self.known.get(name)
