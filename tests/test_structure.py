@@ -8,7 +8,7 @@ PKG = Path(__file__).resolve().parent.parent / "derive"
 # the line guide, per package: a module longer than this is doing more than one job (split it), unless
 # splitting would only scatter one job (listed with its reason)
 MAX_LINES = {"": 400}
-LONGER = {"problem/load.py": (470, "one job: a problem file's tables to a frozen Problem"),
+LONGER = {"problem/load.py": (480, "one job: a problem file's tables to a frozen Problem"),
           "notation/parser.py": (450, "one job: the Pratt parser, one method per construct"),
           "notation/build.py": (450, "one job: the syntax tree to SymPy, one method per construct"),
           "notation/latex_lexer.py": (420, "one job: the LaTeX lexer, one method per command family")}
