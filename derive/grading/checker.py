@@ -80,6 +80,7 @@ class Checker:
         self._problems: dict[ProblemKey, Problem] = {}
         self._quantities: dict[tuple, object] = {}         # (key, name as asked) -> the quantity
         self._unprepared: set = set()                       # keys whose reference failed here (inline)
+        self._prepared: set = set()                         # (key, quantity) prepared here: values are warm
         self._lock = threading.Lock()
 
     def __enter__(self) -> Checker:
@@ -167,14 +168,19 @@ class Checker:
         """job.settle in this thread (the reference prepared here once, as a worker prepares it); None
         when the answer is not right or anything goes wrong: the worker then grades it. A problem whose
         reference cannot be prepared here is not tried here again (the worker reports why)."""
-        try:
-            prepare(key, qname)
-        except Exception:     # noqa: BLE001 — the worker prepares it again and reports what went wrong
+        if (key, qname) not in self._prepared:      # (only a warm-up: settle computes what it lacks)
+            try:
+                prepare(key, qname)
+            except Exception:     # noqa: BLE001 — the worker prepares it again and reports what went wrong
+                with self._lock:
+                    if len(self._unprepared) > 4096:
+                        self._unprepared.clear()
+                    self._unprepared.add(key)
+                return None
             with self._lock:
-                if len(self._unprepared) > 4096:
-                    self._unprepared.clear()
-                self._unprepared.add(key)
-            return None
+                if len(self._prepared) > 4096:
+                    self._prepared.clear()
+                self._prepared.add((key, qname))
         try:
             return settle(key, qname, answer, fmt, reveal, trees)
         except Exception:     # noqa: BLE001 — the worker grades it and reports what is wrong

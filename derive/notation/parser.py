@@ -17,6 +17,8 @@ MAX_DIGITS = 15            # digits in one number literal
 LOG_BASE = re.compile(r"log_?(\d+|e|[A-Za-z])")   # log_2, log10, log_b: a logarithm with a base
 BIGOPS = ("sum", "max", "min")                       # \sum_k, \max_k, sum_k: over an index
 MAX_HEIGHT = 200           # operations in one chain (x+x+...+x, W.T.T...): later stages recurse on the tree
+NODES_PER_TOKEN = 4        # at most: a token makes up to 3 nodes (x^{-1}: a transpose, a power, -1),
+                           # plus the product a juxtaposition makes with it
 MAX_ORDER = 3              # primes on one function: the third derivative is the highest understood
 MAX_E = 30                 # |exponent| of a number in E-notation (6.2e-1)
 _PRODUCTS = {"*": "*", "/": "/", "hadamard": "hadamard", "@": "*", "np*": "hadamard"}   # token -> op
@@ -138,7 +140,8 @@ class Parser:
         if self.tok.kind != "end":
             what = "a closing ')' has no matching '('" if self.tok.kind == ")" else f"unexpected {self.tok.value!r}"
             raise self.fail(what)
-        self.bound_height(node)
+        if len(self.tokens) * NODES_PER_TOKEN > MAX_HEIGHT:     # else the tree cannot be that high
+            self.bound_height(node)
         return node
 
     def bound_height(self, root: Node) -> None:

@@ -90,3 +90,38 @@ def test_a_space_after_a_bare_derivative_multiplies():
 
 def test_unicode_names_take_subscripts():
     assert tree("δ_ij P_j", "text") == tree("delta_ij P_j", "text")
+
+
+def _answers():
+    """Every answer of the notation corpora, with its problem (problem files name the symbols)."""
+    import csv
+    from pathlib import Path
+    for f in sorted((Path(__file__).parent.parent / "data" / "notation").glob("*.tsv")):
+        with open(f, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                if row.get("problem") and row.get("answer"):
+                    yield row["problem"], row["answer"]
+
+
+def test_a_tree_has_at_most_nodes_per_token_nodes_per_token():
+    """The parser skips its height walk for short answers on this bound (NODES_PER_TOKEN): every
+    answer of the corpora and every catalogue sample keeps it."""
+    from derive.problem.load import catalogue, load
+
+    def count(node):
+        return 1 + sum(count(k) for k in mp.children(node))
+    pairs = list(_answers()) + [(p.id, s.answer) for p in catalogue() for s in p.samples]
+    checked = 0
+    for pid, text in pairs:
+        p = load(pid)
+        names, functions = p.scope.aliases, p.scope.callable_names()
+        try:
+            node = mp.parse(text, "auto", names=names, functions=functions)
+        except AnswerError:
+            continue
+        tokens = lexers.tokenize(text, "auto", names)
+        assert count(node) <= mp.NODES_PER_TOKEN * len(tokens), text
+        checked += 1
+    assert checked > 500
+    x_inv_t = mp.parse("x^{-T}", "latex", names={}, functions=frozenset())    # the densest token
+    assert count(x_inv_t) == 4 and len(lexers.tokenize("x^{-T}", "latex")) == 3
