@@ -2,7 +2,8 @@
 Problem from the disk cache; an edit of the file or a new version of derive builds it again."""
 import derive
 from derive.problem import load
-from derive.problem.index import catalogue_dir
+
+from cache_doubles import problem_copy, record_calls
 
 
 def _fresh_process():
@@ -10,22 +11,11 @@ def _fresh_process():
 
 
 def _built(monkeypatch):
-    calls = []
-    real = load.build
-
-    def build(data, path, *a, **k):
-        calls.append(str(path))
-        return real(data, path, *a, **k)
-    monkeypatch.setattr(load, "build", build)
-    return calls
+    return record_calls(monkeypatch, load, "build")        # (each call's first argument: the file's table)
 
 
 def _copy(tmp_path):
-    text = (catalogue_dir() / "scalar-chain.toml").read_text(encoding="utf-8")
-    text = text.replace('alias = "problem1"', 'alias = ""').replace('id = "scalar-chain"', 'id = "kept-chain"')
-    f = tmp_path / "kept.toml"
-    f.write_text(text, encoding="utf-8")
-    return f, text
+    return problem_copy(tmp_path, "kept-chain")
 
 
 def test_a_second_process_reads_the_built_problem_and_it_is_the_same(tmp_path, monkeypatch):
@@ -34,7 +24,7 @@ def test_a_second_process_reads_the_built_problem_and_it_is_the_same(tmp_path, m
     first = load.load_file(f)
     _fresh_process()
     second = load.load_file(f)
-    assert built == [str(f)]                                   # built once, then read
+    assert len(built) == 1                                     # built once, then read
     assert second is not first and second == first
     assert derive.check(second, "dL/db3", "dL/dh3 f3'").verdict == "correct"
 
@@ -45,7 +35,7 @@ def test_an_edited_problem_file_is_built_again(tmp_path, monkeypatch):
     assert load.load_file(f).title != "Edited"
     f.write_text(text.replace(text.split("title = ")[1].split("\n")[0], '"Edited"'), encoding="utf-8")
     _fresh_process()
-    assert load.load_file(f).title == "Edited" and built == [str(f)] * 2
+    assert load.load_file(f).title == "Edited" and len(built) == 2
 
 
 def test_a_new_version_of_derive_builds_it_again(tmp_path, monkeypatch):
@@ -55,7 +45,7 @@ def test_a_new_version_of_derive_builds_it_again(tmp_path, monkeypatch):
     monkeypatch.setattr(derive, "__version__", derive.__version__ + ".post1")
     _fresh_process()
     load.load_file(f)
-    assert built == [str(f)] * 2
+    assert len(built) == 2
 
 
 def test_a_file_that_fails_its_check_is_not_kept(tmp_path, monkeypatch):

@@ -6,30 +6,20 @@ import time
 import pytest
 
 import derive
-from derive.problem.index import catalogue_dir
 from derive.render import cached, page, sheet
 from derive.render.header import SheetOptions
 from derive.runtime import diskcache
 
+from cache_doubles import problem_copy, record_calls
+
 
 @pytest.fixture
 def counted(monkeypatch):
-    calls = []
-    real = sheet.solved.__wrapped__
-
-    def solved(name, extra=None):
-        calls.append(name)
-        return real(name, extra)
-    monkeypatch.setattr(sheet, "solved", solved)
-    return calls
+    return record_calls(monkeypatch, sheet, "solved", sheet.solved.__wrapped__)
 
 
 def _copy(tmp_path):
-    text = (catalogue_dir() / "scalar-chain.toml").read_text(encoding="utf-8")
-    text = text.replace('alias = "problem1"', 'alias = ""').replace('id = "scalar-chain"', 'id = "cached-chain"')
-    f = tmp_path / "cached.toml"
-    f.write_text(text, encoding="utf-8")
-    return f, text
+    return problem_copy(tmp_path, "cached-chain")
 
 
 def _tex(f):
