@@ -108,7 +108,7 @@ class Roles:
             node = self.at[(f.fname, f.args[2])]
             return f"the local derivative at {node}" if f.order else f"the value of {node}"
         names = {str(s).rstrip("@") for s in f.free_symbols}
-        for name in names:
+        for name in sorted(names):              # (a set's order changes with the process's string hashes)
             if name in self.grad_of:
                 return f"the upstream gradient at {self.grad_of[name]}"
         nodes = sorted(self.nodes(f))
@@ -338,10 +338,21 @@ def graded_results(derivation):
     return [r for r in derivation.results if r.quantity.graded and r.quantity.kind.mutated]
 
 
+def result_forms(result) -> list:
+    """A result's distinct forms in a fixed order, the sum over paths first: never a set's order,
+    which changes with each process's string hashes (the reference form, and so the mutants and
+    the diagnosis, differed between runs for 13 of the catalogue's quantities)."""
+    out = []
+    for f in (result.paths, result.expr, result.closed):
+        if f is not None and not any(f == g for g in out):
+            out.append(f)
+    return out
+
+
 def reference_form(p, result):
     """The reference form mutants are made from: the shorter of the two, among those written in
     the symbols the quantity allows."""
-    forms = sorted({f for f in (result.expr, result.closed, result.paths) if f is not None}, key=sp.count_ops)
+    forms = sorted(result_forms(result), key=sp.count_ops)       # (stable: a tie keeps result_forms' order)
     allowed = {p.scope.aliases.get(a, a) for a in result.quantity.allowed}
     if allowed:
         dims = set(p.scope.dims)

@@ -198,3 +198,18 @@ def test_a_bare_function_name_is_reported_as_a_function_not_an_unknown_symbol(an
     r = check("tanh-softmax-net", "dL/dz1", answer)
     assert r.verdict == "invalid" and r.diagnosis == ("syntax",)
     assert "is a function: apply it to an argument" in r.feedback[0]
+
+
+def test_the_diagnosis_is_the_same_in_every_process():
+    """Which form of the result explains a mistake first is a fixed order, not a set's: with string
+    hashing seeded per process, dL/dc = go3 was "a sum of 3 terms" in one run and "of 6" in another."""
+    import os
+    seen = set()
+    for seed in ("0", "1", "2", "3"):
+        proc = subprocess.run([sys.executable, "-m", "derive.cli", "check", "rnn-bptt-3", "dL/dc", "go3", "--json"],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        out = json.loads(proc.stdout)
+        seen.add((out["verdict"], tuple(out["diagnosis"]), tuple(out["feedback"])))
+    assert seen == {("incorrect", ("missing_term",),
+                     ("a term is missing: dL/dc is a sum of 3 terms (one per path) and the answer has only 1",))}
