@@ -11,7 +11,6 @@ never correct.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 
@@ -158,7 +157,6 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
 
 
 def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, fn):
-    p = ref.problem
     at_values = plan[0][0] == "values"
     rows, errs, undefined, seen = [], [], [], []    # seen: the answer at the fixed points (its fingerprint)
     seen_at = []                                # ... and which points they are

@@ -129,7 +129,6 @@ def _activation(problem, q, expr, shown) -> PropertyResult:
         return PropertyResult(False, ("range",), ("no values of the other symbols give low < high; "
                                                   "check the quantity's range",))
     var = q.var
-    sym = sp.Symbol(var, real=True)
     failed, feedback = [], []
     rows = []
     for env, lo, hi in scen:
