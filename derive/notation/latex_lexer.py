@@ -12,7 +12,7 @@ import re
 from derive.errors import AnswerError
 from derive.expr import functions as fns
 from derive.notation.tokens import NUMBER as _NUMBER
-from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, KnownNames, Token, canonical_name
+from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, TRANSPOSED_ONE, KnownNames, Token, canonical_name
 from derive.notation.tokens import UNICODE as _UNICODE
 
 # commands that are a name (greek letters and named functions)
@@ -163,6 +163,10 @@ class _Lexer:
             if c == "'":
                 raise _err("a prime (') must follow a function name, as in f_3' or \\sigma'(Z_2)", i, text)
             m = _NUMBER.match(text, i)
+            if m and m.group() == "1" and TRANSPOSED_ONE.match(text, m.end()):   # 1^{\top} X: the ones-vector
+                self.emit("name", ONES, i)
+                i = m.end()
+                continue
             if m:
                 self.emit("num", m.group(), i)
                 i = m.end()
@@ -219,6 +223,8 @@ class _Lexer:
             if not m:
                 break
             primes, i = primes + 1, m.end()
+        if primes and self.names.get(name + "'" * primes):       # c^{\prime}: the problem's c' (its c1)
+            name, primes = self.names[name + "'" * primes], 0
         if primes:
             m = _SUB.match(text, i)
             if m and (m.group(1) or m.group(2)).isalnum():

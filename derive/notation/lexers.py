@@ -9,7 +9,8 @@ from derive.expr.functions import PREFIXED
 from derive.notation import formats
 from derive.notation.latex_lexer import lex_latex
 from derive.notation.normalise import normalise
-from derive.notation.tokens import MAX_LENGTH, ONES, OPERATORS, DERIVATIVE, KnownNames, Token, canonical_name
+from derive.notation.tokens import (DERIVATIVE, MAX_LENGTH, ONES, OPERATORS, TRANSPOSED_ONE, KnownNames, Token,
+                                    canonical_name)
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
@@ -81,6 +82,10 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
         known = known_names.at(text, i)
         if known:
             end = i + len(known)
+            primed = _primed_derivative(known_names, known, text, end)
+            if primed:                                  # dL/dh' with h' the problem's h1: dL/dh1
+                i = _name_token(tokens, primed[0], text, i, primed[1])
+                continue
             entry = _ENTRY.match(text, end)             # dL/dy_kl: an entry of a named gradient
             name = known_names[known] + ("_" + entry.group(1).replace(",", "") if entry else "")
             i = _name_token(tokens, name, text, i, entry.end() if entry else end)
@@ -126,6 +131,9 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 tokens.append(Token("name", f"{ONES}_{ones.group(1)}", i))
                 i = ones.end()
                 continue
+            if m.group() in ("1", "1.") and TRANSPOSED_ONE.match(text, i + 1):   # 1^T, 1ᵀ, 1.T, 1': a
+                i = _name_token(tokens, ONES, text, i, i + 1)                # number is never transposed
+                continue
             tokens.append(Token("num", m.group(), i))
             i = m.end()
             continue
@@ -154,6 +162,20 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
         raise AnswerError(f"unexpected character {c!r} at column {i + 1}", i, text=text)
     tokens.append(Token("end", "", n))
     return tokens
+
+
+def _primed_derivative(known_names: KnownNames, known: str, text: str, end: int) -> tuple | None:
+    """(the problem's name, where it ends) for a derivative whose variable is written primed, as
+    the problem names it (dL/dh' where h' is its h1); None otherwise (then the prime transposes)."""
+    j = end
+    while j < len(text) and text[j] == "'":
+        j += 1
+    top, slash, bottom = known.partition("/d")
+    if j == end or not slash or not top.startswith("d"):
+        return None
+    node = known_names.get(bottom + "'" * (j - end))
+    name = f"{top}/d{node}" if node else None
+    return (known_names.get(name, name), j) if name and (name in known_names or name in known_names.values()) else None
 
 
 def _name_token(tokens: list[Token], name: str, text: str, start: int, i: int) -> int:

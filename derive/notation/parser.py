@@ -192,6 +192,10 @@ class Parser:
                 written = "" if op.value in ("/", "hadamard") else op.value
                 node = BinOp(_PRODUCTS[op.value], node, right, op.pos, written=written)
             elif self.starts_operand():
+                if isinstance(node, Num) and self.tok.kind == "num":     # 31 744: a thousands separator?
+                    raise self.fail(f"two numbers side by side ({node.text} {self.tok.value}): write "
+                                    f"{node.text}{self.tok.value} for one number, or {node.text} * "
+                                    f"{self.tok.value} for a product")
                 node = BinOp("*", node, self.unary(), self.tok.pos, implicit=True)
             else:
                 return node

@@ -213,3 +213,35 @@ def test_the_diagnosis_is_the_same_in_every_process():
         seen.add((out["verdict"], tuple(out["diagnosis"]), tuple(out["feedback"])))
     assert seen == {("incorrect", ("missing_term",),
                      ("a term is missing: dL/dc is a sum of 3 terms (one per path) and the answer has only 1",))}
+
+
+@pytest.mark.parametrize("spelling", ["1^T dL/dy", "1ᵀ dL/dy", "1.T @ dL/dy", "1' * dL/dy", "1^{T} dL/dy",
+                                      r"1^{\top} \frac{\partial L}{\partial y}"])
+def test_a_transposed_one_is_the_ones_vector(spelling):
+    """A number is never transposed: 1ᵀ X is the ones-vector's sum of X's rows, as \\mathbf{1}^T X is
+    (it was read as the number 1, silently dropping the sum)."""
+    ref = check("problem5", "dL/dbeta", r"\mathbf{1}^T dL/dy")
+    r = check("problem5", "dL/dbeta", spelling)
+    assert ref.verdict == r.verdict == "correct" and r.interpreted == ref.interpreted
+
+
+def test_two_numbers_side_by_side_are_refused_not_multiplied():
+    r = check("problem11", "params_1", "31 744")                  # a thousands separator, not 31 × 744
+    assert r.verdict == "invalid" and r.diagnosis == ("syntax",)
+    assert "two numbers side by side (31 744): write 31744 for one number, or 31 * 744" in r.feedback[0]
+    assert check("problem11", "params_1", "31744").verdict == "correct"
+    assert check("problem11", "params_1", "(31)(744)").verdict == "incorrect"      # brackets: a product
+
+
+@pytest.mark.parametrize("quantity, answer", [
+    ("dL/do", r"\tanh(c^{\prime}) \odot \frac{\partial L}{\partial h_1}"),     # c' is the problem's c1
+    ("delta_c", "dL/dh' ⊙ o ⊙ (1 - tanh(c')^2)"),                          # h' is its h1
+    ("dL/dc", "dL/dc' ⊙ f")])
+def test_a_primed_name_of_the_problem_is_that_name_not_a_transpose(quantity, answer):
+    assert check("lstm-cell-step", quantity, answer).verdict == "correct"
+
+
+def test_a_prime_after_other_names_is_still_matlabs_transpose():
+    r = check("problem6", "drho/dW1", "x delta2'")
+    assert r.verdict == "incorrect" and "transpose" in r.feedback[0]
+    assert check("problem6", "drho/dW1", "(x delta2')'").verdict == "correct"
