@@ -41,6 +41,15 @@ class Result:
     index_form: object = None   # entry form for index quantities (P_i - y_i)
     paths: object = None        # in the named and `keep` gradients, one term per path as the steps have it
 
+    def forms(self) -> list:
+        """The distinct forms in a fixed order, the sum over paths first: never a set's order, which
+        follows each process's string hashes (the diagnosis then named other mistakes in other runs)."""
+        out = []
+        for f in (self.paths, self.expr, self.closed):
+            if f is not None and not any(f == g for g in out):
+                out.append(f)
+        return out
+
 
 @dataclass(frozen=True)
 class Derivation:

@@ -98,7 +98,7 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
     if len(indices) == 2 and all(np.allclose(np.diag(a), np.diag(b), rtol=1e-6, atol=1e-12) for a, b in zip(A, B)):
         return ["missing_term"], [f"right for {indices[1]} = {indices[0]} only; the case "
                                   f"{indices[1]} ≠ {indices[0]} is missing (write it with delta_{indices[1]}{indices[0]})"]
-    for e in mutants.result_forms(r):
+    for e in r.forms():
         terms = parts(e, "add")
         if 1 < len(terms) <= 6:
             tv = [_values(t, rows) for t in terms]
@@ -114,7 +114,7 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
     if ok:
         ratio = [a / b for a, b in zip(A, B)]
         cands = []
-        for e in mutants.result_forms(r):
+        for e in r.forms():
             for f in parts(e, "mul"):
                 cands.append((text(f), f))
         own = {name, *_own_names(ref, r)}       # "lacks dL/dw1" would name the quantity itself

@@ -338,21 +338,10 @@ def graded_results(derivation):
     return [r for r in derivation.results if r.quantity.graded and r.quantity.kind.mutated]
 
 
-def result_forms(result) -> list:
-    """A result's distinct forms in a fixed order, the sum over paths first: never a set's order,
-    which changes with each process's string hashes (the reference form, and so the mutants and
-    the diagnosis, differed between runs for 13 of the catalogue's quantities)."""
-    out = []
-    for f in (result.paths, result.expr, result.closed):
-        if f is not None and not any(f == g for g in out):
-            out.append(f)
-    return out
-
-
 def reference_form(p, result):
     """The reference form mutants are made from: the shorter of the two, among those written in
     the symbols the quantity allows."""
-    forms = sorted(result_forms(result), key=sp.count_ops)       # (stable: a tie keeps result_forms' order)
+    forms = sorted(result.forms(), key=sp.count_ops)       # (stable: a tie keeps the forms' order)
     allowed = {p.scope.aliases.get(a, a) for a in result.quantity.allowed}
     if allowed:
         dims = set(p.scope.dims)
