@@ -194,13 +194,19 @@ def rows(src: Source, digest=None) -> Iterator[Row]:
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     with _open(src.path, digest) as f:
         if src.kind == "csv":
-            reader = csv.reader(f)
+            reader = csv.reader(f, strict=True)     # a quote left open would swallow the rows after it
             next(reader, None)
-            i = 0
-            for values in reader:
-                if values:                      # a blank line is not a row
-                    yield _row(i, dict(zip(src.columns, values)))
-                    i += 1
+            i, start = 0, reader.line_num + 1
+            try:
+                for values in reader:
+                    if values:                      # a blank line is not a row
+                        yield _row(i, dict(zip(src.columns, values)))
+                        i += 1
+                    start = reader.line_num + 1
+            except csv.Error as e:
+                raise InputError(f"{src.path}, line {start}: a cell's quotes do not match ({e}): a cell that "
+                                 f"starts with \" must end with \" (write a \" inside it as \"\"); fix the row "
+                                 "and run again (no row was graded)") from None
             return
         i = 0
         for line in f:

@@ -107,6 +107,6 @@ def entries(dirs) -> list[tuple[str, str, str]] | None:
 def find(name: str, dirs) -> str | None:
     """The path of the file whose id or alias is `name`, or None when the index is not sure."""
     for pid, alias, path in entries(dirs) or ():
-        if name in (pid, alias):
+        if name and name in (pid, alias):          # (a library problem's alias is empty)
             return path
     return None

@@ -456,6 +456,8 @@ def load(name, extra=None) -> Problem:
         return name
     if str(name).endswith(".toml") and Path(name).is_file():
         return load_file(name)
+    if not str(name).strip():              # (a library problem's alias is empty: "" names none)
+        raise UnknownError("the problem's name is empty; give its id or alias (derive list shows them)")
     path = index.find(str(name), problem_dirs(extra))
     if path is not None:
         try:

@@ -9,7 +9,7 @@ import argparse
 import dataclasses
 import socket
 
-from derive.errors import DeriveError
+from derive.errors import DeriveError, UsageError
 from derive.serve import commands
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
@@ -18,6 +18,8 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket. TCP_NODELAY (inherited by each connection): without it a response's
     headers and body wait out the client's delayed ACK, 40 ms per request on a kept-alive connection."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: a port is a number from 0 to 65535 (0 picks a free one)")
     try:
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as e:

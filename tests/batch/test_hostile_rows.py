@@ -90,3 +90,30 @@ def test_utf8_with_a_byte_order_mark_keeps_every_name(tmp_path):
     src.write_bytes("student,problem,quantity,answer\nJosé,problem1,dL/db3,0\n".encode("utf-8-sig"))
     assert main(["grade", str(src)]) in (0, 1)
     assert read_report(tmp_path / "c.report.csv")[0]["student"] == "José"
+
+
+def test_a_quote_left_open_is_refused_naming_its_line_not_swallowing_the_class(tmp_path, capsys):
+    """A cell "2(f-y) with no closing quote ran on to the end of the file: 200 students were one row."""
+    lines = ["student,problem,quantity,answer"] + [f"s{i},problem1,dL/db3,dL/dh3 f3'" for i in range(200)]
+    lines[5] = 's4,problem1,dL/db3,"dL/dh3 f3\''
+    src = tmp_path / "class.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {src}, line 6: a cell's quotes do not match") and "no row was graded" in err
+    assert not (tmp_path / "r.csv").exists()
+    lines[5] = 's4,problem1,dL/db3,"dL/dh3 f3\'"'                             # closed: a quoted cell is fine
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 0
+    with open(tmp_path / "r.csv", encoding="utf-8", newline="") as f:
+        assert [r["verdict"] for r in csv.DictReader(f)] == ["correct"] * 200
+
+
+def test_an_empty_problem_name_names_no_problem(tmp_path):
+    src = tmp_path / "class.csv"
+    src.write_text("student,problem,quantity,answer\ns1,,delta4,2(f-y)\n", encoding="utf-8")
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 0
+    with open(tmp_path / "r.csv", encoding="utf-8", newline="") as f:
+        row = next(csv.DictReader(f))
+    assert row["verdict"] == "invalid" and row["feedback"] == "the problem's name is empty; give its id or alias " \
+                                                              "(derive list shows them)"

@@ -288,5 +288,7 @@ def test_serve_help_has_examples(capsys):
 def test_bad_options_are_one_error_line(capsys):
     assert main(["serve", "--timeout", "-1", "--port", "0"]) == 2
     assert main(["serve", "--workers", "0", "--port", "0"]) == 2
+    assert main(["serve", "--port", "99999"]) == 2 and main(["serve", "--port", "-1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("Error: ") == 2 and "timeout" in err and "--workers" in err and "Traceback" not in err
+    assert err.count("Error: ") == 4 and "timeout" in err and "--workers" in err and "Traceback" not in err
+    assert "Error: --port 99999: a port is a number from 0 to 65535" in err
