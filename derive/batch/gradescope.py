@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from typing import Iterable
 
 from derive.errors import InputError
@@ -77,8 +78,12 @@ def results(graded: list, expected: Iterable[tuple] = (), missing_score: float =
         if getattr(g, "headline", ""):
             notes.append(f"{g.problem}: {g.headline}")
     if not expected:
+        last, times = {}, Counter()
         for fields, g in graded:
-            tests.append(test_entry(_name(g.problem or fields.get("problem", ""), g.quantity), g))
+            key = (g.problem or fields.get("problem", ""), g.quantity)
+            last[key], times[key] = g, times[key] + 1
+        notes += [f"{key[1]} is answered {n} times; the last answer counts" for key, n in times.items() if n > 1]
+        tests += [test_entry(_name(*key), g) for key, g in last.items()]
     else:
         last = {}
         for fields, g in graded:

@@ -20,22 +20,23 @@ MAX_SHOWN = 200           # characters of an answer kept for display
 
 
 class Totals:
-    """One row per student: the sum of scores, of max scores, and the count of each verdict."""
+    """One row per student: the sum of scores, of max scores, and the count of each verdict, over the
+    questions answered; of two answers to one question the last counts (a question answered four
+    times scored four times its points)."""
 
     def __init__(self):
-        self.students: dict[str, list] = {}
+        self.students: dict[str, dict] = {}        # student -> (problem, quantity) -> the last Graded
 
     def add(self, student: str, g) -> None:
-        t = self.students.setdefault(student, [0.0, 0.0, Counter()])
-        t[0] += g.score
-        t[1] += g.max_score
-        t[2][g.verdict] += 1
+        self.students.setdefault(student, {})[g.problem, g.quantity] = g
 
     def write_csv(self, f, verdicts) -> None:
         w = SafeWriter(f)              # a student named =HYPERLINK(...) stays text
         w.writerow(["student", "score", "max_score", "answers", *verdicts])
-        for name, (score, top, counts) in self.students.items():
-            w.writerow([name, f"{score:g}", f"{top:g}", sum(counts.values()), *(counts[v] for v in verdicts)])
+        for name, answers in self.students.items():
+            counts = Counter(g.verdict for g in answers.values())
+            w.writerow([name, f"{sum(g.score for g in answers.values()):g}",
+                        f"{sum(g.max_score for g in answers.values()):g}", len(answers), *(counts[v] for v in verdicts)])
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,21 @@ def test_totals_one_row_per_student(graded_class):
         assert int(t["answers"]) == len(mine)
 
 
+def test_a_question_answered_again_counts_once_in_totals_and_gradescope(tmp_path, checker):
+    """Repeating a right answer added its points again (a 3-point question answered four times
+    scored 12 of 12); the last answer to a question counts, as for a submission."""
+    rows = [("dup", "problem6", "delta4", "2(f-y)")] * 3 + [("dup", "problem6", "delta4", "2(y-f)"),
+                                                            ("dup", "problem6", "delta3", "x")]
+    src = write_csv(tmp_path / "in.csv", ["student", "problem", "quantity", "answer"], rows)
+    totals, gs = tmp_path / "t.csv", tmp_path / "g.json"
+    grade.grade_file(src, tmp_path / "r.csv", totals=totals, gradescope_out=gs, checker=checker)
+    assert [r["verdict"] for r in read_csv(tmp_path / "r.csv")] == ["correct"] * 3 + ["incorrect"] * 2
+    t = read_csv(totals)[0]
+    assert (t["score"], t["answers"], t["correct"], t["incorrect"]) == ("0", "2", "0", "2")
+    d = json.loads(gs.read_text(encoding="utf-8"))
+    assert d["score"] == 0 and len(d["tests"]) == 2 and "delta4 is answered 4 times; the last answer counts" in d["output"]
+
+
 class _Page(html.parser.HTMLParser):
     """The summary's text, per element class, and every tag and attribute used."""
 
@@ -480,7 +495,7 @@ def test_a_file_derive_did_not_write_is_refused_and_left_untouched(tmp_path, che
     again = grade.grade_file(src, report, checker=checker, **others)         # its own outputs: no --force
     assert again.counts == out.counts
     assert [r["verdict"] for r in read_csv(report)] == ["correct"] * 2
-    assert json.loads(others["gradescope_out"].read_text(encoding="utf-8"))["score"] == 2
+    assert json.loads(others["gradescope_out"].read_text(encoding="utf-8"))["score"] == 1   # one question, twice
 
 
 def test_a_jsonl_report_is_recognised_by_its_columns(tmp_path, checker):
