@@ -376,3 +376,30 @@ def test_an_overflow_while_verifying_prints_no_numpy_warning(tmp_path):
                  '[symbols]\nx = "scalar"\n[values]\nx = 10.0\n', encoding="utf-8")
     code, out, err = run("solve", str(f), env={"PYTHONWARNINGS": "default"})
     assert "Warning" not in err and "warning" not in err and ".py:" not in err, err
+
+
+OVERFLOWING = '''id = "overflows"
+title = "A given value that overflows"
+forward = ["h = exp(exp(exp(w)))"]
+output = "L"
+quantities = ["dL/dw", "h"]
+[symbols]
+w = "scalar"
+[values]
+w = 1000000000000
+[given]
+"dL/dh" = "h"
+'''
+
+
+@pytest.mark.parametrize("command", [["solve"], ["sheet", "-o", "out.tex"], ["validate"]])
+def test_given_values_that_overflow_are_refused_naming_the_node(tmp_path, capsys, command):
+    """h = exp(exp(exp(w))) at w = 10^12 was "verified" as inf (and dL/dw printed as -inf), and the
+    sheet ended in a traceback: the file is refused, naming the node."""
+    f = tmp_path / "overflows.toml"
+    f.write_text(OVERFLOWING, encoding="utf-8")
+    args = [a if a != "out.tex" else str(tmp_path / a) for a in command]
+    assert main([args[0], str(f), *args[1:]]) == 2
+    out = capsys.readouterr()
+    said = out.err + out.out
+    assert "at the given values h = exp(exp(exp(w))) is not a finite number" in said and "Traceback" not in said

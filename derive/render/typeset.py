@@ -2,6 +2,8 @@
 relative errors as a sheet prints them, and the labels of the graph's operator nodes."""
 from __future__ import annotations
 
+import math
+
 import re
 
 import sympy as sp
@@ -68,6 +70,8 @@ def number_latex(v: float | None, digits: int = 4) -> str:
     v = float(v)
     if v == 0:
         return "0"
+    if not math.isfinite(v):
+        return r"\mathrm{NaN}" if v != v else ("-" if v < 0 else "") + r"\infty"
     if v == round(v) and 10 ** digits <= abs(v) < 1e15:     # a count: 557057 -> 557\,057, all digits
         return f"{int(round(v)):,}".replace(",", r"\,")
     s = f"{v:.{digits}g}"

@@ -17,7 +17,7 @@ from derive.engine.backprop import INTERNAL, Derivation, internal_symbol
 from derive.expr import compiled
 from derive.expr import functions as sy
 from derive.expr import matrix as mx
-from derive.errors import UnsupportedError
+from derive.errors import ProblemSpecError, UnsupportedError
 from derive.expr.matrix_ops import Op
 from derive.expr.numeric import evaluate
 from derive.problem.load import Problem
@@ -258,5 +258,11 @@ def at_given_values(derivation: Derivation) -> Given | None:
         return None
     inst = instance(p, 0, use_values=True)
     env = forward(p, inst)
+    for e in p.equations:                    # an overflow would be "verified" inf and print as a value
+        v = np.asarray(env.get(e.name, 0.0), dtype=float)
+        if not np.all(np.isfinite(v)):
+            raise ProblemSpecError(f"at the given values {e.name} = {e.text.split('=', 1)[-1].strip()} is not a "
+                                   "finite number (it overflows or is undefined); give values where every node "
+                                   "of the forward pass is finite", file=str(p.path), key="values")
     return Given(inst, env, adjoint_values(derivation, inst, env))
 
