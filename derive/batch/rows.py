@@ -140,6 +140,7 @@ class Scan:
     digest: str                 # SHA-256 of the input's bytes
 
 
+MAX_SCORE = 1e6                 # the most a row may be worth, as a problem file's [points]
 MAX_AHEAD = 2000                # distinct questions remembered by scan()
 
 
@@ -280,8 +281,8 @@ def _row(i: int, fields: dict, error: str = "") -> Row:
         max_score = float(raw or "1")
     except ValueError:
         max_score = -1.0
-    if not 0 <= max_score < float("inf"):
-        error, max_score = f"max_score {raw[:40]!r} is not a number ≥ 0", 0.0
+    if not 0 <= max_score <= MAX_SCORE:        # (as a problem's [points]; 1e308 twice summed to Infinity)
+        error, max_score = f"max_score {raw[:40]!r} is not a number from 0 to {MAX_SCORE:,.0f}", 0.0
     v = fields.get("variant", "").strip()
     digits = v[1:] if v.startswith("-") else v
     variant = int(v) if digits.isascii() and digits.isdigit() and len(digits) <= MAX_VARIANT_DIGITS else None

@@ -117,3 +117,18 @@ def test_an_empty_problem_name_names_no_problem(tmp_path):
         row = next(csv.DictReader(f))
     assert row["verdict"] == "invalid" and row["feedback"] == "the problem's name is empty; give its id or alias " \
                                                               "(derive list shows them)"
+
+
+def test_a_max_score_beyond_a_million_is_an_invalid_row_and_the_gradescope_file_stays_json(tmp_path):
+    """Two rows worth 1e308 each summed to Infinity, which results.json then held (not JSON)."""
+    src = tmp_path / "class.csv"
+    src.write_text("student,problem,quantity,answer,max_score\n"
+                   "ann,problem1,dL/db3,dL/dh3 f3',1e308\nann,problem1,dL/dw3,x,1e308\nann,problem6,delta4,2(f-y),3\n",
+                   encoding="utf-8")
+    gs = tmp_path / "g.json"
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv"), "--gradescope", str(gs)]) == 0
+    with open(tmp_path / "r.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["verdict"] for r in rows] == ["invalid", "invalid", "correct"]
+    assert "max_score '1e308' is not a number from 0 to 1,000,000" in rows[0]["feedback"]
+    assert json.loads(gs.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))["score"] == 3
