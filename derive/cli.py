@@ -237,7 +237,8 @@ def _extensions(command: str | None = None):
 
 
 def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """`derive check P Q -x*w3` : an answer that starts with '-' is not an option; put it after --."""
+    """`derive check P Q -x*w3` : an answer that starts with '-' is not an option; put it after --.
+    Options may stand anywhere among PROBLEM QUANTITY ANSWER (check P Q --json ANSWER)."""
     if "check" not in argv or "--" in argv:
         return argv
     sub = next(a for a in parser._actions if a.dest == "command").choices.get("check")
@@ -255,7 +256,7 @@ def _answer_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
             options += argv[i:i + n]
             i += n
             continue
-        moved = moved or (len(positionals) == 2 and tok.startswith("-") and tok != "-")
+        moved = moved or (len(positionals) == 2 and tok.startswith("-") and tok != "-") or bool(options)
         positionals.append(tok)
         i += 1
     # every positional after --, so the optional QUANTITY and ANSWER are read together

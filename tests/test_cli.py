@@ -113,3 +113,13 @@ def test_solve_prints_a_prose_model_answer_as_not_auto_graded(capsys):
     assert main(["solve", "linear-collapse", "--json"]) == 0
     q = {x["name"]: x for x in json.loads(capsys.readouterr().out)["quantities"]}
     assert q["same_function"]["graded"] is False and q["same_function"]["text"].startswith("Yes, and always")
+
+
+@pytest.mark.parametrize("argv", [["check", "problem6", "delta4", "--format", "numpy", "2*(f-y)"],
+                                  ["check", "problem6", "delta4", "--json", "2(f-y)"],
+                                  ["check", "problem6", "--json", "delta4", "2(f-y)"]])
+def test_options_may_stand_between_the_quantity_and_the_answer(argv, capsys):
+    """argparse left the answer unrecognised when an option came before it."""
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ('"verdict": "correct"' in out) if "--json" in argv else out.strip().splitlines()[1] == "correct"
