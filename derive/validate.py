@@ -163,6 +163,9 @@ def validate_file(path, timeout: float | None = None, variants: int = 20, mutant
     except (NotImplementedError, ValueError, TypeError, ArithmeticError) as e:
         lines.append(Line(False, f"solve: the engine cannot derive this problem ({type(e).__name__}: {e})"))
         return FileReport(str(path), tuple(lines), time.perf_counter() - start)
+    except MemoryError:                      # this file's sizes: the folder's other files are still checked
+        lines.append(Line(False, "solve: out of memory; the problem's dimensions or equations are too large"))
+        return FileReport(str(path), tuple(lines), time.perf_counter() - start)
     bad = [c for c in sol.checks if not c.verified]
     worst = max((c.max_rel_error for c in sol.checks), default=0.0)
     if bad:

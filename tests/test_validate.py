@@ -284,3 +284,26 @@ def test_a_user_alias_that_looks_like_problemN_but_is_not_numbered_sorts_last(ex
     f = variant(example, "odd-alias.toml", 'alias = "hw3-q1"', 'alias = "problem-extra"')
     ids = [p.id for p in catalogue(f.parent)]
     assert ids[0] == "scalar-chain" and ids[-1] == "softplus-ridge"
+
+
+HUGE = '''id = "huge-sizes"
+title = "Sizes no machine has memory for"
+dims = ["n"]
+forward = ["h = W*x"]
+output = "L"
+quantities = ["dL/dW"]
+[symbols]
+x = ["n*n*n*n*n*n*n*n*n*n", 1]
+W = ["n*n*n*n*n*n*n*n*n*n", "n*n*n*n*n*n*n*n*n*n"]
+[given]
+"dL/dh" = "h"
+'''
+
+
+def test_a_file_that_runs_out_of_memory_fails_alone_and_the_folder_goes_on(example):
+    """The first such file ended the whole run with one line naming no file."""
+    (example.parent / "a-huge.toml").write_text(HUGE, encoding="utf-8")
+    code, out, err = run("validate", str(example.parent), "--mutants", "none")
+    assert code == 2 and "Traceback" not in err, err
+    assert f"{example.parent / 'a-huge.toml'}" in out and "FAIL  solve: out of memory" in out
+    assert f"{example}" in out and re.search(r"^2 files, \d+ checks, 1 failed", out, re.M), out
