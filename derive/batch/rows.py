@@ -65,6 +65,12 @@ def open_source(path, student: str | None = None) -> Source:
             raise InputError(f"{path} holds no answers: expected `[problem]` lines and `QUANTITY: ANSWER` "
                              "lines (see `derive template`), or a .csv / .jsonl file")
         return Source(path, kind, REQUIRED, student or path.stem)
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or len(head) >= 8 and any(
+            half.count(0) >= 0.4 * len(half) for half in (head[0::2], head[1::2])):     # (not one NUL in a cell)
+        raise InputError(f"{path} is UTF-16 text (Excel's 'Unicode Text'), not UTF-8: save it as UTF-8 "
+                         "(Excel: 'CSV UTF-8'; iconv -f utf-16 -t utf-8) and run again")
     with _open(path) as f:
         if kind == "csv":
             header = next(csv.reader(f), None)

@@ -132,3 +132,13 @@ def test_a_max_score_beyond_a_million_is_an_invalid_row_and_the_gradescope_file_
     assert [r["verdict"] for r in rows] == ["invalid", "invalid", "correct"]
     assert "max_score '1e308' is not a number from 0 to 1,000,000" in rows[0]["feedback"]
     assert json.loads(gs.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))["score"] == 3
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_utf16_input_is_refused_saying_what_it_is(tmp_path, capsys, encoding):
+    """Excel's 'Unicode Text' read as UTF-8 gave 'missing columns ...; the file has: ��s\\x00t\\x00'."""
+    src = tmp_path / "c.csv"
+    src.write_bytes("student,problem,quantity,answer\nann,problem1,dL/db3,dL/dh3 f3'\n".encode(encoding))
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 2
+    assert capsys.readouterr().err == (f"Error: {src} is UTF-16 text (Excel's 'Unicode Text'), not UTF-8: save it "
+                                       "as UTF-8 (Excel: 'CSV UTF-8'; iconv -f utf-16 -t utf-8) and run again\n")
