@@ -286,6 +286,10 @@ class Parser:
             self.advance()
             self.nest()
             node = self.indicator(self.expr())
+            if self.tok.kind == ",":                     # np.ones((3, 3)): a shape, or a tuple
+                raise self.fail(f"a bracket holding a list, as at column {t.pos + 1}, is not understood here "
+                                "(a tuple or a shape such as (3, 3)); write the expression itself, e.g. a "
+                                "product with a ones-vector for a matrix of ones")
             if self.tok.kind != ")":
                 raise self.fail(f"the '(' at column {t.pos + 1} is never closed")
             self.advance()

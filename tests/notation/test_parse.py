@@ -50,6 +50,8 @@ def test_derivative_names():
     ("x +", "text", "syntax error at column 4: an operand is missing after '+'"),
     ("x + * y", "text", "syntax error at column 5: an operand is missing after '+'"),
     ("(x", "text", "syntax error at column 3: the '(' at column 1 is never closed"),
+    ("ones((3, 3))", "numpy", "syntax error at column 8: a bracket holding a list, as at column 6, is not understood "
+                              "here (a tuple or a shape such as (3, 3))"),     # its brackets are closed
     ("x)", "text", "syntax error at column 2: a closing ')' has no matching '('"),
     ("", "text", "syntax error at column 1: the answer is empty"),
     ("x $ y", "text", "unexpected character '$' at column 3"),
