@@ -20,6 +20,8 @@ DROP = set("\u200b\u200c\u200d\u2060\ufeff\u00ad")          # zero-width charact
 CHARS = {"\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
          "\u2217": "*", "\u22c5": "*", "\u2022": "*", "\u00f7": "/", "\u2044": "/", "\u2215": "/",
          "\u2032": "'", "\u2019": "'", "\u2018": "'", "\u2033": "''", "\u2248": "="}
+SYMBOLS = {"∂": ("d", r"\partial "), "√": ("sqrt", r"\sqrt "), "∑": ("sum", r"\sum "),   # (text, LaTeX)
+           "⌊": ("floor(", r"\lfloor "), "⌋": (")", r"\rfloor ")}
 _WRAPPERS = ((r"$$", r"$$"), (r"$", r"$"), (r"\[", r"\]"), (r"\(", r"\)"))
 _IGNORED = re.compile(r"\\displaystyle\b|\\left\s*\.|\\right\s*\.")
 _SURROUNDED = re.compile(r"[$=]|\\[\[\]()]|\\left|\\right|\\displaystyle|[.,;]\s*$|^\s|\s$")
@@ -31,6 +33,8 @@ def _char(c: str, latex: bool) -> str:
         return ""
     if c in CHARS:
         return CHARS[c]
+    if c in SYMBOLS:
+        return SYMBOLS[c][latex]
     if c.isspace():
         return " "
     if c.isascii():

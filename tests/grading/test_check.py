@@ -245,3 +245,11 @@ def test_a_prime_after_other_names_is_still_matlabs_transpose():
     r = check("problem6", "drho/dW1", "x delta2'")
     assert r.verdict == "incorrect" and "transpose" in r.feedback[0]
     assert check("problem6", "drho/dW1", "(x delta2')'").verdict == "correct"
+
+
+@pytest.mark.parametrize("problem, quantity, answer", [
+    ("problem1", "dL/db3", "∂L/∂h3 f3'"), ("problem1", "dL/db3", r"\frac{∂L}{∂h_3} f_3'"),
+    ("attention-single-query", "dL/dq", "K^T dL/ds / √(d_k)"), ("problem6", "delta4", "∑(2(f-y))")])
+def test_unicode_calculus_signs_read_as_what_they_show(problem, quantity, answer):
+    """∂, √, ∑ (and ⌊ ⌋) were 'unexpected character', though Unicode is read as what it shows."""
+    assert check(problem, quantity, answer).verdict == "correct"
