@@ -384,6 +384,8 @@ class Parser:
         if not (self.tok.kind == "op" and self.tok.value == ">"):
             return node
         gt = self.advance()
+        if self.tok.kind == "op" and self.tok.value == "=":       # v1 >= 0: the same step (they differ at 0
+            self.advance()                                        # only, where ReLU' is a convention)
         if not (self.tok.kind == "num" and float(self.tok.value) == 0):
             raise self.fail("only a comparison with 0 is understood, as in (v1 > 0)", gt)
         self.advance()
