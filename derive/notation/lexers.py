@@ -179,7 +179,7 @@ def _primed_derivative(known_names: KnownNames, known: str, text: str, end: int)
 
 
 def _name_token(tokens: list[Token], name: str, text: str, start: int, i: int) -> int:
-    """Append a name token, absorbing primes and a trailing `_3` (so `f'_3` reads as f3')."""
+    """Append a name token, absorbing primes and a trailing `_3` (so `f'_3` and `f_3'` read as f3')."""
     primes = 0
     while i < len(text) and text[i] == "'":
         primes, i = primes + 1, i + 1
@@ -187,6 +187,8 @@ def _name_token(tokens: list[Token], name: str, text: str, start: int, i: int) -
         m = re.compile(r"_\{?([A-Za-z0-9]+)\}?").match(text, i)
         if m:
             name, i = name + m.group(1), m.end()
+        elif re.fullmatch(r"[A-Za-z]+_\{?\d+\}?", name):     # f_3': a derivative, as f3' (as LaTeX's f_3')
+            name = name.replace("_", "")
     tokens.append(Token("name", name.replace("{", "").replace("}", ""), start, primes))
     return i
 
