@@ -250,6 +250,7 @@ def test_a_prime_after_other_names_is_still_matlabs_transpose():
 @pytest.mark.parametrize("problem, quantity, answer", [
     ("problem1", "dL/db3", "∂L/∂h3 f3'"), ("problem1", "dL/db3", r"\frac{∂L}{∂h_3} f_3'"),
     ("problem1", "dL/db3", "dL/dh_3 f_3'"),                         # text f_3' as LaTeX's: f3', not a transpose
+    ("problem13", "variance", r"\frac{2}{n_{\mathrm{in}} + n_{\text{out}}}"),   # the model answer's own notation
     ("attention-single-query", "dL/dq", "K^T dL/ds / √(d_k)"), ("problem6", "delta4", "∑(2(f-y))")])
 def test_unicode_calculus_signs_read_as_what_they_show(problem, quantity, answer):
     """∂, √, ∑ (and ⌊ ⌋) were 'unexpected character', though Unicode is read as what it shows."""
