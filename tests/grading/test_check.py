@@ -252,6 +252,7 @@ def test_a_prime_after_other_names_is_still_matlabs_transpose():
     ("problem1", "dL/db3", "dL/dh_3 f_3'"),                         # text f_3' as LaTeX's: f3', not a transpose
     ("problem13", "variance", r"\frac{2}{n_{\mathrm{in}} + n_{\text{out}}}"),   # the model answer's own notation
     ("attention-single-query", "dL/dq", "K^T dL/ds / √(d_k)"), ("problem6", "delta4", "∑(2(f-y))")])
-def test_unicode_calculus_signs_read_as_what_they_show(problem, quantity, answer):
-    """∂, √, ∑ (and ⌊ ⌋) were 'unexpected character', though Unicode is read as what it shows."""
+def test_spellings_students_type_are_read_as_written(problem, quantity, answer):
+    """From a probe of 450 typed answers: Unicode ∂, √, ∑ were 'unexpected character' (Unicode is read
+    as what it shows), text f_3' was f_3 transposed, and n_{\\mathrm{in}} an unexpected '_'."""
     assert check(problem, quantity, answer).verdict == "correct"
