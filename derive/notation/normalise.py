@@ -80,8 +80,8 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                     put(mark + run + ("" if latex else " "), i)      # δ²x: the exponent ends there
                 elif mark == "_" or latex:
                     put(mark + "{" + run + "}", i)
-                else:
-                    put(mark + "(" + run + ") ", i)
+                else:                                         # ⁽³⁾ is ^(3), not ^((3))
+                    put(mark + (run if run.startswith("(") and run.endswith(")") else "(" + run + ")") + " ", i)
                 i = j
                 break
         else:
