@@ -31,6 +31,7 @@ _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:T|\\top|\\intercal|\\mathsf\{T\}|\\mat
 _ENTRYWISE = re.compile(r"\^\s*\{\s*\\circ\s*")
 _INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
+_INDICATOR_SUB = re.compile(r"(\\math(?:bb|bf)\s*\{\s*1\s*\})_\{((?:[^{}]|\{[^{}]*\})*(?:=|>|\\geq?|\\ge)(?:[^{}]|\{[^{}]*\})*)\}")
 _BRACKET_SUP = re.compile(r"\^\s*\{\s*\[\s*[A-Za-z0-9]+\s*\]")
 _UPRIGHT_SUB = re.compile(r"_\s*\{\s*\\(?:mathrm|text|textrm|mathit|operatorname)\s*\{\s*([A-Za-z0-9]+)\s*\}\s*\}")
 _SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
@@ -415,4 +416,5 @@ def lex_latex(text: str, names: dict[str, str] | None = None) -> list[Token]:
     padded with spaces so that every later character keeps its column."""
     text = _UPRIGHT_SUB.sub(lambda m: f"_{{{m.group(1)}}}".ljust(len(m.group(0))), text)
     text = _BRACKET_SUP.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)   # Ng's W^{[2]}: W^{(2)}
+    text = _INDICATOR_SUB.sub(lambda m: f"{m.group(1)} [{m.group(2)}]", text)     # \mathbb{1}_{i=j}: \mathbb{1}[i=j]
     return _Lexer(text, names).run()

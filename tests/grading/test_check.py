@@ -253,6 +253,7 @@ def test_a_prime_after_other_names_is_still_matlabs_transpose():
     ("problem13", "variance", r"\frac{2}{n_{\mathrm{in}} + n_{\text{out}}}"),   # the model answer's own notation
     ("rnn-bptt-3", "go3", r"\hat{y}^{(3)} - y^{(3)}"), ("rnn-bptt-3", "go3", "ŷ⁽³⁾ − y⁽³⁾"),   # the statement's
     ("rnn-bptt-3", "gh3", "V^T g_o⁽³⁾"),                                                      # notation
+    ("problem4", "dP_j/dh_i", r"P_j \left(\mathbb{1}_{i=j} - P_i\right)"),      # an indicator as a subscript
     ("attention-single-query", "dL/dq", "K^T dL/ds / √(d_k)"), ("problem6", "delta4", "∑(2(f-y))")])
 def test_spellings_students_type_are_read_as_written(problem, quantity, answer):
     """From a probe of 450 typed answers: Unicode ∂, √, ∑ were 'unexpected character' (Unicode is read
