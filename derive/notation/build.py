@@ -130,11 +130,13 @@ class Builder:
         return out
 
     def split(self, name: str) -> list[str] | None:
-        """Xw, qN: single letters written together, each a symbol or dimension of the problem."""
-        if not (name.isascii() and name.isalpha() and 2 <= len(name) <= 4):
+        """Xw, qN, w3h1: letters (each with its digits) written together, each a symbol or dimension
+        of the problem."""
+        parts = re.findall(r"[A-Za-z]\d*", name)
+        if not (name.isascii() and name.isalnum() and "".join(parts) == name and 2 <= len(parts) <= 4):
             return None
-        ok = all(c in self.scope.dims or self.scope.lookup_or_none(c) is not None for c in name)
-        return list(name) if ok else None
+        ok = all(c in self.scope.dims or self.scope.lookup_or_none(c) is not None for c in parts)
+        return parts if ok else None
 
     def ones_vector(self, node: mp.Name):
         """\\mathbf{1}_N: a column of N ones; without a size, a ones-vector the product sizes."""

@@ -254,6 +254,7 @@ def test_a_prime_after_other_names_is_still_matlabs_transpose():
     ("rnn-bptt-3", "go3", r"\hat{y}^{(3)} - y^{(3)}"), ("rnn-bptt-3", "go3", "ŷ⁽³⁾ − y⁽³⁾"),   # the statement's
     ("rnn-bptt-3", "gh3", "V^T g_o⁽³⁾"),                                                      # notation
     ("problem4", "dP_j/dh_i", r"P_j \left(\mathbb{1}_{i=j} - P_i\right)"),      # an indicator as a subscript
+    ("problem1", "dL/db3", "dL/dh3 · f3'(w3h1 + w4h2 + b3)"),                   # names run together, digits too
     ("attention-single-query", "dL/dq", "K^T dL/ds / √(d_k)"), ("problem6", "delta4", "∑(2(f-y))")])
 def test_spellings_students_type_are_read_as_written(problem, quantity, answer):
     """From a probe of 450 typed answers: Unicode ∂, √, ∑ were 'unexpected character' (Unicode is read
