@@ -4,6 +4,7 @@ decides unless it is wrong and another reading is right."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 
 from derive.errors import AnswerError
@@ -63,4 +64,14 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
         matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
         if matlab:
             out = matlab + [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
+    if detected == "text" and "*" in text and _NUMPY_T.search(text):      # (yhat - y) * a1.T: numpy's *
+        try:
+            np_tokens = tokenize(text, "numpy", names, max_length)
+            out.append((Parser(np_tokens, text, functions, nodes).parse(), (NUMPY_STAR_NOTE,)))
+        except AnswerError:
+            pass
     return out
+
+
+_NUMPY_T = re.compile(r"[\w)\]]\.T\b")
+NUMPY_STAR_NOTE = "read * as numpy's entrywise (broadcasting) product, as the .T suggests"
