@@ -74,9 +74,8 @@ def _plain_name(raw: str) -> str | None:
     s = re.sub(rf"\\({_ACCENT_RE})\s*([A-Za-z])", lambda m: m.group(2) + _ACCENTS[m.group(1)], s)
     s = re.sub(r"\\([A-Za-z]+)", lambda m: _RENAME.get(m.group(1), m.group(1)), s)
     s = s.replace("{", "").replace("}", "").replace(" ", "")
-    s = re.sub(r"_(\d+)", r"\1", s)          # h_3 -> h3, as the text form writes it
-    return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^\(?[A-Za-z0-9]+\)?)?", s) else None
-
+    s = re.sub(r"_(\d+)", r"\1", s).replace("^\\prime", "'").replace("^prime", "'")   # h_3: h3; h^{\prime}: h'
+    return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^\(?[A-Za-z0-9]+\)?)?'*", s) else None
 
 
 

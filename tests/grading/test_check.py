@@ -236,7 +236,8 @@ def test_two_numbers_side_by_side_are_refused_not_multiplied():
 @pytest.mark.parametrize("quantity, answer", [
     ("dL/do", r"\tanh(c^{\prime}) \odot \frac{\partial L}{\partial h_1}"),     # c' is the problem's c1
     ("delta_c", "dL/dh' ⊙ o ⊙ (1 - tanh(c')^2)"),                          # h' is its h1
-    ("dL/dc", "dL/dc' ⊙ f")])
+    ("dL/dc", "dL/dc' ⊙ f"),
+    ("delta_c", r"\frac{\partial L}{\partial h^{\prime}} \odot o \odot (1 - \tanh(c^{\prime})^2)")])
 def test_a_primed_name_of_the_problem_is_that_name_not_a_transpose(quantity, answer):
     assert check("lstm-cell-step", quantity, answer).verdict == "correct"
 
