@@ -238,8 +238,10 @@ def _verdict(ref, r, answer, indices, diagnose, reveal, at_values, rows, errs, u
         if at_values:
             feedback = [f"at the given values the answer is {_num(rows[0][0])}, which is not {name}"]
         else:
+            worst = max(errs, key=lambda e: e if e == e else math.inf)      # (NaN: values too large to compare)
             feedback = [f"the answer differs from {name} at random values of the inputs "
-                        f"(relative error {max(errs):.2g})"]
+                        + (f"(relative error {worst:.2g})" if math.isfinite(worst) else
+                           "(its values there are too large to compare: beyond 10^150)")]
     return "incorrect", diagnosis, feedback
 
 

@@ -87,7 +87,7 @@ def diagnose(ref, r, rows, indices, reveal: bool = False):
     if all(np.isfinite(cs)) and abs(cs[0]) > 1e-9 and all(abs(c - cs[0]) <= 1e-6 * abs(cs[0]) for c in cs) \
             and _all_close(A, [cs[0] * b for b in B]):
         c = Fraction(cs[0]).limit_denominator(1000)
-        shown = str(c) if abs(float(c) - cs[0]) <= 1e-9 * abs(cs[0]) else f"{cs[0]:.4g}"
+        shown = str(c) if abs(float(c) - cs[0]) <= 1e-9 * abs(cs[0]) and len(str(c)) <= 12 else f"{cs[0]:.4g}"
         return ["constant_factor"], [f"off by a constant factor: the answer is {shown} times {name}"]
     counted = _count_factor(ref, rows, A, B, cs)
     if counted:

@@ -261,3 +261,12 @@ def test_spellings_students_type_are_read_as_written(problem, quantity, answer):
     """From a probe of 450 typed answers: Unicode ∂, √, ∑ were 'unexpected character' (Unicode is read
     as what it shows), text f_3' was f_3 transposed, and n_{\\mathrm{in}} an unexpected '_'."""
     assert check(problem, quantity, answer).verdict == "correct"
+
+
+def test_an_answer_too_large_to_compare_says_so_not_nan():
+    """exp(400) f overflows the norm: the feedback said 'relative error nan'; a huge constant factor
+    was printed with all its 261 digits."""
+    r = check("problem6", "delta4", "exp(400) f")
+    assert r.verdict == "incorrect" and "too large to compare" in r.feedback[0] and "nan" not in r.feedback[0]
+    r = check("problem6", "delta4", "2(f-y) * exp(300)^2")
+    assert r.feedback == ("off by a constant factor: the answer is 3.773e+260 times delta4",)
