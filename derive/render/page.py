@@ -23,10 +23,10 @@ def write_tex(tex: str, output, force: bool = False) -> tuple[Path, str]:
     """LaTeX source to FILE.tex, or compiled to FILE.pdf (the .tex and a hint where TeX is missing).
     A file derive did not write is overwritten only with force (cliutil.check_output)."""
     output = Path(output)
-    if output.suffix not in (".tex", ".pdf"):
+    if output.suffix.lower() not in (".tex", ".pdf"):
         raise RenderError(f"{output}: the output must end in .tex or .pdf")
     cliutil.check_output(output, force)
-    if output.suffix == ".tex":
+    if output.suffix.lower() == ".tex":
         return cliutil.write_text(output, tex, force), ""
     if tex_engine() is None:
         return cliutil.write_text(output.with_suffix(".tex"), tex, force), INSTALL_HINT
