@@ -73,8 +73,8 @@ def open_source(path, student: str | None = None) -> Source:
                          "(Excel: 'CSV UTF-8'; iconv -f utf-16 -t utf-8) and run again")
     with _open(path) as f:
         if kind == "csv":
-            header = next(csv.reader(f), None)
-            columns = tuple(c.strip() for c in header) if header else ()
+            header = next(csv.reader(f), None)                # Student or ANSWER: the column it names
+            columns = tuple(_known(c.strip()) for c in header) if header else ()
         else:
             first = next((line for line in f if line.strip()), "")
             try:
@@ -84,7 +84,7 @@ def open_source(path, student: str | None = None) -> Source:
             if first and not isinstance(obj, dict):
                 raise InputError(f"{path}: the first line is not a JSON object; a .jsonl file holds one "
                                  "object per line, e.g. {\"student\": ..., \"problem\": ..., ...}")
-            columns = tuple(obj) if obj else ()
+            columns = tuple(_known(c) for c in obj) if obj else ()
     if not columns or not any(columns):
         raise InputError(f"{path} is empty: expected a header with the columns {', '.join(REQUIRED)}")
     twice = sorted({c for c in columns if columns.count(c) > 1})
@@ -98,6 +98,11 @@ def open_source(path, student: str | None = None) -> Source:
                          f"the file has: {shown} (needed: {', '.join(REQUIRED)}; optional: "
                          f"{', '.join(OPTIONAL)})")
     return Source(path, kind, columns)
+
+
+def _known(column: str) -> str:
+    """A column derive reads, in any case, by its own name; any other column as written."""
+    return column.lower() if column.lower() in REQUIRED + OPTIONAL else column
 
 
 def _open(path: Path, digest=None):
@@ -239,7 +244,7 @@ def _json_row(i: int, line: str) -> Row:
     if not isinstance(obj, dict):
         return _row(i, {}, f"not a JSON object but a {type(obj).__name__}")
     try:
-        fields = {_clean(k): _clean(_as_text(v)) for k, v in obj.items()}
+        fields = {_known(_clean(k)): _clean(_as_text(v)) for k, v in obj.items()}
     except RecursionError:
         return _row(i, {}, "not a JSON object this tool reads: nested too deep")
     for k, v in obj.items():

@@ -142,3 +142,14 @@ def test_utf16_input_is_refused_saying_what_it_is(tmp_path, capsys, encoding):
     assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 2
     assert capsys.readouterr().err == (f"Error: {src} is UTF-16 text (Excel's 'Unicode Text'), not UTF-8: save it "
                                        "as UTF-8 (Excel: 'CSV UTF-8'; iconv -f utf-16 -t utf-8) and run again\n")
+
+
+def test_column_names_in_any_case_are_read(tmp_path):
+    """A header Student,Problem,... (a spreadsheet's capitals) was refused as missing every column."""
+    src = tmp_path / "c.csv"
+    src.write_text("Student,Problem,QUANTITY,Answer,Max_Score,Notes\nann,problem1,dL/db3,dL/dh3 f3',5,x\n",
+                   encoding="utf-8")
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 0
+    with open(tmp_path / "r.csv", encoding="utf-8", newline="") as f:
+        row = next(csv.DictReader(f))
+    assert (row["student"], row["verdict"], row["score"], row["Notes"]) == ("ann", "correct", "5", "x")
