@@ -165,7 +165,8 @@ class _Lexer:
             if c == "'":
                 raise _err("a prime (') must follow a function name, as in f_3' or \\sigma'(Z_2)", i, text)
             m = _NUMBER.match(text, i)
-            if m and m.group() == "1" and TRANSPOSED_ONE.match(text, m.end()):   # 1^{\top} X: the ones-vector
+            if m and m.group() == "1" and TRANSPOSED_ONE.match(text, m.end()) and not (   # 1^{\top} X: the ones-
+                    self.tokens and self.tokens[-1].value in ("^", "^∘")):                  # vector (not x^1^T)
                 self.emit("name", ONES, i)
                 i = m.end()
                 continue

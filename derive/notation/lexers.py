@@ -131,8 +131,9 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 tokens.append(Token("name", f"{ONES}_{ones.group(1)}", i))
                 i = ones.end()
                 continue
-            if m.group() in ("1", "1.") and TRANSPOSED_ONE.match(text, i + 1):   # 1^T, 1ᵀ, 1.T, 1': a
-                i = _name_token(tokens, ONES, text, i, i + 1)                # number is never transposed
+            if m.group() in ("1", "1.") and TRANSPOSED_ONE.match(text, i + 1) and not (
+                    tokens and tokens[-1].value in ("^", "^∘")):          # 1^T, 1ᵀ, 1.T, 1' (not x^1^T): a
+                i = _name_token(tokens, ONES, text, i, i + 1)            # number is never transposed
                 continue
             tokens.append(Token("num", m.group(), i))
             i = m.end()

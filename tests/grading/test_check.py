@@ -225,6 +225,11 @@ def test_a_transposed_one_is_the_ones_vector(spelling):
     assert ref.verdict == r.verdict == "correct" and r.interpreted == ref.interpreted
 
 
+def test_a_power_of_one_transposed_is_not_the_ones_vector():
+    assert check("problem6", "drho/dW1", "delta2 x^1^T").verdict == "correct"            # x¹ transposed
+    assert check("problem6", "drho/dW1", r"\delta^2 x^1^{\top}").verdict == "correct"
+
+
 def test_two_numbers_side_by_side_are_refused_not_multiplied():
     r = check("problem11", "params_1", "31 744")                  # a thousands separator, not 31 × 744
     assert r.verdict == "invalid" and r.diagnosis == ("syntax",)
