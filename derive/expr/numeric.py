@@ -36,24 +36,20 @@ def _derivative(body: sp.Expr, order: int) -> sp.Expr:
     """sympy.diff of a stand-in body, once per (body, order) in the process and kept on disk
     (runtime.diskcache, per body, order and SymPy version) between runs: differentiating the
     stand-ins was most of a cold check of a problem with abstract functions (~50 ms a body)."""
-    parts = (sp.srepr(body), order, sp.__version__)
-    out = diskcache.get("derivative", *parts)
-    if not isinstance(out, sp.Expr):
-        out = sp.diff(body, sy.x_, order)
-        diskcache.put("derivative", parts, out)
-    return out
+    return diskcache.kept("derivative", (sp.srepr(body), order, sp.__version__),
+                          lambda: sp.diff(body, sy.x_, order), _is_expr)
 
 
 @functools.lru_cache(maxsize=1024)
 def _activation_derivative(fname: str, order: int) -> sp.Expr:
     """functions.activation_derivative, kept on disk as _derivative is (sigma's derivatives are
     differentiated by SymPy: ~10 ms each in a fresh process)."""
-    parts = (fname, order, sp.__version__)
-    out = diskcache.get("activation-derivative", *parts)
-    if not isinstance(out, sp.Expr):
-        out = sy.activation_derivative(fname, order)
-        diskcache.put("activation-derivative", parts, out)
-    return out
+    return diskcache.kept("activation-derivative", (fname, order, sp.__version__),
+                          lambda: sy.activation_derivative(fname, order), _is_expr)
+
+
+def _is_expr(value) -> bool:
+    return isinstance(value, sp.Expr)
 
 
 _NO_X = object()

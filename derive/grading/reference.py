@@ -20,6 +20,7 @@ from derive.grading import mutants
 from derive.grading.key import ProblemKey, resolve
 from derive.problem.load import Problem
 from derive.runtime import diskcache, limits
+from derive.runtime.memo import IdMemo
 from derive.runtime.secret import secret, secret_seed
 from derive.verify import instances
 
@@ -88,23 +89,21 @@ class Reference(DecisionBasis):
         batch) reads the points instead of drawing and evaluating them again."""
         p = self.problem
         seed = secret_seed(n) if family == "secret" else FIXED_SEED * (n + 1)
-        parts = None
-        if p.variant is None and p.data:
-            parts = (hashlib.sha256(repr(p.data).encode()).hexdigest(), family, n, seed)
-            kept = diskcache.get("reference-point", *parts)
-            if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], instances.Instance):
-                return kept
-        if family == "values":
-            inst = instances.instance(p, 0, use_values=True)
-            env = instances.forward(p, inst)
-        elif family == "kink":                    # inputs scaled by 10^-n (decide.KINK_SCALES)
-            inst, env = instances.scaled_point(p, seed, 10.0 ** -n)
-        else:
-            inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])
-        out = (inst, instances.adjoint_values(self.derivation, inst, env))
-        if parts is not None:
-            diskcache.put("reference-point", parts, out)
-        return out
+
+        def make():
+            if family == "values":
+                inst = instances.instance(p, 0, use_values=True)
+                env = instances.forward(p, inst)
+            elif family == "kink":                    # inputs scaled by 10^-n (decide.KINK_SCALES)
+                inst, env = instances.scaled_point(p, seed, 10.0 ** -n)
+            else:
+                inst, env = instances.point(p, seed, instances.SIZES[n % len(instances.SIZES)])
+            return inst, instances.adjoint_values(self.derivation, inst, env)
+        table = table_digest(p)
+        if table is None:
+            return make()
+        return diskcache.kept("reference-point", (table, family, n, seed), make, lambda kept: (
+            isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], instances.Instance)))
 
     def result(self, qname: str):
         """derivation.result(qname), remembered per name."""
@@ -132,17 +131,12 @@ def kept_mutants(derivation, r) -> list:
     """mutants.mutants(derivation, r, with_text=False), the conforming mutants a wrong answer is
     matched against, kept in the disk cache per problem table and quantity: each worker of a batch
     made every asked quantity's mutants again."""
-    p = derivation.problem
-    parts = None
-    if p.variant is None and p.data:
-        parts = (hashlib.sha256(repr(p.data).encode()).hexdigest(), r.quantity.name)
-        kept = diskcache.get("mutants", *parts)
-        if isinstance(kept, list):
-            return kept
-    out = mutants.mutants(derivation, r, with_text=False)
-    if parts is not None:
-        diskcache.put("mutants", parts, out)
-    return out
+    table = table_digest(derivation.problem)
+
+    def make():
+        return mutants.mutants(derivation, r, with_text=False)
+    return make() if table is None else diskcache.kept("mutants", (table, r.quantity.name), make,
+                                                       lambda kept: isinstance(kept, list))
 
 
 @functools.lru_cache(maxsize=REFERENCES)
@@ -156,15 +150,20 @@ def reference(key: ProblemKey) -> Reference:
 
 def derived(p: Problem) -> Derivation:
     """derive(p), kept on disk (runtime.diskcache) per problem file content and version of derive."""
-    if p.variant is not None or not p.data:
+    table = table_digest(p)
+    if table is None:
         return derive(p)
-    digest = hashlib.sha256(repr(p.data).encode()).hexdigest()     # the very table p was built from
-    d = diskcache.get("derivation", digest)
-    if d is None:
-        d = derive(p)
-        diskcache.put("derivation", (digest,), d)
-        return d
-    return dataclasses.replace(d, problem=p)
+    d = diskcache.kept("derivation", (table,), lambda: derive(p))
+    return d if d.problem is p else dataclasses.replace(d, problem=p)
+
+
+def _table_digest(p: Problem) -> str | None:
+    """SHA-256 of the very table p was built from, what its disk-cache entries are kept under; None
+    for a variant (drawn from a seed) or a problem built without one."""
+    return None if p.variant is not None or not p.data else hashlib.sha256(repr(p.data).encode()).hexdigest()
+
+
+table_digest = IdMemo(_table_digest, limit=256)       # per Problem object: its table is not repr'd per point
 
 
 # ---- the secret points ------------------------------------------------------------------------

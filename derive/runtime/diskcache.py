@@ -95,6 +95,16 @@ def get(kind: str, *parts):
         return None
 
 
+def kept(kind: str, parts: tuple, make, valid=lambda value: value is not None):
+    """The value stored under (kind, parts) when `valid` accepts it, else make()'s, stored for the
+    next run."""
+    value = get(kind, *parts)
+    if not valid(value):
+        value = make()
+        put(kind, parts, value)
+    return value
+
+
 def put(kind: str, parts: tuple, value) -> None:
     """Store value under (kind, parts); a cache that cannot be written is simply not used."""
     path = _entry(kind, parts)
