@@ -78,7 +78,6 @@ class Checker:
         self._solutions: dict[ProblemKey, Solution] = {}
         self._paths: dict[tuple, tuple] = {}       # (name, folders) -> (path, folders' stamp, looked at)
         self._problems: dict[ProblemKey, Problem] = {}
-        self._quantities: dict[tuple, object] = {}         # (key, name as asked) -> the quantity
         self._unprepared: set = set()                       # keys whose reference failed here (inline)
         self._prepared: set = set()                         # (key, quantity) prepared here: values are warm
         self._lock = threading.Lock()
@@ -162,7 +161,7 @@ class Checker:
     def _check(self, problem, dirs, quantity, answer, format, timeout, variant, reveal) -> CheckResult:
         seconds = self.timeout if timeout is None else valid_timeout(timeout)
         key = self._key(problem, dirs, variant)
-        return self.run(key, self._quantity(key, quantity), answer, format, seconds, reveal=reveal)
+        return self.run(key, self._resolve(key).quantity(quantity), answer, format, seconds, reveal=reveal)
 
     def _settled(self, key: ProblemKey, qname: str, answer: str, fmt: str, reveal: bool, trees) -> dict | None:
         """job.settle in this thread (the reference prepared here once, as a worker prepares it); None
@@ -185,19 +184,6 @@ class Checker:
             return settle(key, qname, answer, fmt, reveal, trees)
         except Exception:     # noqa: BLE001 — the worker grades it and reports what is wrong
             return None
-
-    def _quantity(self, key: ProblemKey, name):
-        """The problem's quantity by any of its spellings, remembered per key and spelling."""
-        if not isinstance(name, str):
-            return self._resolve(key).quantity(name)
-        q = self._quantities.get((key, name))
-        if q is None:
-            q = self._resolve(key).quantity(name)          # UnknownError for an unknown name: not kept
-            with self._lock:
-                if len(self._quantities) > 4096:
-                    self._quantities.clear()
-                self._quantities[(key, name)] = q
-        return q
 
     def run(self, key: ProblemKey, q, answer: str, format: str, seconds: float, job_fn=None,
             prepare_fn=None, reveal: bool = False) -> CheckResult:
@@ -240,8 +226,6 @@ class Checker:
             raise out.error
         reason = out.reason if isinstance(out, Crashed) else ""
         return CheckResult(**base, verdict="undecided", **_failure(reason))
-
-
 
 
 def _failure(reason: str) -> dict:
