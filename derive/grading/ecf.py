@@ -80,23 +80,23 @@ def inputs(p: Problem, derivation, node: str, jacobians=()) -> list:
         return [j.of, j.name]
     _, general, _ = derivation.adjoints[node]
     named = _adjoint_names(p, derivation)
-    return [named[s] for s in _names(general) if s in named]
+    return [named[s] for s in _symbol_names(general) if s in named]
 
 
 def _adjoint_names(p: Problem, derivation) -> dict:
     """Internal adjoint symbol's name -> its node: a batch asks it for every row of a derivation."""
-    hit = _ADJOINT_NAMES.get(id(derivation))
-    if hit is None or hit[0] is not derivation or hit[1] is not p:
-        if len(_ADJOINT_NAMES) > 256:
-            _ADJOINT_NAMES.clear()
-        hit = _ADJOINT_NAMES[id(derivation)] = (derivation, p, {str(internal_symbol(p, n)): n
-                                                                for n in derivation.adjoints})
-    return hit[2]
+    if derivation.problem is not p:
+        return _names_of(p, derivation)
+    return _NODE_OF_NAME(derivation)
 
 
-_ADJOINT_NAMES: dict = {}       # id(derivation) -> (derivation, problem, names); the entry keeps both alive
+def _names_of(p: Problem, derivation) -> dict:
+    return {str(internal_symbol(p, n)): n for n in derivation.adjoints}
+
+
+_NODE_OF_NAME = IdMemo(lambda derivation: _names_of(derivation.problem, derivation), limit=256)   # read only
 _free = IdMemo(lambda e: e.free_symbols, limit=20_000)        # an equation's or general form's symbols
-_names = IdMemo(lambda e: [str(s) for s in _free(e)], limit=20_000)   # ... by name
+_symbol_names = IdMemo(lambda e: [str(s) for s in _free(e)], limit=20_000)   # ... by name
 
 
 def builds_on(p: Problem, derivation, node: str, answered, jacobians=()) -> list:
