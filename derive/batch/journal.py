@@ -74,8 +74,8 @@ class Journal:
             header = f.readline()
             try:
                 head = json.loads(header)
-                ok = head.get("version") == JOURNAL_VERSION and head.get("input_sha256") == (
-                    input_hash or head.get("input_sha256"))
+                ok = head.get("version") == JOURNAL_VERSION and (input_hash is None or
+                                                                  head.get("input_sha256") == input_hash)
             except (ValueError, AttributeError):
                 ok = False
             if not ok:

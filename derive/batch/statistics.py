@@ -25,18 +25,18 @@ class Totals:
     times scored four times its points)."""
 
     def __init__(self):
-        self.students: dict[str, dict] = {}        # student -> (problem, quantity) -> the last Graded
+        self.students: dict[str, dict] = {}   # student -> (problem, quantity) -> the last (score, max, verdict)
 
     def add(self, student: str, g) -> None:
-        self.students.setdefault(student, {})[g.problem, g.quantity] = g
+        self.students.setdefault(student, {})[g.problem, g.quantity] = (g.score, g.max_score, g.verdict)
 
     def write_csv(self, f, verdicts) -> None:
         w = SafeWriter(f)              # a student named =HYPERLINK(...) stays text
         w.writerow(["student", "score", "max_score", "answers", *verdicts])
         for name, answers in self.students.items():
-            counts = Counter(g.verdict for g in answers.values())
-            w.writerow([name, f"{sum(g.score for g in answers.values()):g}",
-                        f"{sum(g.max_score for g in answers.values()):g}", len(answers), *(counts[v] for v in verdicts)])
+            scores, tops, said = zip(*answers.values())
+            counts = Counter(said)
+            w.writerow([name, f"{sum(scores):g}", f"{sum(tops):g}", len(answers), *(counts[v] for v in verdicts)])
 
 
 @dataclass(frozen=True)

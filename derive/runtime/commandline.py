@@ -162,22 +162,22 @@ def end_at_once(code: int) -> int:
     be flushed (a closed pipe), the code is returned and Python ends as usual."""
     import atexit
     import threading
-    if threading.active_count() != 1:
-        return code
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
-    except (OSError, ValueError):
+    if threading.active_count() != 1 or not _flushed():
         return code
     atexit._run_exitfuncs()
+    _flushed()                               # what the exit handlers wrote
+    os._exit(code)
+
+
+def _flushed() -> bool:
+    """Flush the standard streams; False when one cannot be (a closed pipe)."""
     try:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
     except (OSError, ValueError):
-        pass
-    os._exit(code)
+        return False
+    return True
 
 
 _installed_in = [0]
