@@ -40,9 +40,11 @@ def readings(p: Problem, answer: str, fmt: str = "auto") -> list:
 
 
 def parsed_readings(p: Problem, answer: str, tree) -> list | None:
-    """readings(p, answer, fmt) from parse_answer's tree of the same text and format, where they are
-    the same: with no function of a single node, the parser meets no ambiguous juxtaposition (its
-    first reading is parse_answer's), and without sum or mean there is no Matlab reading; else None."""
+    """The natural reading of readings(p, answer, fmt) from parse_answer's tree of the same text and
+    format, where they are the same: with no function of a single node, the parser meets no ambiguous
+    juxtaposition (its first reading is parse_answer's), and without sum or mean no Matlab reading
+    comes first; else None. (Readings after the first, numpy's * where .T shows, are left out:
+    job.settle tries the natural reading alone.)"""
     if p.scope.single_nodes & frozenset(p.scope.node_inputs) or "sum" in answer or "mean" in answer:
         return None
     return [(tree, ())]

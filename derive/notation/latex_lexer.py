@@ -12,7 +12,7 @@ import re
 from derive.errors import AnswerError
 from derive.expr import functions as fns
 from derive.notation.tokens import NUMBER as _NUMBER
-from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, TRANSPOSED_ONE, KnownNames, Token, canonical_name
+from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, KnownNames, Token, canonical_name, transposed_one
 from derive.notation.tokens import UNICODE as _UNICODE
 
 # commands that are a name (greek letters and named functions)
@@ -165,8 +165,7 @@ class _Lexer:
             if c == "'":
                 raise _err("a prime (') must follow a function name, as in f_3' or \\sigma'(Z_2)", i, text)
             m = _NUMBER.match(text, i)
-            if m and m.group() == "1" and TRANSPOSED_ONE.match(text, m.end()) and not (   # 1^{\top} X: the ones-
-                    self.tokens and self.tokens[-1].value in ("^", "^∘")):                  # vector (not x^1^T)
+            if m and m.group() == "1" and transposed_one(text, m.end(), self.tokens):   # 1^{\top} X
                 self.emit("name", ONES, i)
                 i = m.end()
                 continue

@@ -9,8 +9,8 @@ from derive.expr.functions import PREFIXED
 from derive.notation import formats
 from derive.notation.latex_lexer import lex_latex
 from derive.notation.normalise import normalise
-from derive.notation.tokens import (DERIVATIVE, MAX_LENGTH, ONES, OPERATORS, TRANSPOSED_ONE, KnownNames, Token,
-                                    canonical_name)
+from derive.notation.tokens import (DERIVATIVE, MAX_LENGTH, ONES, OPERATORS, KnownNames, Token, canonical_name,
+                                    transposed_one)
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
@@ -131,9 +131,8 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 tokens.append(Token("name", f"{ONES}_{ones.group(1)}", i))
                 i = ones.end()
                 continue
-            if m.group() in ("1", "1.") and TRANSPOSED_ONE.match(text, i + 1) and not (
-                    tokens and tokens[-1].value in ("^", "^∘")):          # 1^T, 1ᵀ, 1.T, 1' (not x^1^T): a
-                i = _name_token(tokens, ONES, text, i, i + 1)            # number is never transposed
+            if m.group() in ("1", "1.") and transposed_one(text, i + 1, tokens):      # 1^T X, 1.T @ X
+                i = _name_token(tokens, ONES, text, i, i + 1)
                 continue
             tokens.append(Token("num", m.group(), i))
             i = m.end()

@@ -36,6 +36,8 @@ def matlab_dims(tree):
 
 MATLAB_NOTE = "read sum(…, 1) and sum(…, 2) with Matlab's dimensions, counted from 1"
 NUMPY_NOTE = "read sum(…, 0) and sum(…, 1) with numpy's axes, counted from 0"
+NUMPY_STAR_NOTE = "read * as numpy's entrywise (broadcasting) product, as the .T suggests"
+_NUMPY_T = re.compile(r"[\w)\]]\.T\b")        # numpy's transpose after a name or a bracket
 
 
 def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,
@@ -72,6 +74,3 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
             pass
     return out
 
-
-_NUMPY_T = re.compile(r"[\w)\]]\.T\b")
-NUMPY_STAR_NOTE = "read * as numpy's entrywise (broadcasting) product, as the .T suggests"

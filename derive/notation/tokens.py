@@ -20,8 +20,7 @@ UNICODE = {"σ": "sigma", "δ": "delta", "ρ": "rho", "β": "beta", "γ": "gamma
            "φ": "phi", "ϕ": "phi", "ψ": "psi", "ω": "omega", "ξ": "xi", "ζ": "zeta", "ν": "nu",
            "κ": "kappa", "π": "pi", "χ": "chi", "ℓ": "l"}
 MAX_LENGTH = 2000          # characters in one answer
-TRANSPOSED_ONE = re.compile(r"\s*(?:\^\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?(?![A-Za-z0-9])|\.T(?![A-Za-z0-9])|')")
-#   what may follow a 1 that is the ones-vector transposed (1^T X, 1ᵀ X, 1.T @ X, 1' * X)
+_TRANSPOSED_ONE = re.compile(r"\s*(?:\^\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?(?![A-Za-z0-9])|\.T(?![A-Za-z0-9])|')")
 ONES = "1"                 # Name id prefix of the ones-vector \\mathbf{1}_N (no name starts with a digit)
 # 6.2e-1 and 1E3 are numbers; 2e, 2e^x and e^{-x} keep Euler's e (digits must follow the e)
 NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![.\w]))?")
@@ -57,3 +56,9 @@ def canonical_name(name: str, names: dict) -> str:
         if k in names:
             return names[k]
     return re.sub(r"_(\d+)$", r"\1", flat)
+
+
+def transposed_one(text: str, end: int, tokens: list) -> bool:
+    """Whether the 1 just before text[end] is the ones-vector transposed (1^T X, 1ᵀ X, 1.T @ X,
+    1' * X: a number is never transposed), not an exponent (x^1^T is x transposed)."""
+    return bool(_TRANSPOSED_ONE.match(text, end)) and not (tokens and tokens[-1].value in ("^", "^∘"))
