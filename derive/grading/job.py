@@ -1,6 +1,6 @@
 """The worker's job: one answer against the reference -> the fields of a CheckResult.
 
-Runs in a sandboxed worker (sandbox.py) under the hard time limit; `prepare` (deriving the
+Runs in a worker process (runtime/pool.py) under the hard time limit; `prepare` (deriving the
 reference, cached per problem file version) runs first, untimed.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The processes behind sandbox.py: the forker that forks workers, and one worker's loop.
+"""The processes behind pool.py: the forker that forks workers, and one worker's loop.
 
 While the caller has a single thread the forker is a fork of it (warm: it has everything the
 caller imported; no other thread can hold a lock at that moment; every inherited file
