@@ -67,8 +67,11 @@ def open_source(path, student: str | None = None) -> Source:
         return Source(path, kind, REQUIRED, student or path.stem)
     with open(path, "rb") as f:
         head = f.read(4096)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or len(head) >= 8 and any(
-            half.count(0) >= 0.4 * len(half) for half in (head[0::2], head[1::2])):     # (not one NUL in a cell)
+    zeros = [half.count(0) >= 0.4 * len(half) for half in (head[0::2], head[1::2])] if len(head) >= 8 else []
+    if zeros and all(zeros):                                 # (one NUL in a cell is a row's business)
+        raise InputError(f"{path} is not a text file (its first bytes are mostly NUL); give a .csv or .jsonl "
+                         "file saved as UTF-8 text")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or any(zeros):
         raise InputError(f"{path} is UTF-16 text (Excel's 'Unicode Text'), not UTF-8: save it as UTF-8 "
                          "(Excel: 'CSV UTF-8'; iconv -f utf-16 -t utf-8) and run again")
     with _open(path) as f:

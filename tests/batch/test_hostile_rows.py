@@ -153,3 +153,12 @@ def test_column_names_in_any_case_are_read(tmp_path):
     with open(tmp_path / "r.csv", encoding="utf-8", newline="") as f:
         row = next(csv.DictReader(f))
     assert (row["student"], row["verdict"], row["score"], row["Notes"]) == ("ann", "correct", "5", "x")
+
+
+def test_a_file_of_nul_bytes_is_refused_as_not_text(tmp_path, capsys):
+    """Both halves of its bytes zero: binary, not UTF-16 (which the message said)."""
+    src = tmp_path / "c.csv"
+    src.write_bytes(b"\x00" * 64 + b"junk")
+    assert main(["grade", str(src), "-o", str(tmp_path / "r.csv")]) == 2
+    assert capsys.readouterr().err == (f"Error: {src} is not a text file (its first bytes are mostly NUL); give a "
+                                       ".csv or .jsonl file saved as UTF-8 text\n")
