@@ -20,12 +20,14 @@ import sympy as sp
 from derive.errors import EvalError, ShapeError
 from derive.expr import compiled
 from derive.expr import matrix as sy
+from derive.expr import numeric
 from derive.expr.numeric import evaluate
 from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
 from derive.grading.reference import DecisionBasis, Reference, fingerprint, secret_points
 from derive.notation.latex import shape_text
 from derive.verify import instances
+from derive.runtime.memo import IdMemo
 from derive.verify.proof import rel_error
 
 TOLERANCE = 1e-6             # relative, at each point
@@ -134,6 +136,10 @@ def _value(expr, inst, env, reductions, fn=None):
     return np.asarray(evaluate(expr, env, inst.dims, inst.functions), dtype=float)
 
 
+# a reference value (kept by its Reference, met by every answer): (finite everywhere, its norm)
+_REFERENCE_VALUE = IdMemo(lambda b: (bool(np.isfinite(b).all()), numeric.norm(b)), limit=4096)
+
+
 def _compiled(expr):
     """The answer compiled for its points (the walker's operations in its order), or None."""
     if not isinstance(expr, sp.Basic):
@@ -158,6 +164,7 @@ def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=N
 
 def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, fn):
     at_values = plan[0][0] == "values"
+    kept = isinstance(ref, Reference)           # its values are kept (ECF's world makes them per row)
     rows, errs, undefined, seen = [], [], [], []    # seen: the answer at the fixed points (its fingerprint)
     seen_at = []                                # ... and which points they are
     small = []                                  # (answer, reference) at the small-scale points
@@ -168,7 +175,8 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
                 break
             inst, env = ref.point(family, n)
             b = ref.value(r, family, n)
-            if not np.isfinite(b).all():
+            b_finite, b_norm = _REFERENCE_VALUE(b) if kept else (bool(np.isfinite(b).all()), None)
+            if not b_finite:
                 continue
             try:
                 a = _value(expr, inst, env, reductions, fn)
@@ -189,10 +197,12 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
             used += 1
             if family == "kink":
                 small.append((a2, b))
-            elif np.isfinite(a2).all():
+                continue
+            err = rel_error(a2, b, b_norm)       # (within TOLERANCE only where a2 is finite: b is)
+            if err <= TOLERANCE or np.isfinite(a2).all():
                 rows.append((a2, b, inst, env))
-                errs.append(rel_error(a2, b))
-                if not diagnose and errs[-1] > TOLERANCE:
+                errs.append(err)
+                if not diagnose and err > TOLERANCE:
                     return "incorrect", [], [], None
             else:
                 undefined.append(a2)

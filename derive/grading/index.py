@@ -108,7 +108,7 @@ class IndexForm:
         return sym, tuple(idx)
 
     def is_index_form(self) -> bool:
-        for n in mp_nodes(self.tree):
+        for n in mp.walk(self.tree):
             if isinstance(n, mp.Name):
                 m = _ENTRY.fullmatch(n.id)
                 if self.entry(n.id) or (m and m.group(1) in _DELTA and len(m.group(2)) == 2
@@ -152,7 +152,7 @@ class IndexForm:
 
     def collect(self, node):
         """The size of every index, from the entries it labels."""
-        for n in mp_nodes(node):
+        for n in mp.walk(node):
             if isinstance(n, mp.Name):
                 e = self.entry(n.id)
                 if e:
@@ -162,7 +162,7 @@ class IndexForm:
                             raise self.fail(f"the index {x} labels axes of sizes {self.sizes[x]} and {size} "
                                             f"(in {n.id})", n)
         pairs = []                            # delta_lj and 1(l = j): j ranges like l
-        for n in mp_nodes(node):
+        for n in mp.walk(node):
             m = _ENTRY.fullmatch(n.id) if isinstance(n, mp.Name) else None
             if m and m.group(1) in _DELTA and len(m.group(2)) == 2 and self.entry(n.id) is None:
                 pairs.append(tuple(m.group(2)))
@@ -327,11 +327,3 @@ class IndexForm:
         if self.shape is None:
             return (1, 1)
         return tuple(int(d.subs(self.inst.dims)) if isinstance(d, sp.Basic) else int(d) for d in self.shape)
-
-
-def mp_nodes(tree):
-    yield tree
-    for child in (getattr(tree, "operand", None), getattr(tree, "left", None), getattr(tree, "right", None),
-                  *getattr(tree, "args", ())):
-        if child is not None:
-            yield from mp_nodes(child)

@@ -29,14 +29,18 @@ def indices(q) -> tuple:
 
 def parse_answer(p: Problem, answer: str, fmt: str = "auto"):
     """The bounded parse: raises AnswerError (syntax, too_complex) pointing at the place."""
-    return mp.parse(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names())
+    return mp.parse(answer, fmt, names=_KNOWN_NAMES(p), functions=p.scope.callable_names())
+
+
+# a problem's written names, ready for the lexer (made once per problem: its aliases are complete once read)
+_KNOWN_NAMES = IdMemo(lambda p: tokens.KnownNames(p.scope.aliases), limit=256)
 
 
 def readings(p: Problem, answer: str, fmt: str = "auto") -> list:
     """[(tree, notes)]: the natural reading first, then the other readings of ambiguous juxtapositions
     (mathparse.readings: f3'(…) as a product, f1(…) with f1 at its node, in node notation only)."""
     nodes = p.scope.single_nodes & frozenset(p.scope.node_inputs)
-    return alternatives.readings(answer, fmt, names=p.scope.aliases, functions=p.scope.callable_names(), nodes=nodes)
+    return alternatives.readings(answer, fmt, names=_KNOWN_NAMES(p), functions=p.scope.callable_names(), nodes=nodes)
 
 
 def parsed_readings(p: Problem, answer: str, tree) -> list | None:
@@ -172,23 +176,14 @@ def own_symbol(p: Problem, r):
     return r.quantity.kind.own_symbol(p, r.quantity)
 
 
-def nodes(tree):
-    """Every node of a syntax tree."""
-    yield tree
-    for child in (getattr(tree, "operand", None), getattr(tree, "left", None), getattr(tree, "right", None),
-                  *getattr(tree, "args", ())):
-        if child is not None:
-            yield from nodes(child)
-
-
 def names(tree):
     """The Name nodes the student wrote (a bare f3' writes no names)."""
-    return (n for n in nodes(tree) if isinstance(n, mp.Name))
+    return (n for n in mp.walk(tree) if isinstance(n, mp.Name))
 
 
 def bound_indices(tree) -> set:
     """k in sum(expr, k) and \\sum_k."""
-    return {n.args[1].id for n in nodes(tree) if isinstance(n, mp.Call) and n.fn in mp.BIGOPS
+    return {n.args[1].id for n in mp.walk(tree) if isinstance(n, mp.Call) and n.fn in mp.BIGOPS
             and len(n.args) == 2 and isinstance(n.args[1], mp.Name)}
 
 
@@ -246,7 +241,7 @@ def plain(p: Problem, q, tree) -> bool:
         elif isinstance(node, mp.BinOp) and node.op == "^":
             if not (isinstance(node.right, mp.Num) and node.right.text.isdigit()
                     and int(node.right.text) <= PLAIN_POWER) or any(
-                    isinstance(n, mp.BinOp) and n.op == "^" for n in nodes(node.left)):
+                    isinstance(n, mp.BinOp) and n.op == "^" for n in mp.walk(node.left)):
                 return False             # ((1/3)^4)^4…: a power of a power grows without bound
             stack.append(node.left)
         elif isinstance(node, mp.Call):

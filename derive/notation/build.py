@@ -34,6 +34,7 @@ from derive.expr.matrix_ops import Inverse
 from derive.notation import build_ops
 from derive.notation import parser as mp
 from derive.notation import tokens
+from derive.runtime.memo import IdMemo
 
 CONSTANTS = {"e": sp.E, "pi": sp.pi}   # unless the problem names a symbol so
 MAX_EXPONENT = 64          # |p| in a^p where both are numbers, or p is a number
@@ -76,8 +77,12 @@ class Scope:
                           text=text)
 
     def callable_names(self) -> frozenset:
-        return frozenset(self.functions) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES) | MATRIX_FUNCTIONS \
-            | build_ops.NAMES
+        return _CALLABLE(self.functions)
+
+
+# the names an answer may call: the scope's own functions and every table's (per set of own functions)
+_CALLABLE = IdMemo(lambda own: frozenset(own) | frozenset(ACTIVATIONS) | frozenset(FUNCTION_ALIASES)
+                   | MATRIX_FUNCTIONS | build_ops.NAMES, limit=1024)
 
 
 def _natural(s: str):
@@ -101,6 +106,8 @@ class Builder:
         return method(node)
 
     def _build_Num(self, node: mp.Num):
+        if node.text.isascii() and node.text.isdigit() and len(node.text) < 16:    # (without Fraction's parse)
+            return sp.Integer(int(node.text))
         return sp.Rational(Fraction(node.text))
 
     def _build_Name(self, node: mp.Name):

@@ -85,7 +85,7 @@ _SINGLE = {c: ("op", v) for c, v in OPERATORS.items()} | {"(": ("(", "("), "[": 
 
 class _Lexer:
     def __init__(self, text: str, names: dict[str, str] | None):
-        self.text, self.names = text, KnownNames(names)
+        self.text, self.names = text, KnownNames.of(names)
         self.tokens: list[Token] = []
         self.closers: list[list[Token]] = []     # tokens to emit at each '}' (a stack)
         self.norm_open = False                   # inside \\| ... \\|

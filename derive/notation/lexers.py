@@ -30,7 +30,7 @@ _BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
 def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
     """Plain-text tokens (also numpy and Matlab notation). `names` maps multi-character names
     (`dL/dh3`, `P(y=i)`) to canonical ids."""
-    known_names = KnownNames(names)
+    known_names = KnownNames.of(names)
     tokens: list[Token] = []
     bars = 0                       # |x| open
     i, n = 0, len(text)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from derive.errors import AnswerError
 from derive.notation.lexers import tokenize
 from derive.notation.tokens import MAX_LENGTH, Token
+from derive.runtime.memo import IdMemo
 
 MAX_DEPTH = 50             # nesting of brackets and operators
 MAX_DIGITS = 15            # digits in one number literal
@@ -414,6 +415,31 @@ def children(node: Node) -> tuple:
     if isinstance(node, Call):
         return node.args
     return ()
+
+
+def walk(tree: Node) -> list:
+    """Every node of a syntax tree, parents before children, left to right (by a stack: a tree may
+    be deeper than Python's recursion limit). Kept for the last trees walked: a check walks its
+    answer's tree several times."""
+    return _WALKS(tree)
+
+
+def _walk(tree: Node) -> list:
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        kind = type(node)
+        if kind is BinOp:
+            stack += (node.right, node.left)
+        elif kind is Neg or kind is Transpose:
+            stack.append(node.operand)
+        elif kind is Call:
+            stack.extend(reversed(node.args))
+    return out
+
+
+_WALKS = IdMemo(_walk, limit=64)
 
 
 def parse(text: str, fmt: str = "auto", *, names: dict[str, str] | None = None,

@@ -39,6 +39,11 @@ class KnownNames(dict):
         for k in sorted(self, key=len, reverse=True):
             self.by_first.setdefault(k[:1], []).append(k)
 
+    @staticmethod
+    def of(names: dict[str, str] | None) -> "KnownNames":
+        """names as KnownNames: itself where it is one already (a caller may keep one per problem)."""
+        return names if isinstance(names, KnownNames) else KnownNames(names)
+
     def at(self, text: str, i: int) -> str | None:
         """The written form that starts at text[i] and does not end inside a longer word, if any."""
         for k in self.by_first.get(text[i:i + 1], ()):

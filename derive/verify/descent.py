@@ -35,9 +35,25 @@ class Plan:
     def __init__(self, problem, derivation, grads: dict):
         self.problem, self.derivation = problem, derivation
         self.grads = grads                                  # parameter name -> its result
-        self.forward = [(eq.name, eq.expr) for eq in problem.equations]
+        self.forward = _needed(problem.equations, [r.closed for r in grads.values()])
         self.matrix_mode = problem.scope.matrix_mode
         self.entrywise: dict = {}                           # stand-ins (by identity) -> every expression is entrywise
+
+
+def _needed(equations, exprs) -> list:
+    """(name, expression) of the forward equations the expressions read, directly or through
+    another equation, in the forward order (the loss and the nodes nothing reads are skipped)."""
+    need = set().union(*(_names(e) for e in exprs))
+    out = []
+    for eq in reversed(equations):
+        if eq.name in need:
+            out.append((eq.name, eq.expr))
+            need |= _names(eq.expr)
+    return out[::-1]
+
+
+def _names(e) -> set:
+    return {s.name for s in e.free_symbols if hasattr(s, "name")} if isinstance(e, sp.Basic) else set()
 
 
 def descend(plan: Plan, starts: list, zero: list, reads_forward_only: bool) -> list:
@@ -102,7 +118,10 @@ def _batched(plan: Plan, starts: list, zero: list) -> list:
             values = {name: _entries(fn(ctx), k) for name, fn in grads}
             for r in zero:
                 g = np.abs(values[r.quantity.wrt])
-                for i in np.flatnonzero(g > ZERO):
+                moved = g > ZERO
+                if not moved.any():
+                    continue
+                for i in np.flatnonzero(moved):
                     if failed[i] is None:
                         failed[i] = (step, r, float(g[i]))
             if failed[0] is not None:        # the first start decides: the others are not needed

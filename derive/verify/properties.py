@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from derive.engine.backprop import derive
+from derive.expr import compiled
 from derive.expr import functions as sy
 from derive.expr.numeric import evaluate
 from derive.notation.text import text
@@ -55,10 +56,19 @@ def grade(problem, q, expr, derivation=None, shown: str = "") -> PropertyResult:
 
 
 # ---- evaluation helpers ----------------------------------------------------------------------
-def _eval(e, env):
+def _eval(e, env, fn=None):
+    """e at env; `fn`: e compiled (compiled.once), where it is evaluated at many envs."""
     with np.errstate(all="ignore"):
-        v = evaluate(e, dict(env), {}, {})
+        v = evaluate(e, dict(env), {}, {}) if fn is None else compiled.run_once(fn, dict(env), {}, {})
     return np.asarray(v, dtype=float)
+
+
+def _compiled(e):
+    """e compiled for its evaluations, or None (the walker then evaluates it and says what is wrong)."""
+    try:
+        return compiled.once(e)
+    except Exception:         # noqa: BLE001
+        return None
 
 
 def _others(problem, q) -> list:
@@ -253,10 +263,11 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
     grads = {r.quantity.wrt: r for r in derivation.results if r.quantity.kind.trains}
     zero = [derivation.result(z) for z in q.zero] if q.zero else list(grads.values())
     starts, drawn, refused = [], [], None
+    fn = _compiled(expr)
     for inst in _DRAWS(problem):           # the answer's value at every draw, until one has none
         env0 = dict(inst.env)
         try:
-            env0[q.sets] = float(_eval(expr, env0).reshape(-1)[0])
+            env0[q.sets] = float(_eval(expr, env0, fn).reshape(-1)[0])
         except Exception as e:     # noqa: BLE001 — reported as a failed property, never raised
             refused = PropertyResult(False, ("dead",), (f"dead: {shown} cannot be evaluated ({e})",))
             break

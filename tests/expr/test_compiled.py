@@ -124,3 +124,29 @@ def test_evaluating_a_function_application_never_writes_into_env():
     for e in (sy.Fn("sigma", 1, x) * sy.Fn("f1", 2, x), sy.Fn("relu", 0, sy.Fn("sigma", 0, x)),
               sy.apply("sigma", 1, W)):
         _same(compiled.evaluate(e, env, {}, funcs), numeric.evaluate(e, env, {}, funcs))
+
+
+def test_an_answer_is_compiled_once_per_value_and_evaluated_in_each_context():
+    x, W = sp.MatrixSymbol("x", sp.Symbol("d"), 1), sp.MatrixSymbol("W", 2, sp.Symbol("d"))
+    first, again = sp.MatMul(W, x), sp.MatMul(W, x)           # equal, not the same object
+    fn = compiled.once(first)
+    assert compiled.once(again) is fn
+    for d in (3, 5):                                         # two problems' sizes, one compiled answer
+        env = {"W": np.arange(2.0 * d).reshape(2, d), "x": np.ones((d, 1))}
+        _same(compiled.run_once(fn, env, {"d": d}), numeric.evaluate(first, env, {"d": d}))
+
+
+def test_a_large_answer_is_not_kept_and_the_kept_ones_are_bounded():
+    x = sp.Symbol("x", real=True)
+    large = sum(sp.tanh(k * x) for k in range(1, compiled.ANSWER_NODES + 2))
+    assert compiled.once(large) is not compiled.once(large)
+    for k in range(compiled.ANSWERS + 10):
+        compiled.once(x + k)
+    assert len(compiled._answers) <= compiled.ANSWERS
+
+
+def test_rel_error_with_the_references_norm_is_rel_error():
+    rng = np.random.default_rng(5)
+    for a, b in [(rng.standard_normal((3, 2)), rng.standard_normal((3, 2))), (np.zeros((2, 1)), np.zeros((2, 1))),
+                 (np.array([[np.inf, 1.0]]), np.array([[2.0, 1.0]])), (np.array([[np.nan]]), np.array([[1.0]]))]:
+        assert np.array_equal(numeric.rel_error(a, b, numeric.norm(b)), numeric.rel_error(a, b), equal_nan=True)

@@ -124,3 +124,9 @@ def test_the_dead_unit_draws_follow_the_secret(monkeypatch):
         monkeypatch.setattr(secret, "secret", lambda key=key: key)
         draws.append([float(d.env["x"]) for d in properties._draws(p)])
     assert draws[0] != draws[1] and len(draws[0]) == properties.DEAD_SCENARIOS
+
+
+def test_a_step_evaluates_only_the_forward_nodes_the_gradients_read():
+    plan = properties._plan(derive(load("dead-relu")))
+    # L (the loss) and b1dead (the model answer) are read by no gradient's closed form
+    assert [name for name, _ in plan.forward] == ["z1", "h", "f"]
