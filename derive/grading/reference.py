@@ -153,7 +153,7 @@ def derived(p: Problem) -> Derivation:
     table = table_digest(p)
     if table is None:
         return derive(p)
-    d = diskcache.kept("derivation", (table,), lambda: derive(p))
+    d = diskcache.kept("derivation", (table,), lambda: derive(p), shared={"problem": p})
     return d if d.problem is p else dataclasses.replace(d, problem=p)
 
 

@@ -83,38 +83,47 @@ def _entry(kind: str, parts: tuple) -> Path | None:
     return base / kind / key[:2] / f"{key}.pickle"
 
 
-def get(kind: str, *parts):
-    """The value stored under (kind, parts) for this version of derive, or None."""
+def get(kind: str, *parts, shared: dict | None = None):
+    """The value stored under (kind, parts) for this version of derive, or None. `shared`: the
+    objects put() was given, by name, which the value refers to without a copy of its own."""
     path = _entry(kind, parts)
     if path is None:
         return None
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
+            reader = pickle.Unpickler(f)
+            if shared:
+                reader.persistent_load = shared.__getitem__
+            return reader.load()
     except Exception:            # missing, half-written by a killed run, from an older Python: a miss
         return None
 
 
-def kept(kind: str, parts: tuple, make, valid=lambda value: value is not None):
+def kept(kind: str, parts: tuple, make, valid=lambda value: value is not None, shared: dict | None = None):
     """The value stored under (kind, parts) when `valid` accepts it, else make()'s, stored for the
-    next run."""
-    value = get(kind, *parts)
+    next run (objects in `shared` by name only, see get)."""
+    value = get(kind, *parts, shared=shared)
     if not valid(value):
         value = make()
-        put(kind, parts, value)
+        put(kind, parts, value, shared=shared)
     return value
 
 
-def put(kind: str, parts: tuple, value) -> None:
-    """Store value under (kind, parts); a cache that cannot be written is simply not used."""
+def put(kind: str, parts: tuple, value, shared: dict | None = None) -> None:
+    """Store value under (kind, parts); a cache that cannot be written is simply not used. The
+    objects in `shared` are stored by name (get is given them again), not copied."""
     path = _entry(kind, parts)
     if path is None:
         return
+    names = {id(obj): name for name, obj in (shared or {}).items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            writer = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
+            if names:
+                writer.persistent_id = lambda obj: names.get(id(obj))
+            writer.dump(value)
         os.replace(tmp, path)
     except Exception:
         try:

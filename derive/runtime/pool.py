@@ -128,9 +128,9 @@ def _alive(w: Worker) -> bool:
     The forker may still hold the other end, so on Linux the process's own state is asked too (a
     killed worker is a zombie until the forker reaps it): its pidfd, else /proc."""
     try:
-        if w.conn.poll(0):
+        if w.readable(0):
             return False
-    except (OSError, EOFError, ValueError):
+    except (OSError, ValueError):
         return False
     ended = w.ended()
     if ended is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import importlib
+import math
 import os
 import select
 import signal
@@ -276,6 +277,14 @@ class Worker:
             self.pidfd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):
             self.pidfd = None
+        # one poll object for the connection (Connection.poll builds a selector on every call)
+        self.replies = select.poll()
+        self.replies.register(self.conn.fileno(), select.POLLIN)
+
+    def readable(self, timeout: float) -> bool:
+        """Connection.poll(timeout): a reply (or the end of the process) is waiting to be read."""
+        ms = None if timeout is None or math.isinf(timeout) else max(0, math.ceil(timeout * 1000))
+        return bool(self.replies.poll(ms))
 
     def ended(self) -> bool | None:
         """Whether the process has ended, by its pidfd; None where there is none (ask /proc)."""
@@ -308,13 +317,13 @@ class Worker:
         fresh = prepare is not None and prepare not in self.prepared
         try:
             self.conn.send((prepare if fresh else None, fn, args))
-            if not self.conn.poll(PREPARE_TIMEOUT if fresh else timeout):
+            if not self.readable(PREPARE_TIMEOUT if fresh else timeout):
                 self.kill()
                 return Timeout(PREPARE_TIMEOUT if fresh else timeout)
             msg = self.conn.recv()
             if msg[0] == "ready":                       # the clock starts now
                 self._prepared(prepare)
-                if not self.conn.poll(timeout):
+                if not self.readable(timeout):
                     self.kill()
                     return Timeout(timeout)
                 msg = self.conn.recv()

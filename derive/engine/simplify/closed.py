@@ -45,6 +45,10 @@ class Simplifier:
         self.modes = [m for m in modes if (self.ident or not m.identities) and (self.centred or not m.eliminate)]
         self.passes: dict = {}
 
+    def __getstate__(self) -> dict:
+        """Without the passes' memo, which a copy (a derivation kept on disk) makes again if asked."""
+        return {**self.__dict__, "passes": {}}
+
     def closed_form(self, expr):
         """The smallest equivalent form of a result found by the rewrites above (expr if none is smaller)."""
         if not isinstance(expr, MatrixExpr) or operands(expr) > MAX_OPERANDS:
