@@ -76,8 +76,11 @@ def test_a_long_unknown_name_is_not_echoed(closed, length):
     assert status in (400, 404, 414) and len(json.dumps(body)) < 1000
 
 
-def test_slow_requests_are_closed_after_the_request_timeout(monkeypatch):
-    monkeypatch.setattr(slow.TimedH11Protocol, "request_timeout", 1.0)
+@pytest.mark.parametrize("protocol", sorted({slow.PROTOCOL, slow.TimedH11Protocol}, key=lambda c: c.__name__),
+                         ids=lambda c: c.__name__)
+def test_slow_requests_are_closed_after_the_request_timeout(monkeypatch, protocol):
+    monkeypatch.setattr(slow, "PROTOCOL", protocol)          # httptools where installed, and h11
+    monkeypatch.setattr(protocol, "request_timeout", 1.0)
     with running(Settings(workers=1, rate_limit=0)) as base:
         port = int(base.rsplit(":", 1)[1])
         socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(50)]
