@@ -12,6 +12,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 REQUEST_TIMEOUT = 10.0        # seconds; a page or API request takes milliseconds to send
+MAX_HEAD = 16 * 1024          # bytes of request line and headers: h11's own limit, kept on httptools
 
 
 class _Deadline:
@@ -75,8 +76,29 @@ def _httptools_protocol():
             self._disarm()
             super().connection_lost(exc)
 
+        _in_head, _head = True, 0          # reading a request line and headers; their bytes so far
+
+        def data_received(self, data: bytes) -> None:
+            """h11 refuses a request line and headers over MAX_HEAD bytes; httptools would keep them
+            all: they are fed at most up to that many, then refused with h11's 400."""
+            while data and self._in_head and not self.transport.is_closing():
+                room = MAX_HEAD - self._head
+                if room <= 0:
+                    self.send_400_response("Invalid HTTP request received.")
+                    return
+                piece, data = data[:room], data[room:]
+                self._head += len(piece)
+                super().data_received(piece)
+            if data and not self.transport.is_closing():
+                super().data_received(data)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
         def on_message_complete(self) -> None:
             self._disarm()                 # the whole request is in
+            self._in_head, self._head = True, 0      # what follows is the next request's head
             super().on_message_complete()
 
         def on_response_complete(self) -> None:

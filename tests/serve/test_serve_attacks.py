@@ -101,6 +101,36 @@ def test_slow_requests_are_closed_after_the_request_timeout(monkeypatch, protoco
         assert request(base, "GET", "/api/problems")[0] == 200   # a normal client is still served
 
 
+@pytest.mark.parametrize("protocol", sorted({slow.PROTOCOL, slow.TimedH11Protocol}, key=lambda c: c.__name__),
+                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize("head", [b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 200_000 + b"\r\n",
+                                  b"GET /" + b"a" * 200_000], ids=["headers", "url"])
+def test_a_huge_request_head_is_refused_at_once(monkeypatch, protocol, head):
+    monkeypatch.setattr(slow, "PROTOCOL", protocol)
+    with running(Settings(workers=1, rate_limit=0)) as base:
+        s = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=10)
+        try:
+            s.sendall(head)
+        except OSError:
+            pass                                          # closed while sending: refused
+        s.settimeout(5)                                   # well before the request deadline (10 s)
+        try:
+            reply = s.recv(100)
+        except ConnectionResetError:
+            reply = b"HTTP/1.1 400 (reset)"
+        s.close()
+        assert reply.startswith(b"HTTP/1.1 400"), reply
+        assert request(base, "GET", "/api/problems")[0] == 200
+        # a whole request of headers and a body in one write, near each limit, is read as usual
+        body = json.dumps({"problem": "problem6", "quantity": "drho/dW1", "answer": "delta2 x^T" + " " * 3000})
+        s = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=10)
+        s.sendall(b"POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Pad: "
+                  + b"a" * 12_000 + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body.encode())
+        reply = s.recv(100)
+        s.close()
+        assert reply.startswith(b"HTTP/1.1 200"), reply
+
+
 def test_forwarded_for_counts_only_from_configured_proxies():
     scope = {"client": ("10.0.0.5", 1), "headers": [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.7")]}
     assert client_address(scope, ()) == "10.0.0.5"                             # not configured: the peer
