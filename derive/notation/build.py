@@ -373,6 +373,8 @@ class Builder:
     def product(self, a, b, node):
         sa, sb = shape_of(a), shape_of(b)
         if self.lazy and (sa is not None or sb is not None) and (sa is None or sb is None or sa[1] == sb[0]):
+            if a is sp.S.One or b is sp.S.One:       # 1 A, 17/17 A: A itself (as SymPy's own product keeps it)
+                return b if a is sp.S.One else a
             return sp.MatMul(a, b)
         if sa is None or sb is None:
             return a * b
