@@ -275,3 +275,10 @@ def test_an_answer_too_large_to_compare_says_so_not_nan():
     assert r.verdict == "incorrect" and "too large to compare" in r.feedback[0] and "nan" not in r.feedback[0]
     r = check("problem6", "delta4", "2(f-y) * exp(300)^2")
     assert r.feedback == ("off by a constant factor: the answer is 3.773e+260 times delta4",)
+
+
+def test_a_factor_of_one_is_read_as_nothing():
+    plain = derive.check("problem6", "drho/dW1", "delta2 x^T")
+    for answer in ("17/17 delta2 x^T", "1 delta2 x^T", "delta2 x^T * 1"):
+        r = derive.check("problem6", "drho/dW1", answer)
+        assert (r.verdict, r.interpreted, r.fingerprint) == (plain.verdict, plain.interpreted, plain.fingerprint)
