@@ -16,10 +16,19 @@ MAX_HEAD = 16 * 1024          # bytes of request line and headers: h11's own lim
 
 
 class _Deadline:
-    """The deadline's timer, for a uvicorn protocol (its loop, transport and logger)."""
+    """The deadline's timer, for a uvicorn protocol (its loop, transport and logger): armed when the
+    connection opens, disarmed when it closes (each protocol re-arms it between requests)."""
 
     request_timeout = REQUEST_TIMEOUT
     _slow = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
     def _arm(self) -> None:
         self._disarm()
@@ -40,14 +49,6 @@ class _Deadline:
 class TimedH11Protocol(_Deadline, H11Protocol):
     """uvicorn's h11 protocol with a deadline on receiving each request."""
 
-    def connection_made(self, transport) -> None:
-        super().connection_made(transport)
-        self._arm()
-
-    def connection_lost(self, exc) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def handle_events(self) -> None:
         super().handle_events()
         if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
@@ -67,14 +68,6 @@ def _httptools_protocol():
 
     class TimedHttpToolsProtocol(_Deadline, HttpToolsProtocol):
         """uvicorn's httptools protocol with a deadline on receiving each request."""
-
-        def connection_made(self, transport) -> None:
-            super().connection_made(transport)
-            self._arm()
-
-        def connection_lost(self, exc) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
         _in_head, _head = True, 0          # reading a request line and headers; their bytes so far
 
