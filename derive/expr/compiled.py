@@ -4,8 +4,8 @@ Python closures over numpy, then evaluated many times: no SymPy and no tree walk
 Each closure performs exactly the numpy operations of numeric.Evaluator, in the same order, so the
 values are the same to the last bit; a construct without values raises the same EvalError when (and
 only when) it is evaluated. A student's answer, once built, is compiled too (`once`: evaluated at
-all its decision points; small answers are remembered by value), and so are the closed forms the dead-unit property
-descends along (verify/descent.py).
+all its decision points; small answers are remembered by value), and so are the closed forms the
+dead-unit property descends along (verify/descent.py).
 """
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from derive.grading.diagnose import diagnose as diagnose_answer
 from derive.grading.index import IndexForm
 from derive.grading.reference import DecisionBasis, Reference, fingerprint, secret_points
 from derive.notation.latex import shape_text
-from derive.verify import instances
 from derive.runtime.memo import IdMemo
+from derive.verify import instances
 from derive.verify.proof import rel_error
 
 TOLERANCE = 1e-6             # relative, at each point

@@ -417,14 +417,14 @@ def children(node: Node) -> tuple:
     return ()
 
 
-def walk(tree: Node) -> list:
+def walk(tree: Node) -> tuple:
     """Every node of a syntax tree, parents before children, left to right (by a stack: a tree may
     be deeper than Python's recursion limit). Kept for the last trees walked: a check walks its
     answer's tree several times."""
     return _WALKS(tree)
 
 
-def _walk(tree: Node) -> list:
+def _walk(tree: Node) -> tuple:
     out, stack = [], [tree]
     while stack:
         node = stack.pop()
@@ -436,7 +436,7 @@ def _walk(tree: Node) -> list:
             stack.append(node.operand)
         elif kind is Call:
             stack.extend(reversed(node.args))
-    return out
+    return tuple(out)
 
 
 _WALKS = IdMemo(_walk, limit=64)
