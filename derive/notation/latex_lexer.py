@@ -12,7 +12,7 @@ import re
 from derive.errors import AnswerError
 from derive.expr import functions as fns
 from derive.notation.tokens import NUMBER as _NUMBER
-from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, KnownNames, Token, canonical_name, transposed_one
+from derive.notation.tokens import DERIVATIVE, ONES, OPERATORS, KnownNames, Token, canonical_name, transposed_one, unread
 from derive.notation.tokens import UNICODE as _UNICODE
 
 # commands that are a name (greek letters and named functions)
@@ -320,7 +320,7 @@ class _Lexer:
         if cmd in ("gt", "geq"):
             self.emit("op", ">", i)
             return j
-        raise _err(f"the LaTeX command \\{cmd} is not understood here", i, text)
+        raise _err(f"the LaTeX command \\{cmd} is not understood here{unread(cmd)}", i, text)
 
     def norm(self, cmd: str, i: int, j: int) -> int:
         """\\|A\\|_F, \\|x\\|_2, \\lVert x \\rVert: norm(...), the Frobenius norm (2-norm of a vector)."""

@@ -10,7 +10,7 @@ from derive.notation import formats
 from derive.notation.latex_lexer import lex_latex
 from derive.notation.normalise import normalise
 from derive.notation.tokens import (DERIVATIVE, MAX_LENGTH, ONES, OPERATORS, KnownNames, Token, canonical_name,
-                                    transposed_one)
+                                    transposed_one, unread)
 from derive.notation.tokens import NUMBER as _NUMBER
 from derive.notation.tokens import UNICODE as _UNICODE
 
@@ -25,6 +25,7 @@ _NO_OP = re.compile(r"\.\s*(?:flatten|ravel|squeeze)\s*\(\s*\)")
 _TRANSPOSED = re.compile(r"\.\s*(?:transpose|t)\s*\(\s*\)")
 _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 _BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
+_DIGITS = re.compile(r"\d+")
 
 
 def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
@@ -114,6 +115,10 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             tokens.append(Token("op", "np*" if (c == "*" and fmt == "numpy") else _OPS[c], i))
             i += 1
             continue
+        if c == "," and tokens and tokens[-1].kind == "num" and text[i + 1:i + 2].isdigit() \
+                and sum(t.kind == "(" for t in tokens) == sum(t.kind == ")" for t in tokens):
+            raise AnswerError(f"a decimal comma at column {i + 1}: write {tokens[-1].value}.{_DIGITS.match(text, i + 1).group()} "
+                              "with a point (a comma separates a function's arguments)", i, text=text)
         if c in "(),":
             tokens.append(Token(c, c, i))
             i += 1
@@ -159,7 +164,7 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 continue
             i = _name_token(tokens, m.group(), text, i, m.end())
             continue
-        raise AnswerError(f"unexpected character {c!r} at column {i + 1}", i, text=text)
+        raise AnswerError(f"unexpected character {c!r} at column {i + 1}{unread(c)}", i, text=text)
     tokens.append(Token("end", "", n))
     return tokens
 

@@ -30,6 +30,17 @@ OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "⊘": "/", "·": "*", "×": 
              "/": "/", ">": ">", "=": "="}
 
 
+# symbols (and LaTeX commands) students write that an answer does not use, with what to write instead
+UNREAD = {"⊗": "write an outer product of column vectors as a b^T (numpy: a @ b.T)",
+          "∇": "write a gradient by its name, as dL/dW", "≈": "an answer is one expression, without ≈"}
+UNREAD |= {"otimes": UNREAD["⊗"], "nabla": UNREAD["∇"], "approx": UNREAD["≈"]}
+
+
+def unread(symbol: str) -> str:
+    """'; what to write instead' for a symbol in UNREAD, else ''."""
+    return f"; {UNREAD[symbol]}" if symbol in UNREAD else ""
+
+
 class KnownNames(dict):
     """A problem's written forms -> canonical names, matched longest first."""
 

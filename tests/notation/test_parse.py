@@ -60,6 +60,11 @@ def test_derivative_names():
     (r"x}", "latex", "syntax error at column 2: a closing '}' has no matching '{'"),
     (r"\frac{a}", "latex", "the denominator"),
     ("'x", "latex", "a prime (') must follow a function name"),
+    ("0,62", "text", "a decimal comma at column 2: write 0.62 with a point"),
+    ("2 x + 0,5", "text", "a decimal comma at column 8: write 0.5 with a point"),
+    ("d ⊗ x", "text", "unexpected character '⊗' at column 3; write an outer product of column vectors as a b^T"),
+    (r"d \otimes x", "latex", r"the LaTeX command \otimes is not understood here; write an outer product"),
+    ("∇W", "text", "write a gradient by its name"),
 ])
 def test_errors_point_at_the_place(text, fmt, message):
     with pytest.raises(AnswerError) as e:
