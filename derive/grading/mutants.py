@@ -200,8 +200,10 @@ def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutan
                     f"a factor is missing: {roles.factor(f)}{on}", f)
             if len(args) == 2 and not any(_scalarish(x) for x in args):
                 a, b = args
-                txt = lambda: _with(root, e, f"{_paren(a)} {_paren(b)}")  # noqa: E731  (juxtaposed: * could be entrywise)
                 ok = a.shape[1] == b.shape[0] and a.shape[0] == b.shape[1]
+                # juxtaposed (* could be entrywise); two vectors side by side are read as a ⊙ b, so @
+                op = " @ " if 1 in a.shape and not ok else " "
+                txt = lambda: _with(root, e, f"{_paren(a)}{op}{_paren(b)}")  # noqa: E731
                 add("product", txt, swap(e, a * b) if ok else None,
                     "a matrix product is used where the entrywise product ⊙ belongs")
         if isinstance(e, (sy.Fn, sy.Apply)):

@@ -265,12 +265,13 @@ class Builder:
             return sp.DiagMatrix(a if a.shape[1] == 1 else a.T)
         if name == "softmax":
             if not isinstance(a, MatrixExpr) or 1 not in a.shape:
-                raise self.fail(f"softmax takes a vector, not {show_shape(shape_of(a))}", node)
+                raise self.fail(f"softmax takes a vector, not {show_shape(shape_of(a))}; write softmax(·, 1) for "
+                                "each row (softmax(·, 0) for each column)", node)
             return Softmax(a)
         # sum / mean, over everything or along an axis (0: down the rows, 1: along the columns)
         if not isinstance(a, MatrixExpr):
             return a
-        axis = args[1] if len(args) > 1 else None
+        axis = build_ops.LAST_AXES.get(args[1], args[1]) if len(args) > 1 else None
         if axis not in (None, 0, 1):
             raise self.fail(f"{name} takes an axis 0 or 1, not {axis}", node, "syntax")
         r, c = a.shape
@@ -311,7 +312,7 @@ class Builder:
         if op == "^∘":                                    # A^{∘-1}: entrywise, whatever the shape
             return self.power(a, b, node, entrywise=True)
         if op == "*":
-            return self.star(a, b, node) if node.written == "*" else self.product(a, b, node)
+            return self.star(a, b, node) if node.written == "*" or node.implicit else self.product(a, b, node)
         if op == "hadamard" and node.written == "np*":
             return self.numpy_star(a, b, node)
         if op == "/":
@@ -349,10 +350,12 @@ class Builder:
         return a ** b
 
     def star(self, a, b, node):
-        """a * b: the matrix product, or the entrywise one where only that conforms (said)."""
+        """a * b, or two vectors side by side in an answer: the matrix product, or the entrywise one
+        where only that conforms (said): σ(z)(1 - σ(z)) of a vector z."""
         sa, sb = shape_of(a), shape_of(b)
-        if sa and sb and sa[1] != sb[0] and sa == sb:
-            self.note(f"read * as the entrywise product ⊙: a matrix product of a {show_shape(sa)} and a "
+        if sa and sb and sa[1] != sb[0] and sa == sb and (not node.implicit or (self.lazy and 1 in sa)):
+            written = "two vectors side by side" if node.implicit else "*"
+            self.note(f"read {written} as the entrywise product ⊙: a matrix product of a {show_shape(sa)} and a "
                       f"{show_shape(sb)} value does not conform")
             return self.elementwise("hadamard", a, b, node)
         return self.product(a, b, node)
@@ -383,7 +386,9 @@ class Builder:
         if sa == (1, 1) or sb == (1, 1):          # a 1x1 factor acts as a scalar
             return self.elementwise("hadamard", a, b, node)
         hint = ""
-        if sa[0] == sb[0]:
+        if _common(sa, sb) in (sa, sb):          # a row (column) against a matrix: numpy would broadcast
+            hint = " — for the entrywise product with each row (or column) write ⊙ (.* or numpy's *)"
+        elif sa[0] == sb[0]:
             hint = " — transpose the left factor?"
         elif sa[1] == sb[1]:
             hint = " — transpose the right factor?"

@@ -95,10 +95,14 @@ def _matrix(b, name, args, node, count=(1, 1)):
     return args[0]
 
 
+LAST_AXES = {-1: 1, -2: 0}   # numpy's axis=-1 of a matrix is its axis 1 (the last), -2 its axis 0
+
+
 def _axis(b, name, rest, kwargs, node):
     if rest and "axis" in kwargs:
         raise b.fail(f"{name}: the axis is given twice", node, "syntax")
     axis = kwargs.get("axis", rest[0] if rest else None)
+    axis = LAST_AXES.get(axis, axis)
     if axis is not None and axis not in (0, 1):
         raise b.fail(f"{name} takes an axis 0 or 1, not {axis}", node, "syntax")
     return None if axis is None else int(axis)

@@ -27,7 +27,8 @@ _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bi
           "big", "Big", "displaystyle", "limits"}
 _WRAP = {"mathrm", "text", "operatorname", "mathit", "mathbf", "boldsymbol", "bm", "vec", "mathsf",
          "textrm", "mathnormal"}
-_TRANSPOSE = re.compile(r"\^\s*(?:\{\s*(?:T|\\top|\\intercal|\\mathsf\{T\}|\\mathrm\{T\})\s*\}|T\b|\\top|\\intercal)")
+_T = r"(?:T|\\top|\\intercal|\\(?:mathsf|mathrm|rm|sf|text|textsf|textrm|operatorname|mathit)\s*(?:\{\s*T\s*\}|T\b))"   # ^{\mathsf T}
+_TRANSPOSE = re.compile(rf"\^\s*(?:\{{\s*(?:\\[!,;: ]\s*)*{_T}\s*\}}|{_T})")
 _ENTRYWISE = re.compile(r"\^\s*\{\s*\\circ\s*")
 _INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")

@@ -19,9 +19,11 @@ ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar", "\u0303": "tilde",
 DROP = set("\u200b\u200c\u200d\u2060\ufeff\u00ad")          # zero-width characters, soft hyphen
 CHARS = {"\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
          "\u2217": "*", "\u22c5": "*", "\u2022": "*", "\u00f7": "/", "\u2044": "/", "\u2215": "/",
-         "\u2032": "'", "\u2019": "'", "\u2018": "'", "\u2033": "''", "\u2248": "=", "\u2265": ">="}
+         "\u2032": "'", "\u2019": "'", "\u2018": "'", "\u02b9": "'", "\u00b4": "'", "\u2033": "''",
+         "\u2248": "=", "\u2265": ">="}
 SYMBOLS = {"∂": ("d", r"\partial "), "√": ("sqrt", r"\sqrt "), "∑": ("sum", r"\sum "),   # (text, LaTeX)
            "⌊": ("floor(", r"\lfloor "), "⌋": (")", r"\rfloor ")}
+_ROOT_OF = re.compile(r"\s*(?:[^\W\d_][^\W_]*(?:_\{?[^\W_]+\}?)?|\d+(?:\.\d+)?)")   # √d_k, √2: what √ takes
 _WRAPPERS = ((r"$$", r"$$"), (r"$", r"$"), (r"\[", r"\]"), (r"\(", r"\)"))
 _IGNORED = re.compile(r"\\displaystyle\b|\\left\s*\.|\\right\s*\.")
 _SURROUNDED = re.compile(r"[$=]|\\[\[\]()]|\\left|\\right|\\displaystyle|[.,;]\s*$|^\s|\s$")
@@ -63,8 +65,17 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
         where.extend([pos] * len(s))
 
     i, n = 0, len(text)
+    closes = []                          # where a √'s bracket closes, in `text`
     while i < n:
+        while closes and closes[-1] == i:
+            put(")", closes.pop())
         c = text[i]
+        root = _ROOT_OF.match(text, i + 1) if c == "√" and not latex else None
+        if root:                         # √d_k is sqrt(d_k), not the name sqrtd_k
+            put(" sqrt(" if out and out[-1][-1:].isalnum() else "sqrt(", i)
+            closes.append(root.end())
+            i += 1
+            continue
         for table, mark in ((SUPERSCRIPT, "^"), (SUBSCRIPT, "_")):
             if c in table:
                 j = i
@@ -96,6 +107,8 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
             else:
                 put(_char(c, latex), i)
             i += 1
+    while closes:
+        put(")", closes.pop())
     plain = "".join(out)
     where.append(n)
     return _surroundings(plain, where)

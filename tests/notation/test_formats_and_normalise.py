@@ -99,3 +99,16 @@ def test_derivative_names_in_answers_use_aliases(text):
     p = load("problem6")
     (name, end) = tokenize(text, names=p.scope.aliases)
     assert p.scope.aliases.get(name.value, name.value) == "delta2" and end.kind == "end"
+
+
+@pytest.mark.parametrize("typed, plain", [
+    ("K^T g / √d_k", "K^T g / sqrt(d_k)"),
+    ("(1/√dₖ) Kᵀ", "(1/sqrt(d_{k})) K^T"),
+    ("√2 x", "sqrt(2) x"),
+    ("√(d_k)", "sqrt(d_k)"),
+    ("a√b", "a sqrt(b)"),
+    ("σʹ(z)", "sigma'(z)"),
+])
+def test_a_root_takes_the_name_after_it_and_every_prime_is_a_prime(typed, plain):
+    text, where = normalise(typed)
+    assert text == plain and len(where) == len(text) + 1

@@ -91,3 +91,13 @@ def test_what_does_not_fit_is_said(text, message):
 def test_preview_shows_keywords_and_entrywise_powers():
     tree = mp.parse("conv2d(Z, K, stride_h=2) + A^∘(-1)", functions=SCOPE.callable_names())
     assert tree_latex(tree) == r"\operatorname{conv2d}\left(Z, K, \mathrm{stride\_h}=2\right) + A^{\circ -1}"   # upright, as on the sheet
+
+
+def test_numpys_last_axis_of_a_matrix_is_axis_1():
+    scope = Scope(symbols={"Z": sp.MatrixSymbol("Z", 3, 4)})
+    for minus, plain in (("-1", "1"), ("-2", "0")):
+        for fn in ("softmax", "sum", "mean"):
+            assert read(f"{fn}(Z, {minus})", scope, "text") == read(f"{fn}(Z, {plain})", scope, "text"), fn
+            assert read(f"np.{fn}(Z, axis={minus})", scope, "numpy") == read(f"np.{fn}(Z, axis={plain})", scope, "numpy")
+    with pytest.raises(AnswerError, match=r"softmax takes a vector, not 3×4; write softmax\(·, 1\) for each row"):
+        read("softmax(Z)", scope, "text")
