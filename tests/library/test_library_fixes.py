@@ -49,12 +49,12 @@ def test_a_loss_split_over_a_named_term_with_one_hot_labels_derives(tmp_path):
 
 
 def test_named_results_and_row_one_hot_labels_state_the_textbook_form():
-    """yhat3 - y3 (not yhat3*1*y3 - y3) with named gradients; softmax(O, 1) - Y for one-hot label
-    rows (not sum(Y, 1) ⊙ softmax(O, 1) - Y)."""
+    """yhat3 - y3 (not yhat3*1*y3 - y3) with named gradients; (Yhat - Y)/n for one-hot label rows,
+    D2L's eq. (4.1.9) ŷ - y in the statement's Ŷ = softmax(O) (not sum(Y, 1) ⊙ softmax(O, 1) - Y)."""
     rnn = solve("rnn-bptt-3")
     assert _stated(rnn, "go3").endswith("yhat3 - y3")
     batch = solve("softmax-regression-batch")
-    assert _stated(batch, "dL/dO").endswith("(softmax(O, 1) - Y)/n")
+    assert _stated(batch, "dL/dO").endswith("(Yhat - Y)/n")
 
 
 def test_dilate_of_a_column_prints_one_stride():
