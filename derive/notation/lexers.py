@@ -102,6 +102,10 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             tokens.append(Token("op", "@", i))
             i = m.end() - 1
             continue
+        if text.startswith(".'", i) and tokens and tokens[-1].kind in _OPERAND_END:    # Matlab's x.'
+            tokens.append(Token("T", ".'", i))
+            i += 2
+            continue
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
             i += 2

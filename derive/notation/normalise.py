@@ -70,6 +70,10 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
         while closes and closes[-1] == i:
             put(")", closes.pop())
         c = text[i]
+        if c == "Σ" and (text[i + 1:i + 2] == "_" or text[i + 1:i + 2] in SUBSCRIPT):   # Σ_i, Σᵢ: a sum
+            put(SYMBOLS["∑"][latex], i)
+            i += 1
+            continue
         root = _ROOT_OF.match(text, i + 1) if c == "√" and not latex else None
         if root:                         # √d_k is sqrt(d_k), not the name sqrtd_k
             put(" sqrt(" if out and out[-1][-1:].isalnum() else "sqrt(", i)

@@ -32,8 +32,9 @@ OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "⊘": "/", "·": "*", "×": 
 
 # symbols (and LaTeX commands) students write that an answer does not use, with what to write instead
 UNREAD = {"⊗": "write an outer product of column vectors as a b^T (numpy: a @ b.T)",
-          "∇": "write a gradient by its name, as dL/dW", "≈": "an answer is one expression, without ≈"}
-UNREAD |= {"otimes": UNREAD["⊗"], "nabla": UNREAD["∇"], "approx": UNREAD["≈"]}
+          "∇": "write a gradient by its name, as dL/dW", "≈": "an answer is one expression, without ≈",
+          "∈": "an answer is the expression alone: leave out ∈ ℝ^{…} (the checker knows its shape)"}
+UNREAD |= {"otimes": UNREAD["⊗"], "nabla": UNREAD["∇"], "approx": UNREAD["≈"], "in": UNREAD["∈"]}
 
 
 def unread(symbol: str) -> str:

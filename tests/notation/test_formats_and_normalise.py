@@ -108,6 +108,8 @@ def test_derivative_names_in_answers_use_aliases(text):
     ("√(d_k)", "sqrt(d_k)"),
     ("a√b", "a sqrt(b)"),
     ("σʹ(z)", "sigma'(z)"),
+    ("Σ_i (p_i − y_i)", "sum_i (p_i - y_i)"),
+    ("Σᵢ zᵢ", "sum_{i} z_{i}"),
 ])
 def test_a_root_takes_the_name_after_it_and_every_prime_is_a_prime(typed, plain):
     text, where = normalise(typed)

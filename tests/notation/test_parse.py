@@ -65,6 +65,7 @@ def test_derivative_names():
     ("d ⊗ x", "text", "unexpected character '⊗' at column 3; write an outer product of column vectors as a b^T"),
     (r"d \otimes x", "latex", r"the LaTeX command \otimes is not understood here; write an outer product"),
     ("∇W", "text", "write a gradient by its name"),
+    (r"x \in \mathbb{R}^{n}", "latex", r"the LaTeX command \in is not understood here; an answer is the expression"),
 ])
 def test_errors_point_at_the_place(text, fmt, message):
     with pytest.raises(AnswerError) as e:
