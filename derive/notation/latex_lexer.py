@@ -26,7 +26,7 @@ _OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast"
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
           "big", "Big", "displaystyle", "limits"}
 _WRAP = {"mathrm", "text", "operatorname", "mathit", "mathbf", "boldsymbol", "bm", "vec", "mathsf",
-         "textrm", "mathnormal"}
+         "textrm", "mathnormal", "mathcal"}
 _T = r"(?:T|\\top|\\intercal|\\(?:mathsf|mathrm|rm|sf|text|textsf|textrm|operatorname|mathit)\s*(?:\{\s*T\s*\}|T\b))"   # ^{\mathsf T}
 _TRANSPOSE = re.compile(rf"\^\s*(?:\{{\s*(?:\\[!,;: ]\s*)*{_T}\s*\}}|{_T})")
 _ENTRYWISE = re.compile(r"\^\s*\{\s*\\circ\s*")
@@ -34,7 +34,7 @@ _INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
 _INDICATOR_SUB = re.compile(r"(\\math(?:bb|bf)\s*\{\s*1\s*\})_\{((?:[^{}]|\{[^{}]*\})*(?:=|>|\\geq?|\\ge)(?:[^{}]|\{[^{}]*\})*)\}")
 _BRACKET_SUP = re.compile(r"\^\s*\{\s*\[\s*[A-Za-z0-9]+\s*\]")
-_UPRIGHT_SUB = re.compile(r"_\s*\{\s*\\(?:mathrm|text|textrm|mathit|operatorname)\s*\{\s*([A-Za-z0-9]+)\s*\}\s*\}")
+_UPRIGHT_SUB = re.compile(r"_\s*\{\s*\\(?:mathrm|text|textrm|mathit|operatorname|mathcal)\s*\{\s*([A-Za-z0-9]+)\s*\}\s*\}")
 _SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
             "widetilde": "tilde", "check": "check"}

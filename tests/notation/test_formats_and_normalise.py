@@ -114,3 +114,12 @@ def test_derivative_names_in_answers_use_aliases(text):
 def test_a_root_takes_the_name_after_it_and_every_prime_is_a_prime(typed, plain):
     text, where = normalise(typed)
     assert text == plain and len(where) == len(text) + 1
+
+
+@pytest.mark.parametrize("answer", [r"\mu_{\mathcal{B}}", "mu_B", "sigma_B^2", "sigma^2_B", r"\mu_{\mathrm{B}}"])
+def test_batchnorm_reads_the_statements_batch_statistics(answer):
+    """The statement writes μ_𝓑 and σ²_𝓑; the problem's aliases and \\mathcal read them as its mu and var."""
+    from derive.grading.read import AnswerBuilder, parse_answer
+    p = load("batchnorm-layer")
+    b = AnswerBuilder(p.scope, answer)
+    assert str(b.build(parse_answer(p, answer))) in ("mu", "var")
