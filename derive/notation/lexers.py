@@ -80,9 +80,9 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             tokens.append(Token("T", "'", i))
             i += 1
             continue
-        known = known_names.at(text, i)
-        if known:
-            end = i + len(known)
+        hit = known_names.match(text, i)
+        if hit:
+            known, end = hit
             primed = _primed_derivative(known_names, known, text, end)
             if primed:                                  # dL/dh' with h' the problem's h1: dL/dh1
                 i = _name_token(tokens, primed[0], text, i, primed[1])

@@ -48,13 +48,30 @@ class KnownNames(dict):
     def __init__(self, names: dict[str, str] | None):
         super().__init__(names or {})
         self.by_first: dict[str, list] = {}           # first character -> its forms, longest first
+        self.loose: dict[str, list] = {}              # ... with brackets or '=': (form, spaced pattern)
         for k in sorted(self, key=len, reverse=True):
             self.by_first.setdefault(k[:1], []).append(k)
+            if any(c in k for c in "(=,") and not k.startswith(("(", "=", ",")):     # P(y=i) as P(y = i)
+                spaced = "".join(rf"\s*{re.escape(c)}\s*" if c in "()=," else re.escape(c) for c in k)
+                spaced = spaced[:-3] if spaced.endswith(r"\s*") else spaced
+                self.loose.setdefault(k[:1], []).append((k, re.compile(spaced)))
 
     @staticmethod
     def of(names: dict[str, str] | None) -> "KnownNames":
         """names as KnownNames: itself where it is one already (a caller may keep one per problem)."""
         return names if isinstance(names, KnownNames) else KnownNames(names)
+
+    def match(self, text: str, i: int) -> tuple[str, int] | None:
+        """(written form, where it ends) for the form at text[i] (`at`), also where the student put
+        spaces inside its brackets or around its '=' (P(y = i) for the problem's P(y=i))."""
+        k = self.at(text, i)
+        if k:
+            return k, i + len(k)
+        for k, spaced in self.loose.get(text[i:i + 1], ()):
+            m = spaced.match(text, i)
+            if m and not (k[-1].isalnum() and text[m.end():m.end() + 1].isalnum()):
+                return k, m.end()
+        return None
 
     def at(self, text: str, i: int) -> str | None:
         """The written form that starts at text[i] and does not end inside a longer word, if any."""

@@ -123,3 +123,11 @@ def test_batchnorm_reads_the_statements_batch_statistics(answer):
     p = load("batchnorm-layer")
     b = AnswerBuilder(p.scope, answer)
     assert str(b.build(parse_answer(p, answer))) in ("mu", "var")
+
+
+@pytest.mark.parametrize("answer", ["P(y = i) - y_i", "P( y=i ) - y_i", "P(y= i)-y_i"])
+def test_a_written_name_with_brackets_is_read_with_spaces_inside(answer):
+    """problem4 names P(y=i); students type P(y = i)."""
+    p = load("problem4")
+    kinds = [(t.kind, t.value) for t in tokenize(answer, "text", p.scope.aliases)]
+    assert kinds[0] == ("name", p.scope.aliases["P(y=i)"]) and kinds[1] == ("op", "-"), kinds
