@@ -188,7 +188,7 @@ class _Lexer:
             if m:
                 i = self.name(m.group(), i, m.end())
                 continue
-            raise _err(f"unexpected character {c!r}", i, text)
+            raise _err(f"unexpected character {c!r}{unread(c)}", i, text)
         if self.closers:
             raise _err("a '{' is never closed", len(text), text)
         self.emit("end", "", len(text))

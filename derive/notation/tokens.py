@@ -33,7 +33,8 @@ OPERATORS = {"⊙": "hadamard", "∘": "hadamard", "⊘": "/", "·": "*", "×": 
 # symbols (and LaTeX commands) students write that an answer does not use, with what to write instead
 UNREAD = {"⊗": "write an outer product of column vectors as a b^T (numpy: a @ b.T)",
           "∇": "write a gradient by its name, as dL/dW", "≈": "an answer is one expression, without ≈",
-          "∈": "an answer is the expression alone: leave out ∈ ℝ^{…} (the checker knows its shape)"}
+          "∈": "an answer is the expression alone: leave out ∈ ℝ^{…} (the checker knows its shape)",
+          ";": "write a node by its name (f, not f(x; θ))"}
 UNREAD |= {"otimes": UNREAD["⊗"], "nabla": UNREAD["∇"], "approx": UNREAD["≈"], "in": UNREAD["∈"]}
 
 
@@ -51,8 +52,8 @@ class KnownNames(dict):
         self.loose: dict[str, list] = {}              # ... with brackets or '=': (form, spaced pattern)
         for k in sorted(self, key=len, reverse=True):
             self.by_first.setdefault(k[:1], []).append(k)
-            if any(c in k for c in "(=,") and not k.startswith(("(", "=", ",")):     # P(y=i) as P(y = i)
-                spaced = "".join(rf"\s*{re.escape(c)}\s*" if c in "()=," else re.escape(c) for c in k)
+            if any(c in k for c in "(=,;") and not k.startswith(("(", "=", ",", ";")):    # P(y=i) as P(y = i)
+                spaced = "".join(rf"\s*{re.escape(c)}\s*" if c in "()=,;" else re.escape(c) for c in k)
                 spaced = spaced[:-3] if spaced.endswith(r"\s*") else spaced
                 self.loose.setdefault(k[:1], []).append((k, re.compile(spaced)))
 

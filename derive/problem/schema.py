@@ -23,7 +23,7 @@ MAX_VALUE = 1e12              # |a given value|
 
 IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")                   # symbols, dims, functions, nodes
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")              # id, alias
-WRITTEN = re.compile(r"[A-Za-z][A-Za-z0-9_^/(){}=',+-]*")     # dL/dh_i, P(y=i), W^(1), hat{y}
+WRITTEN = re.compile(r"[A-Za-z][A-Za-z0-9_^/(){}=',;+-]*")     # dL/dh_i, P(y=i), W^(1), hat{y}, f(x;theta)
 
 TOP_LEVEL_TEXT = ("title", "source", "statement")
 TOPIC = re.compile(r"[a-z0-9][a-z0-9-]*")                      # losses, normalization, matrix-calculus
