@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from derive.errors import AnswerError
 from derive.notation.lexers import tokenize
-from derive.notation.tokens import MAX_LENGTH, Token
+from derive.notation.tokens import MAX_LENGTH, Token, list_in_brackets
 from derive.runtime.memo import IdMemo
 
 MAX_DEPTH = 50             # nesting of brackets and operators
@@ -284,13 +284,12 @@ class Parser:
             self.depth -= 1
             return Call(t.kind, (body, Name(t.value, t.pos)), 0, t.pos)
         if t.kind == "(":
+            before = self.tokens[self.i - 1] if self.i else None      # ones(1, N), conv_transpose1d(g, w)
             self.advance()
             self.nest()
             node = self.indicator(self.expr())
             if self.tok.kind == ",":                     # np.ones((3, 3)): a shape, or a tuple
-                raise self.fail(f"a bracket holding a list, as at column {t.pos + 1}, is not understood here "
-                                "(a tuple or a shape such as (3, 3)); write the expression itself, e.g. a "
-                                "product with a ones-vector for a matrix of ones")
+                raise self.fail(list_in_brackets(t.pos, before.value if before and before.kind == "name" else None))
             if self.tok.kind != ")":
                 raise self.fail(f"the '(' at column {t.pos + 1} is never closed")
             self.advance()

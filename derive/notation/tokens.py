@@ -38,6 +38,14 @@ UNREAD = {"⊗": "write an outer product of column vectors as a b^T (numpy: a @ 
 UNREAD |= {"otimes": UNREAD["⊗"], "nabla": UNREAD["∇"], "approx": UNREAD["≈"], "in": UNREAD["∈"]}
 
 
+def list_in_brackets(pos: int, name: str | None) -> str:
+    """What the parser says of a bracket holding a list at `pos`, after `name` (no function) if any."""
+    which = f"{name} is not a function that an answer may call, and a" if name else "a"
+    return (f"{which} bracket holding a list, as at column {pos + 1}, is not understood here (a tuple or a "
+            "shape such as (3, 3)); write the expression itself, e.g. a product with a ones-vector for a "
+            "matrix of ones")
+
+
 def unread(symbol: str) -> str:
     """'; what to write instead' for a symbol in UNREAD, else ''."""
     return f"; {UNREAD[symbol]}" if symbol in UNREAD else ""

@@ -65,6 +65,8 @@ def test_derivative_names():
     ("d ⊗ x", "text", "unexpected character '⊗' at column 3; write an outer product of column vectors as a b^T"),
     (r"d \otimes x", "latex", r"the LaTeX command \otimes is not understood here; write an outer product"),
     ("∇W", "text", "write a gradient by its name"),
+    ("ones(1, N) * g", "text", "syntax error at column 7: ones is not a function that an answer may call, and a "
+                               "bracket holding a list, as at column 5"),
     (r"x \in \mathbb{R}^{n}", "latex", r"the LaTeX command \in is not understood here; an answer is the expression"),
 ])
 def test_errors_point_at_the_place(text, fmt, message):
