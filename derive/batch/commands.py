@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 
 from derive.errors import DeriveError, Interrupted
@@ -40,11 +42,41 @@ class Progress:
             self.stream.flush()
 
 
+MAX_STDIN = 512 * 2**20          # bytes of a class read from standard input
+
+
+def _stdin_copy(folder: str, output: str | None) -> str:
+    """`derive grade -`: the class on standard input, kept in `folder` (a batch reads its input twice)
+    under the name its format needs: JSONL when it starts with '{', CSV when its first line has a
+    comma, else an answer file."""
+    if not output:
+        raise DeriveError("derive grade -: the answers come from standard input, so name the report with "
+                          "-o REPORT.csv (it cannot be written beside the input)")
+    data = sys.stdin.buffer.read(MAX_STDIN + 1)
+    if len(data) > MAX_STDIN:
+        raise DeriveError(f"derive grade -: standard input is larger than {MAX_STDIN // 2**20} MiB; "
+                          "write it to a file and grade the file")
+    head = data.lstrip()[:1]
+    first = data.split(b"\n", 1)[0]
+    name = "stdin.jsonl" if head == b"{" else "stdin.csv" if b"," in first else "stdin.txt"
+    path = os.path.join(folder, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def cmd_grade(args) -> int:
+    if args.answers == "-":
+        with tempfile.TemporaryDirectory(prefix="derive-stdin-") as folder:
+            return _grade(args, _stdin_copy(folder, args.output))
+    return _grade(args, args.answers)
+
+
+def _grade(args, answers: str) -> int:
     from derive.batch import run as grade
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
-        out = grade.grade_file(args.answers, args.output, totals=args.totals, summary=args.summary,
+        out = grade.grade_file(answers, args.output, totals=args.totals, summary=args.summary,
                                gradescope_out=args.gradescope, workers=args.workers, timeout=args.timeout,
                                extra=args.problems, student=args.student, force=args.force, progress=progress)
     except Interrupted as e:
@@ -108,7 +140,8 @@ def register_cli(sub) -> None:
                        "(the rows graded so far are kept for the next run).",
                        epilog="example: derive grade answers.csv -o report.csv --totals totals.csv "
                        "--summary summary.html --workers 2")
-    p.add_argument("answers", help="a .csv or .jsonl file, or an answer file (any other name)")
+    p.add_argument("answers", help="a .csv or .jsonl file, or an answer file (any other name); - reads "
+                   "standard input (then -o is needed)")
     p.add_argument("-o", "--output", help="the report, .csv or .jsonl (default: ANSWERS.report.csv)")
     p.add_argument("--totals", metavar="CSV", help="also write one row per student: score and verdict counts")
     p.add_argument("--summary", metavar="HTML", help="also write the class summary page")

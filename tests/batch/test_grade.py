@@ -564,3 +564,28 @@ def test_sigterm_mid_run_exits_143_and_the_rerun_resumes(tmp_path, checker):
     assert 20 <= saved < len(rows) and not report.exists()
     out = grade.grade_file(src, report, timeout=30, checker=checker)
     assert out.resumed == saved and [r["verdict"] for r in read_csv(report)] == expected
+
+
+def test_grade_reads_a_class_from_standard_input(tmp_path):
+    """derive grade - (the class piped in): the same report as from the file, in each format; the
+    report must be named, since there is no input file to write it beside."""
+    rows = [("ann", "problem6", "drho/dW1", "delta2 x^T"), ("ann", "problem6", "delta4", "2(f - y)"),
+            ("bob", "problem2", "z", "0.62"), ("bob", "problem2", "u1", "((")]
+    csv_text = "student,problem,quantity,answer\n" + "".join(",".join(r) + "\n" for r in rows)
+    jsonl_text = "".join(json.dumps(dict(zip(("student", "problem", "quantity", "answer"), r))) + "\n" for r in rows)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for suffix, text in ((".csv", csv_text), (".jsonl", jsonl_text)):
+        src = tmp_path / f"class{suffix}"
+        src.write_text(text)
+        from_file = tmp_path / f"file{suffix}.report.csv"
+        piped = tmp_path / f"piped{suffix}.report.csv"
+        subprocess.run([sys.executable, "-m", "derive.cli", "grade", str(src), "-o", str(from_file)], check=True,
+                       env=env, capture_output=True)
+        p = subprocess.run([sys.executable, "-m", "derive.cli", "grade", "-", "-o", str(piped)], input=text.encode(),
+                           env=env, capture_output=True)
+        assert p.returncode == 0, p.stderr
+        assert piped.read_text() == from_file.read_text()
+        assert [r["verdict"] for r in csv.DictReader(piped.open())] == ["correct", "correct", "correct", "invalid"]
+    p = subprocess.run([sys.executable, "-m", "derive.cli", "grade", "-"], input=csv_text.encode(), env=env,
+                       capture_output=True, text=False)
+    assert p.returncode == 2 and b"name the report with -o" in p.stderr and b"Traceback" not in p.stderr
