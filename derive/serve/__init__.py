@@ -68,8 +68,8 @@ def server_config(app, log_level: str = "info"):
     named by --forwarded-allow-ips), and a request must arrive within slow.REQUEST_TIMEOUT."""
     import uvicorn
 
-    from derive.serve.slow import PROTOCOL
-    return uvicorn.Config(app, http=PROTOCOL, log_level=log_level, proxy_headers=False, server_header=False,
+    from derive.serve.slow import TimedH11Protocol
+    return uvicorn.Config(app, http=TimedH11Protocol, log_level=log_level, proxy_headers=False, server_header=False,
                           timeout_graceful_shutdown=5, timeout_keep_alive=5)
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -264,6 +264,10 @@ def create_app(settings: Settings = Settings()) -> Guard:
                    405: f"{request.method} is not allowed on {request.url.path[:100]}"}.get(exc.status_code, exc.detail)
         return _json({"error": message}, exc.status_code, exc.headers)
 
+    async def gone(request, exc: ClientDisconnect):      # a client that left mid-body: nothing to answer
+        log.info("%s %s: the client left before sending its whole body", request.method, request.url.path)
+        return Response(status_code=400)
+
     async def crash(request, exc: Exception):
         log.exception("internal error on %s %s", request.method, request.url.path)
         return _json({"error": "internal error; the server's log has the details"}, 500)
@@ -285,7 +289,7 @@ def create_app(settings: Settings = Settings()) -> Guard:
         routes = settings.course.routes(catalogue, state, in_thread) + routes
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={ApiError: api_error, UnknownError: unknown, HTTPException: http_error,
-                                        Unsolvable: unsolvable,
+                                        Unsolvable: unsolvable, ClientDisconnect: gone,
                                         Exception: crash})
     return Guard(app, RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit > 0 else None, catalogue,
                  trusted_proxies(settings.forwarded_allow_ips),
