@@ -1,7 +1,8 @@
 """Slow clients: a request (its headers and its body) must arrive within REQUEST_TIMEOUT seconds of
 the connection opening or of the previous response, or the connection is closed. uvicorn's own
 keep-alive timeout covers only idle connections, so fifty sockets trickling one header byte a
-second held fifty connections open for as long as they liked.
+second held fifty connections open for as long as they liked. A reply is held to the same time: a
+client that stops reading it (the socket's buffer full for REQUEST_TIMEOUT seconds) is cut off.
 
 HTTP is read with h11 (uvicorn's pure-Python reader; its 16 KiB bound on a request's line and
 headers stands). httptools, the C reader, was 13% faster but unsafe here: pipelined requests and
@@ -19,7 +20,7 @@ class TimedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline on receiving each request."""
 
     request_timeout = REQUEST_TIMEOUT
-    _slow = None
+    _slow = _stalled = None
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -27,7 +28,22 @@ class TimedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:          # the client is not reading what it asked for
+        super().pause_writing()
+        if self._stalled is None:
+            self._stalled = self.loop.call_later(self.request_timeout, self._close, "read its reply", True)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _unstall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -50,6 +66,12 @@ class TimedH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._slow = None
-        if not self.transport.is_closing():
-            self.logger.info("closed a connection that took over %g s to send its request", self.request_timeout)
+        self._close("send its request")
+
+    def _close(self, what: str, drop_reply: bool = False) -> None:
+        if drop_reply:                     # close() would wait to send what the client does not read
+            self.logger.info("closed a connection that took over %g s to %s", self.request_timeout, what)
+            self.transport.abort()
+        elif not self.transport.is_closing():
+            self.logger.info("closed a connection that took over %g s to %s", self.request_timeout, what)
             self.transport.close()

@@ -23,6 +23,8 @@ from derive.serve import listen, server_config  # noqa: E402
 from derive.serve import slow  # noqa: E402
 from derive.serve.app import Settings, client_address, create_app, trusted_proxies  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @contextlib.contextmanager
 def running(settings: Settings):
@@ -186,3 +188,28 @@ def test_a_client_that_leaves_mid_body_is_not_an_internal_error(caplog):
                                                           "answer": "delta2 x^T"})[2]["verdict"] == "correct"
         said = caplog.text
         assert "internal error" not in said and "Traceback" not in said and "Exception in ASGI" not in said, said
+
+
+def test_a_client_that_does_not_read_its_replies_is_cut_off(monkeypatch):
+    """Pipelined requests for a large file, never read: the connection was held for ever."""
+    monkeypatch.setattr(slow.TimedH11Protocol, "request_timeout", 1.0)
+    with running(Settings(workers=1, rate_limit=0)) as base:
+        port = int(base.rsplit(":", 1)[1])
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        big = next(p for p in sorted((ROOT / "derive" / "serve" / "static").rglob("*.js"), key=lambda p: -p.stat().st_size))
+        path = "/static/" + big.relative_to(ROOT / "derive" / "serve" / "static").as_posix()
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 200)
+        time.sleep(3)                                       # read nothing for well over the timeout
+        s.settimeout(5)
+        got, start = 0, time.monotonic()
+        try:
+            while True:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except (ConnectionResetError, TimeoutError):
+            pass
+        s.close()
+        assert got < 200 * big.stat().st_size and time.monotonic() - start < 10     # cut off, not every reply
+        assert request(base, "GET", "/api/problems")[0] == 200
