@@ -17,7 +17,7 @@ REQUEST_TIMEOUT = 10.0        # seconds; a page or API request takes millisecond
 
 
 class TimedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline on receiving each request."""
+    """uvicorn's h11 protocol with a deadline on receiving each request and on a reply being read."""
 
     request_timeout = REQUEST_TIMEOUT
     _slow = _stalled = None
