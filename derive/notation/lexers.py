@@ -26,6 +26,7 @@ _TRANSPOSED = re.compile(r"\.\s*(?:transpose|t)\s*\(\s*\)")
 _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 _BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
 _DIGITS = re.compile(r"\d+")
+_LAYER = re.compile(r"\^\s*(?:\(\s*(\d+)\s*\)|\[\s*(\d+)\s*\]|\{\s*[(\[]\s*(\d+)\s*[)\]]\s*\})")   # ^(2), ^[2]
 
 
 def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
@@ -165,6 +166,11 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             if big and m.group() not in names:          # sum_k z_k, max_k z_k
                 tokens.append(Token(big.group(1), big.group(2), i))
                 i = m.end()
+                continue
+            layer = _LAYER.match(text, m.end())
+            named = layer and known_names.get(f"{m.group()}^{next(g for g in layer.groups() if g)}")
+            if named:                                   # delta^(2), W^[1]: the problem's delta^2, W^1
+                i = _name_token(tokens, named, text, i, layer.end())
                 continue
             i = _name_token(tokens, m.group(), text, i, m.end())
             continue
