@@ -24,6 +24,7 @@ _OPERAND_END = ("name", ")", "T", "num")
 _NO_OP = re.compile(r"\.\s*(?:flatten|ravel|squeeze)\s*\(\s*\)")
 _TRANSPOSED = re.compile(r"\.\s*(?:transpose|t)\s*\(\s*\)")
 _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
+_REDUCING = re.compile(r"\.\s*(sum|mean|max|min)\s*\(")      # numpy's X.sum(axis=0): sum(X, axis=0)
 _BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
 _DIGITS = re.compile(r"\d+")
 _LAYER = re.compile(r"\^\s*(?:\(\s*(\d+)\s*\)|\[\s*(\d+)\s*\]|\{\s*[(\[]\s*(\d+)\s*[)\]]\s*\})")   # ^(2), ^[2]
@@ -103,6 +104,14 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             tokens.append(Token("op", "@", i))
             i = m.end() - 1
             continue
+        m = _REDUCING.match(text, i) if dot else None
+        start = _receiver(tokens) if m else None
+        if start is not None:                           # X.sum(axis=0), (g * x).mean(): sum(X, axis=0)
+            tokens[start:start] = [Token("name", m.group(1), i), Token("(", "(", i)]
+            empty = text[m.end():].lstrip().startswith(")")
+            tokens.append(Token(",", ",", i) if not empty else Token(")", ")", i))
+            i = m.end() if not empty else text.index(")", m.end()) + 1
+            continue
         if text.startswith(".'", i) and tokens and tokens[-1].kind in _OPERAND_END:    # Matlab's x.'
             tokens.append(Token("T", ".'", i))
             i += 2
@@ -177,6 +186,24 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
         raise AnswerError(f"unexpected character {c!r} at column {i + 1}{unread(c)}", i, text=text)
     tokens.append(Token("end", "", n))
     return tokens
+
+
+def _receiver(tokens: list[Token]) -> int | None:
+    """Where the operand before a method call starts: a name or a bracketed group, with its
+    transposes; None when there is none."""
+    j = len(tokens)
+    while j and tokens[j - 1].kind == "T":
+        j -= 1
+    if j and tokens[j - 1].kind in ("name", "num"):
+        return j - 1
+    depth = 0
+    for k in range(j - 1, -1, -1):
+        depth += (tokens[k].kind == ")") - (tokens[k].kind == "(")
+        if depth == 0:
+            if tokens[k].kind != "(" or k == j - 1:
+                return None
+            return k - 1 if k and tokens[k - 1].kind == "name" else k      # f(x).sum(): the call is the operand
+    return None
 
 
 def _primed_derivative(known_names: KnownNames, known: str, text: str, end: int) -> tuple | None:

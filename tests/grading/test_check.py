@@ -282,3 +282,11 @@ def test_a_factor_of_one_is_read_as_nothing():
     for answer in ("17/17 delta2 x^T", "1 delta2 x^T", "delta2 x^T * 1"):
         r = derive.check("problem6", "drho/dW1", answer)
         assert (r.verdict, r.interpreted, r.fingerprint) == (plain.verdict, plain.interpreted, plain.fingerprint)
+
+
+def test_numpys_sum_method_is_graded_as_the_sum():
+    """problem5's sample answer sum(dL/dy, 0), typed as numpy's method; axis 1 is still wrong."""
+    assert derive.check("problem5", "dL/dbeta", "sum(dL/dy, 0)").verdict == "correct"
+    for typed in ("dL/dy.sum(axis=0)", "(dL/dy).sum(axis=0, keepdims=True)", "(1 * dL/dy).sum(0)"):
+        assert derive.check("problem5", "dL/dbeta", typed).verdict == "correct", typed
+    assert derive.check("problem5", "dL/dbeta", "dL/dy.sum(axis=1)").verdict == "incorrect"

@@ -131,3 +131,13 @@ def test_a_written_name_with_brackets_is_read_with_spaces_inside(answer):
     p = load("problem4")
     kinds = [(t.kind, t.value) for t in tokenize(answer, "text", p.scope.aliases)]
     assert kinds[0] == ("name", p.scope.aliases["P(y=i)"]) and kinds[1] == ("op", "-"), kinds
+
+
+@pytest.mark.parametrize("method, function", [
+    ("X.sum(axis=0)", "sum(X, axis=0)"), ("(g * x).mean()", "mean((g * x))"), ("X.T.sum(0)", "sum(X.T, 0)"),
+    ("np.exp(z).sum()", "sum(np.exp(z))"), ("x.max()", "max(x)"),
+])
+def test_numpys_reducing_methods_are_the_functions(method, function):
+    def kinds(t):
+        return [(k.kind, k.value) for k in tokenize(t, "numpy")]
+    assert kinds(method)[:-1] == kinds(function)[:-1]
