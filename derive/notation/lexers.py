@@ -27,7 +27,8 @@ _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 _REDUCING = re.compile(r"\.\s*(sum|mean|max|min)\s*\(")      # numpy's X.sum(axis=0): sum(X, axis=0)
 _BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
 _DIGITS = re.compile(r"\d+")
-_LAYER = re.compile(r"\^\s*(?:\(\s*(\d+)\s*\)|\[\s*(\d+)\s*\]|\{\s*[(\[]\s*(\d+)\s*[)\]]\s*\})")   # ^(2), ^[2]
+_SUPERSCRIPT = re.compile(r"\^\s*(?:\(\s*([A-Za-z0-9]+)\s*\)|\[\s*([A-Za-z0-9]+)\s*\]|\{\s*[(\[]\s*([A-Za-z0-9]+)\s*[)\]]\s*\}"
+                          r"|([A-Za-z0-9]+))")      # ^3, ^(3), ^[3], ^{(3)}: a layer or step, as the problem may name it
 
 
 def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") -> list[Token]:
@@ -163,10 +164,7 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             m = re.compile(r"_\{?[A-Za-z0-9]+\}?").match(text, j)
             if m:                                       # δ_ij, σ_2
                 j = m.end()
-            name = _UNICODE[c] + text[i + 1:j]
-            sup = re.compile(r"\^\(?([A-Za-z0-9]+)\)?").match(text, j)
-            if sup and known_names.get(f"{name}^{sup.group(1)}"):          # δ³: the problem's delta^3
-                name, j = known_names[f"{name}^{sup.group(1)}"], sup.end()
+            name, j = _superscripted(known_names, _UNICODE[c] + text[i + 1:j], text, j)   # δ³: its delta^3
             i = _name_token(tokens, name, text, i, j)
             continue
         m = _IDENT.match(text, i)
@@ -176,16 +174,20 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 tokens.append(Token(big.group(1), big.group(2), i))
                 i = m.end()
                 continue
-            layer = _LAYER.match(text, m.end())
-            named = layer and known_names.get(f"{m.group()}^{next(g for g in layer.groups() if g)}")
-            if named:                                   # delta^(2), W^[1]: the problem's delta^2, W^1
-                i = _name_token(tokens, named, text, i, layer.end())
-                continue
-            i = _name_token(tokens, m.group(), text, i, m.end())
+            name, j = _superscripted(known_names, m.group(), text, m.end())   # delta^(2): its delta^2
+            i = _name_token(tokens, name, text, i, j)
             continue
         raise AnswerError(f"unexpected character {c!r} at column {i + 1}{unread(c)}", i, text=text)
     tokens.append(Token("end", "", n))
     return tokens
+
+
+def _superscripted(known_names: KnownNames, name: str, text: str, end: int) -> tuple[str, int]:
+    """(name, end), or (the problem's name, where its superscript ends) where the problem names
+    name^3 and the text writes name^3, ^(3), ^[3] or ^{(3)} (δ³, delta^(2), Ng's W^[1])."""
+    m = _SUPERSCRIPT.match(text, end)
+    named = m and known_names.get(f"{name}^{next(g for g in m.groups() if g)}")
+    return (named, m.end()) if named else (name, end)
 
 
 def _receiver(tokens: list[Token]) -> int | None:

@@ -428,13 +428,7 @@ def _walk(tree: Node) -> tuple:
     while stack:
         node = stack.pop()
         out.append(node)
-        kind = type(node)
-        if kind is BinOp:
-            stack += (node.right, node.left)
-        elif kind is Neg or kind is Transpose:
-            stack.append(node.operand)
-        elif kind is Call:
-            stack.extend(reversed(node.args))
+        stack.extend(reversed(children(node)))
     return tuple(out)
 
 
