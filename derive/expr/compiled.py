@@ -156,6 +156,17 @@ def once(expr):
     return fn
 
 
+def once_or_none(expr):
+    """once(expr) for a SymPy expression, or None where it is not one or cannot be compiled (the
+    walker, numeric.evaluate, then evaluates it and reports what is wrong)."""
+    if not isinstance(expr, sp.Basic):
+        return None
+    try:
+        return once(expr)
+    except Exception:         # noqa: BLE001 — see above
+        return None
+
+
 ANSWERS, ANSWER_NODES = 512, 64
 _answers: collections.OrderedDict = collections.OrderedDict()      # expression -> its compiled function
 _answers_lock = threading.Lock()

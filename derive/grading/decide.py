@@ -140,23 +140,13 @@ def _value(expr, inst, env, reductions, fn=None):
 _REFERENCE_VALUE = IdMemo(lambda b: (bool(np.isfinite(b).all()), numeric.norm(b)), limit=4096)
 
 
-def _compiled(expr):
-    """The answer compiled for its points (the walker's operations in its order), or None."""
-    if not isinstance(expr, sp.Basic):
-        return None
-    try:
-        return compiled.once(expr)
-    except Exception:         # noqa: BLE001 — the walker evaluates it and reports what is wrong
-        return None
-
-
 def decide(ref: DecisionBasis, r, expr, answer: str, tree, indices, reductions=None, *, diagnose: bool = True,
            reveal: bool = False):
     """(verdict, diagnosis, feedback, fingerprint) of an answer built as `expr`. Without `diagnose`
     (another reading of an ambiguous answer) only whether it is right matters: the first differing
     point settles it."""
     plan = _plan(ref.problem, r, answer, expr=expr)
-    fn = _compiled(expr)
+    fn = compiled.once_or_none(expr)
     with np.errstate(all="ignore"):           # as numeric.evaluate and compiled.run_once evaluate
         out = _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, fn)
     return out

@@ -57,18 +57,10 @@ def grade(problem, q, expr, derivation=None, shown: str = "") -> PropertyResult:
 
 # ---- evaluation helpers ----------------------------------------------------------------------
 def _eval(e, env, fn=None):
-    """e at env; `fn`: e compiled (compiled.once), where it is evaluated at many envs."""
+    """e at env; `fn`: e compiled (compiled.once_or_none), where it is evaluated at many envs."""
     with np.errstate(all="ignore"):
         v = evaluate(e, dict(env), {}, {}) if fn is None else compiled.run_once(fn, dict(env), {}, {})
     return np.asarray(v, dtype=float)
-
-
-def _compiled(e):
-    """e compiled for its evaluations, or None (the walker then evaluates it and says what is wrong)."""
-    try:
-        return compiled.once(e)
-    except Exception:         # noqa: BLE001
-        return None
 
 
 def _others(problem, q) -> list:
@@ -263,7 +255,7 @@ def _dead(problem, q, expr, derivation, shown) -> PropertyResult:
     grads = {r.quantity.wrt: r for r in derivation.results if r.quantity.kind.trains}
     zero = [derivation.result(z) for z in q.zero] if q.zero else list(grads.values())
     starts, drawn, refused = [], [], None
-    fn = _compiled(expr)
+    fn = compiled.once_or_none(expr)
     for inst in _DRAWS(problem):           # the answer's value at every draw, until one has none
         env0 = dict(inst.env)
         try:
