@@ -48,7 +48,7 @@ MAX_STDIN = 512 * 2**20          # bytes of a class read from standard input
 def _stdin_copy(folder: str, output: str | None) -> str:
     """`derive grade -`: the class on standard input, kept in `folder` (a batch reads its input twice)
     under the name its format needs: JSONL when it starts with '{', CSV when its first line has a
-    comma, else an answer file."""
+    comma and is no '#' comment, else an answer file."""
     if not output:
         raise DeriveError("derive grade -: the answers come from standard input, so name the report with "
                           "-o REPORT.csv (it cannot be written beside the input)")
@@ -56,9 +56,8 @@ def _stdin_copy(folder: str, output: str | None) -> str:
     if len(data) > MAX_STDIN:
         raise DeriveError(f"derive grade -: standard input is larger than {MAX_STDIN // 2**20} MiB; "
                           "write it to a file and grade the file")
-    head = data.lstrip()[:1]
-    first = data.split(b"\n", 1)[0]
-    name = "stdin.jsonl" if head == b"{" else "stdin.csv" if b"," in first else "stdin.txt"
+    first = data.lstrip().split(b"\n", 1)[0]
+    name = "stdin.jsonl" if first[:1] == b"{" else "stdin.csv" if b"," in first and first[:1] != b"#" else "stdin.txt"
     path = os.path.join(folder, name)
     with open(path, "wb") as f:
         f.write(data)
@@ -68,7 +67,11 @@ def _stdin_copy(folder: str, output: str | None) -> str:
 def cmd_grade(args) -> int:
     if args.answers == "-":
         with tempfile.TemporaryDirectory(prefix="derive-stdin-") as folder:
-            return _grade(args, _stdin_copy(folder, args.output))
+            path = _stdin_copy(folder, args.output)
+            try:
+                return _grade(args, path)
+            except DeriveError as e:            # the copy's name means nothing to the user
+                raise DeriveError(str(e).replace(path, "standard input")) from None
     return _grade(args, args.answers)
 
 

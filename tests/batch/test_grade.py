@@ -586,6 +586,19 @@ def test_grade_reads_a_class_from_standard_input(tmp_path):
         assert p.returncode == 0, p.stderr
         assert piped.read_text() == from_file.read_text()
         assert [r["verdict"] for r in csv.DictReader(piped.open())] == ["correct", "correct", "correct", "invalid"]
+    # an answer file from `derive template`: its first line, a '#' comment, has a comma but is no CSV header
+    template = subprocess.run([sys.executable, "-m", "derive.cli", "template", "problem2"], env=env,
+                              capture_output=True, text=True, check=True).stdout
+    filled = re.sub(r"(?m)^z:.*$", "z: 0.62", template)
+    assert "," in filled.splitlines()[0] and filled.startswith("#")
+    piped = tmp_path / "answers.report.csv"
+    p = subprocess.run([sys.executable, "-m", "derive.cli", "grade", "-", "-o", str(piped)], input=filled.encode(),
+                       env=env, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert {r["quantity"]: r["verdict"] for r in csv.DictReader(piped.open())}["z"] == "correct"
     p = subprocess.run([sys.executable, "-m", "derive.cli", "grade", "-"], input=csv_text.encode(), env=env,
                        capture_output=True, text=False)
     assert p.returncode == 2 and b"name the report with -o" in p.stderr and b"Traceback" not in p.stderr
+    p = subprocess.run([sys.executable, "-m", "derive.cli", "grade", "-", "-o", str(tmp_path / "r.csv")], input="",
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.startswith("Error: standard input holds no answers"), p.stderr
