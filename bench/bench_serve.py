@@ -8,7 +8,11 @@ The server runs as a separate process (`python -m derive.cli serve`) with the ra
 since every client here shares one address. Bounded: each request times out after 30 s and a
 run stops after --max-seconds.
 
-    python bench/bench_serve.py [--runs 3] [--clients 200] [--requests 2000] [--workers 2]
+    python bench/bench_serve.py [--runs 3] [--clients 200] [--requests 2000] [--workers 2] [--distinct]
+
+--distinct: every request a different answer over the whole catalogue instead of the 12 above
+(bench/classroom.py's synthetic class, as bench_grade.py's distinct set: sample answers, wrong
+and malformed mutations); a wrong verdict is then counted where the problem file gives one.
 """
 from __future__ import annotations
 
@@ -112,8 +116,8 @@ def client(port: int, jobs: list, results: list, deadline: float):
             data = r.read()
             dt = time.perf_counter() - t0
             got = json.loads(data).get("verdict") if r.status == 200 else None
-            results.append((r.status, dt, got == verdict))
-            if r.status == 200 and got != verdict:
+            results.append((r.status, dt, verdict is None or got == verdict))
+            if r.status == 200 and verdict is not None and got != verdict:
                 print(f"  wrong verdict: {problem} {quantity} {answer!r}: {got} {json.loads(data)['feedback']}",
                       file=sys.stderr)
         except (OSError, http.client.HTTPException, ValueError) as e:
@@ -123,8 +127,17 @@ def client(port: int, jobs: list, results: list, deadline: float):
         conn.close()
 
 
-def load(port: int, clients: int, requests: int, max_seconds: float) -> dict:
-    per = [[MIX[(c + k * clients) % len(MIX)] for k in range(requests // clients + (c < requests % clients))]
+def distinct(requests: int, seed: int) -> list[tuple]:
+    """`requests` (problem, quantity, answer, verdict or None) over the whole catalogue, no two alike."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import classroom
+    return [(r["problem"], r["quantity"], r["answer"] + " " * (i // 50), r["expected"] or None)
+            for i, r in enumerate(classroom.rows(requests, seed=seed))]
+
+
+def load(port: int, clients: int, requests: int, max_seconds: float, jobs: list | None = None) -> dict:
+    jobs = jobs or [MIX[k % len(MIX)] for k in range(requests)]
+    per = [[jobs[c + k * clients] for k in range(requests // clients + (c < requests % clients))]
            for c in range(clients)]
     results: list = []
     deadline = time.monotonic() + max_seconds
@@ -151,20 +164,25 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--max-seconds", type=float, default=300)
+    ap.add_argument("--distinct", action="store_true", help="every request a different answer, whole catalogue")
     args = ap.parse_args()
     proc, port = start_server(args.workers)
     try:
-        warm = load(port, len(MIX), len(MIX) * 2, 120)      # first checks fork the workers and derive the problems
+        # the first checks fork the workers and derive the problems (distinct: one answer per question)
+        first = list({(p, q): (p, q, a, v) for p, q, a, v in distinct(4000, 99)}.values()) if args.distinct else MIX * 2
+        warm = load(port, min(len(first), 50), len(first), 300, first)
         assert warm["errors"] == 0 and warm["wrong_verdicts"] == 0, warm
         print(f"server pid {proc.pid} on port {port}, {args.workers} workers; warm-up {warm['wall_s']:.1f} s")
-        print(f"{args.clients} concurrent clients, {args.requests} POST /api/check per run "
-              f"({len(MIX)} answers: right, wrong, malformed)\n")
+        what = ("all different, over the whole catalogue: right, wrong, malformed" if args.distinct
+                else f"{len(MIX)} answers: right, wrong, malformed")
+        print(f"{args.clients} concurrent clients, {args.requests} POST /api/check per run ({what})\n")
         print(f"{'run':>3} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6} {'wrong':>5} "
               f"{'RSS MiB web (+workers) before -> after':>40}")
         runs = []
         for i in range(args.runs):
             before, cpu0 = memory(proc.pid), cpu_split(proc.pid)
-            r = load(port, args.clients, args.requests, args.max_seconds)
+            r = load(port, args.clients, args.requests, args.max_seconds,
+                     distinct(args.requests, seed=i) if args.distinct else None)
             after, cpu1 = memory(proc.pid), cpu_split(proc.pid)
             r["cpu_ms"] = [1000 * (b - a) / r["requests"] for a, b in zip(cpu0, cpu1)]
             r.update(before=before, after=after)

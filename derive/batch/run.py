@@ -31,7 +31,7 @@ from derive.grading.verdicts import VERDICTS
 from derive.runtime import commandline as cliutil
 from derive.runtime.commandline import Terminated
 
-THREADS = 1                    # grading threads per worker (2 made the threads contend: 2 workers 1.49x one, not 1.60x)
+THREADS = 1                    # grading threads per lane (2 made the threads contend: 2 workers 1.49x one, not 1.60x)
 WINDOW = 16                    # groups in flight per worker, so one slow check does not idle the others
 
 
@@ -90,11 +90,51 @@ def grade_group(rows: list, grading: Grading) -> list:
     return grouped.carry(rows, pairs, grading.checker, grading.load, grading.ecf)
 
 
+class Lanes:
+    """One thread per worker, each problem's groups sent to one of them (its home lane, the lane
+    given the fewest groups so far when the problem is first seen): a thread keeps its worker
+    (runtime.pool), so each worker loads the secret points and mutants of about 1/N of the
+    problems rather than of all of them. A group goes to the least busy lane instead when its
+    home has a full window and another lane is half idle, so a class that is mostly one problem
+    still uses every worker."""
+
+    def __init__(self, count: int):
+        self.executors = [ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix=f"derive-grade-lane{i}")
+                          for i in range(count)]
+        self.running = [deque() for _ in range(count)]     # each lane's futures, oldest first
+        self.sent = [0] * count
+        self.home: dict = {}
+
+    def _busy(self, lane: int) -> int:
+        futures = self.running[lane]
+        while futures and futures[0].done():
+            futures.popleft()
+        return sum(not f.done() for f in futures)
+
+    def submit(self, problem: str, fn: Callable):
+        lanes = range(len(self.executors))
+        lane = self.home.get(problem)
+        if lane is None:
+            lane = self.home[problem] = min(lanes, key=self.sent.__getitem__)
+        if self._busy(lane) >= WINDOW:
+            idlest = min(lanes, key=self._busy)
+            if self._busy(idlest) < WINDOW // 2:
+                lane = idlest
+        future = self.executors[lane].submit(fn)
+        self.running[lane].append(future)
+        self.sent[lane] += 1
+        return future
+
+    def shutdown(self) -> None:
+        for ex in self.executors:
+            ex.shutdown(wait=False, cancel_futures=True)
+
+
 def graded_in_order(rows: Iterator[Row], grading: Grading, workers: int) -> Iterator[tuple[Row, Graded]]:
-    """Grade rows on THREADS threads per worker, yielding (row, Graded) in input order, one student's
+    """Grade rows in `workers` lanes (Lanes), yielding (row, Graded) in input order, one student's
     consecutive rows of a problem together (grade_group), at most WINDOW groups per worker in
     flight. Groups that need no check (unusable rows, or answers already checked) are graded here."""
-    ex = ThreadPoolExecutor(max_workers=THREADS * workers, thread_name_prefix="derive-grade")
+    lanes = Lanes(workers)
     window: deque = deque()
 
     def paired(group, graded):
@@ -106,7 +146,7 @@ def graded_in_order(rows: Iterator[Row], grading: Grading, workers: int) -> Iter
                    for row in group):
                 window.append(paired(group, grade_group(group, grading)))
             else:
-                window.append(ex.submit(lambda g=group: paired(g, grade_group(g, grading))))
+                window.append(lanes.submit(group[0].problem, lambda g=group: paired(g, grade_group(g, grading))))
             while window and (len(window) >= WINDOW * workers or isinstance(window[0], list)):
                 head = window.popleft()
                 yield from head if isinstance(head, list) else head.result()
@@ -114,7 +154,7 @@ def graded_in_order(rows: Iterator[Row], grading: Grading, workers: int) -> Iter
             head = window.popleft()
             yield from head if isinstance(head, list) else head.result()
     finally:
-        ex.shutdown(wait=False, cancel_futures=True)
+        lanes.shutdown()
 
 
 # ---- the whole batch --------------------------------------------------------------------------

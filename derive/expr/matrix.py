@@ -2,6 +2,8 @@
 sums of entries, the Hadamard product of scalars and matrices."""
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
@@ -57,6 +59,18 @@ def broadcast(e, shape):
     """e (scalar, 1x1, row or column) stretched to `shape` with ones-vectors."""
     if shape is None or shape_of(e) == shape:
         return e
+    try:
+        return _stretched(e, shape)
+    except TypeError:               # unhashable: not worth remembering
+        return _stretch(e, shape)
+
+
+@functools.lru_cache(maxsize=512)   # a product with a OneMatrix is a SymPy MatMul.doit(), about 1 ms, and
+def _stretched(e, shape):           # answers stretch the same few things (1 in 1 - h) again and again
+    return _stretch(e, shape)
+
+
+def _stretch(e, shape):
     if not isinstance(e, MatrixExpr):
         return e * ones(*shape)
     r, c = e.shape

@@ -15,10 +15,13 @@ import hashlib
 import os
 import pickle
 import tempfile
+import time
 from pathlib import Path
 
 OFF = ("off", "0", "no", "none", "false")
 PACKAGE = Path(__file__).resolve().parent.parent
+RECHECK_SECONDS = 1.0      # a folder found usable is looked at again after this long, not per entry
+_checked: dict = {}        # folder -> (usable folder or None, when it was looked at)
 
 
 def folder() -> Path | None:
@@ -36,14 +39,18 @@ def usable() -> Path | None:
     base = folder()
     if base is None:
         return None
+    now = time.monotonic()
+    hit = _checked.get(base)
+    if hit is not None and now - hit[1] < RECHECK_SECONDS:
+        return hit[0]
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.stat(base)
+        found = None if st.st_mode & 0o022 or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()) else base
     except OSError:
-        return None
-    if st.st_mode & 0o022 or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()):
-        return None
-    return base
+        found = None
+    _checked[base] = (found, now)
+    return found
 
 
 def version() -> str:

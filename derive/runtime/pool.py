@@ -37,7 +37,8 @@ _POOLS: weakref.WeakSet = weakref.WeakSet()
 
 
 class Pool:
-    """N workers shared by any number of threads; each job waits for a free worker."""
+    """N workers shared by any number of threads; each job waits for a free worker, and is given the
+    worker its thread used last when that one is free (batch.run's lanes rely on it)."""
 
     def __init__(self, size: int = 1, preload=PRELOAD, max_jobs: int = MAX_JOBS, max_rss_mb: float = MAX_RSS_MB):
         if int(size) != size or size < 1:
@@ -49,6 +50,7 @@ class Pool:
         self.busy = 0
         self.started = 0                   # workers forked so far (replacements included)
         self.closed = False
+        self.mine = threading.local()      # .worker: the one this thread used last
         _POOLS.add(self)
 
     def _acquire(self) -> Worker | None:
@@ -58,6 +60,10 @@ class Pool:
             if self.closed:
                 raise RuntimeError("this checker is closed")
             self.busy += 1
+            last = getattr(self.mine, "worker", None)
+            if last is not None and last in self.idle:       # it has what this thread checked warm
+                self.idle.remove(last)
+                self.idle.append(last)
             while self.idle:
                 w = self.idle.pop()
                 if _alive(w):
@@ -88,6 +94,7 @@ class Pool:
             w = self._acquire()
         except OSError as e:
             return Crashed(f"no checking process could be started ({e})")
+        self.mine.worker = w
         try:
             return w.run(fn, args, timeout, prepare)
         finally:

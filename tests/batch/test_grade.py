@@ -72,6 +72,39 @@ def graded_class(tmp_path_factory):
     return p, out
 
 
+def test_each_problem_is_graded_in_one_lane():
+    """So each worker loads the secret points and mutants of its share of the problems, not of all."""
+    import threading
+    lanes = grade.Lanes(2)
+    threads: dict = {}
+    try:
+        futures = [lanes.submit(p, lambda p=p: threads.setdefault(p, set()).add(threading.get_ident()))
+                   for p in "ABAB" * 5 + "CDCD"]
+        for f in futures:
+            f.result()
+    finally:
+        lanes.shutdown()
+    assert all(len(names) == 1 for names in threads.values()), threads
+    assert len(set().union(*threads.values())) == 2
+
+
+def test_a_class_of_one_problem_still_uses_every_lane():
+    import threading
+    lanes, go, used = grade.Lanes(2), threading.Event(), set()
+
+    def slow():
+        go.wait(10)
+        used.add(threading.get_ident())
+    try:
+        futures = [lanes.submit("A", slow) for _ in range(2 * grade.WINDOW)]
+        go.set()
+        for f in futures:
+            f.result()
+    finally:
+        lanes.shutdown()
+    assert len(used) == 2
+
+
 def test_report_has_input_columns_then_results_in_input_order(graded_class):
     p, out = graded_class
     assert p.returncode == 0, p.stderr

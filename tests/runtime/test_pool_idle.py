@@ -35,3 +35,29 @@ def test_a_dead_worker_is_seen_by_its_pidfd_and_by_proc():
         w.pidfd = None
         assert not _alive(w)                              # /proc (or the closed connection) says so too
         w.pidfd = fd
+
+
+def test_a_thread_is_given_the_worker_it_used_last():
+    """What batch.run's lanes rely on: each lane's thread keeps one worker, where its problems are
+    warm. Two threads take turns; without the preference each would get the worker the other had
+    just given back (the last one freed)."""
+    import threading
+    from derive.runtime.pool import Pool
+    seen: dict = {0: set(), 1: set()}
+    both, turns = threading.Barrier(2), [threading.Semaphore(1), threading.Semaphore(0)]
+
+    def lane(i):
+        seen[i].add(pool.run(os.getpid, (), timeout=10, prepare=(time.sleep, (0.3,))).value)   # both at once
+        both.wait()
+        for _ in range(6):
+            turns[i].acquire()
+            seen[i].add(pool.run(os.getpid, (), timeout=10).value)
+            turns[1 - i].release()
+
+    with Pool(2) as pool:
+        threads = [threading.Thread(target=lane, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert len(seen[0]) == 1 and len(seen[1]) == 1 and seen[0] != seen[1], seen
