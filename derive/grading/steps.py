@@ -184,7 +184,7 @@ _ANCESTORS: dict = {}           # (ProblemKey, node) -> ancestors(...): a batch 
 def _may_follow(key, p, derivation, qs) -> bool:
     """Whether one of these steps builds on another: if none does, ecf_job finds nothing to carry
     (every step's `follows` is empty), so the job is not run."""
-    if any(q.kind == kinds.JACOBIAN for q in qs):
+    if len(qs) < 2 or any(q.kind == kinds.JACOBIAN for q in qs):
         return len(qs) > 1
     nodes = {n for n in (node_of(p, q) for q in qs) if n is not None}
     for n in nodes:

@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import stat
+import time
 import tomllib
 from pathlib import Path
 
@@ -104,9 +105,20 @@ def entries(dirs) -> list[tuple[str, str, str]] | None:
     return found
 
 
+RECENT_SECONDS = 1.0      # lookups this close together (a batch's problems) list the folders once
+_recent: dict = {}        # folders -> (entries, when listed)
+
+
 def find(name: str, dirs) -> str | None:
-    """The path of the file whose id or alias is `name`, or None when the index is not sure."""
-    for pid, alias, path in entries(dirs) or ():
+    """The path of the file whose id or alias is `name`, or None when the index is not sure. A hint
+    up to RECENT_SECONDS old: load() checks the file it names and falls back to the catalogue."""
+    key, now = tuple(str(d) for d in dirs), time.monotonic()
+    hit = _recent.get(key)
+    if hit is None or now - hit[1] >= RECENT_SECONDS:
+        if len(_recent) > 64:
+            _recent.clear()
+        hit = _recent[key] = (entries(dirs), now)
+    for pid, alias, path in hit[0] or ():
         if name and name in (pid, alias):          # (a library problem's alias is empty)
             return path
     return None
