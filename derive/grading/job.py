@@ -141,16 +141,19 @@ class Grader:
         except AnswerError as e:
             return _error(e)
         first = self._reading(trees[0][0], by_properties)
-        if len(trees) == 1 or (self.settle and first["verdict"] != "correct"):
+        others = [(tree, notes, False) for tree, notes in trees[1:]]
+        if first.get("diagnosis") == ("shape",):        # γ x̂, a row against a matrix: numpy's broadcasting
+            others.append((*trees[0], True))
+        if not others or (self.settle and first["verdict"] != "correct"):
             return first
         if first["verdict"] != "correct" and not by_properties:
-            for tree, notes in trees[1:]:
-                if self._reading(tree, by_properties, diagnose=False)["verdict"] == "correct":
-                    other = self._reading(tree, by_properties)
+            for tree, notes, broadcasting in others:
+                if self._reading(tree, by_properties, False, broadcasting)["verdict"] == "correct":
+                    other = self._reading(tree, by_properties, broadcasting=broadcasting)
                     return {**other, "feedback": other["feedback"] + tuple(_sentence(n) for n in notes)}
         return {**first, "feedback": first.get("feedback", ()) + tuple(_sentence(n) for n in trees[0][1])}
 
-    def _reading(self, tree, by_properties: bool, diagnose: bool = True) -> dict:
+    def _reading(self, tree, by_properties: bool, diagnose: bool = True, broadcasting: bool = False) -> dict:
         ref, r, answer = self.ref, self.r, self.answer
         p, q = ref.problem, r.quantity
         free = indices(q)
@@ -158,7 +161,7 @@ class Grader:
         entries = not by_properties and form.is_index_form()
         size = r.closed.shape[0] if isinstance(r.closed, MatrixExpr) else None
         builder = AnswerBuilder(p.scope, answer, free, size)
-        builder.entries = entries
+        builder.entries, builder.broadcasting = entries, broadcasting
         try:           # an entry form of a matrix quantity is read as such; an index quantity's first as a vector
             expr = None if entries and not free else builder.scalar(builder.build(tree))
         except AnswerError as e:

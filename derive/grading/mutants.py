@@ -201,8 +201,7 @@ def mutants(derivation, result, expr=None, with_text: bool = True) -> list[Mutan
             if len(args) == 2 and not any(_scalarish(x) for x in args):
                 a, b = args
                 ok = a.shape[1] == b.shape[0] and a.shape[0] == b.shape[1]
-                # juxtaposed (* could be entrywise); two vectors side by side are read as a ⊙ b, so @
-                op = " @ " if 1 in a.shape and not ok else " "
+                op = " " if ok else " @ "    # side by side, a row and a matrix (γ x̂) would read as ⊙
                 txt = lambda: _with(root, e, f"{_paren(a)}{op}{_paren(b)}")  # noqa: E731
                 add("product", txt, swap(e, a * b) if ok else None,
                     "a matrix product is used where the entrywise product ⊙ belongs")

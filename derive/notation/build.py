@@ -93,6 +93,7 @@ class Builder:
     """Walks a syntax tree and builds SymPy, checking names and shapes on the way."""
 
     lazy = False        # True: matrix sums and products are built without SymPy's canonical rewriting
+    broadcasting = False    # True: a product that does not conform but broadcasts is entrywise (star)
 
     def __init__(self, scope: Scope, text: str = ""):
         self.scope, self.text = scope, text
@@ -120,9 +121,7 @@ class Builder:
         name = FUNCTION_ALIASES.get(node.id, node.id)
         if name in self.scope.node_inputs and name in self.scope.single_nodes \
                 and self.scope.lookup_or_none(node.id) is None:
-            note = f"read {node.id} as {node.id} at its node, {node.id}({self.scope.node_inputs[name]})"
-            if note not in self.notes:
-                self.notes.append(note)
+            self.note(f"read {node.id} as {node.id} at its node, {node.id}({self.scope.node_inputs[name]})")
             return apply(name, 0, self.scope.node_inputs[name])
         try:
             return self.scope.lookup(node.id, node.pos, self.text)
@@ -340,9 +339,7 @@ class Builder:
             if a == sp.E:
                 return apply("exp", 0, b)
             if b == -1 and not entrywise and a.shape[0] == a.shape[1] and a.shape != (1, 1):
-                note = "read ^(-1) of a square matrix as its inverse (the entrywise reciprocal is 1/A or A^{∘-1})"
-                if note not in self.notes:
-                    self.notes.append(note)
+                self.note("read ^(-1) of a square matrix as its inverse (the entrywise reciprocal is 1/A or A^{∘-1})")
                 return Inverse(a)
             return sp.HadamardPower(a, b)
         if a == sp.E:
@@ -351,12 +348,15 @@ class Builder:
 
     def star(self, a, b, node):
         """a * b, or two vectors side by side in an answer: the matrix product, or the entrywise one
-        where only that conforms (said): σ(z)(1 - σ(z)) of a vector z."""
+        where only that conforms (said): σ(z)(1 - σ(z)) of a vector z; when `broadcasting`, also a
+        row (column) against a matrix, as numpy's * (γ x̂ in batch norm). Two matrices of one shape
+        side by side stay a matrix product (where ⊙ belongs, a classic mistake: grading/mutants)."""
         sa, sb = shape_of(a), shape_of(b)
-        if sa and sb and sa[1] != sb[0] and sa == sb and (not node.implicit or (self.lazy and 1 in sa)):
-            written = "two vectors side by side" if node.implicit else "*"
-            self.note(f"read {written} as the entrywise product ⊙: a matrix product of a {show_shape(sa)} and a "
-                      f"{show_shape(sb)} value does not conform")
+        if sa and sb and sa[1] != sb[0] and (sa == sb and (not node.implicit or (self.lazy and 1 in sa)) or (
+                self.broadcasting and sa != sb and (1, 1) not in (sa, sb) and _common(sa, sb) in (sa, sb))):
+            written = "two values side by side" if node.implicit else "*"
+            self.note(f"read {written} as the entrywise product ⊙{' broadcast as numpy’s *' if sa != sb else ''}: "
+                      f"a matrix product of a {show_shape(sa)} and a {show_shape(sb)} value does not conform")
             return self.elementwise("hadamard", a, b, node)
         return self.product(a, b, node)
 

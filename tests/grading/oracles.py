@@ -136,7 +136,32 @@ def problem2(rng, scale=1.0):
     return truth, meanings
 
 
-ORACLES = {"problem6": problem6, "problem7": problem7, "problem10": problem10, "problem2": problem2}
+def batchnorm(rng, scale=1.0):
+    """batchnorm-layer: x is m x D, gamma and beta rows; l = sum(G ⊙ y) for a random G, so dl/dy = G."""
+    m, d = 5, 3
+    t = {k: torch.tensor(rng.normal(size=s) * scale, requires_grad=True) for k, s in
+         dict(x=(m, d), gamma=(1, d), beta=(1, d)).items()}
+    eps, G = 1e-5, rng.normal(size=(m, d))
+    c = t["x"] - t["x"].mean(0, keepdim=True)
+    s = ((c ** 2).mean(0, keepdim=True) + eps) ** -0.5
+    xhat = c * s
+    xhat.retain_grad()
+    y = t["gamma"] * xhat + t["beta"]
+    g = _grads((torch.tensor(G) * y).sum(), {"xhat": xhat, "gamma": t["gamma"], "beta": t["beta"], "x": t["x"]})
+    truth = {"dl/dxhat": g["xhat"], "dl/dgamma": g["gamma"], "dl/dbeta": g["beta"], "dl/dx": g["x"]}
+    gamma, xh, sv = t["gamma"].detach().numpy(), xhat.detach().numpy(), s.detach().numpy()
+    meanings = {
+        "dxhat": gamma * G, "dxhat_noG": G, "dxhat_xhat": xh * gamma,
+        "dgamma": (G * xh).sum(0, keepdims=True), "dgamma_beta": G.sum(0, keepdims=True),
+        "dgamma_nosum": G * xh, "dgamma_matmul": None,     # two m x D matrices side by side: no matrix product
+        "dx": gamma * sv * (m * G - G.sum(0, keepdims=True) - xh * (G * xh).sum(0, keepdims=True)) / m,
+        "dx_short": gamma * sv * G,
+    }
+    return truth, meanings
+
+
+ORACLES = {"problem6": problem6, "problem7": problem7, "problem10": problem10, "problem2": problem2,
+           "batchnorm-layer": batchnorm}
 
 
 def label(problem: str, quantity: str, meaning: str) -> str:
