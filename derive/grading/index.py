@@ -5,7 +5,9 @@ Entries of symbols, forward nodes and given gradients (h_{ij}, \\hat{h}_{kj}, \\
 \\max_k), Kronecker \\delta_{ij} and indicators 1(i = j). The answer is evaluated directly over
 named index axes (numpy broadcasting, no SymPy), at every entry at once: each index ranges over
 the axis it labels, and the free indices (the ones not summed) are matched to the quantity's
-axes by their sizes (alphabetically, i before j, where the sizes are equal).
+axes by their sizes (alphabetically, i before j, where the sizes are equal). One index on a matrix
+is its row, as a paper's x_i is the i-th example of a batch (Σ_i ∂ℓ/∂y_i x̂_i): the columns are then
+a shared implicit axis (ROW_AXIS), along which an unindexed row (γ) runs too.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from derive.notation import parser as mp
 from derive.notation.build_ops import is_keyword
 
 _ENTRY = re.compile(r"(.+?)_\{?([a-z]{1,3})\}?")
+ROW_AXIS = "·"              # the columns of x_i, the i-th row of a matrix (not an index a student names)
 _DELTA = {"delta", "KroneckerDelta"}
 
 
@@ -132,14 +135,21 @@ class IndexForm:
         """The quantity's value: every entry of the answer at one point."""
         self.env, self.inst = env, inst
         self.numeric = Evaluator(env, inst.dims, inst.functions)
-        self.sizes = {}
+        self.sizes, self.rowwise = {}, None
         self.collect(self.tree)
-        with np.errstate(all="ignore"):
-            try:
+        try:
+            with np.errstate(all="ignore"):
                 t = self.ev(self.tree)
-            except _Mismatch as e:
-                raise ValueError(f"index {e.index} ranges over two different sizes") from None
-        return self.arrange(t)
+        except _Mismatch as e:
+            if self.rowwise:               # x_i read as a row does not fit: say what an entry needs
+                raise self.two_indices(*self.rowwise) from None
+            raise ValueError(f"index {e.index} ranges over two different sizes") from None
+        try:
+            return self.arrange(t)
+        except AnswerError:
+            if self.rowwise:
+                raise self.two_indices(*self.rowwise) from None
+            raise
 
     def check(self, inst, env):
         """Build-time: the same walk at one point, turning mistakes into messages."""
@@ -181,7 +191,13 @@ class IndexForm:
             return [(idx[0], r), (idx[1], c)]
         if len(idx) == 1 and (r == 1 or c == 1):
             return [(idx[0], max(r, c))] if r * c > 1 else []
-        raise self.fail(f"{node.id}: an entry of a {self.declared(node.id, arr)} matrix needs two indices", node)
+        if len(idx) == 1:                     # x_i: the i-th row
+            self.rowwise = self.rowwise or (node, arr)
+            return [(idx[0], r), (ROW_AXIS, c)]
+        raise self.two_indices(node, arr)
+
+    def two_indices(self, node, arr) -> AnswerError:
+        return self.fail(f"{node.id}: an entry of a {self.declared(node.id, arr)} matrix needs two indices", node)
 
     def declared(self, name, arr) -> str:
         """A symbol's shape as the problem declares it (d_H×d), not at this point's trial sizes."""
@@ -219,6 +235,8 @@ class IndexForm:
             arr = self.array(sym, node)
             if len(idx) == 2:
                 return _T(arr, idx)
+            if 1 not in arr.shape:
+                return _T(arr, (idx[0], ROW_AXIS))
             if arr.size == 1:
                 return _T(arr.reshape(()))
             return _T(arr.reshape(-1), idx)
@@ -235,6 +253,8 @@ class IndexForm:
         if sym is None:
             raise self.fail(f"unknown symbol {node.id}", node, "unknown_symbol")
         arr = self.array(sym, node)
+        if self.rowwise and arr.shape[0] == 1 and arr.size > 1:       # γ beside x_i: along x_i's row
+            return _T(arr.reshape(-1), (ROW_AXIS,))
         if arr.size != 1:
             raise self.fail(f"{node.id} is a {self.declared(node.id, arr)} matrix: in index notation write its "
                             f"entries, as in {node.id}_{{ij}}", node)
@@ -307,6 +327,11 @@ class IndexForm:
         return np.broadcast_to(d, shape).copy()
 
     def order(self, free, want, shape, t):
+        if ROW_AXIS in free:
+            if "col" not in want or t.data.shape[t.axes.index(ROW_AXIS)] != shape[1]:
+                raise self.fail("a row is not as long as the quantity's", self.tree)    # (value says more)
+            rest = self.order([x for x in free if x != ROW_AXIS], [a for a in want if a != "col"], shape, t)
+            return {**rest, "col": ROW_AXIS}
         sizes = {x: t.data.shape[t.axes.index(x)] for x in free}
         named = [x for x in self.free_order if x in free]
         if len(named) == len(free) and len(free) == len(want):

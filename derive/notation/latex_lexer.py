@@ -34,13 +34,13 @@ _INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
 _INDICATOR_SUB = re.compile(r"(\\math(?:bb|bf)\s*\{\s*1\s*\})_\{((?:[^{}]|\{[^{}]*\})*(?:=|>|\\geq?|\\ge)(?:[^{}]|\{[^{}]*\})*)\}")
 _BRACKET_SUP = re.compile(r"\^\s*\{\s*\[\s*[A-Za-z0-9]+\s*\]")
-_UPRIGHT_SUB = re.compile(r"_\s*\{\s*\\(?:mathrm|text|textrm|mathit|operatorname|mathcal)\s*\{\s*([A-Za-z0-9]+)\s*\}\s*\}")
-_SUP = re.compile(r"\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
+_UPRIGHT_SUB = re.compile(r"_\s*(\{\s*)?\\(?:mathrm|text|textrm|mathit|operatorname|mathcal)\s*\{\s*([A-Za-z0-9]+)\s*\}(?(1)\s*\})")
+_SUP = re.compile(r"\s*\^\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])|\{\s*(\(\s*[A-Za-z0-9]+\s*\))\s*\})")
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
             "widetilde": "tilde", "check": "check"}
 _ACCENT_RE = "|".join(sorted(_ACCENTS, key=len, reverse=True))
 _PRIME = re.compile(r"'|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime")
-_SUP_T = re.compile(r"\^\s*\{\s*(\(?\s*[A-Za-z0-9]+\s*\)?)\s*(?:\\top|\\intercal|T)\s*\}")   # W^{1\top}: W^1, transposed
+_SUP_T = re.compile(r"\s*\^\s*\{\s*(\(?\s*[A-Za-z0-9]+\s*\)?)\s*(?:\\top|\\intercal|T)\s*\}")   # W^{1\top}: W^1, transposed
 
 
 def _err(message: str, pos: int, text: str) -> AnswerError:
@@ -200,8 +200,7 @@ class _Lexer:
         m = _SUB.match(text, i)
         if m and "_" not in name:
             sub = (m.group(1) or m.group(2)).replace(",", "").replace(" ", "")
-            full = f"{name}_{sub}"                  # Z_{1} is the problem's alias Z_1 when it has one
-            name, i = self.names.get(full, name + (sub if sub.isdigit() else "_" + sub)), m.end()
+            name, i = self.names.get(f"{name}_{sub}", name + (sub if sub.isdigit() else "_" + sub)), m.end()  # Z_{1}: Z_1
         transposed = False
         m = _SUP_T.match(text, i)
         if m:                                       # the sheets print W^1 transposed as W^{1\top}
@@ -216,10 +215,10 @@ class _Lexer:
             key = next((k for k in (f"{name}^{sup}", f"{name}^({sup.strip('()')})", f"{name}^{sup.strip('()')}")
                         if k in self.names), None)
             if key:
-                name, i = self.names[key], m.end()
-                m = _SUB.match(text, i)             # \sigma^2_j: an entry of var
-                if m and re.fullmatch(r"[a-z]{1,3}", (m.group(1) or m.group(2)).replace(",", "").replace(" ", "")):
-                    name, i = f"{name}_{(m.group(1) or m.group(2)).replace(',', '').replace(' ', '')}", m.end()
+                name, i, m = self.names[key], m.end(), _SUB.match(text, m.end())
+                sub = (m.group(1) or m.group(2)).replace(",", "").replace(" ", "") if m else ""
+                if self.names.get(f"{key}_{sub}") or re.fullmatch(r"[a-z]{1,3}", sub):  # \sigma^2_{\mathcal{B}}:
+                    name, i = self.names.get(f"{key}_{sub}", f"{name}_{sub}"), m.end()    # sigma^2_B; \sigma^2_j: var_j
         primes = 0
         while True:
             m = _PRIME.match(text, i)
@@ -414,7 +413,7 @@ class _Lexer:
 def lex_latex(text: str, names: dict[str, str] | None = None) -> list[Token]:
     """LaTeX tokens, the same kinds as mathparse.lex_text produces. n_{\\mathrm{in}} is read as n_{in},
     padded with spaces so that every later character keeps its column."""
-    text = _UPRIGHT_SUB.sub(lambda m: f"_{{{m.group(1)}}}".ljust(len(m.group(0))), text)
+    text = _UPRIGHT_SUB.sub(lambda m: f"_{{{m.group(2)}}}".ljust(len(m.group(0))), text)
     text = _BRACKET_SUP.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)   # Ng's W^{[2]}: W^{(2)}
     text = _INDICATOR_SUB.sub(lambda m: f"{m.group(1)} [{m.group(2)}]", text)     # \mathbb{1}_{i=j}: \mathbb{1}[i=j]
     return _Lexer(text, names).run()

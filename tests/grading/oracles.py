@@ -154,8 +154,10 @@ def batchnorm(rng, scale=1.0):
         "dxhat": gamma * G, "dxhat_noG": G, "dxhat_xhat": xh * gamma,
         "dgamma": (G * xh).sum(0, keepdims=True), "dgamma_beta": G.sum(0, keepdims=True),
         "dgamma_nosum": G * xh, "dgamma_matmul": None,     # two m x D matrices side by side: no matrix product
+        "dbeta": G.sum(0, keepdims=True), "dbeta_mean": G.mean(0, keepdims=True),
         "dx": gamma * sv * (m * G - G.sum(0, keepdims=True) - xh * (G * xh).sum(0, keepdims=True)) / m,
         "dx_short": gamma * sv * G,
+        "dx_nom": gamma * sv * (m * G - G.sum(0, keepdims=True) - xh * (G * xh).sum(0, keepdims=True)),
     }
     return truth, meanings
 

@@ -10,7 +10,8 @@ import derive
 
 TABLE = Path(__file__).parent.parent / "data" / "notation" / "classes.tsv"
 ROWS = list(csv.DictReader(TABLE.open(encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
-CLASSES = ("numpy", "matlab", "star", "unicode", "surround", "enotation", "names", "grouping", "steep", "broadcast")
+CLASSES = ("numpy", "matlab", "star", "unicode", "surround", "enotation", "names", "grouping", "steep", "broadcast",
+           "rows")
 
 
 @pytest.fixture(scope="module")
