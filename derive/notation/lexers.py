@@ -164,8 +164,9 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             m = re.compile(r"_\{?[A-Za-z0-9]+\}?").match(text, j)
             if m:                                       # δ_ij, σ_2
                 j = m.end()
-            name, j = _superscripted(known_names, _UNICODE[c] + text[i + 1:j], text, j)   # δ³: its delta^3
+            name, j, transposed = _superscripted(known_names, _UNICODE[c] + text[i + 1:j], text, j)   # δ³: delta^3
             i = _name_token(tokens, name, text, i, j)
+            tokens.extend([Token("T", "T", j - 1)] * transposed)
             continue
         m = _IDENT.match(text, i)
         if m:
@@ -174,20 +175,30 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
                 tokens.append(Token(big.group(1), big.group(2), i))
                 i = m.end()
                 continue
-            name, j = _superscripted(known_names, m.group(), text, m.end())   # delta^(2): its delta^2
+            name, j, transposed = _superscripted(known_names, m.group(), text, m.end())   # delta^(2): delta^2
             i = _name_token(tokens, name, text, i, j)
+            tokens.extend([Token("T", "T", j - 1)] * transposed)
             continue
         raise AnswerError(f"unexpected character {c!r} at column {i + 1}{unread(c)}", i, text=text)
     tokens.append(Token("end", "", n))
     return tokens
 
 
-def _superscripted(known_names: KnownNames, name: str, text: str, end: int) -> tuple[str, int]:
-    """(name, end), or (the problem's name, where its superscript ends) where the problem names
-    name^3 and the text writes name^3, ^(3), ^[3] or ^{(3)} (δ³, delta^(2), Ng's W^[1])."""
+def _superscripted(known_names: KnownNames, name: str, text: str, end: int) -> tuple[str, int, bool]:
+    """(name, end, False), or (the problem's name, where its superscript ends, whether a T glued
+    to it transposes it) where the problem names name^3 and the text writes name^3, ^(3), ^[3] or
+    ^{(3)} (δ³, delta^(2), Ng's W^[1]); W^2T and W^(2)T are W^2 transposed, as W²ᵀ is."""
     m = _SUPERSCRIPT.match(text, end)
-    named = m and known_names.get(f"{name}^{next(g for g in m.groups() if g)}")
-    return (named, m.end()) if named else (name, end)
+    if not m:
+        return name, end, False
+    sup, j = next(g for g in m.groups() if g), m.end()
+    if m.group(4) and len(sup) > 1 and sup.endswith("T") and not known_names.get(f"{name}^{sup}"):
+        sup, j = sup[:-1], j - 1
+    named = known_names.get(f"{name}^{sup}")
+    if not named:
+        return name, end, False
+    glued = text.startswith("T", j) and not re.match(r"[A-Za-z0-9_]", text[j + 1:j + 2])
+    return named, j + glued, glued
 
 
 def _receiver(tokens: list[Token]) -> int | None:
