@@ -413,6 +413,7 @@ class _Lexer:
 def lex_latex(text: str, names: dict[str, str] | None = None) -> list[Token]:
     """LaTeX tokens, the same kinds as mathparse.lex_text produces. n_{\\mathrm{in}} is read as n_{in},
     padded with spaces so that every later character keeps its column."""
+    text = (names := KnownNames.of(names)).calls_in_latex(text)     # f(\mathbf{x}; \theta): the problem's f(x;theta)
     text = _UPRIGHT_SUB.sub(lambda m: f"_{{{m.group(2)}}}".ljust(len(m.group(0))), text)
     text = _BRACKET_SUP.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)   # Ng's W^{[2]}: W^{(2)}
     text = _INDICATOR_SUB.sub(lambda m: f"{m.group(1)} [{m.group(2)}]", text)     # \mathbb{1}_{i=j}: \mathbb{1}[i=j]

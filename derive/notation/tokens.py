@@ -51,6 +51,10 @@ def unread(symbol: str) -> str:
     return f"; {UNREAD[symbol]}" if symbol in UNREAD else ""
 
 
+_LATEX_CALL = re.compile(r"(?<![A-Za-z])(\\?)([A-Za-z]+)\s*\(([^()]{1,100})\)")       # f(\mathbf{x}; \theta)
+_LATEX_WRAP = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathrm|mathit)\s*\{([^{}]*)\}|\\([A-Za-z]+)|[\s{}]")
+
+
 class KnownNames(dict):
     """A problem's written forms -> canonical names, matched longest first."""
 
@@ -81,6 +85,20 @@ class KnownNames(dict):
             if m and not (k[-1].isalnum() and text[m.end():m.end() + 1].isalnum()):
                 return k, m.end()
         return None
+
+    def calls_in_latex(self, text: str) -> str:
+        """LaTeX text with each written form that is a call, such as f(x; θ) written
+        f(\\mathbf{x}; \\boldsymbol{\\theta}), replaced by the name it stands for, padded with
+        spaces so that every later character keeps its column."""
+        def one(m):
+            inner = m.group(3)
+            for _ in range(3):                  # \boldsymbol{\theta}: the wrapper, then the command
+                inner = _LATEX_WRAP.sub(lambda w: w.group(1) or w.group(2) or "", inner)
+            key = f"{m.group(2)}({inner})"
+            hit = self.get(key) or next((self[k] for k, spaced in self.loose.get(key[:1], ()) if spaced.fullmatch(key)),
+                                        None)
+            return hit.ljust(len(m.group(0))) if hit and re.fullmatch(r"[A-Za-z]\w*", hit) else m.group(0)
+        return _LATEX_CALL.sub(one, text) if any(self.loose.values()) else text
 
     def at(self, text: str, i: int) -> str | None:
         """The written form that starts at text[i] and does not end inside a longer word, if any."""
