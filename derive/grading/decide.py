@@ -17,7 +17,7 @@ import re
 import numpy as np
 import sympy as sp
 
-from derive.errors import EvalError, ShapeError
+from derive.errors import AnswerError, EvalError, ShapeError
 from derive.expr import compiled
 from derive.expr import matrix as sy
 from derive.expr import numeric
@@ -172,6 +172,8 @@ def _decide(ref, r, expr, answer, indices, reductions, diagnose, reveal, plan, f
                 a = _value(expr, inst, env, reductions, fn)
             except ShapeError as e:
                 return "incorrect", ["shape"], [f"the answer's sizes do not work: {e}"], None
+            except AnswerError as e:            # an index form that fits one point's sizes and not another's
+                return "incorrect", [e.code], [e.message], None
             except (EvalError, KeyError) as e:
                 why = "its shapes do not fit" if re.search(r"\(\d+, \d+\)", str(e)) else str(e)   # no trial sizes
                 return "undecided", [], [f"the answer could not be evaluated: {why}"], None

@@ -265,7 +265,11 @@ class IndexForm:
         return _T(-t.data, t.axes)
 
     def _Transpose(self, node):
-        return self.ev(node.operand)          # an entry is a number
+        t = self.ev(node.operand)             # an entry is a number; a row x_i is not
+        if ROW_AXIS in t.axes:
+            raise self.fail("a row x_i transposed is not read in index notation: write its entries, as in "
+                            "\\sum_j a_{ij} b_{ij} for a product of two rows", node)
+        return t
 
     def _BinOp(self, node):
         a, b = self.ev(node.left), self.ev(node.right)
@@ -306,7 +310,9 @@ class IndexForm:
         base = mp.LOG_BASE.fullmatch(fn)
         if base and fn not in self.scope.functions and len(args) == 1:
             b = base.group(1)
-            b = float(b) if b.isdigit() else np.e if b == "e" else float(self.ev(mp.Name(b, node.pos)).data)
+            b = float(b) if b.isdigit() else np.e if b == "e" else self.ev(mp.Name(b, node.pos)).data
+            if np.size(b) != 1:
+                raise self.fail(f"the base of {node.fn} is not a number", node)
             return _T(np.log(args[0].data) / np.log(b), args[0].axes)
         if fn not in sy.ACTIVATIONS and fn not in self.scope.functions or len(args) != 1:
             raise self.fail(f"{node.fn} is not understood in index notation", node, "unknown_symbol")

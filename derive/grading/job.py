@@ -27,6 +27,8 @@ from derive.grading.read import (
 from derive.grading.reference import reference
 from derive.grading.verdicts import INVALID_CODES
 from derive.notation import display
+from derive.notation import parser as mp
+from derive.notation.tokens import ONES
 from derive.grading.shapes import grade_shape
 from derive.notation.echo import tree_latex
 from derive.verify.properties import grade as grade_properties
@@ -142,8 +144,9 @@ class Grader:
             return _error(e)
         first = self._reading(trees[0][0], by_properties)
         others = [(tree, notes, False) for tree, notes in trees[1:]]
-        if first.get("diagnosis") == ("shape",):        # γ x̂, a row against a matrix: numpy's broadcasting
-            others.append((*trees[0], True))
+        if first.get("diagnosis") == ("shape",) and not any(   # γ x̂, a row against a matrix: numpy's
+                isinstance(n, mp.Name) and n.id.startswith(ONES) for n in mp.walk(trees[0][0])):   # broadcasting
+            others.append((*trees[0], True))    # (not beside a ones-vector: γ 1ᵀ ∂ℓ/∂y is a column sum)
         if not others or (self.settle and first["verdict"] != "correct"):
             return first
         if first["verdict"] != "correct" and not by_properties:

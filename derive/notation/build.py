@@ -21,15 +21,7 @@ from derive.expr.functions import (
     Softmax,
     apply,
 )
-from derive.expr.matrix import (
-    OnesVector,
-    broadcast,
-    hadamard,
-    ones,
-    shape_of,
-    show_shape,
-    total,
-)
+from derive.expr.matrix import OnesVector, broadcast, hadamard, ones, shape_of, show_shape, total
 from derive.expr.matrix_ops import Inverse
 from derive.notation import build_ops
 from derive.notation import parser as mp
@@ -65,10 +57,9 @@ class Scope:
         return bare.get(name.replace("_", "")) if self.lookup_or_none(name) is None else None
 
     def lookup(self, name: str, pos: int = 0, text: str = ""):
-        canon = self.aliases.get(name, name)
-        for cand in (canon, canon.replace("_", ""), canon.replace("^", "")):
-            if cand in self.symbols:
-                return self.symbols[cand]
+        hit = self.lookup_or_none(name)
+        if hit is not None:
+            return hit
         if name in self.callable_names():
             raise AnswerError(f"{name} is a function: apply it to an argument, as in {name}(z)", pos,
                               code="syntax", text=text)
@@ -166,6 +157,11 @@ class Builder:
         return sp.MatMul(sp.S.NegativeOne, v) if self.lazy and isinstance(v, MatrixExpr) else -v
 
     def _build_Transpose(self, node: mp.Transpose):
+        o = node.operand                # QK^T, xx^T: letters run together, the last one transposed
+        if isinstance(o, mp.Name) and self.scope.lookup_or_none(o.id) is None and (two := self.split(o.id)):
+            self.note(f"read {o.id}^T as {' '.join(two[:-1])} {two[-1]}^T")
+            last = mp.Transpose(mp.Name(two[-1], o.pos + len(o.id) - len(two[-1])), node.pos)
+            return self.product(self.build(mp.Name(o.id[:-len(two[-1])], o.pos)), self.build(last), node)
         v = self.build(node.operand)
         if isinstance(v, OnesVector):
             return v.transposed()

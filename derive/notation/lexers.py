@@ -169,6 +169,11 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
             tokens.extend([Token("T", "T", j - 1)] * transposed)
             continue
         m = _IDENT.match(text, i)
+        if m and m.group()[:1] == "T" and len(m.group()) > 1 and tokens and tokens[-1].value == "^" \
+                and not known_names.at(text, i):             # x^Tx, A^TAx, A^TB^T: a transpose, then a factor
+            tokens.append(Token("name", "T", i))
+            i += 1
+            continue
         if m:
             big = _BIG.fullmatch(m.group()) if m.group()[:3] in ("sum", "max", "min") else None
             if big and m.group() not in names:          # sum_k z_k, max_k z_k

@@ -35,7 +35,6 @@ def matlab_dims(tree):
 
 
 MATLAB_NOTE = "read sum(…, 1) and sum(…, 2) with Matlab's dimensions, counted from 1"
-NUMPY_NOTE = "read sum(…, 0) and sum(…, 1) with numpy's axes, counted from 0"
 NUMPY_STAR_NOTE = "read * as numpy's entrywise (broadcasting) product, as the .T suggests"
 _NUMPY_T = re.compile(r"[\w)\]]\.T\b")        # numpy's transpose after a name or a bracket
 
@@ -58,14 +57,13 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
             out.append((p.parse(), tuple(p.points)))
         except AnswerError:
             continue
-    # Matlab's dims only where the answer is written in Matlab (' .* ./ .^): in derive's own text
-    # notation sum(X, 1) sums each row, as derive prints it, and reading it also as Matlab's would
-    # accept the wrong axis
+    # Matlab's dims where the answer is written in Matlab (' .* ./ .^), and only those: in derive's own
+    # text notation sum(X, 1) sums each row, as derive prints it; reading either answer both ways
+    # would accept whichever axis is right, a guess made free
     detected = formats.detect(text) if fmt == "auto" else fmt
     if detected == "matlab" and ("sum" in text or "mean" in text):
         matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
-        if matlab:
-            out = matlab + [(t, notes + (NUMPY_NOTE,)) for t, notes in out]
+        out = matlab or out
     if detected == "text" and "*" in text and _NUMPY_T.search(text):      # (yhat - y) * a1.T: numpy's *
         try:
             np_tokens = tokenize(text, "numpy", names, max_length)

@@ -82,6 +82,12 @@ def test_entries_of_other_quantities(problem, quantity, answer):
     ("batchnorm-backward", "dL/dh", "hhat_i dL/dy_ij", "needs two indices"),
     ("batchnorm-backward", "dL/dh", "dL/dy_ij + hhat", "write its entries"),
     ("batchnorm-backward", "dL/dbeta", "sum_k 1", "range of the index k"),
+    # a row x_i transposed would make inner and outer products pass as entrywise ones (an attack round)
+    ("batchnorm-layer", "dl/dgamma", r"\sum_i \hat{x}_i^T \frac{\partial \ell}{\partial y_i}", "transposed is not read"),
+    ("batchnorm-layer", "dl/dx", r"\gamma s (m \frac{\partial \ell}{\partial y_i} - \sum_j \frac{\partial \ell}"
+     r"{\partial y_j} - \hat{x}_i \sum_j \hat{x}_j^T \frac{\partial \ell}{\partial y_j})/m", "transposed is not read"),
+    ("layernorm-layer", "dL/dahat", "log_g(2) dL/dh_i", "base of log_g"),          # was a worker's TypeError
+    ("maxpool2d-layer", "dL/dZ", r"\frac{\partial L}{\partial P_i} Z_i", "labels axes of sizes"),   # fits one size only
 ])
 def test_malformed_entries_say_why(problem, quantity, answer, words):
     r = check(problem, quantity, answer)

@@ -78,3 +78,33 @@ def test_feedback_never_names_a_python_exception(checker):
 def test_index_notation_shapes_name_the_problems_dimensions(answer, said, checker):
     r = checker.check("problem5", "dL/dh", answer)
     assert r.verdict == "incorrect" and r.feedback[0].startswith(said), r.feedback
+
+
+@pytest.mark.parametrize("problem, quantity, answer", [
+    ("sdpa-matrix", "dL/dV", "softmax(QK^T/sqrt(d_k), 1)^T dL/dO"),      # QK^T is Q K^T, not (QK)^T
+    ("sdpa-matrix", "dL/dV", "softmax(QKᵀ/√d_k, 1)ᵀ ∂L/∂O"),
+    ("quadratic-form", "df/dA", "xx^T"),
+    ("least-squares-normal", "df/dx", "2A^TAx - 2A^Tb"),                 # ^T glued to the next factor
+])
+def test_letters_run_together_take_the_transpose_on_the_last(problem, quantity, answer, checker):
+    """The same verdict as the problem file's own right answer (its samples are checked against torch)."""
+    p = derive.load(problem)
+    right = next(s.answer for s in p.samples if s.quantity == quantity and s.verdict == "correct")
+    assert checker.check(problem, quantity, right).verdict == "correct"
+    r = checker.check(problem, quantity, answer)
+    assert r.verdict == "correct", (r.feedback, r.interpreted)
+
+
+def test_matlab_dims_are_matlabs_only(checker):
+    """In Matlab text mean(·, 1) is the batch mean: layer norm's per-row mean is mean(·, 2). Reading
+    the dim also as numpy's axis would accept either, whichever is right."""
+    right = "s .* (H*g .* dL/dh - sum(g .* dL/dh, 2) - ahat .* sum(g .* dL/dh .* ahat, 2))/H"
+    wrong = "s .* (H*g .* dL/dh - sum(g .* dL/dh, 1) - ahat .* sum(g .* dL/dh .* ahat, 1))/H"
+    assert checker.check("layernorm-layer", "dL/da", right).verdict == "correct"
+    assert checker.check("layernorm-layer", "dL/da", wrong).verdict != "correct"
+
+
+def test_a_ones_vector_is_never_dropped_by_the_broadcast_reading(checker):
+    """γ 1ᵀ ∂ℓ/∂y is γ times a column sum (1×D), not γ ⊙ ∂ℓ/∂y (m×D): no broadcast reading beside a 1."""
+    r = checker.check("batchnorm-layer", "dl/dxhat", r"\gamma \mathbf{1}^\top \frac{\partial \ell}{\partial y}")
+    assert r.verdict != "correct", r.feedback
