@@ -21,6 +21,7 @@ from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation import display
 from derive.notation.latex import latex
+from derive.notation.normalise import normalise
 from derive.problem import index, schema
 from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs
 from derive.problem import variant_table as givens
@@ -121,7 +122,8 @@ class Problem:
     def _spelled(self, name: str) -> str:
         """A quantity named with the problem's aliases (dL/dW^{(1)}, \\partial L/\\partial Z^1, dL/dc_{t-1})
         in the problem's own names (dL/dW1)."""
-        s = re.sub(r"\\partial\s*", "d", str(name)).replace(" ", "")
+        s = re.sub(r"\\frac\s*\{(.+?)\}\s*\{(.+)\}", r"\1/\2", str(name))      # \frac{\partial L}{\partial \mu}
+        s = re.sub(r"\\partial\s*", "d", normalise(s)[0]).replace(" ", "")       # ∂L/∂μ, dL/dW¹
         m = re.fullmatch(r"d(.+?)/d(.+)", s)
         if not m:
             return self._alias(s)

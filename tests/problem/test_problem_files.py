@@ -74,6 +74,15 @@ def test_user_problem_dir_and_duplicate_ids(tmp_path):
         catalogue(tmp_path)
 
 
+@pytest.mark.parametrize("problem, written, name", [
+    ("vae-gaussian-kl", "dL/dμ", "dL/dmu"), ("vae-gaussian-kl", "∂L/∂μ", "dL/dmu"),
+    ("vae-gaussian-kl", r"\frac{\partial L}{\partial \mu}", "dL/dmu"), ("problem6", "∂ρ/∂W¹", "drho/dW1"),
+    ("problem6", r"\frac{\partial \rho}{\partial W^{(1)}}", "drho/dW1"), ("ridge-regression", "dRSS/dβ", "dRSS/dbeta"),
+])
+def test_a_quantity_is_found_however_its_name_is_written(problem, written, name):
+    assert load(problem).quantity(written).name == name
+
+
 def test_unknown_problem_and_quantity_list_what_exists():
     with pytest.raises(UnknownError, match=r"unknown problem 'nope'; known: problem1 \(scalar-chain\)"):
         load("nope")
