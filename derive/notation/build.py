@@ -29,6 +29,7 @@ from derive.notation import tokens
 from derive.runtime.memo import IdMemo
 
 CONSTANTS = {"e": sp.E, "pi": sp.pi}   # unless the problem names a symbol so
+_SYNONYMS = {"eps": "epsilon", "epsilon": "eps"}       # \varepsilon, ε and epsilon: the problem's either
 MAX_EXPONENT = 64          # |p| in a^p where both are numbers, or p is a number
 
 
@@ -46,8 +47,8 @@ class Scope:
 
     def lookup_or_none(self, name: str):
         canon = self.aliases.get(name, name)
-        return next((self.symbols[c] for c in (canon, canon.replace("_", ""), canon.replace("^", ""))
-                     if c in self.symbols), None)
+        return next((self.symbols[c] for c in (canon, canon.replace("_", ""), canon.replace("^", ""),
+                                               _SYNONYMS.get(canon)) if c in self.symbols), None)
 
     def dim_or_none(self, name: str):
         """A dimension by its name, or typed without its underscores (dk for d_k) where no symbol is."""

@@ -51,7 +51,8 @@ def unread(symbol: str) -> str:
     return f"; {UNREAD[symbol]}" if symbol in UNREAD else ""
 
 
-_LATEX_CALL = re.compile(r"(?<![A-Za-z])(\\?)([A-Za-z]+)\s*\(([^()]{1,100})\)")       # f(\mathbf{x}; \theta)
+_LATEX_CALL = re.compile(r"(?<![A-Za-z])(\\(?:mathrm|operatorname|text)\s*\{\s*)?\\?([A-Za-z]+)(?(1)\s*\})\s*"
+                         r"\(([^()]{1,100})\)")       # f(\mathbf{x}; \theta), \mathrm{RMS}(a)
 _LATEX_WRAP = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathrm|mathit)\s*\{([^{}]*)\}|\\([A-Za-z]+)|[\s{}]")
 
 

@@ -85,8 +85,13 @@ def test_index_notation_shapes_name_the_problems_dimensions(answer, said, checke
     ("sdpa-matrix", "dL/dV", "softmax(QKᵀ/√d_k, 1)ᵀ ∂L/∂O"),
     ("quadratic-form", "df/dA", "xx^T"),
     ("least-squares-normal", "df/dx", "2A^TAx - 2A^Tb"),                 # ^T glued to the next factor
+    ("conv2d-layer", "dL/dK", "conv2d(X, G)"),                             # the statement's G = ∂L/∂Z
+    ("rmsnorm-layer", "dL/dg", r"sum(dL/dabar ⊙ \frac{a}{\mathrm{RMS}(a)}, 0)"),   # its RMS(a)
+    ("rmsnorm-layer", "dL/dg", "sum(dL/dabar ⊙ a / RMS(a), 0)"),
+    ("vae-gaussian-kl", "dL/dl", r"\frac{1}{2}\exp(\ell/2) \odot \varepsilon \odot W^\top(\hat{x} - x) + \frac{1}{2}(\exp(\ell) - 1)"),
+    ("label-smoothing-ce", "dH/dz", "softmax(z) - (1 - epsilon) y - epsilon/K"),   # the problem's eps
 ])
-def test_letters_run_together_take_the_transpose_on_the_last(problem, quantity, answer, checker):
+def test_right_answers_as_students_write_them(problem, quantity, answer, checker):
     """The same verdict as the problem file's own right answer (its samples are checked against torch)."""
     p = derive.load(problem)
     right = next(s.answer for s in p.samples if s.quantity == quantity and s.verdict == "correct")
