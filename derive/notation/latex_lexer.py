@@ -30,7 +30,7 @@ _WRAP = {"mathrm", "text", "operatorname", "mathit", "mathbf", "boldsymbol", "bm
 _T = r"(?:T|\\top|\\intercal|\\(?:mathsf|mathrm|rm|sf|text|textsf|textrm|operatorname|mathit)\s*(?:\{\s*T\s*\}|T\b))"   # ^{\mathsf T}
 _TRANSPOSE = re.compile(rf"\^\s*(?:\{{\s*(?:\\[!,;: ]\s*)*{_T}\s*\}}|{_T})")
 _ENTRYWISE = re.compile(r"\^\s*\{\s*\\circ\s*")
-_INVERSE_T = re.compile(r"\^\s*\{\s*-\s*(?:T|\\top|\\intercal)\s*\}")
+_INVERSE_T = re.compile(rf"\^\s*\{{\s*-\s*{_T}\s*\}}")
 _SUB = re.compile(r"_\s*(?:\{\s*([A-Za-z0-9, ]+?)\s*\}|([A-Za-z0-9]))")
 _INDICATOR_SUB = re.compile(r"(\\math(?:bb|bf)\s*\{\s*1\s*\})_\{((?:[^{}]|\{[^{}]*\})*(?:=|>|\\geq?|\\ge)(?:[^{}]|\{[^{}]*\})*)\}")
 _BRACKET_SUP = re.compile(r"\^\s*\{\s*\[\s*[A-Za-z0-9]+\s*\]")

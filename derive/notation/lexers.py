@@ -27,6 +27,7 @@ _METHOD = re.compile(r"\.\s*(?:dot|matmul|mm)\s*\(")
 _REDUCING = re.compile(r"\.\s*(sum|mean|max|min)\s*\(")      # numpy's X.sum(axis=0): sum(X, axis=0)
 _BIG = re.compile(r"(sum|max|min)_\{?([a-z])\}?")
 _DIGITS = re.compile(r"\d+")
+_INVERSE_T = re.compile(r"\^\s*(?:\(\s*-\s*T\s*\)|\{\s*-\s*T\s*\}|-\s*T(?![A-Za-z0-9_]))")
 _SUPERSCRIPT = re.compile(r"\^\s*(?:\(\s*([A-Za-z0-9]+)\s*\)|\[\s*([A-Za-z0-9]+)\s*\]|\{\s*[(\[]\s*([A-Za-z0-9]+)\s*[)\]]\s*\}"
                           r"|([A-Za-z0-9]+))")      # ^3, ^(3), ^[3], ^{(3)}: a layer or step, as the problem may name it
 
@@ -120,6 +121,11 @@ def lex_text(text: str, names: dict[str, str] | None = None, fmt: str = "text") 
         if text.startswith(".T", i) and tokens and tokens[-1].kind in ("name", ")", "T", "num"):
             tokens.append(Token("T", ".T", i))
             i += 2
+            continue
+        m = _INVERSE_T.match(text, i) if c == "^" else None
+        if m:                                           # X^-T, X^(-T), X⁻ᵀ: the inverse, transposed
+            tokens.append(Token("op", "^-T", i))
+            i = m.end()
             continue
         two = text[i:i + 2]
         if two in _OPS and not (two == "./" and text[i + 2:i + 3].isdigit()):

@@ -86,7 +86,7 @@ def normalise(text: str, latex: bool = False) -> tuple[str, list[int]]:
                 while j < n and text[j] in table:
                     j += 1
                 run = "".join(table[t] for t in text[i:j])
-                if mark == "^" and len(run) > 1 and run.endswith("T") and text[j - 1] == "ᵀ":
+                if mark == "^" and len(run) > 1 and run.endswith("T") and text[j - 1] == "ᵀ" and run != "-T":
                     j -= 1                                    # W²ᵀ: W² (the problem's W^2), then ᵀ
                     run = run[:-1]
                 if mark == "^" and run == "T":

@@ -90,6 +90,8 @@ def test_index_notation_shapes_name_the_problems_dimensions(answer, said, checke
     ("rmsnorm-layer", "dL/dg", "sum(dL/dabar ⊙ a / RMS(a), 0)"),
     ("vae-gaussian-kl", "dL/dl", r"\frac{1}{2}\exp(\ell/2) \odot \varepsilon \odot W^\top(\hat{x} - x) + \frac{1}{2}(\exp(\ell) - 1)"),
     ("label-smoothing-ce", "dH/dz", "softmax(z) - (1 - epsilon) y - epsilon/K"),   # the problem's eps
+    ("precision-mle", "df/dX", "S^T - X^-T"), ("precision-mle", "df/dX", "Sᵀ − X⁻ᵀ"),   # the inverse transposed
+    ("precision-mle", "df/dX", "S^T - X^(-T)"), ("precision-mle", "df/dX", r"S^\top - X^{-\mathsf T}"),
 ])
 def test_right_answers_as_students_write_them(problem, quantity, answer, checker):
     """The same verdict as the problem file's own right answer (its samples are checked against torch)."""
