@@ -64,6 +64,24 @@ def _expand(t: _T, axes):
     return d.reshape(shape)
 
 
+def bounds_of(bounds: str) -> tuple[int, str | None, int]:
+    """A sum's written bounds "1..N", "0..N-1", "2..m", "1..": (lower, upper dimension or None when
+    none is written or it is not one name, its offset). A lower bound that is not a number is -1."""
+    lo, _, hi = bounds.partition("..")
+    m = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)([+-]\d+)?", hi)
+    return (int(lo) if lo.isdigit() else 1 if not lo else -1), (m.group(1) if m else None), int(m.group(2) or 0) if m else 0
+
+
+def spans(k: str, bounds: str, size, dims: dict, fail) -> None:
+    """Raise fail(message) unless \\sum_{k=lo}^{hi} runs over all `size` values of k (dims: the
+    problem's dimension names -> their values, numbers or SymPy symbols)."""
+    lo, hi, offset = bounds_of(bounds)
+    if lo in (0, 1) and (hi is None or hi not in dims or sp.simplify(dims[hi] + offset - lo + 1 - size) == 0):
+        return
+    raise fail(f"the sum over {k} ({bounds.replace('..', ' to ')}) does not run over all of {k}'s values: "
+               f"write its full range, as \\sum_{{{k}=1}}^{{N}}, or no bounds")
+
+
 class _Mismatch(Exception):
     def __init__(self, index):
         self.index = index
@@ -284,6 +302,9 @@ class IndexForm:
         fn = sy.FUNCTION_ALIASES.get(node.fn, node.fn)
         if fn in mp.BIGOPS and len(node.args) == 2 and isinstance(node.args[1], mp.Name) and self._bound(node.args[1]):
             k = node.args[1].id
+            if node.bounds:
+                spans(k, node.bounds, self.size(k, node), {d: self.inst.dims[s] for d, s in self.scope.dims.items()},
+                      lambda message: self.fail(message, node))
             body = self.ev(node.args[0])
             if k not in body.axes:
                 return _T(body.data * self.size(k, node), body.axes) if fn == "sum" else body

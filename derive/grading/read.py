@@ -15,6 +15,7 @@ from derive.notation import parser as mp
 from derive.notation import readings as alternatives
 from derive.notation import tokens
 from derive.notation.latex import latex
+from derive.grading.index import spans
 from derive.problem.load import Problem
 from derive.runtime.memo import IdMemo
 
@@ -104,6 +105,8 @@ class AnswerBuilder(reader.Builder):
         inner = AnswerBuilder(self.scope, self.text, self.indices + (k,), self.size)
         body = inner.build(node.args[0])
         self.reductions.update(inner.reductions)
+        if node.bounds and isinstance(body, MatrixExpr):      # \sum_{k=2}^{N}: not the whole range
+            spans(k, node.bounds, body.shape[1 if self.indices else 0], self.scope.dims, lambda m: self.fail(m, node))
         if not isinstance(body, MatrixExpr):
             return body * self.size                  # a summand without k: N copies
         if not self.indices:

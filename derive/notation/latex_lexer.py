@@ -21,7 +21,7 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "th
 _RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi", "ell": "l"}
 _MATRIX_COMMANDS = {"max", "min", "det", "tr"}    # \det A, \tr A, \max_k: the matrix operations written as commands
 _DELIMS = {"lfloor": ("name", "floor"), "lceil": ("name", "ceil"), "rfloor": (")", ")"), "rceil": (")", ")")}
-_INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=[^{}]*)?\}|([a-z]))")
+_INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=([^{}]*))?\}|([a-z]))")
 _OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*", "oslash": "/"}
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
           "big", "Big", "displaystyle", "limits"}
@@ -77,7 +77,6 @@ def _plain_name(raw: str) -> str | None:
     s = s.replace("{", "").replace("}", "").replace(" ", "")
     s = re.sub(r"_(\d+)", r"\1", s).replace("^\\prime", "'").replace("^prime", "'")   # h_3: h3; h^{\prime}: h'
     return s if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\^\(?[A-Za-z0-9]+\)?)?'*", s) else None
-
 
 
 _SINGLE = {c: ("op", v) for c, v in OPERATORS.items()} | {"(": ("(", "("), "[": ("(", "["), ")": (")", ")"),
@@ -335,11 +334,12 @@ class _Lexer:
         return m.end() if m else j
 
     def bigop(self, kind: str, i: int, j: int) -> int:
-        """\\sum_k, \\sum_{k=1}^{N}, \\sum_{k,l} (two sums), \\max_k: one token per index."""
+        """\\sum_k, \\sum_{k,l} (two sums), \\max_k: a token per index; \\sum_{k=1}^{N}: k=1..N (see index.py)."""
         m = _INDEX.match(self.text, j)
-        for index in (m.group(1) or m.group(2)).replace(" ", "").split(","):
-            self.emit(kind, index, i)
-        up = re.compile(r"\s*\^\s*(?:\{[^{}]*\}|[A-Za-z0-9])").match(self.text, m.end())
+        up = re.compile(r"\s*\^\s*(?:\{([^{}]*)\}|([A-Za-z0-9]))").match(self.text, m.end())
+        bounds = f"={m.group(2) or ''}..{up.group(1) or up.group(2) if up else ''}" if m.group(2) or up else ""
+        for index in (m.group(1) or m.group(3)).replace(" ", "").split(","):
+            self.emit(kind, index + ("" if "," in m.group(0) else bounds.replace(" ", "")), i)
         return up.end() if up else m.end()
 
     def ones(self, i: int, j: int) -> int:

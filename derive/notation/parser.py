@@ -46,6 +46,7 @@ class Call:
     args: tuple
     order: int = 0
     pos: int = field(default=0, compare=False)
+    bounds: str = ""        # \sum_{k=1}^{N}: "1..N" (grading/index.py checks they span k's range)
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,8 @@ class Parser:
                                 f"{'summand' if t.kind == 'sum' else 'body'}")
             body = self.term()
             self.depth -= 1
-            return Call(t.kind, (body, Name(t.value, t.pos)), 0, t.pos)
+            index, _, bounds = t.value.partition("=")
+            return Call(t.kind, (body, Name(index, t.pos)), 0, t.pos, bounds)
         if t.kind == "(":
             before = self.tokens[self.i - 1] if self.i else None      # ones(1, N), conv_transpose1d(g, w)
             self.advance()

@@ -87,6 +87,11 @@ def test_entries_of_other_quantities(problem, quantity, answer):
     ("batchnorm-layer", "dl/dx", r"\gamma s (m \frac{\partial \ell}{\partial y_i} - \sum_j \frac{\partial \ell}"
      r"{\partial y_j} - \hat{x}_i \sum_j \hat{x}_j^T \frac{\partial \ell}{\partial y_j})/m", "transposed is not read"),
     ("layernorm-layer", "dL/dahat", "log_g(2) dL/dh_i", "base of log_g"),          # was a worker's TypeError
+    # a sum's bounds were dropped: part of the range, or another dimension's, passed as the whole sum
+    ("batchnorm-layer", "dl/dbeta", r"\sum_{i=2}^{m} \frac{\partial \ell}{\partial y_i}", "does not run over all"),
+    ("batchnorm-layer", "dl/dbeta", r"\sum_{i=1}^{m-1} \frac{\partial \ell}{\partial y_i}", "does not run over all"),
+    ("batchnorm-backward", "dL/dbeta", r"\sum_{k=1}^{H} \frac{\partial L}{\partial y_{kl}}", "does not run over all"),
+    ("softmax-definition", "softmax_i", r"\frac{e^{z_i}}{\sum_{k=2}^{K} e^{z_k}}", "does not run over all"),
     ("maxpool2d-layer", "dL/dZ", r"\frac{\partial L}{\partial P_i} Z_i", "labels axes of sizes"),   # fits one size only
 ])
 def test_malformed_entries_say_why(problem, quantity, answer, words):
