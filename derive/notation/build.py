@@ -185,14 +185,14 @@ class Builder:
                 return a.sign * ones(1, b.shape[0]) * b
             if b.shape[0] == 1:
                 raise self.fail("a column of ones times a row: write its size, as in \\mathbf{1}_N b^T", node)
-            return a.sign * b
+            return a.sign * b               # the indicator \mathbb{1}[z > 0] (or 1_{z>0}) read as a factor
         if not isinstance(a, MatrixExpr):
             return b.sign * a
         if not b.row:
             return b.sign * a * ones(a.shape[1], 1)
         if a.shape[1] == 1:
             raise self.fail("a column times a row of ones: write its size, as in b \\mathbf{1}_N^T", node)
-        return b.sign * a
+        raise self.fail(f"a row of ones after a {show_shape(a.shape)} matrix: write X 1 for its row sums", node)
 
     def _build_Call(self, node: mp.Call):
         name = FUNCTION_ALIASES.get(node.fn, node.fn)

@@ -117,3 +117,9 @@ def test_a_ones_vector_is_never_dropped_by_the_broadcast_reading(checker):
     """γ 1ᵀ ∂ℓ/∂y is γ times a column sum (1×D), not γ ⊙ ∂ℓ/∂y (m×D): no broadcast reading beside a 1."""
     r = checker.check("batchnorm-layer", "dl/dxhat", r"\gamma \mathbf{1}^\top \frac{\partial \ell}{\partial y}")
     assert r.verdict != "correct", r.feedback
+
+
+def test_a_row_of_ones_after_a_matrix_is_said_not_dropped(checker):
+    """X 1ᵀ for a full X has no product; it was read as X (the ones dropped) and graded by X's value."""
+    r = checker.check("causal-attention", "dL/dS", "A ⊙ (dL/dA - (dL/dA ⊙ A) 1 1ᵀ)")
+    assert r.verdict != "correct" and "row of ones after" in r.feedback[0], r.feedback
