@@ -13,7 +13,7 @@ from derive.notation import parser as mp
 
 ALIASES = {"trace": "tr", "inverse": "inv", "logsoftmax": "log_softmax"}
 NAMES = frozenset({"log_softmax", "logsumexp", "argmax", "argmin", "tr", "det", "logdet", "inv", "norm",
-                   "conv1d", "conv2d", "maxpool1d", "maxpool2d", "flip", "dilate", "unpool1d", "unpool2d"}
+                   "conv1d", "conv2d", "maxpool1d", "maxpool2d", "flip", "dilate", "unpool1d", "unpool2d", "eye"}
                   | set(ALIASES))
 KEYWORDS = frozenset({"axis", "stride", "padding", "stride_h", "stride_w", "padding_h", "padding_w"})
 MAX_PARAMETER = 64      # a stride, padding or window: numbers a page of homework uses
@@ -46,6 +46,11 @@ def check_keywords(b, name: str, kwargs: dict, node) -> None:
 def call(b, name: str, args: list, kwargs: dict, node):
     """The op for name(args, kwargs); `b` is the Builder (for its errors). Its sizes must be whole
     and positive where they are numbers (maxpool2d of a column would be 1/2 wide)."""
+    if name == "eye":                   # numpy's and Matlab's identity: eye(n) of a dimension n
+        if len(args) != 1 or kwargs or not (args[0] in set(b.scope.dims.values()) or
+                                            getattr(args[0], "is_Integer", False) and 0 < args[0] <= MAX_PARAMETER):
+            raise b.fail("eye takes one size, a dimension of the problem, as in eye(n)", node, "syntax")
+        return sp.Identity(args[0])
     op = _call(b, ALIASES.get(name, name), args, kwargs, node)
     for d in op.shape:
         if d.is_number and not (d.is_Integer and d >= 1) or d.is_nonpositive or d.is_integer is False:
