@@ -76,7 +76,8 @@ KINKS: dict[str, Callable] = {}            # name -> distance to its kinks
 NATIVE: dict[type, Function] = {}          # SymPy class -> row
 _COMMANDS = [frozenset()]                  # latex_commands(), computed once per change of the table
 # names that are a function only after a library prefix (torch.mm, torch.t): bare, they stay symbols
-PREFIXED = {"mm": "matmul", "mv": "matmul", "mul": "hadamard", "t": "transpose", "sigmoid": "sigma", "exp": "exp"}
+PREFIXED = {"mm": "matmul", "mv": "matmul", "mul": "hadamard", "t": "transpose", "sigmoid": "sigma", "exp": "exp",
+            "max": "amax", "min": "amin", "amax": "amax", "amin": "amin"}    # np.max(z, 0): an axis, not maximum
 MATRIX_FUNCTIONS = {"sum", "mean", "softmax", "transpose", "hadamard", "max", "min", "diag", "outer", "matmul",
                     "heaviside"}
 # numpy / torch / Matlab spellings of the matrix functions (the prefix np., torch. is the lexer's)

@@ -64,19 +64,15 @@ def _expand(t: _T, axes):
     return d.reshape(shape)
 
 
-def bounds_of(bounds: str) -> tuple[int, str | None, int]:
-    """A sum's written bounds "1..N", "0..N-1", "2..m", "1..": (lower, upper dimension or None when
-    none is written or it is not one name, its offset). A lower bound that is not a number is -1."""
-    lo, _, hi = bounds.partition("..")
-    m = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)([+-]\d+)?", hi)
-    return (int(lo) if lo.isdigit() else 1 if not lo else -1), (m.group(1) if m else None), int(m.group(2) or 0) if m else 0
-
-
 def spans(k: str, bounds: str, size, dims: dict, fail) -> None:
-    """Raise fail(message) unless \\sum_{k=lo}^{hi} runs over all `size` values of k (dims: the
-    problem's dimension names -> their values, numbers or SymPy symbols)."""
-    lo, hi, offset = bounds_of(bounds)
-    if lo in (0, 1) and (hi is None or hi not in dims or sp.simplify(dims[hi] + offset - lo + 1 - size) == 0):
+    """Raise fail(message) unless \\sum_{k=lo}^{hi} runs over all `size` values of k: lo is 0 or 1 and
+    hi, if written, a number or a dimension ± a number (dims: the problem's dimension names -> their
+    values, numbers or SymPy symbols)."""
+    lo, _, hi = bounds.partition("..")
+    m = re.fullmatch(r"(?:([A-Za-z][A-Za-z0-9_]*)([+-]\d+)?|(\d+))", hi)
+    top = None if not m else int(m.group(3)) if m.group(3) else dims[m.group(1)] + int(m.group(2) or 0) \
+        if m.group(1) in dims else None
+    if lo in ("", "0", "1") and (not hi or top is not None and sp.simplify(top - int(lo or 1) + 1 - size) == 0):
         return
     raise fail(f"the sum over {k} ({bounds.replace('..', ' to ')}) does not run over all of {k}'s values: "
                f"write its full range, as \\sum_{{{k}=1}}^{{N}}, or no bounds")

@@ -158,8 +158,9 @@ class Builder:
         return sp.MatMul(sp.S.NegativeOne, v) if self.lazy and isinstance(v, MatrixExpr) else -v
 
     def _build_Transpose(self, node: mp.Transpose):
-        o = node.operand                # QK^T, xx^T: letters run together, the last one transposed
-        if isinstance(o, mp.Name) and self.scope.lookup_or_none(o.id) is None and (two := self.split(o.id)):
+        o = node.operand                # QK^T, xx^T: letters run together, the last one transposed ((QK)^T: not)
+        if isinstance(o, mp.Name) and node.pos == o.pos + len(o.id) and self.scope.lookup_or_none(o.id) is None \
+                and (two := self.split(o.id)):
             self.note(f"read {o.id}^T as {' '.join(two[:-1])} {two[-1]}^T")
             last = mp.Transpose(mp.Name(two[-1], o.pos + len(o.id) - len(two[-1])), node.pos)
             return self.product(self.build(mp.Name(o.id[:-len(two[-1])], o.pos)), self.build(last), node)

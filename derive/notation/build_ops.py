@@ -13,12 +13,13 @@ from derive.notation import parser as mp
 
 ALIASES = {"trace": "tr", "inverse": "inv", "logsoftmax": "log_softmax"}
 NAMES = frozenset({"log_softmax", "logsumexp", "argmax", "argmin", "tr", "det", "logdet", "inv", "norm",
-                   "conv1d", "conv2d", "maxpool1d", "maxpool2d", "flip", "dilate", "unpool1d", "unpool2d", "eye"}
+                   "conv1d", "conv2d", "maxpool1d", "maxpool2d", "flip", "dilate", "unpool1d", "unpool2d", "eye",
+                   "amax", "amin"}
                   | set(ALIASES))
 KEYWORDS = frozenset({"axis", "stride", "padding", "stride_h", "stride_w", "padding_h", "padding_w"})
 MAX_PARAMETER = 64      # a stride, padding or window: numbers a page of homework uses
 _ALLOWED = {"softmax": {"axis"}, "log_softmax": {"axis"}, "logsumexp": {"axis"}, "max": {"axis"},
-            "min": {"axis"}, "argmax": {"axis"}, "argmin": {"axis"}, "sum": {"axis"}, "mean": {"axis"},
+            "min": {"axis"}, "amax": {"axis"}, "amin": {"axis"}, "argmax": {"axis"}, "argmin": {"axis"}, "sum": {"axis"}, "mean": {"axis"},
             "conv1d": {"stride", "padding"}, "conv2d": KEYWORDS - {"axis"}}
 
 
@@ -46,6 +47,10 @@ def check_keywords(b, name: str, kwargs: dict, node) -> None:
 def call(b, name: str, args: list, kwargs: dict, node):
     """The op for name(args, kwargs); `b` is the Builder (for its errors). Its sizes must be whole
     and positive where they are numbers (maxpool2d of a column would be 1/2 wide)."""
+    if name in ("amax", "amin"):        # np.max(z, 0), torch.max(z, 1): numpy's reduction along an axis
+        if len(args) > 2 or len(args) == 2 and "axis" in kwargs:
+            raise b.fail(f"np.{name[1:]} takes an array and an axis", node, "syntax")
+        return call(b, name[1:], args[:1], {**kwargs, "axis": args[1]} if len(args) == 2 else kwargs, node)
     if name == "eye":                   # numpy's and Matlab's identity: eye(n) of a dimension n
         if len(args) != 1 or kwargs or not (args[0] in set(b.scope.dims.values()) or
                                             getattr(args[0], "is_Integer", False) and 0 < args[0] <= MAX_PARAMETER):

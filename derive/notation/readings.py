@@ -17,19 +17,24 @@ MAX_CHOICES = 3            # ambiguous juxtapositions read both ways (2**3 readi
 REDUCTIONS = ("sum", "mean")
 
 
-def matlab_dims(tree):
+def matlab_dims(tree, text: str = ""):
     """The tree with sum(X, 1) and sum(X, 2) read as Matlab's (down the columns, along the rows:
-    numpy's axis 0 and 1); None when it has no such sum."""
+    numpy's axis 0 and 1); None when it has no such sum. Any other dim is refused: 1.0 or 3-2 read
+    with numpy's axes would count the other way."""
     if isinstance(tree, Call):
-        args = tuple(matlab_dims(a) or a for a in tree.args)
-        if tree.fn in REDUCTIONS and len(args) == 2 and isinstance(args[1], Num) and args[1].text in ("1", "2"):
-            args = (args[0], Num(str(int(args[1].text) - 1), args[1].pos))
+        args = tuple(matlab_dims(a, text) or a for a in tree.args)
+        if tree.fn in REDUCTIONS and len(args) == 2 and isinstance(args[1], (Num, BinOp, Neg)):
+            dim = args[1].text if isinstance(args[1], Num) else ""
+            if dim.replace(".", "", 1).isdigit() and float(dim) in (1, 2):
+                return replace(tree, args=(args[0], Num(str(int(float(dim)) - 1), args[1].pos)))
+            raise AnswerError(f"Matlab's {tree.fn}(X, dim) takes dim 1 (down each column) or 2 (along each row)",
+                              args[1].pos, code="syntax", text=text)
         return replace(tree, args=args) if args != tree.args else None
     if isinstance(tree, BinOp):
-        left, right = matlab_dims(tree.left), matlab_dims(tree.right)
+        left, right = matlab_dims(tree.left, text), matlab_dims(tree.right, text)
         return None if left is right is None else replace(tree, left=left or tree.left, right=right or tree.right)
     if isinstance(tree, (Neg, Transpose)):
-        inner = matlab_dims(tree.operand)
+        inner = matlab_dims(tree.operand, text)
         return None if inner is None else replace(tree, operand=inner)
     return None
 
@@ -62,7 +67,7 @@ def readings(text: str, fmt: str = "auto", *, names: dict[str, str] | None = Non
     # would accept whichever axis is right, a guess made free
     detected = formats.detect(text) if fmt == "auto" else fmt
     if detected == "matlab" and ("sum" in text or "mean" in text):
-        matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t), n) for t, n in out) if t is not None]
+        matlab = [(t, notes + (MATLAB_NOTE,)) for t, notes in ((matlab_dims(t, text), n) for t, n in out) if t is not None]
         out = matlab or out
     if detected == "text" and "*" in text and _NUMPY_T.search(text):      # (yhat - y) * a1.T: numpy's *
         try:

@@ -92,6 +92,8 @@ def test_entries_of_other_quantities(problem, quantity, answer):
     ("batchnorm-layer", "dl/dbeta", r"\sum_{i=1}^{m-1} \frac{\partial \ell}{\partial y_i}", "does not run over all"),
     ("batchnorm-backward", "dL/dbeta", r"\sum_{k=1}^{H} \frac{\partial L}{\partial y_{kl}}", "does not run over all"),
     ("softmax-definition", "softmax_i", r"\frac{e^{z_i}}{\sum_{k=2}^{K} e^{z_k}}", "does not run over all"),
+    ("batchnorm-layer", "dl/dbeta", r"\sum_{i=1}^{2} \frac{\partial \ell}{\partial y_i}", "does not run over all"),
+    ("batchnorm-layer", "dl/dbeta", r"\sum_{i=1}^{m/2} \frac{\partial \ell}{\partial y_i}", "does not run over all"),
     ("maxpool2d-layer", "dL/dZ", r"\frac{\partial L}{\partial P_i} Z_i", "labels axes of sizes"),   # fits one size only
 ])
 def test_malformed_entries_say_why(problem, quantity, answer, words):

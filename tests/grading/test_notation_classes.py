@@ -105,6 +105,16 @@ def test_right_answers_as_students_write_them(problem, quantity, answer, checker
     assert r.verdict == "correct", (r.feedback, r.interpreted)
 
 
+@pytest.mark.parametrize("problem, quantity, answer", [
+    ("precision-mle", "df/dX", "inv(X)(XS)^T - X^-T"),           # (XS)^T is Sᵀ Xᵀ, not X Sᵀ (an attack round)
+    ("quadratic-form", "df/dA", "(xx)^T"),                        # x x has no product
+    ("layernorm-layer", "dL/da", "s .* (H*g .* dL/dh - sum(g .* dL/dh, 1.0) - ahat .* sum(g .* dL/dh .* ahat, 1.0))/H"),
+    ("mlp-mse-relu", "dJ/dW2", "(yhat - y) @ np.max(W1 @ x + b1, 0).T"),   # numpy's axis 0, not np.maximum
+])
+def test_wrong_answers_in_these_spellings_stay_wrong(problem, quantity, answer, checker):
+    assert checker.check(problem, quantity, answer).verdict != "correct"
+
+
 def test_matlab_dims_are_matlabs_only(checker):
     """In Matlab text mean(·, 1) is the batch mean: layer norm's per-row mean is mean(·, 2). Reading
     the dim also as numpy's axis would accept either, whichever is right."""
