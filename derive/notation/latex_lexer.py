@@ -21,7 +21,7 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "th
 _RENAME = {"epsilon": "eps", "varepsilon": "eps", "lambda": "lambda_", "varphi": "phi", "ell": "l"}
 _MATRIX_COMMANDS = {"max", "min", "det", "tr"}    # \det A, \tr A, \max_k: the matrix operations written as commands
 _DELIMS = {"lfloor": ("name", "floor"), "lceil": ("name", "ceil"), "rfloor": (")", ")"), "rceil": (")", ")")}
-_INDEX = re.compile(r"\s*_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=([^{}]*))?\}|([a-z]))")
+_INDEX = re.compile(r"\s*(?:\\(?:no)?limits\s*)?_\s*(?:\{\s*([a-z](?:\s*,\s*[a-z])*)\s*(?:=([^{}]*))?\}|([a-z]))")
 _OPS = {"cdot": "*", "times": "*", "odot": "hadamard", "circ": "hadamard", "ast": "*", "oslash": "/"}
 _SPACE = {",", ";", "!", " ", ":", "quad", "qquad", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
           "big", "Big", "displaystyle", "limits"}

@@ -259,6 +259,15 @@ def _name_token(tokens: list[Token], name: str, text: str, start: int, i: int) -
     return i
 
 
+def latex_name(text: str, names: dict[str, str] | None = None) -> str | None:
+    """The one name a bit of LaTeX writes (\\ell: l, \\hat{x}: xhat, \\mathbf{c}: c), else None."""
+    try:
+        found = [t for t in lex_latex(text[:200], names) if t.kind != "end"]
+    except AnswerError:
+        return None
+    return found[0].value if len(found) == 1 and found[0].kind == "name" and not found[0].primes else None
+
+
 def detect_format(text: str) -> str:
     """The format the answer looks like (formats.detect)."""
     return formats.detect(text)

@@ -21,6 +21,7 @@ from derive.expr import matrix as mx
 from derive.notation import build as sy
 from derive.notation import display
 from derive.notation.latex import latex
+from derive.notation.lexers import latex_name
 from derive.notation.normalise import normalise
 from derive.problem import index, schema
 from derive.problem.index import alias_number, catalogue_dir, library_dir, problem_dirs
@@ -130,6 +131,7 @@ class Problem:
         return f"d{self._alias(m.group(1))}/d{self._alias(m.group(2))}"
 
     def _alias(self, part: str) -> str:
+        part = latex_name(part, self.scope.aliases) or part if "\\" in part else part     # \ell, \hat{x}
         bare = part.replace("{", "").replace("}", "").replace("\\", "")
         for k in (part, part.replace("\\", ""), bare, bare.replace("(", "").replace(")", ""), re.sub(r"\^(\w+)$", r"^(\1)", bare),
                   bare.replace("_", "")):

@@ -78,6 +78,9 @@ def test_user_problem_dir_and_duplicate_ids(tmp_path):
     ("vae-gaussian-kl", "dL/dμ", "dL/dmu"), ("vae-gaussian-kl", "∂L/∂μ", "dL/dmu"),
     ("vae-gaussian-kl", r"\frac{\partial L}{\partial \mu}", "dL/dmu"), ("problem6", "∂ρ/∂W¹", "drho/dW1"),
     ("problem6", r"\frac{\partial \rho}{\partial W^{(1)}}", "drho/dW1"), ("ridge-regression", "dRSS/dβ", "dRSS/dbeta"),
+    ("batchnorm-layer", r"\frac{\partial \ell}{\partial \hat{x}}", "dl/dxhat"),        # \ell and \hat{x} as LaTeX names them
+    ("batchnorm-layer", r"\frac{\partial \ell}{\partial \gamma}", "dl/dgamma"),
+    ("lstm-cell-step", r"\frac{\partial L}{\partial \mathbf{c}}", "dL/dc"),
 ])
 def test_a_quantity_is_found_however_its_name_is_written(problem, written, name):
     assert load(problem).quantity(written).name == name
