@@ -14,13 +14,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from derive.errors import AnswerError
-from derive.expr.functions import (
-    ACTIVATIONS,
-    FUNCTION_ALIASES,
-    MATRIX_FUNCTIONS,
-    Softmax,
-    apply,
-)
+from derive.expr.functions import ACTIVATIONS, FUNCTION_ALIASES, MATRIX_FUNCTIONS, Softmax, apply
 from derive.expr.matrix import OnesVector, broadcast, hadamard, ones, shape_of, show_shape, total
 from derive.expr.matrix_ops import Inverse
 from derive.notation import build_ops
@@ -128,13 +122,20 @@ class Builder:
         return out
 
     def split(self, name: str) -> list[str] | None:
-        """Xw, qN, w3h1: letters (each with its digits) written together, each a symbol or dimension
-        of the problem."""
+        """Xw, qN, w3h1, Xβ, λβ: names written together (2 to 4), each a symbol or dimension of the
+        problem: letters with their digits, else the fewest known names (Xbeta is X beta)."""
         parts = re.findall(r"[A-Za-z]\d*", name)
-        if not (name.isascii() and name.isalnum() and "".join(parts) == name and 2 <= len(parts) <= 4):
+        if not (name.isascii() and name.replace("_", "").isalnum() and 2 <= len(name) <= 40):
             return None
-        ok = all(c in self.scope.dims or self.scope.lookup_or_none(c) is not None for c in parts)
-        return parts if ok else None
+        known = lambda c: c in self.scope.dims or self.scope.lookup_or_none(c) is not None   # noqa: E731
+        if "".join(parts) == name and 2 <= len(parts) <= 4 and all(map(known, parts)):
+            return parts
+        best: dict = {0: []}                  # position -> the fewest known names that write name[:position]
+        for i in range(len(name)):
+            for j in range(i + 1, len(name) + 1) if i in best and len(best[i]) < 4 else ():
+                if known(name[i:j]) and (j not in best or len(best[j]) > len(best[i]) + 1):
+                    best[j] = best[i] + [name[i:j]]
+        return best[len(name)] if len(best.get(len(name), ())) >= 2 else None
 
     def ones_vector(self, node: mp.Name):
         """\\mathbf{1}_N: a column of N ones; without a size, a ones-vector the product sizes."""
