@@ -96,7 +96,6 @@ def test_index_notation_shapes_name_the_problems_dimensions(answer, said, checke
     ("label-smoothing-ce", "dH/dz", "np.exp(z)/np.exp(z).sum(-1) - (1 - eps)*y - eps/K"),
     ("ridge-regression", "dRSS/dbeta", "2*(X'*X + lambda*eye(p))*beta - 2*X'*y"),      # Matlab's eye(p), not e y e
     ("ridge-regression", "dRSS/dbeta", "-2X^T(y − Xβ) + 2λβ"),            # Greek letters run together: X β, λ β
-    ("problem6", "drho/dW1", "delta2x^T"),
 ])
 def test_right_answers_as_students_write_them(problem, quantity, answer, checker):
     """The same verdict as the problem file's own right answer (its samples are checked against torch)."""
