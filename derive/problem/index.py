@@ -11,13 +11,13 @@ import functools
 import os
 import re
 import stat
-import time
 import tomllib
 from pathlib import Path
 
 from derive.errors import ProblemSpecError, UsageError
 from derive.problem import schema
 from derive.runtime import diskcache
+from derive.runtime.memo import Recent
 
 
 def catalogue_dir() -> Path:
@@ -105,20 +105,13 @@ def entries(dirs) -> list[tuple[str, str, str]] | None:
     return found
 
 
-RECENT_SECONDS = 1.0      # lookups this close together (a batch's problems) list the folders once
-_recent: dict = {}        # folders -> (entries, when listed)
+_listed = Recent(entries)      # a batch's many names: the folders listed once a second
 
 
 def find(name: str, dirs) -> str | None:
     """The path of the file whose id or alias is `name`, or None when the index is not sure. A hint
-    up to RECENT_SECONDS old: load() checks the file it names and falls back to the catalogue."""
-    key, now = tuple(str(d) for d in dirs), time.monotonic()
-    hit = _recent.get(key)
-    if hit is None or now - hit[1] >= RECENT_SECONDS:
-        if len(_recent) > 64:
-            _recent.clear()
-        hit = _recent[key] = (entries(dirs), now)
-    for pid, alias, path in hit[0] or ():
+    up to a second old: load() checks the file it names and falls back to the catalogue."""
+    for pid, alias, path in _listed(tuple(str(d) for d in dirs)) or ():
         if name and name in (pid, alias):          # (a library problem's alias is empty)
             return path
     return None

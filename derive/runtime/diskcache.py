@@ -15,13 +15,12 @@ import hashlib
 import os
 import pickle
 import tempfile
-import time
 from pathlib import Path
+
+from derive.runtime.memo import Recent
 
 OFF = ("off", "0", "no", "none", "false")
 PACKAGE = Path(__file__).resolve().parent.parent
-RECHECK_SECONDS = 1.0      # a folder found usable is looked at again after this long, not per entry
-_checked: dict = {}        # folder -> (usable folder or None, when it was looked at)
 
 
 def folder() -> Path | None:
@@ -35,22 +34,22 @@ def folder() -> Path | None:
 
 def usable() -> Path | None:
     """folder(), created if need be, when only this user can write to it; else None (off). Entries
-    are loaded as code (pickles, bytecode), so a folder others may write to is never read."""
+    are loaded as code (pickles, bytecode), so a folder others may write to is never read. Looked
+    at once a second, not per entry."""
     base = folder()
-    if base is None:
-        return None
-    now = time.monotonic()
-    hit = _checked.get(base)
-    if hit is not None and now - hit[1] < RECHECK_SECONDS:
-        return hit[0]
+    return None if base is None else _owned(base)
+
+
+def _check(base: Path) -> Path | None:
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.stat(base)
-        found = None if st.st_mode & 0o022 or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()) else base
     except OSError:
-        found = None
-    _checked[base] = (found, now)
-    return found
+        return None
+    return None if st.st_mode & 0o022 or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()) else base
+
+
+_owned = Recent(_check)
 
 
 def version() -> str:
