@@ -95,11 +95,9 @@ class KnownNames(dict):
             inner = m.group(3)
             for _ in range(3):                  # \boldsymbol{\theta}: the wrapper, then the command
                 inner = _LATEX_WRAP.sub(lambda w: w.group(1) or w.group(2) or "", inner)
-            key = f"{m.group(2)}({inner})"
-            hit = self.get(key) or next((self[k] for k, spaced in self.loose.get(key[:1], ()) if spaced.fullmatch(key)),
-                                        None)
-            return hit.ljust(len(m.group(0))) if hit and re.fullmatch(r"[A-Za-z]\w*", hit) else m.group(0)
-        return _LATEX_CALL.sub(one, text) if any(self.loose.values()) else text
+            name = self.get(f"{m.group(2)}({inner})")     # (no spaces left to match loosely: inner has none)
+            return name.ljust(len(m.group(0))) if name and re.fullmatch(r"[A-Za-z]\w*", name) else m.group(0)
+        return _LATEX_CALL.sub(one, text) if self.loose else text
 
     def at(self, text: str, i: int) -> str | None:
         """The written form that starts at text[i] and does not end inside a longer word, if any."""
