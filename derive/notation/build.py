@@ -269,9 +269,7 @@ class Builder:
         # sum / mean, over everything or along an axis (0: down the rows, 1: along the columns)
         if not isinstance(a, MatrixExpr):
             return a
-        axis = build_ops.last_axis(args[1], a.shape) if len(args) > 1 else None
-        if axis not in (None, 0, 1):
-            raise self.fail(f"{name} takes an axis 0 or 1, not {axis}", node, "syntax")
+        axis = build_ops.axis_of(self, name, args[1:], {}, node, a.shape)
         r, c = a.shape
         if axis == 0:
             out, count = ones(1, r) * a, r

@@ -68,7 +68,7 @@ def _call(b, name: str, args: list, kwargs: dict, node):
     check_keywords(b, name, kwargs, node)
     if name in ("softmax", "log_softmax", "logsumexp"):
         z = _matrix(b, name, args, node, count=(1, 2))
-        axis = _axis(b, name, args[1:], kwargs, node, z.shape)
+        axis = axis_of(b, name, args[1:], kwargs, node, z.shape)
         if axis is None:
             if 1 not in z.shape:
                 raise b.fail(f"{name} of a {show_shape(z.shape)} matrix needs its axis: {name}(Z, 1) runs along "
@@ -77,7 +77,7 @@ def _call(b, name: str, args: list, kwargs: dict, node):
         return {"softmax": mo.SoftmaxAxis, "log_softmax": mo.LogSoftmax, "logsumexp": mo.LogSumExp}[name](z, axis)
     if name in ("max", "min", "argmax", "argmin"):
         z = _matrix(b, name, args, node, count=(1, 2) if name.startswith("arg") else (1, 1))
-        axis = _axis(b, name, args[1:], kwargs, node, z.shape)
+        axis = axis_of(b, name, args[1:], kwargs, node, z.shape)
         cls = {"max": mo.Max, "min": mo.Min, "argmax": mo.ArgMax, "argmin": mo.ArgMin}[name]
         return cls(z, mo.ALL if axis is None else axis)
     if name in ("tr", "det", "logdet", "inv"):
@@ -108,7 +108,7 @@ def _matrix(b, name, args, node, count=(1, 1)):
 LAST_AXES = {-1: 1, -2: 0}   # numpy's axis=-1 of a matrix is its axis 1 (the last), -2 its axis 0
 
 
-def last_axis(axis, shape):
+def _last_axis(axis, shape):
     """An axis as numpy counts it from the end: -1 of a matrix is its axis 1; of a vector it runs
     along the vector, as along numpy's 1-D arrays (softmax(z, axis=-1) of a column z)."""
     if axis == -1 and shape is not None and 1 in shape and tuple(shape) != (1, 1):
@@ -116,11 +116,12 @@ def last_axis(axis, shape):
     return LAST_AXES.get(axis, axis)
 
 
-def _axis(b, name, rest, kwargs, node, shape=None):
+def axis_of(b, name, rest, kwargs, node, shape=None):
+    """The axis given positionally (rest) or as axis=, as 0 or 1 (numpy's -1 and -2 counted), or None."""
     if rest and "axis" in kwargs:
         raise b.fail(f"{name}: the axis is given twice", node, "syntax")
     axis = kwargs.get("axis", rest[0] if rest else None)
-    axis = last_axis(axis, shape)
+    axis = _last_axis(axis, shape)
     if axis is not None and axis not in (0, 1):
         raise b.fail(f"{name} takes an axis 0 or 1, not {axis}", node, "syntax")
     return None if axis is None else int(axis)
