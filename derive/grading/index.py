@@ -69,9 +69,13 @@ def spans(k: str, bounds: str, size, dims: dict, fail) -> None:
     hi, if written, a number or a dimension ± a number (dims: the problem's dimension names -> their
     values, numbers or SymPy symbols)."""
     lo, _, hi = bounds.partition("..")
-    m = re.fullmatch(r"(?:([A-Za-z][A-Za-z0-9_]*)([+-]\d+)?|(\d+))", hi)
-    top = None if not m else int(m.group(3)) if m.group(3) else dims[m.group(1)] + int(m.group(2) or 0) \
-        if m.group(1) in dims else None
+    m = re.fullmatch(r"(\d+)|([A-Za-z][A-Za-z0-9_]*)([+-]\d+)?", hi)
+    if m and m.group(1):
+        top = int(m.group(1))
+    elif m and m.group(2) in dims:
+        top = dims[m.group(2)] + int(m.group(3) or 0)
+    else:
+        top = None                      # not written, or not read
     if lo in ("", "0", "1") and (not hi or top is not None and sp.simplify(top - int(lo or 1) + 1 - size) == 0):
         return
     raise fail(f"the sum over {k} ({bounds.replace('..', ' to ')}) does not run over all of {k}'s values: "
